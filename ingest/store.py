@@ -37,6 +37,18 @@ the lock is held only for the length of that operation. Hence:
 - A long operation (a large ingest) holds the lock for its whole duration:
   other processes wait or give up after ``wait_seconds``.
 
+Consistent reads and ``data_version``
+-------------------------------------
+:meth:`Store.snapshot` opens one connection and one transaction for every
+read of a query: a report that reads touchpoints, conversions, costs and
+identities sees them all as of one instant, so a multi-table ingest (``ingest
+--from salesforce``) is seen entirely or not at all. The ``meta`` table
+carries ``data_version``, an integer that every committed write that changes
+a row bumps inside its own transaction (including writes from another
+process). Caches key on it: :meth:`Store.data_version` answers from the
+file's size and modification time while they have not moved (no connection,
+microseconds), and reads the number again when they have.
+
 Writes
 ------
 :meth:`Store.upsert` and :meth:`Store.upsert_many` run in one transaction
@@ -73,7 +85,14 @@ from attribution.errors import (
 )
 from attribution.schema import KEYS, REQUIRED, TABLES
 
-__all__ = ["DEFAULT_CURRENCY", "SCHEMA_VERSION", "Store", "UpsertCounts", "default_db_path"]
+__all__ = [
+    "DEFAULT_CURRENCY",
+    "SCHEMA_VERSION",
+    "Snapshot",
+    "Store",
+    "UpsertCounts",
+    "default_db_path",
+]
 
 SCHEMA_VERSION = 1
 """Version of the table layout this module creates and reads."""
@@ -95,6 +114,9 @@ _MAX_PAUSE = 0.5
 
 _write_locks: dict[str, threading.Lock] = {}
 _open_locks: dict[str, threading.Lock] = {}
+_seen_versions: dict[str, tuple[tuple[int, ...], int]] = {}
+"""Per store file: the file state (size, mtime of the file and its WAL) and the
+``data_version`` read at that state, so an unchanged file needs no connection."""
 _locks_guard = threading.Lock()
 
 
@@ -199,6 +221,141 @@ def _check_table(table: str) -> None:
         raise UnknownTableError(table, TABLES)
 
 
+def _file_state(path: Path) -> tuple[int, ...]:
+    """Size and modification time (ns) of the store file and its write-ahead log."""
+    state: list[int] = []
+    for part in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = part.stat()
+        except OSError:
+            state += [-1, -1]
+        else:
+            state += [stat.st_size, stat.st_mtime_ns]
+    return tuple(state)
+
+
+def _version(con: duckdb.DuckDBPyConnection) -> int:
+    row = _first(_run(con, "SELECT value FROM meta WHERE key = 'data_version'"))
+    return int(row[0]) if row else 0
+
+
+def _bump_version(con: duckdb.DuckDBPyConnection) -> None:
+    """Move ``data_version`` on by one, inside the caller's write transaction."""
+    _run(
+        con,
+        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+        "WHERE key = 'data_version'",
+    )
+
+
+def _read_sql(
+    table: str, start: date | None, end: date | None, ts_from: datetime | None
+) -> tuple[str, list[object]]:
+    """Build the SELECT of one canonical table over an optional period, sorted by key."""
+    _check_table(table)
+    schema = TABLES[table]
+    where: list[str] = []
+    params: list[object] = []
+    column = _TIME_COLUMN.get(table)
+    if column is not None:
+        is_date = column == "date"
+        if start is not None:
+            where.append(f"{_q(column)} >= ?")
+            params.append(start if is_date else _utc_midnight(start))
+        if end is not None:
+            where.append(f"{_q(column)} {'<=' if is_date else '<'} ?")
+            params.append(end if is_date else _utc_midnight(date.fromordinal(end.toordinal() + 1)))
+        if ts_from is not None:
+            where.append(f"{_q(column)} >= ?")
+            params.append(_as_utc(ts_from).date() if is_date else _as_utc(ts_from))
+    sql = f"SELECT {', '.join(_q(c) for c in schema.names())} FROM {_q(table)}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY " + ", ".join(_q(k) for k in KEYS[table])
+    return sql, params
+
+
+def _canonical(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """UTC timestamps, ``''`` key placeholders back to null, canonical column order and types."""
+    schema = TABLES[table]
+    fixes = [
+        pl.col(c).dt.convert_time_zone("UTC")
+        for c, dtype in schema.items()
+        if isinstance(dtype, pl.Datetime)
+    ]
+    fixes += [
+        pl.when(pl.col(c) == d).then(None).otherwise(pl.col(c)).alias(c)
+        for (t, c), d in _EMPTY_KEY_DEFAULTS.items()
+        if t == table
+    ]
+    return frame.with_columns(fixes).cast(schema).select(schema.names())
+
+
+_COUNTS_SQL = " UNION ALL ".join(
+    f"SELECT '{t}' AS name, count(*) AS n FROM {_q(t)}" for t in TABLES
+)
+
+
+class Snapshot:
+    """The store as of one instant: every read of one query, in one transaction.
+
+    Obtained from :meth:`Store.snapshot`; valid only inside its ``with``
+    block. Every method reads through the same connection and transaction,
+    so the tables agree with each other and with :attr:`data_version`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+    >>> with store.snapshot() as snap:
+    ...     snap.data_version, snap.currency, snap.counts()["touchpoints"]
+    (0, 'USD', 0)
+    """
+
+    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection) -> None:
+        self.store = store
+        self._con = con
+        self.data_version = _version(con)
+        """The ``data_version`` these reads see."""
+        row = _first(_run(con, "SELECT value FROM meta WHERE key = 'currency'"))
+        self.currency = str(row[0]) if row else DEFAULT_CURRENCY
+        """The reporting currency (ISO 4217) of the money read."""
+
+    def read(
+        self,
+        table: str,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        ts_from: datetime | None = None,
+    ) -> pl.DataFrame:
+        """Read one table as :meth:`Store.read` does, inside this snapshot.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+        >>> with store.snapshot() as snap:
+        ...     snap.read("identities").columns
+        ['anonymous_id', 'user_id']
+        """
+        sql, params = _read_sql(table, start, end, ts_from)
+        return _canonical(table, _frame(self._con, sql, params))
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows of every canonical table, inside this snapshot.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").snapshot() as snap:
+        ...     snap.counts()
+        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0}
+        """
+        rows = {str(name): int(n) for name, n in _run(self._con, _COUNTS_SQL)}
+        return {t: int(rows[t]) for t in TABLES}
+
+
 class Store:
     """The canonical tables in one DuckDB file; see the module docstring.
 
@@ -242,7 +399,7 @@ class Store:
                 "Give a file path."
             )
         self.wait_seconds = wait_seconds
-        key = str(self.path.resolve())
+        key = self._key = str(self.path.resolve())
         with _locks_guard:
             self._write_lock = _write_locks.setdefault(key, threading.Lock())
             self._open_lock = _open_locks.setdefault(key, threading.Lock())
@@ -258,6 +415,7 @@ class Store:
                 "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
                 [str(SCHEMA_VERSION)],
             )
+            _run(con, "INSERT INTO meta VALUES ('data_version', '0') ON CONFLICT DO NOTHING")
             row = _first(_run(con, "SELECT value FROM meta WHERE key = 'schema_version'"))
         version = int(row[0]) if row else SCHEMA_VERSION
         if version != SCHEMA_VERSION:
@@ -396,6 +554,8 @@ class Store:
             _run(con, "BEGIN TRANSACTION")
             try:
                 counts = [self._upsert_one(con, table, frame) for table, frame in prepared]
+                if any(c.inserted or c.updated for c in counts):
+                    _bump_version(con)
                 _run(con, "COMMIT")
             except BaseException as exc:
                 _run(con, "ROLLBACK")
@@ -502,41 +662,8 @@ class Store:
         ╞══════╪═════════╪══════════╪═══════╪═════════════╪════════╡
         └──────┴─────────┴──────────┴───────┴─────────────┴────────┘
         """
-        _check_table(table)
-        schema = TABLES[table]
-        where: list[str] = []
-        params: list[object] = []
-        column = _TIME_COLUMN.get(table)
-        if column is not None:
-            is_date = column == "date"
-            if start is not None:
-                where.append(f"{_q(column)} >= ?")
-                params.append(start if is_date else _utc_midnight(start))
-            if end is not None:
-                where.append(f"{_q(column)} {'<=' if is_date else '<'} ?")
-                params.append(
-                    end if is_date else _utc_midnight(date.fromordinal(end.toordinal() + 1))
-                )
-            if ts_from is not None:
-                where.append(f"{_q(column)} >= ?")
-                params.append(_as_utc(ts_from).date() if is_date else _as_utc(ts_from))
-        sql = f"SELECT {', '.join(_q(c) for c in schema.names())} FROM {_q(table)}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY " + ", ".join(_q(k) for k in KEYS[table])
-        with self._connect() as con:
-            frame = _frame(con, sql, params)
-        fixes = [
-            pl.col(c).dt.convert_time_zone("UTC")
-            for c, dtype in schema.items()
-            if isinstance(dtype, pl.Datetime)
-        ]
-        fixes += [
-            pl.when(pl.col(c) == d).then(None).otherwise(pl.col(c)).alias(c)
-            for (t, c), d in _EMPTY_KEY_DEFAULTS.items()
-            if t == table
-        ]
-        return frame.with_columns(fixes).cast(schema).select(schema.names())
+        with self.snapshot() as snap:
+            return snap.read(table, start=start, end=end, ts_from=ts_from)
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows of every canonical table.
@@ -547,12 +674,70 @@ class Store:
         >>> Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").counts()
         {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0}
         """
-        sql = " UNION ALL ".join(
-            f"SELECT '{t}' AS name, count(*) AS n FROM {_q(t)}" for t in TABLES
-        )
+        with self.snapshot() as snap:
+            return snap.counts()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Read several tables as of one instant: one connection, one transaction.
+
+        Everything read through the yielded :class:`Snapshot` comes from the
+        same committed state of the store, so an ingest of several tables that
+        commits meanwhile is seen entirely or not at all. Keep the block
+        short: the store file is held for its duration.
+
+        Yields
+        ------
+        Snapshot
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+        >>> with store.snapshot() as snap:
+        ...     conversions = snap.read("conversions")
+        ...     costs = snap.read("costs")
+        >>> conversions.height, costs.height
+        (0, 0)
+        """
+        state = _file_state(self.path)
         with self._connect() as con:
-            rows = {str(name): int(n) for name, n in _run(con, sql)}
-        return {t: int(rows[t]) for t in TABLES}
+            _run(con, "BEGIN TRANSACTION")
+            try:
+                snap = Snapshot(self, con)
+                yield snap
+            finally:
+                _run(con, "ROLLBACK")
+        with _locks_guard:
+            _seen_versions[self._key] = (state, snap.data_version)
+
+    def data_version(self) -> int:
+        """Return the store's ``data_version``: it moves with every committed change.
+
+        Answered from memory while the store file and its write-ahead log
+        have the size and modification time they had when the number was
+        last read (any commit, from any process, changes one of them);
+        otherwise read from the store.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+        >>> before = store.data_version()
+        >>> _ = store.upsert("identities", pl.DataFrame({"anonymous_id": ["a"], "user_id": ["u"]}))
+        >>> store.data_version() == before + 1
+        True
+        """
+        state = _file_state(self.path)
+        with _locks_guard:
+            seen = _seen_versions.get(self._key)
+        if seen is not None and seen[0] == state:
+            return seen[1]
+        with self._connect() as con:
+            version = _version(con)
+        with _locks_guard:
+            _seen_versions[self._key] = (state, version)
+        return version
 
     def stages(self) -> list[str]:
         """Return the distinct conversion stages in the store, sorted.
@@ -632,6 +817,8 @@ class Store:
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     [normal],
                 )
+                if normal != current:
+                    _bump_version(con)
                 _run(con, "COMMIT")
             except BaseException:
                 _run(con, "ROLLBACK")

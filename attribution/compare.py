@@ -12,15 +12,15 @@ rows where the choice of model matters most.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
+from attribution.constants import DEFAULT_CURRENCY, DEFAULT_LOOKBACK_DAYS, DEFAULT_RESAMPLES
 from attribution.errors import ClosedloopError, ParameterError
-from attribution.export import rfc4180_csv
+from attribution.export import json_ready, rfc4180_csv
 from attribution.journeys import build_journeys
 from attribution.models import AttributionModel, available_models, get_model
 from attribution.report import AttributionReport, report_journeys
@@ -75,18 +75,14 @@ class ModelComparison:
             "end": self.end.isoformat() if self.end else None,
             "lookback_days": self.lookback_days,
             "currency": self.currency,
-            "data": [_clean(row) for row in self.data.to_dicts()],
-            "totals": {name: _clean(totals) for name, totals in self.totals.items()},
+            "data": json_ready(self.data.to_dicts()),
+            "totals": {name: json_ready(totals) for name, totals in self.totals.items()},
             "skipped": self.skipped,
         }
 
     def to_csv(self) -> str:
         """Return the rows as RFC 4180 CSV (header row, CRLF line ends)."""
         return rfc4180_csv(self.data)
-
-
-def _clean(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
 
 
 def compare_models(
@@ -97,12 +93,12 @@ def compare_models(
     models: Sequence[str | AttributionModel] | None = None,
     by: str = "channel",
     stage: str | None = None,
-    lookback_days: float = 90.0,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    currency: str = "USD",
+    currency: str = DEFAULT_CURRENCY,
     ci: float | None = None,
-    bootstrap: int = 200,
+    bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
 ) -> ModelComparison:
     """Attribute the same journeys with several models and put their results side by side.

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from attribution.constants import DEFAULT_LOOKBACK_DAYS, MAX_LOOKBACK_DAYS, NOT_SET
 from attribution.errors import EmptyInputError, MissingColumnsError, ParameterError
 from attribution.schema import (
     CONVERSIONS,
@@ -45,9 +46,6 @@ from attribution.schema import (
 
 NON_CONVERTING_PREFIX = "~"
 """Prefix of the journey id of a person's non-converting journey."""
-
-MAX_LOOKBACK_DAYS = 100_000
-"""Largest lookback window (about 270 years); far longer ones overflow the time arithmetic."""
 
 REVENUE_STAGES = ("closed_won", "purchase")
 """Stages picked, in this order, when no stage is given and several exist."""
@@ -151,7 +149,7 @@ class Journeys:
         """
         require_touch_column(self.touches, by)
         per_journey = self.touches.group_by("journey_id").agg(
-            pl.col(by).fill_null("(not set)").sort_by("position").alias("path"),
+            pl.col(by).fill_null(NOT_SET).sort_by("position").alias("path"),
             pl.col("converted").first(),
             pl.col("revenue").first(),
             pl.col("count").first(),
@@ -272,7 +270,7 @@ def build_journeys(
     conversions: pl.DataFrame,
     *,
     stage: str | None = None,
-    lookback_days: float = 90.0,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> Journeys:

@@ -33,6 +33,7 @@ from typing import Any
 
 import polars as pl
 
+from attribution.constants import DEFAULT_CURRENCY, DEFAULT_RESAMPLES
 from attribution.errors import InputError, MissingColumnsError, ParameterError
 from attribution.journeys import NON_CONVERTING_PREFIX, UNTOUCHED, Journeys
 from attribution.models import AttributionModel, get_model
@@ -236,11 +237,11 @@ def attribute_paths(
     sep: str = ">",
     columns: dict[str, str] | None = None,
     by: str = "channel",
-    currency: str = "USD",
+    currency: str = DEFAULT_CURRENCY,
     params: dict[str, Any] | None = None,
     source: str = "paths",
     ci: float | None = None,
-    bootstrap: int = 200,
+    bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> PathsReport:

@@ -17,13 +17,13 @@ path; :class:`PathStats` counts them in ``untouched``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from attribution.export import rfc4180_csv
+from attribution.constants import DAY_SECONDS, NOT_SET
+from attribution.export import json_rows, rfc4180_csv
 from attribution.journeys import Journeys, require_touch_column
 
 SEPARATOR = " > "
@@ -72,22 +72,15 @@ class PathStats:
         """Return JSON-ready data (non-finite numbers become ``None``)."""
         return {
             "by": self.by,
-            "data": _rows(self.paths),
-            "lengths": _rows(self.lengths),
-            "time_lag": _rows(self.time_lag),
+            "data": json_rows(self.paths),
+            "lengths": json_rows(self.lengths),
+            "time_lag": json_rows(self.time_lag),
             "untouched_conversions": self.untouched,
         }
 
     def to_csv(self) -> str:
         """Return the paths as RFC 4180 CSV (header row, CRLF line ends)."""
         return rfc4180_csv(self.paths)
-
-
-def _rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
-        for row in frame.to_dicts()
-    ]
 
 
 def path_stats(journeys: Journeys, by: str = "channel", *, collapse: bool = True) -> PathStats:
@@ -124,7 +117,7 @@ def path_stats(journeys: Journeys, by: str = "channel", *, collapse: bool = True
     [{'days': 4, 'conversions': 1.0, 'revenue': 100.0}]
     """
     require_touch_column(journeys.touches, by)
-    step = pl.col(by).cast(pl.String).fill_null("(not set)").sort_by("position")
+    step = pl.col(by).cast(pl.String).fill_null(NOT_SET).sort_by("position")
     per_journey = journeys.touches.group_by("journey_id").agg(
         step.alias("steps"),
         pl.col("converted").first(),
@@ -140,7 +133,7 @@ def path_stats(journeys: Journeys, by: str = "channel", *, collapse: bool = True
                 pl.element().filter(pl.element() != pl.element().shift(1).fill_null(""))
             )
         )
-    days = (pl.col("conversion_ts") - pl.col("first_ts")).dt.total_seconds() / 86_400.0
+    days = (pl.col("conversion_ts") - pl.col("first_ts")).dt.total_seconds() / DAY_SECONDS
     per_journey = per_journey.with_columns(
         pl.col("steps").list.join(SEPARATOR).alias("path"),
         pl.col("steps").list.len().alias("n_steps"),

@@ -24,36 +24,36 @@ Conventions:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from attribution.export import rfc4180_csv
-from attribution.journeys import Journeys, build_journeys, require_converting, require_touch_column
+from attribution.constants import (
+    DEFAULT_CURRENCY,
+    DEFAULT_LOOKBACK_DAYS,
+    DEFAULT_RESAMPLES,
+    INTERVAL_COLUMNS,
+    NO_TOUCHPOINT,
+    NOT_SET,
+)
+from attribution.errors import MissingColumnsError, ParameterError
+from attribution.export import json_ready, rfc4180_csv
+from attribution.journeys import Journeys, build_journeys
 from attribution.metrics import with_money_metrics
 from attribution.models import AttributionModel, get_model
+from attribution.models.base import credit_touches
 from attribution.schema import COSTS
-
-NOT_SET = "(not set)"
-"""Row label for touches with no value in the grouping column."""
-
-NO_TOUCHPOINT = "(no touchpoint)"
-"""Row label for conversions that had no touch in their lookback window."""
+from attribution.uncertainty.bootstrap import (
+    bootstrap_totals,
+    describe,
+    require_ci,
+    require_resamples,
+)
 
 REPORT_COLUMNS = ("conversions", "revenue", "spend", "roas", "roi", "cpa")
-
-INTERVAL_COLUMNS = (
-    "conversions_low",
-    "conversions_high",
-    "revenue_low",
-    "revenue_high",
-    "roas_low",
-    "roas_high",
-)
-"""Columns ``ci=`` adds after :data:`REPORT_COLUMNS` (see :mod:`attribution.bootstrap`)."""
+"""The columns of a report after the key; ``ci=`` adds :data:`INTERVAL_COLUMNS`."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +99,8 @@ class AttributionReport:
             "end": self.end.isoformat() if self.end else None,
             "lookback_days": self.lookback_days,
             "currency": self.currency,
-            "data": [_clean_row(row) for row in self.data.to_dicts()],
-            "totals": _clean_row(self.totals),
+            "data": json_ready(self.data.to_dicts()),
+            "totals": json_ready(self.totals),
             "uncertainty": self.uncertainty,
         }
 
@@ -157,40 +157,6 @@ class AttributionReport:
         return self.to_table()
 
 
-def _clean_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
-
-
-def credit_touches(
-    journeys: Journeys, model: AttributionModel, by: str = "channel"
-) -> pl.DataFrame:
-    """Run ``model`` and join its credit to the touches, with attributed revenue per touch.
-
-    Returns the converting touches with ``weight``, ``revenue_weight``,
-    ``attributed_conversions`` (``weight × count``) and ``attributed_revenue``
-    (``revenue_weight × count × revenue``), ready for any ``group_by``.
-
-    Examples
-    --------
-    >>> from attribution.models import Linear
-    >>> tp, cv, _ = _tiny_example()
-    >>> credit_touches(build_journeys(tp, cv), Linear())["attributed_revenue"].to_list()
-    [50.0, 50.0]
-    """
-    require_touch_column(journeys.touches, by)
-    require_converting(journeys)
-    credits = model.credit(journeys, by)
-    touches = journeys.converting.join(credits, on=["journey_id", "touchpoint_id"], how="left")
-    weight = pl.col("weight").fill_null(0.0)
-    revenue_weight = pl.col("revenue_weight").fill_null(0.0)
-    return touches.with_columns(
-        weight,
-        revenue_weight,
-        (weight * pl.col("count")).alias("attributed_conversions"),
-        (revenue_weight * pl.col("count") * pl.col("revenue")).alias("attributed_revenue"),
-    )
-
-
 def _period(
     journeys_convs: pl.DataFrame,
     costs: pl.DataFrame | None,
@@ -211,8 +177,6 @@ def _period(
 def _conform_costs(costs: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in ("date", "channel", "spend") if c not in costs.columns]
     if missing:
-        from attribution.errors import MissingColumnsError
-
         raise MissingColumnsError(
             f"costs is missing required column(s): {', '.join(repr(c) for c in missing)}. "
             f"Found: {', '.join(repr(c) for c in costs.columns)}."
@@ -232,13 +196,13 @@ def attribute(
     model: str | AttributionModel = "linear",
     by: str = "channel",
     stage: str | None = None,
-    lookback_days: float = 90.0,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    currency: str = "USD",
+    currency: str = DEFAULT_CURRENCY,
     params: dict[str, Any] | None = None,
     ci: float | None = None,
-    bootstrap: int = 200,
+    bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> AttributionReport:
@@ -266,7 +230,7 @@ def attribute(
         ``None`` (the default) reports no intervals. With a level, every row
         gets ``conversions_low/high``, ``revenue_low/high`` and
         ``roas_low/high`` from a person-level bootstrap (see
-        :mod:`attribution.bootstrap`).
+        :mod:`attribution.uncertainty`).
     bootstrap
         Number of bootstrap resamples (at least 10).
     seed
@@ -319,9 +283,9 @@ def report_journeys(
     by: str = "channel",
     start: dt.date | None = None,
     end: dt.date | None = None,
-    currency: str = "USD",
+    currency: str = DEFAULT_CURRENCY,
     ci: float | None = None,
-    bootstrap: int = 200,
+    bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> AttributionReport:
@@ -338,8 +302,6 @@ def report_journeys(
     >>> report_journeys(build_journeys(tp, cv), Linear(), costs=costs).totals["revenue"]
     100.0
     """
-    from attribution.bootstrap import describe, require_ci, require_resamples
-
     if ci is not None:
         require_ci(ci)
     require_resamples(bootstrap, seed)
@@ -372,8 +334,6 @@ def report_journeys(
     if costs is not None and cost_frame is not None:
         # Check the columns as given: _conform_costs adds an all-null campaign column.
         if by not in costs.columns:
-            from attribution.errors import ParameterError
-
             raise ParameterError(
                 f"Cannot report spend by '{by}': costs have no such column. "
                 "Report by channel or campaign."
@@ -436,8 +396,6 @@ def _with_intervals(
     progress: Callable[[int, int], None] | None,
 ) -> pl.DataFrame:
     """Add the bootstrap intervals; a row no resample credits (spend only) gets 0 to 0."""
-    from attribution.bootstrap import bootstrap_totals
-
     draws = bootstrap_totals(
         journeys, model, by, resamples=resamples, seed=seed, progress=progress, credited=touches
     )

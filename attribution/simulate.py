@@ -9,7 +9,7 @@ probabilities of ``transition``:
 - ``order=2``: ``transition`` has shape ``(n + 1, n, n + 2)``; ``transition[p, c]``
   is the next step after channel ``p`` then ``c``, and ``p = n`` means ``c`` was
   the first touch. This is exactly the prefix-state chain of
-  :mod:`attribution.markov_chain` at order 2, so the model is well specified.
+  :mod:`attribution.markov.chain` at order 2, so the model is well specified.
 
 All persons advance together, one step per loop iteration over numpy arrays;
 a person still travelling after ``max_steps`` touches is counted as not
@@ -40,7 +40,7 @@ import numpy.typing as npt
 import polars as pl
 
 from attribution.errors import ParameterError
-from attribution.markov_chain import CONVERSION, NULL, START, State, removal_effects
+from attribution.markov.chain import CONVERSION, NULL, START, State, removal_effects
 from attribution.schema import CONVERSIONS, TOUCHPOINTS
 
 FloatArray = npt.NDArray[np.float64]
@@ -285,7 +285,7 @@ def true_chain(
     transition: FloatArray,
     order: int = 1,
 ) -> nx.DiGraph:
-    """Return the chain of a spec as the state graph :mod:`attribution.markov_chain` solves.
+    """Return the chain of a spec as the state graph :mod:`attribution.markov.chain` solves.
 
     Examples
     --------

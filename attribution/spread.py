@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from attribution.markov_chain import MISSING_CHANNEL
+from attribution.constants import NOT_SET
 from attribution.schema import CREDITS
 
 
@@ -110,7 +110,7 @@ def spread_channel_credit(
         "touchpoint_id",
         "n_touches",
         (pl.col("count") if mass is None else mass).alias("count"),
-        pl.col(by).fill_null(MISSING_CHANNEL).alias("channel"),
+        pl.col(by).fill_null(NOT_SET).alias("channel"),
     )
     largest = touches["count"].max()
     floor = 1e-12 * float(largest) if isinstance(largest, (int, float)) else 0.0

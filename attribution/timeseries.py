@@ -18,10 +18,12 @@ import datetime as dt
 
 import polars as pl
 
+from attribution.constants import NO_TOUCHPOINT, NOT_SET
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
 from attribution.models import AttributionModel
-from attribution.report import NO_TOUCHPOINT, NOT_SET, _conform_costs, _period, credit_touches
+from attribution.models.base import credit_touches
+from attribution.report import _conform_costs, _period
 
 INTERVALS = ("day", "week", "month")
 """Bucket sizes."""

@@ -191,7 +191,7 @@ def _setup_attribute(model: str, **params: Any) -> Callable[[Path], Callable[[],
 
 def _setup_chain(order: int) -> Callable[[Path], Callable[[], Any]]:
     def setup(directory: Path) -> Callable[[], Any]:
-        from attribution.markov_chain import (
+        from attribution.markov import (
             build_chain,
             last_state_values,
             removal_effects,
@@ -221,7 +221,7 @@ def bootstrap_mode() -> str:
     """How the bootstrap case can run with the code as it is now.
 
     ``"attribute"``: ``attribute(..., ci=, bootstrap=, seed=)`` exists;
-    ``"totals"``: only :func:`attribution.bootstrap.bootstrap_totals` does;
+    ``"totals"``: only :func:`attribution.uncertainty.bootstrap_totals` does;
     ``"pending"``: neither.
     """
     from attribution.report import attribute
@@ -229,7 +229,7 @@ def bootstrap_mode() -> str:
     if {"ci", "bootstrap", "seed"} <= set(inspect.signature(attribute).parameters):
         return "attribute"
     try:
-        from attribution.bootstrap import bootstrap_totals  # noqa: F401
+        from attribution.uncertainty import bootstrap_totals  # noqa: F401
     except ImportError:
         return "pending"
     return "totals"
@@ -246,11 +246,11 @@ def _setup_bootstrap(directory: Path) -> Callable[[], Any]:
         kwargs: dict[str, Any] = {"ci": 0.95, "bootstrap": RESAMPLES, "seed": 0}
         return lambda: attribute(tp, cv, model=Markov(order=1), **kwargs).data
     if mode == "totals":
-        from attribution.bootstrap import bootstrap_totals
+        from attribution.uncertainty import bootstrap_totals
 
         journeys = build_journeys(tp, cv)
         return lambda: bootstrap_totals(journeys, Markov(order=1), resamples=RESAMPLES, seed=0)
-    raise RuntimeError("attribution.bootstrap is not available yet")
+    raise RuntimeError("attribution.uncertainty is not available yet")
 
 
 def _setup_ca(order: int) -> Callable[[Path], Callable[[], Any]]:
@@ -627,7 +627,7 @@ def render(
     mode = bootstrap_mode()
     if mode == "pending":
         lines.append(
-            "- Bootstrap: **pending** — `attribution.bootstrap` is not available in this tree; "
+            "- Bootstrap: **pending** — `attribution.uncertainty` is not available in this tree; "
             "rerun `make bench` once it is."
         )
     elif mode == "totals":

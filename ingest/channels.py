@@ -41,6 +41,7 @@ from typing import Any
 
 import polars as pl
 
+from attribution.constants import NOT_SET
 from attribution.errors import InputError
 
 __all__ = [
@@ -48,7 +49,6 @@ __all__ = [
     "DEFAULT_CATEGORIES_PATH",
     "DEFAULT_RULES_PATH",
     "FIELDS",
-    "NOT_SET",
     "ChannelRules",
     "Condition",
     "Rule",
@@ -69,9 +69,6 @@ FIELDS = ("source", "medium", "campaign")
 
 CATEGORIES = ("SEARCH", "SOCIAL", "SHOPPING", "VIDEO")
 """The source categories of Google's list (``SOURCE_CATEGORY_<name>`` there)."""
-
-NOT_SET = "(not set)"
-"""What a missing or empty source, medium or campaign is matched as."""
 
 _OPS = ("in", "contains", "endswith", "regex", "pattern")
 _KEYS = (*(f"{f}_{op}" for f in FIELDS for op in _OPS), "source_category")

@@ -53,8 +53,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from attribution.errors import ColumnTypeError, MissingColumnsError, ParameterError
 
@@ -398,6 +396,10 @@ def stitch_identities(
     ends = codes[:m], codes[m:]
     nodes = _node_types(pairs, ids, codes)
     nodes = nodes.with_columns(_ranks(nodes, types, key))
+
+    # SciPy is imported here, not at the top: ingesting other tables does not need it.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
     graph = coo_matrix((np.ones(m, dtype=bool), ends), shape=(n, n)).tocsr()
     labels = connected_components(graph, directed=False)[1] if n else np.empty(0, np.int32)

@@ -21,13 +21,14 @@ from pathlib import Path
 
 import polars as pl
 
-from attribution.errors import InputError, UnsupportedFormatError
+from attribution.errors import InputError, ParameterError, UnsupportedFormatError
 
 __all__ = [
     "DELIMITERS",
     "READERS",
     "SUPPORTED_SUFFIXES",
     "detect_format",
+    "read_path_table",
     "read_table",
     "sniff_delimiter",
 ]
@@ -246,4 +247,57 @@ def read_table(path: str | Path, fmt: str | None = None) -> pl.DataFrame:
         raise InputError(f"Cannot read '{path.name}' as {name}: {reason}") from exc
     if frame.width and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
+    return frame
+
+
+def read_path_table(
+    path: str | Path, fmt: str | None = None, delimiter: str | None = None
+) -> pl.DataFrame:
+    r"""Read an aggregated path table (CSV, TSV, Parquet, JSON ...), sniffing a CSV's delimiter.
+
+    CSV files are read with :func:`read_table` when they use commas;
+    another delimiter (``;`` as in ChannelAttribution's ``Data.csv``, tab,
+    ``|``) is taken from ``delimiter`` or, if not given, from the header line.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "p.csv").write_text("path;total_conversions\na > b;2\n")
+    >>> read_path_table(folder / "p.csv").columns
+    ['path', 'total_conversions']
+    """
+    path = Path(path)
+    name = detect_format(path, fmt)
+    if name != "csv":
+        if delimiter is not None and name != "tsv":
+            raise ParameterError(f"--delimiter only applies to CSV files; {path.name} is {name}.")
+        return read_table(path, fmt)
+    if delimiter is None:
+        try:
+            opener = gzip.open if path.suffix.lower() == ".gz" else open
+            with opener(path, "rt", encoding="utf-8-sig", errors="replace") as handle:
+                delimiter = sniff_delimiter(handle.readline())
+        except (FileNotFoundError, IsADirectoryError, OSError):
+            return read_table(path, fmt)  # reports the problem with the file
+    if len(delimiter) != 1:
+        raise ParameterError(f"The delimiter must be one character. Got {delimiter!r} instead.")
+    if delimiter == ",":
+        return read_table(path, fmt)
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rb") as handle:
+                data = handle.read()
+            frame = pl.read_csv(data, separator=delimiter, infer_schema=False)
+        else:
+            frame = pl.read_csv(path, separator=delimiter, infer_schema=False)
+    except pl.exceptions.NoDataError:
+        raise InputError(f"Cannot read '{path.name}': the file is empty.") from None
+    except (pl.exceptions.PolarsError, OSError, ValueError, EOFError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"Cannot read '{path.name}' as CSV separated by {delimiter!r}: {reason}"
+        ) from exc
+    if frame.width and frame.columns[0].startswith("\ufeff"):
+        frame = frame.rename({frame.columns[0]: frame.columns[0][1:]})
     return frame

@@ -37,8 +37,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from attribution.constants import NOT_SET
 from attribution.errors import MissingColumnsError
-from ingest.channels import NOT_SET, ChannelRules, load_rules
+from ingest.channels import ChannelRules, load_rules
 
 __all__ = ["CLICK_IDS", "ClickId", "parse_landing_urls"]
 

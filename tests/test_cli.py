@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from api import cli
 from api.cli import main
+from api.cli._shared import Progress
 from attribution import available_models
 from attribution.errors import StoreBusyError
 from ingest import Store
@@ -224,7 +224,7 @@ def test_ingest_store_busy(
     def busy(*args: Any, **kwargs: Any) -> Store:
         raise StoreBusyError(message)
 
-    monkeypatch.setattr(cli, "Store", busy)
+    monkeypatch.setattr("ingest.store.Store", busy)
     code, _, err = run(capsys, "ingest", "costs", str(files["costs"]))
     assert (code, err) == (1, f"closedloop ingest: error: {message}\n")
 
@@ -246,7 +246,7 @@ def test_ingest_progress_on_a_terminal(
 
 def test_progress_line() -> None:
     stream = io.StringIO()
-    progress = cli.Progress(stream, "ingest touchpoints")
+    progress = Progress(stream, "ingest touchpoints")
     progress(1_000, 4_000)
     progress.close()
     assert stream.getvalue().startswith("\ringest touchpoints: 1,000 of 4,000 rows (25%), ")
@@ -505,8 +505,8 @@ def test_attribute_empty_store(capsys: Capture, tmp_path: Path) -> None:
     code, _, err = run(capsys, "attribute", "--model", "linear", "--db", str(db))
     assert code == 2
     assert err == (
-        f"closedloop attribute: error: There are no conversions to attribute: the store '{db}' "
-        "holds none. Ingest them first: closedloop ingest conversions FILE, "
+        "closedloop attribute: error: There are no conversions to attribute: "
+        f"the store '{db.name}' holds none. Ingest them first: closedloop ingest conversions FILE, "
         "or POST /v1/ingest/conversions.\n"
     )
 
@@ -570,7 +570,7 @@ def test_unexpected_error(capsys: Capture, monkeypatch: pytest.MonkeyPatch) -> N
     def broken() -> list[str]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "available_models", broken)
+    monkeypatch.setattr("attribution.available_models", broken)
     code, _, err = run(capsys, "models")
     assert code == 1
     assert "RuntimeError: boom" in err

@@ -62,7 +62,8 @@ def test_explain_own_rules_and_categories(tmp_path: Path, capsys: Capture):
     )
     extra = tmp_path / "extra.csv"
     extra.write_text("source,category\nmastodon.social,SOCIAL\n", encoding="utf-8")
-    assert main(["channels", "explain", "zoom", "Webinar", "--rules", str(rules)]) == 0
+    argv = ["channels", "explain", "zoom", "Webinar", "--channel-rules", str(rules)]
+    assert main(argv) == 0
     assert capsys.readouterr().out.startswith("zoom / Webinar -> Events\nrule 1 of 2 (events)")
     args = ["channels", "explain", "mastodon.social", "x", "--source-categories", str(extra)]
     assert main(args) == 0
@@ -72,10 +73,38 @@ def test_explain_own_rules_and_categories(tmp_path: Path, capsys: Capture):
 def test_explain_bad_rules_file(tmp_path: Path, capsys: Capture):
     rules = tmp_path / "rules.toml"
     rules.write_text("[[rules]]\nchannel = 'A'\nall.medium_is = 'x'\n", encoding="utf-8")
-    assert main(["channels", "explain", "a", "b", "--rules", str(rules)]) == 2
+    assert main(["channels", "explain", "a", "b", "--channel-rules", str(rules)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("closedloop channels: error: Channel rules 'rules.toml': rule 1 (A)")
     assert "Did you mean 'medium_in'?" in err
+
+
+def test_explain_old_spellings_still_work(tmp_path: Path, capsys: Capture):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[[rules]]\nchannel = 'Events'\nall.medium_in = ['webinar']\n")
+    new = main(["channels", "explain", "zoom", "webinar", "--channel-rules", str(rules)])
+    expected = capsys.readouterr()
+    old = main(
+        ["channels", "explain", "zoom", "webinar", "--rules", str(rules), "--format", "text"]
+    )
+    out, err = capsys.readouterr()
+    assert (new, old) == (0, 0)
+    assert expected.err == ""
+    assert out == expected.out
+    assert out.startswith("zoom / webinar -> Events\n")
+    assert err == (
+        "closedloop channels explain: note: --rules is deprecated; use --channel-rules.\n"
+        "closedloop channels explain: note: --format text is deprecated; use --format table.\n"
+    )
+
+
+def test_explain_help_shows_the_new_spellings_only(capsys: Capture):
+    assert main(["channels", "explain", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--channel-rules" in out
+    assert "{table,json}" in out
+    assert "--rules" not in out
+    assert "text" not in out
 
 
 def test_rules_prints_the_builtin_file(capsys: Capture):

@@ -2,16 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections import defaultdict
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from api.cli import main
-from api.report_html import money
+from api.report import money
+from api.report.render import VENDOR_SCRIPTS, inline_script
 from attribution import attribute
 from ingest import Store
 from tests.api.conftest import write_example
+
+SPEC = re.compile(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', re.S)
+
+
+class _Links(HTMLParser):
+    """Every src / href attribute of the page, and the scripts loaded from a file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.script_srcs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in {"src", "href"} and value is not None:
+                self.urls.append(value)
+                if tag == "script":
+                    self.script_srcs.append(value)
+
+
+def links(page: str) -> _Links:
+    parser = _Links()
+    parser.feed(page)
+    return parser
+
+
+def specs(page: str) -> dict[str, dict[str, Any]]:
+    """The Vega-Lite specs embedded in the page, by chart name."""
+    return {name: json.loads(text) for name, text in SPEC.findall(page)}
+
+
+def rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    table: list[dict[str, Any]] = spec["datasets"]["table"]
+    return table
 
 
 @pytest.fixture
@@ -31,13 +70,9 @@ def test_report_writes_self_contained_html(
     assert code == 0
     assert "report written to" in capsys.readouterr().out
     page = out.read_text(encoding="utf-8")
-    # Offline: nothing is loaded from elsewhere.
-    assert not re.search(r"""(src|href)=["']?https?:""", page)
-    assert "<link" not in page
     for title in ("Model comparison", "Channels", "Campaigns", "Conversion paths",
                   "Lead funnel", "Weekly trend", "Budget plan"):  # fmt: skip
         assert f"<h2>{title}</h2>" in page
-    assert page.count("<svg") >= 5
     store = Store(store_file)
     tp, cv, costs = (store.read(t) for t in ("touchpoints", "conversions", "costs"))
     report = attribute(tp, cv, costs, model="linear", stage="closed_won")
@@ -49,6 +84,107 @@ def test_report_writes_self_contained_html(
     assert re.search(r'<tr class="hot"><td data-v="Email">', page)
 
 
+def test_report_is_offline(store_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", str(store_file), "--models", "linear", "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    found = links(page)
+    # Nothing is loaded from elsewhere: no src or href to another host, no script file.
+    assert not [u for u in found.urls if re.match(r"(https?:)?//", u)], found.urls
+    assert found.script_srcs == []
+    assert "<link" not in page
+    assert not re.search(r"""(src|href)=["']?https?:""", page)
+    # The vendored chart library is inlined, whole, in load order.
+    positions = [page.index(str(inline_script(name))) for name in VENDOR_SCRIPTS]
+    assert positions == sorted(positions)
+    assert "closedloopCharts.drawAll(document)" in page
+    assert "sourceMappingURL" not in page
+
+
+def test_report_charts_are_vega_lite_specs_of_the_numbers(store_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    code = main(["report", "--db", str(store_file), "--models", "linear,first_touch",
+                 "--stage", "closed_won", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    charts = specs(out.read_text(encoding="utf-8"))
+    assert {"comparison", "channel-roas", "campaign-roas", "path-lengths", "time-lag",
+            "trend-revenue", "trend-spend"} <= set(charts)  # fmt: skip
+    for spec in charts.values():
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v")
+        assert "url" not in json.dumps(spec.get("data", {}))  # the rows are inline
+        assert spec["config"]["locale"]["number"]["currency"] == ["$", ""]
+    store = Store(store_file)
+    tp, cv, costs = (store.read(t) for t in ("touchpoints", "conversions", "costs"))
+    linear = attribute(tp, cv, costs, model="linear", stage="closed_won")
+    first = attribute(tp, cv, costs, model="first_touch", stage="closed_won")
+    expected = {r["channel"]: r["revenue"] for r in linear.data.to_dicts()}
+    # Model comparison: each model's revenue per channel.
+    comparison = {r["channel"]: r for r in rows(charts["comparison"])}
+    for report in (linear, first):
+        for row in report.data.to_dicts():
+            assert comparison[row["channel"]][f"{report.model}_revenue"] == pytest.approx(
+                row["revenue"]
+            )
+    assert charts["comparison"]["encoding"]["xOffset"]["field"] == "model"
+    # ROAS per channel with spend.
+    roas = {r["channel"]: r["roas"] for r in rows(charts["channel-roas"])}
+    assert roas == {
+        r["channel"]: pytest.approx(r["roas"]) for r in linear.data.to_dicts() if r["spend"]
+    }
+    # The weekly trend sums to each channel's attributed revenue and spend.
+    weekly: dict[str, float] = defaultdict(float)
+    for row in rows(charts["trend-revenue"]):
+        weekly[row["channel"]] += row["revenue"]
+    assert {k: v for k, v in weekly.items() if v} == pytest.approx(
+        {k: v for k, v in expected.items() if v}
+    )
+    spend: dict[str, float] = defaultdict(float)
+    for row in rows(charts["trend-spend"]):
+        spend[row["channel"]] += row["spend"] or 0.0
+    assert sum(spend.values()) == pytest.approx(linear.totals["spend"])
+    # Path lengths: conversions per number of touches add up to the conversions.
+    assert sum(r["conversions"] for r in rows(charts["path-lengths"])) == pytest.approx(
+        linear.totals["conversions"]
+    )
+
+
+def test_chart_look_tooltips_ticks_dates(store_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", str(store_file), "--models", "linear", "--out", str(out)]) == 0
+    charts = specs(out.read_text(encoding="utf-8"))
+    text = json.dumps(charts)
+    assert '"$,.2f"' in text  # money in tooltips
+    assert "$~s" in text  # round money ticks: $20k, $1.5M
+    trend = charts["trend-revenue"]["encoding"]
+    assert trend["x"]["axis"]["format"] == "%b %d, %Y"  # the year on the time axis
+    assert trend["x"]["timeUnit"] == "utcyearmonthdate"
+    assert {t.get("format") for t in trend["tooltip"]} >= {"%b %d, %Y", "$,.2f"}
+    assert trend["y"]["axis"]["tickCount"] == 6
+    assert trend["y"]["scale"]["nice"] == 6
+    for spec in charts.values():
+        assert "tooltip" in json.dumps(spec)
+
+
+def test_names_cannot_break_out_of_the_page(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    files = write_example(tmp_path / "data")
+    evil = "Email</script><script>alert(1)</script><!--"
+    touchpoints = files["touchpoints"]
+    touchpoints.write_text(touchpoints.read_text().replace(",Email,", f',"{evil}",'))
+    costs = files["costs"]
+    costs.write_text(costs.read_text().replace(",Email,", f',"{evil}",'))
+    for table, file in files.items():
+        assert main(["ingest", table, str(file), "--db", str(db)]) == 0
+    out = tmp_path / "r.html"
+    assert main(["report", "--db", str(db), "--models", "linear", "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert evil not in page
+    assert "<script>alert(1)" not in page
+    assert "Email&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--" in page
+    charts = specs(page)  # every embedded spec still parses, the name intact inside
+    assert evil in {r["channel"] for r in rows(charts["comparison"])}
+
+
 def test_report_with_intervals_and_a_budget_note(store_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "ci.html"
     code = main(["report", "--db", str(store_file), "--models", "linear", "--ci", "0.9",
@@ -58,6 +194,7 @@ def test_report_with_intervals_and_a_budget_note(store_file: Path, tmp_path: Pat
     assert "bootstrap intervals in brackets" in page
     # Four days of spend cannot fit a weekly response curve: a note, not a crash.
     assert "Budget plan" in page
+    assert "response-curves" not in specs(page)
 
 
 def test_money_format() -> None:

@@ -2,8 +2,10 @@
 
 Starts uvicorn on 127.0.0.1 (a free port, in a thread) on a store holding
 the example data, loads ``/`` with ``--dump-dom`` after a virtual-time
-budget, and checks that the charts rendered (SVG elements) and that the
-numbers shown equal the API's. It saves screenshots of both as test
+budget, and checks that vega-embed drew the Vega-Lite charts (SVG inside
+``.vega-embed``) and that the numbers shown equal the API's; the same for the
+HTML report opened from a file. Chromium resolves no host but 127.0.0.1, so
+the pages prove they need no internet. It saves screenshots of both as test
 artifacts in ``$CLOSEDLOOP_SCREENSHOTS`` (default: a ``screenshots`` folder in
 pytest's temporary directory); ``make screenshots`` points it at ``docs/img``
 to refresh the README's pictures.
@@ -59,7 +61,11 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
+    # Offline: every host but the test server's is unresolvable.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
+
+CHART = re.compile(r'<div class="vega-embed[^"]*"[^>]*>\s*<svg')
 
 
 def _free_port() -> int:
@@ -84,8 +90,8 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(store_path: Path) -> Iterator[str]:
     import uvicorn
 
-    from api.main import create_app
-    from api.settings import Settings
+    from api.http.app import create_app
+    from api.http.settings import Settings
 
     port = _free_port()
     config = uvicorn.Config(
@@ -138,9 +144,14 @@ def test_dashboard_renders_the_api_numbers(server: str, images: Path) -> None:
     assert _text(dom, "total-revenue") == _money(totals["revenue"])
     assert _text(dom, "total-spend") == _money(totals["spend"])
     assert _text(dom, "total-conversions") == f"{totals['conversions']:,.1f}"
-    # Charts: the time series lines, the path-length and funnel bars.
-    assert dom.count("<polyline") >= 3
-    assert dom.count("<svg") >= 3
+    # Charts drawn by vega-embed: the weekly lines, the path-length and the funnel bars.
+    assert 'class="chart-error"' not in dom
+    for element_id in ("timeseries", "lengths", "funnel-chart"):
+        tag = re.search(rf'<div[^>]*\bid="{element_id}"[^>]*>\s*<svg', dom)
+        assert tag, element_id
+        assert "vega-embed" in tag.group(0), element_id
+    assert dom.count('role="graphics-symbol"') >= 3
+    assert dom.count("mark-line") >= 1
     top = httpx.get(f"{server}/v1/paths?limit=1").json()["data"][0]
     assert f"<td>{top['path']}</td>" in dom.replace("&gt;", ">")
     assert "<input" in dom
@@ -155,14 +166,23 @@ def test_dashboard_renders_the_api_numbers(server: str, images: Path) -> None:
 
 
 def test_report_screenshot(store_path: Path, tmp_path: Path, images: Path) -> None:
-    from api.report_html import build_report
+    from api.report import build_report
     from ingest import Store
 
     out = tmp_path / "report.html"
-    out.write_text(build_report(Store(store_path)), encoding="utf-8")
-    dom = _chromium("--virtual-time-budget=2000", "--dump-dom", out.as_uri())
-    assert dom.count("<svg") >= 4
-    _chromium("--window-size=1400,1000", f"--screenshot={images / 'report.png'}", out.as_uri())
+    page = build_report(Store(store_path))
+    out.write_text(page, encoding="utf-8")
+    dom = _chromium("--virtual-time-budget=5000", "--dump-dom", out.as_uri())
+    embedded = page.count('<script type="application/json" data-chart=')
+    assert embedded >= 8
+    assert len(CHART.findall(dom)) == embedded  # every embedded spec was drawn
+    assert 'class="chart-error"' not in dom
+    _chromium(
+        "--virtual-time-budget=5000",
+        "--window-size=1400,1000",
+        f"--screenshot={images / 'report.png'}",
+        out.as_uri(),
+    )
     assert (images / "report.png").stat().st_size > 10_000
 
 

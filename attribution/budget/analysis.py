@@ -12,7 +12,6 @@ All money amounts are **per week**.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +20,13 @@ import polars as pl
 
 from attribution.budget.curves import MIN_R2, MIN_WEEKS, ResponseCurve, fit_curves
 from attribution.budget.weekly import current_spend, weekly_panel
+from attribution.constants import DEFAULT_CURRENCY, DEFAULT_LOOKBACK_DAYS
 from attribution.errors import ParameterError
-from attribution.models import AttributionModel
+from attribution.export import json_ready
+from attribution.journeys import build_journeys
+from attribution.models import AttributionModel, get_model
+from attribution.report import attribute
+from attribution.uncertainty.bootstrap import bootstrap_totals
 
 FloatArray = np.ndarray
 
@@ -170,7 +174,7 @@ class CurveSet:
         for row in self.summary(threshold).to_dicts():
             key = row[self.by]
             curve = self.curves.get(key)
-            item = clean(row)
+            item = json_ready(row)
             item["params"] = curve.params if curve and curve.evidence else None
             if points:
                 item["points"] = self.points(key)
@@ -188,17 +192,6 @@ def _summary_schema(by: str) -> dict[str, pl.DataType]:
     return {
         n: pl.String() if n in text else pl.Int64() if n == "weeks" else pl.Float64() for n in names
     }
-
-
-def clean(row: dict[str, Any]) -> dict[str, Any]:
-    """Replace NaN and infinities by ``None`` so the row is valid JSON.
-
-    Examples
-    --------
-    >>> clean({"a": float("nan"), "b": 1.0})
-    {'a': None, 'b': 1.0}
-    """
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
 
 
 def curves_from_credits(
@@ -311,21 +304,14 @@ def attribution_scale(
     lookback_days: float,
     resamples: int,
     seed: int,
-) -> dict[str, FloatArray] | None:
+) -> dict[str, FloatArray]:
     """Return per key the person-level bootstrap's attributed revenue relative to the estimate.
 
-    Uses :func:`attribution.bootstrap.bootstrap_totals` (each resample draws
+    Uses :func:`attribution.uncertainty.bootstrap_totals` (each resample draws
     persons with replacement and re-credits them). A channel's response curve
     is scaled by these ratios in the plan's revenue range, so the range holds
     both how uncertain the credit is and how uncertain the curve fit is.
-    ``None`` when the bootstrap is unavailable.
     """
-    try:
-        from attribution.bootstrap import bootstrap_totals
-    except ImportError:  # pragma: no cover - the bootstrap ships with closedloop
-        return None
-    from attribution.journeys import build_journeys
-
     journeys = build_journeys(touchpoints, conversions, stage=stage, lookback_days=lookback_days)
     draws = bootstrap_totals(journeys, model, by=by, resamples=resamples, seed=seed)
     point = draws.revenue.mean(axis=0)
@@ -345,7 +331,7 @@ def response_curves(
     params: dict[str, Any] | None = None,
     by: str = "channel",
     stage: str | None = None,
-    lookback_days: float = 90.0,
+    lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     kind: str = "hill",
     decay: float = 0.0,
     date_by: str = "touch",
@@ -354,7 +340,7 @@ def response_curves(
     resamples: int = 100,
     attribution_resamples: int = 0,
     seed: int = 0,
-    currency: str = "USD",
+    currency: str = DEFAULT_CURRENCY,
 ) -> CurveSet:
     """Attribute with ``model`` and fit every channel's weekly response curve.
 
@@ -392,15 +378,12 @@ def response_curves(
     >>> curves.summary().select("channel", "status", "current_spend").rows()
     [('Search', 'curve', 900.0)]
     """
-    from attribution.models import get_model
-    from attribution.report import attribute
-
     instance = model if isinstance(model, AttributionModel) else get_model(model, **(params or {}))
     report = attribute(
         touchpoints, conversions, costs, model=instance, by=by, stage=stage,
         lookback_days=lookback_days, currency=currency,
     )  # fmt: skip
-    scale = None
+    scale: dict[str, FloatArray] | None = None
     if attribution_resamples > 0:
         scale = attribution_scale(
             touchpoints, conversions, instance, by=by, stage=report.stage,
@@ -465,7 +448,6 @@ def _example_frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 __all__ = [
     "CurveSet",
     "attribution_scale",
-    "clean",
     "curves_from_credits",
     "curves_from_panel",
     "response_curves",

@@ -38,10 +38,10 @@ import numpy as np
 import polars as pl
 from scipy.optimize import minimize
 
-from attribution.budget.analysis import CurveSet, clean
+from attribution.budget.analysis import CurveSet
 from attribution.budget.curves import ResponseCurve, curve_value
 from attribution.errors import ParameterError
-from attribution.export import rfc4180_csv
+from attribution.export import json_ready, rfc4180_csv
 
 DEFAULT_CAP_MULTIPLE = 1.5
 """Default cap: 1.5 × a channel's largest observed weekly spend."""
@@ -115,7 +115,7 @@ class BudgetPlan:
         """Return the plan as JSON-ready data; each row carries its curve's points."""
         rows = []
         for row in self.data.to_dicts():
-            item = clean(row)
+            item = json_ready(row)
             if points:
                 marks = {"recommended": row["recommended_spend"]}
                 item["points"] = self.curves.points(row[self.by], marks=marks)
@@ -124,7 +124,7 @@ class BudgetPlan:
             **self.meta,
             "by": self.by,
             "data": rows,
-            "totals": clean(self.totals),
+            "totals": json_ready(self.totals),
             "warnings": self.warnings,
         }
 

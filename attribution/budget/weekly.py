@@ -29,6 +29,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from attribution.constants import DAY_SECONDS, NOT_SET
 from attribution.errors import MissingColumnsError, ParameterError
 
 DATE_BY = ("touch", "conversion")
@@ -52,7 +53,7 @@ def _week(column: pl.Expr) -> pl.Expr:
 
 
 def _key(by: str) -> pl.Expr:
-    return pl.col(by).cast(pl.String).fill_null("(not set)").alias(by)
+    return pl.col(by).cast(pl.String).fill_null(NOT_SET).alias(by)
 
 
 def _as_date(costs: pl.DataFrame) -> pl.DataFrame:
@@ -170,7 +171,9 @@ def lag_distribution(credits: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """
     lags = (
         credits.select(
-            ((pl.col("conversion_ts") - pl.col("ts")).dt.total_seconds() / 86_400.0).alias("lag"),
+            ((pl.col("conversion_ts") - pl.col("ts")).dt.total_seconds() / DAY_SECONDS).alias(
+                "lag"
+            ),
             pl.col("attributed_revenue").alias("w"),
         )
         .filter(pl.col("w") > 0)

@@ -15,10 +15,10 @@ from typing import Any
 
 import polars as pl
 
-from attribution.budget.analysis import CurveSet, clean
-from attribution.budget.plan import DEFAULT_CI, parse_bound
+from attribution.budget.analysis import CurveSet
+from attribution.budget.plan import DEFAULT_CI, _Channel, _range, parse_bound
 from attribution.errors import ParameterError
-from attribution.export import rfc4180_csv
+from attribution.export import json_ready, rfc4180_csv
 
 WHATIF_COLUMNS = (
     "status", "current_spend", "spend", "change", "current_revenue", "predicted_revenue",
@@ -42,7 +42,7 @@ class WhatIf:
         """Return the what-if as JSON-ready data; each row carries its curve's points."""
         rows = []
         for row in self.data.to_dicts():
-            item = clean(row)
+            item = json_ready(row)
             if points:
                 item["points"] = self.curves.points(row[self.by], marks={"what_if": row["spend"]})
             rows.append(item)
@@ -50,7 +50,7 @@ class WhatIf:
             **self.meta,
             "by": self.by,
             "data": rows,
-            "totals": clean(self.totals),
+            "totals": json_ready(self.totals),
             "warnings": self.warnings,
         }
 
@@ -111,8 +111,6 @@ def what_if(
     >>> round(result.totals["predicted_revenue"]), round(result.data["marginal_roas"][0], 2)
     (3000, 1.5)
     """
-    from attribution.budget.plan import _Channel, _range
-
     unknown = [k for k in allocation if k not in curves.keys]
     if unknown:
         raise ParameterError(

@@ -18,6 +18,7 @@ from attribution.models.last_touch import LastTouch
 from attribution.models.linear import Linear
 from attribution.models.markov import Markov
 from attribution.models.position_based import PositionBased
+from attribution.models.resampling import Resampler, ResampleSpec
 from attribution.models.shapley import Shapley
 from attribution.models.shapley_counterfactual import ShapleyCounterfactual
 from attribution.models.shapley_ordered import ShapleyOrdered
@@ -191,6 +192,8 @@ __all__ = [
     "Linear",
     "Markov",
     "PositionBased",
+    "ResampleSpec",
+    "Resampler",
     "Shapley",
     "ShapleyCounterfactual",
     "ShapleyOrdered",

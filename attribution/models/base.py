@@ -22,6 +22,15 @@ To add a model, write one module::
 and add the class to ``MODELS`` in ``attribution/models/__init__.py`` (or
 decorate it with :func:`attribution.register_model`). The contract test then
 checks it like every other model.
+
+Uncertainty: the person-level bootstrap (:mod:`attribution.uncertainty`) asks
+each model for its own resampling, :meth:`AttributionModel.resampler`, and
+never looks at which model it is. The default suits most models: it
+reweights the per-touch credit when
+:attr:`~AttributionModel.population_independent` says that is right, and
+reruns the model on every resample otherwise. A model that can recompute its
+totals faster overrides it (Markov re-solves its chain from resampled path
+counts).
 """
 
 from __future__ import annotations
@@ -31,11 +40,17 @@ import typing
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from attribution.constants import NOT_SET
 from attribution.errors import ParameterError
-from attribution.journeys import Journeys
+from attribution.journeys import Journeys, require_converting, require_touch_column
+from attribution.models.resampling import Resampler, ResampleSpec, rerun, reweighted_credit
 from attribution.schema import CREDITS
+
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +69,29 @@ class ParamSpec:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AttributionModel(ABC):
-    """Base class of every attribution model."""
+    """Base class of every attribution model.
+
+    A model implements :meth:`credit` (per-touch weights of every converting
+    journey); everything else has a default built on it:
+
+    - :meth:`key_totals`: conversions and revenue per channel (or campaign);
+    - :meth:`resampler`: how the person-level bootstrap recomputes those
+      totals on resamples, ``resampler(journeys, spec, *, credited=None) ->
+      Resampler``. The bootstrap calls it once and then
+      ``Resampler.evaluate(multipliers)`` on blocks of resamples, with no
+      special case for any model. The default reweights the per-touch
+      credit computed once when :attr:`population_independent` is ``True``
+      (rule-based models, Shapley) and reruns :meth:`key_totals` on every
+      resample otherwise; a model that can do better overrides it (Markov
+      with ``normalisation="global"`` re-solves its chain from resampled
+      path counts).
+
+    Examples
+    --------
+    >>> from attribution.models import Linear, Markov
+    >>> Linear.population_independent, Markov.population_independent
+    (True, False)
+    """
 
     name: ClassVar[str]
     summary: ClassVar[str]
@@ -63,12 +100,12 @@ class AttributionModel(ABC):
     """Whether a journey's weights depend on that journey alone, not on the others.
 
     Set to ``True`` by rule-based models and Shapley (an equal split of each
-    journey): the bootstrap (:mod:`attribution.bootstrap`) then credits the
-    journeys once and reweights them. The default is ``False``, the safe
-    choice for a new model: every resample reruns it. Claiming ``True`` for a
-    model whose credit of one journey depends on the others (Markov,
-    counterfactual Shapley, anything estimated from the whole population)
-    would make the intervals too narrow; a test checks each claim.
+    journey): the default :meth:`resampler` then credits the journeys once and
+    reweights them. The default is ``False``, the safe choice for a new model:
+    every resample reruns it. Claiming ``True`` for a model whose credit of
+    one journey depends on the others (Markov, counterfactual Shapley,
+    anything estimated from the whole population) would make the intervals
+    too narrow; a test checks each claim.
     """
 
     @abstractmethod
@@ -113,8 +150,6 @@ class AttributionModel(ABC):
         >>> Linear().key_totals(build_journeys(tp, cv)).rows()
         [('Email', 0.5, 50.0), ('Search', 0.5, 50.0)]
         """
-        from attribution.report import NOT_SET, credit_touches  # report imports the models
-
         touches = credit_touches(journeys, self, by)
         return (
             touches.group_by(pl.col(by).cast(pl.String).fill_null(NOT_SET).alias(by))
@@ -124,6 +159,60 @@ class AttributionModel(ABC):
             )
             .sort(by)
         )
+
+    def resampler(
+        self, journeys: Journeys, spec: ResampleSpec, *, credited: pl.DataFrame | None = None
+    ) -> Resampler:
+        """Return how to recompute this model's totals on bootstrap resamples of ``journeys``.
+
+        The bootstrap (:func:`attribution.uncertainty.bootstrap_totals`) calls
+        this once, then the returned :class:`~attribution.models.resampling.Resampler`'s
+        ``evaluate`` on every block of resamples: a ``(units, b)`` array of
+        how many times each unit's (person's) journeys count goes in, the
+        conversions and revenue credited to each key of ``spec`` in each
+        resample come out (two ``(b, keys)`` arrays). The default:
+
+        - if :attr:`population_independent`, credits the touches once (or
+          takes ``credited``) and reweights that per-touch credit
+          (:func:`~attribution.models.resampling.reweighted_credit`, route
+          ``"fixed weights"``);
+        - otherwise reruns :meth:`key_totals` on every resample
+          (:func:`~attribution.models.resampling.rerun`, route ``"rerun"``).
+
+        Override it when the model can recompute its totals faster, as
+        :class:`~attribution.models.markov.Markov` does by re-solving its
+        chain from resampled path counts.
+
+        Parameters
+        ----------
+        journeys
+            The journeys of the data.
+        spec
+            The key column, the keys and the resampling units.
+        credited
+            The converting touches already credited by this model
+            (:func:`credit_touches`), if the caller has them.
+
+        Returns
+        -------
+        Resampler
+
+        Examples
+        --------
+        >>> from attribution.models import Linear
+        >>> from attribution.report import _tiny_example
+        >>> from attribution.journeys import build_journeys
+        >>> tp, cv, _ = _tiny_example()
+        >>> spec = ResampleSpec("channel", ("Email", "Search"),
+        ...     pl.DataFrame({"user_id": ["a"], "unit": [0]}))
+        >>> resampler = Linear().resampler(build_journeys(tp, cv), spec)
+        >>> resampler.route, resampler.evaluate(np.array([[2.0]]))[0].tolist()
+        ('fixed weights', [[1.0, 1.0]])
+        """
+        if self.population_independent:
+            touches = credited if credited is not None else credit_touches(journeys, self, spec.by)
+            return reweighted_credit(touches, spec)
+        return rerun(journeys, self.key_totals, spec)
 
     def weights_sum_to_one_per_journey(self) -> bool:
         """Say whether every converting journey's weights sum to exactly 1.
@@ -164,6 +253,54 @@ class AttributionModel(ABC):
             "params": [p.to_dict() for p in cls.param_specs()],
             "doc": (cls.__doc__ or "").strip(),
         }
+
+
+def credit_touches(
+    journeys: Journeys, model: AttributionModel, by: str = "channel"
+) -> pl.DataFrame:
+    """Run ``model`` and join its credit to the touches, with attributed revenue per touch.
+
+    Returns the converting touches with ``weight``, ``revenue_weight``,
+    ``attributed_conversions`` (``weight × count``) and ``attributed_revenue``
+    (``revenue_weight × count × revenue``), ready for any ``group_by``.
+
+    Examples
+    --------
+    >>> from attribution.models import Linear
+    >>> from attribution.report import _tiny_example
+    >>> from attribution.journeys import build_journeys
+    >>> tp, cv, _ = _tiny_example()
+    >>> credit_touches(build_journeys(tp, cv), Linear())["attributed_revenue"].to_list()
+    [50.0, 50.0]
+    """
+    require_touch_column(journeys.touches, by)
+    require_converting(journeys)
+    credits = model.credit(journeys, by)
+    touches = journeys.converting.join(credits, on=["journey_id", "touchpoint_id"], how="left")
+    weight = pl.col("weight").fill_null(0.0)
+    revenue_weight = pl.col("revenue_weight").fill_null(0.0)
+    return touches.with_columns(
+        weight,
+        revenue_weight,
+        (weight * pl.col("count")).alias("attributed_conversions"),
+        (revenue_weight * pl.col("count") * pl.col("revenue")).alias("attributed_revenue"),
+    )
+
+
+def key_frame(
+    by: str, keys: list[str], conversions: FloatArray, revenue: FloatArray
+) -> pl.DataFrame:
+    """Return ``by``, ``conversions``, ``revenue`` as a frame (what ``key_totals`` returns).
+
+    Examples
+    --------
+    >>> key_frame("channel", ["A"], np.array([1.0]), np.array([5.0])).row(0)
+    ('A', 1.0, 5.0)
+    """
+    return pl.DataFrame(
+        {by: keys, "conversions": conversions, "revenue": revenue},
+        schema={by: pl.String, "conversions": pl.Float64, "revenue": pl.Float64},
+    )
 
 
 def to_credits(frame: pl.DataFrame) -> pl.DataFrame:

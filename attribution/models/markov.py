@@ -1,35 +1,39 @@
 """The data-driven Markov-chain model: removal effects, computed exactly.
 
-See :mod:`attribution.markov_chain` for the chain and the maths; this module
-turns channel removal effects into per-touch credit.
+See :mod:`attribution.markov` for the chain, the maths and the choice of
+order; this module turns channel removal effects into per-touch credit, and
+tells the bootstrap how to re-solve the chain on resamples
+(:meth:`Markov.resampler`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import networkx as nx
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from attribution.constants import NOT_SET
 from attribution.errors import ParameterError
+from attribution.export import json_ready
 from attribution.journeys import Journeys, require_converting, require_touch_column
-from attribution.markov_chain import (
+from attribution.markov.chain import (
     MAX_ORDER,
+    SEP,
+    ChainEffects,
+    PathChain,
     State,
     build_chain,
     conversion_probability,
-    held_out_log_likelihoods,
-    last_state_values,
-    removal_effects,
+    path_counts,
     require_order,
     transition_counts,
-    value_removal_effects,
 )
-from attribution.models.base import AttributionModel
+from attribution.markov.order import OrderSelection, select_order
+from attribution.models.base import AttributionModel, key_frame
+from attribution.models.resampling import FloatArray, Resampler, ResampleSpec, one_at_a_time
 from attribution.schema import CREDITS
 from attribution.spread import (
     IPF_MAX_ITERATIONS,
@@ -37,6 +41,9 @@ from attribution.spread import (
     NORMALISATIONS,
     spread_channel_credit,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 REMOVAL_EFFECTS = pl.Schema(
     {
@@ -55,56 +62,13 @@ AUTO = "auto"
 
 
 @dataclass(frozen=True)
-class OrderSelection:
-    """How ``order="auto"`` chose the order: held-out log-likelihood per order.
-
-    Attributes
-    ----------
-    chosen
-        The order with the highest held-out log-likelihood (the lowest on ties).
-    scores
-        One dict per order tried: ``order``, ``log_likelihood`` (natural log,
-        summed over the test journeys), ``per_journey`` (that divided by the
-        number of test journeys) and ``states`` (states of the chain fit on
-        the training journeys).
-    holdout, seed
-        The share of persons held out and the seed of their hash.
-    train_journeys, test_journeys
-        Journeys (counts included) on each side of the split.
-    note
-        Why the selection fell back to order 1, if it did; else empty.
-    """
-
-    chosen: int
-    scores: tuple[dict[str, float], ...]
-    holdout: float
-    seed: int
-    train_journeys: float
-    test_journeys: float
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the selection as JSON-ready data."""
-        return {
-            "criterion": "held-out log-likelihood (back-off smoothed), higher is better",
-            "chosen": self.chosen,
-            "holdout": self.holdout,
-            "seed": self.seed,
-            "train_journeys": self.train_journeys,
-            "test_journeys": self.test_journeys,
-            "scores": [dict(score) for score in self.scores],
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
 class MarkovFit:
     """Everything one Markov run computed, for ``credit`` and for explaining it.
 
     Attributes
     ----------
     chain
-        The absorbing chain (:func:`attribution.markov_chain.build_chain`).
+        The absorbing chain as a state graph (:func:`attribution.markov.build_chain`).
     conversion_probability
         Probability that a journey from ``(start)`` converts in the full chain.
     removal_effects
@@ -186,7 +150,7 @@ class Markov(AttributionModel):
     are split by a hash seeded with ``holdout_seed``, a share ``holdout`` of
     them held out; a chain of every order is fit on the rest and scored by the
     log-likelihood of each held-out journey's whole path, absorbing step
-    included (:func:`attribution.markov_chain.held_out_log_likelihoods`:
+    included (:func:`attribution.markov.held_out_log_likelihoods`:
     unseen transitions back off to the next lower order). The best order is
     then fit on all journeys; :meth:`fit` and :meth:`explain` report the score
     of every order.
@@ -199,7 +163,7 @@ class Markov(AttributionModel):
     - ``collapse_repeats=False`` keeps consecutive repeats of a channel as
       self-loops. At order 1 collapsing them changes nothing, because a
       self-loop never changes an absorption probability (proved in
-      :mod:`attribution.markov_chain`, checked by a test). ChannelAttribution's
+      :mod:`attribution.markov.chain`, checked by a test). ChannelAttribution's
       ``markov_model`` drops self-transitions of a repeated state (since 1.15;
       its ``transition_matrix`` keeps them by default), which likewise leaves
       removal effects unchanged. At order ≥ 2 ``collapse_repeats=True``
@@ -376,67 +340,14 @@ class Markov(AttributionModel):
         >>> selection.chosen, [s["order"] for s in selection.scores]
         (1, [1, 2, 3])
         """
-        require_touch_column(journeys.touches, by)
-        train_touches, test_touches = self._split(journeys.touches)
-        users = journeys.touches["user_id"].n_unique()
-        train = replace(journeys, touches=train_touches).paths(by)
-        test = replace(journeys, touches=test_touches).paths(by)
-        n_train = float((train["conversions"] + train["nulls"]).sum())
-        n_test = float((test["conversions"] + test["nulls"]).sum())
-        if test.is_empty() or train.is_empty():
-            return OrderSelection(
-                chosen=1,
-                scores=(),
-                holdout=self.holdout,
-                seed=self.holdout_seed,
-                train_journeys=n_train,
-                test_journeys=n_test,
-                note=f"Too few persons ({users:,}) to hold some out: order 1 was used.",
-            )
-        likelihoods = held_out_log_likelihoods(train, test, self.max_order, self.collapse_repeats)
-        scores = []
-        for k, ll in enumerate(likelihoods, start=1):
-            states = transition_counts(train, k, self.collapse_repeats)["src"].n_unique()
-            scores.append(
-                {
-                    "order": k,
-                    "log_likelihood": ll,
-                    "per_journey": ll / n_test,
-                    "states": states,
-                }
-            )
-        best = max(likelihoods)
-        chosen = next(k for k, ll in enumerate(likelihoods, start=1) if ll == best)
-        return OrderSelection(
-            chosen=chosen,
-            scores=tuple(scores),
+        return select_order(
+            journeys,
+            by,
+            max_order=self.max_order,
+            collapse_repeats=self.collapse_repeats,
             holdout=self.holdout,
             seed=self.holdout_seed,
-            train_journeys=n_train,
-            test_journeys=n_test,
         )
-
-    def _split(self, touches: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Split touches into training and held-out ones (see :meth:`select_order`)."""
-        if (touches["count"] == 1).all():
-            users = touches["user_id"].unique().sort().to_list()
-            held_users = [u for u in users if _hash_fraction(self.holdout_seed, u) < self.holdout]
-            in_test = pl.col("user_id").is_in(held_users)
-            return touches.filter(~in_test), touches.filter(in_test)
-        # Aggregated journeys: each stands for ``count`` anonymous persons.
-        per_journey = touches.group_by("journey_id").agg(pl.col("count").first()).sort("journey_id")
-        counts = per_journey["count"].to_numpy()
-        rng = np.random.default_rng(self.holdout_seed)
-        whole = np.round(counts)
-        if np.allclose(counts, whole):
-            held_counts = rng.binomial(whole.astype(np.int64), self.holdout).astype(float)
-        else:
-            held_counts = counts * self.holdout
-        held = per_journey.select("journey_id", pl.Series("held", held_counts))
-        split = touches.join(held, on="journey_id", how="left")
-        train = split.with_columns(pl.col("count") - pl.col("held")).filter(pl.col("count") > 0)
-        test = split.with_columns(pl.col("held").alias("count")).filter(pl.col("count") > 0)
-        return train.drop("held"), test.drop("held")
 
     def _resolve_order(self, journeys: Journeys, by: str) -> tuple[int, OrderSelection | None]:
         if self.order == AUTO:
@@ -462,27 +373,38 @@ class Markov(AttributionModel):
     def _analyse(
         self, journeys: Journeys, by: str, order: int | None = None
     ) -> tuple[pl.DataFrame, nx.DiGraph, pl.DataFrame]:
-        """Return the paths, the chain and the removal effects (count and value).
+        """Return the paths, the state graph and the removal effects (count and value).
 
         ``order`` overrides the model's (with ``order="auto"`` it is chosen here if not given).
         """
+        paths, graph, effects, _ = self._solve(journeys, by, order)
+        return paths, graph, effects
+
+    def _solve(
+        self, journeys: Journeys, by: str, order: int | None = None
+    ) -> tuple[pl.DataFrame, nx.DiGraph, pl.DataFrame, ChainEffects]:
+        """:meth:`_analyse`, and the chain's solve (:class:`~attribution.markov.ChainEffects`)."""
         require_touch_column(journeys.touches, by)
         if order is None:
             order, _ = self._resolve_order(journeys, by)
         paths = journeys.paths(by)
-        chain = build_chain(transition_counts(paths, order, self.collapse_repeats))
-        values = last_state_values(paths, order, self.collapse_repeats)
-        value = _effects_frame(value_removal_effects(chain, values)).select(
+        chain = PathChain.from_paths(
+            paths["path"], order=order, collapse_repeats=self.collapse_repeats
+        )
+        conversions, revenue, nulls = path_counts(paths, "conversions", "revenue", "nulls")
+        solved = chain.effects(conversions, revenue, nulls)
+        value = _effects_frame(solved.as_dict(value=True)).select(
             "channel",
             pl.col("removal_effect").alias("value_removal_effect"),
             pl.col("share").alias("value_share"),
         )
         effects = (
-            _effects_frame(removal_effects(chain))
+            _effects_frame(solved.as_dict())
             .join(value, on="channel", how="left")
             .cast(REMOVAL_EFFECTS)
         )
-        return paths, chain, effects
+        graph = build_chain(chain.transition_counts(conversions, nulls))
+        return paths, graph, effects, solved
 
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
         """Credit every converting journey to its touches (see the class docstring)."""
@@ -496,7 +418,7 @@ class Markov(AttributionModel):
         """Compute the chain, removal effects and per-touch credit in one pass."""
         require_converting(journeys)
         order, selection = self._resolve_order(journeys, by)
-        paths, chain, effects = self._analyse(journeys, by, order)
+        paths, chain, effects, solved = self._solve(journeys, by, order)
         value_effects = effects.select(
             "channel",
             pl.col("value_removal_effect").alias("removal_effect"),
@@ -551,7 +473,7 @@ class Markov(AttributionModel):
             revenue_credit = channel_credit.with_columns(pl.lit(0.0).alias("credited"))
         return MarkovFit(
             chain=chain,
-            conversion_probability=conversion_probability(chain),
+            conversion_probability=solved.conversion_probability,
             removal_effects=effects,
             credits=credits,
             channel_credit=channel_credit,
@@ -639,7 +561,7 @@ class Markov(AttributionModel):
             },
             "states": fit.chain.number_of_nodes(),
             "transitions": fit.chain.number_of_edges(),
-            "removal_effects": [_finite(row) for row in effects.to_dicts()],
+            "removal_effects": json_ready(effects.to_dicts()),
             "top_transitions": [
                 {"from": src, "to": dst, "probability": data["p"], "count": data["count"]}
                 for _, src, dst, data in edges[:top]
@@ -659,7 +581,7 @@ class Markov(AttributionModel):
         revenue, with the same handling of channels without touches and of
         journeys whose channels have no removal effect), computed without
         spreading credit onto touches: the bootstrap's way of re-solving the
-        chain on every resample (:class:`attribution.bootstrap.PathChain`).
+        chain on every resample (:meth:`resampler`, :class:`attribution.markov.PathChain`).
 
         Parameters
         ----------
@@ -690,8 +612,6 @@ class Markov(AttributionModel):
         │ Search  ┆ 1.3333      ┆ 266.6667 │
         └─────────┴─────────────┴──────────┘
         """
-        from attribution.bootstrap import PathChain, key_frame  # bootstrap imports this module
-
         if self.order == AUTO or self.normalisation != "global":
             raise ParameterError(
                 "Markov.path_totals needs a fixed order and normalisation='global'. "
@@ -701,13 +621,83 @@ class Markov(AttributionModel):
         chain = PathChain.from_paths(
             paths["path"], order=int(self.order), collapse_repeats=self.collapse_repeats
         )
-        conversions, revenue = chain.totals(
-            *(
-                paths[c].cast(pl.Float64).fill_null(0.0).to_numpy()
-                for c in ("conversions", "revenue", "nulls")
-            )
-        )
+        conversions, revenue = chain.totals(*path_counts(paths, "conversions", "revenue", "nulls"))
         return key_frame(by, list(chain.channels), conversions, revenue)
+
+    def resampler(
+        self, journeys: Journeys, spec: ResampleSpec, *, credited: pl.DataFrame | None = None
+    ) -> Resampler:
+        """Re-solve the chain on every bootstrap resample (with ``normalisation="global"``).
+
+        The journeys are rolled up to paths once and the chain built once
+        (:class:`~attribution.markov.PathChain`); each resample's path
+        conversions, revenue and non-conversions are three ``np.bincount``
+        over journeys, and :meth:`PathChain.totals
+        <attribution.markov.PathChain.totals>` re-solves the removal effects
+        and turns them into channel totals, as :meth:`path_totals` does. With
+        ``order="auto"`` the order is chosen once, on the data: the intervals
+        are conditional on that order. With ``normalisation="journey"`` the
+        default applies (the model reruns on every resample).
+
+        Examples
+        --------
+        >>> from attribution.journeys import build_journeys
+        >>> from attribution.report import _tiny_example
+        >>> tp, cv, _ = _tiny_example()
+        >>> spec = ResampleSpec("channel", ("Email", "Search"),
+        ...     pl.DataFrame({"user_id": ["a"], "unit": [0]}))
+        >>> resampler = Markov().resampler(build_journeys(tp, cv), spec)
+        >>> resampler.route, resampler.evaluate(np.array([[2.0]]))[0].tolist()
+        ('markov paths', [[1.0, 1.0]])
+        """
+        if self.normalisation != "global":
+            return super().resampler(journeys, spec, credited=credited)
+        by = spec.by
+        per_journey = (
+            journeys.touches.group_by("journey_id")
+            .agg(
+                pl.col(by).cast(pl.String).fill_null(NOT_SET).sort_by("position").alias("path"),
+                pl.col("user_id").first(),
+                pl.col("converted").first(),
+                pl.col("revenue").fill_null(0.0).first(),
+                pl.col("count").first(),
+            )
+            .sort("journey_id")
+            .with_columns(pl.col("path").list.join(SEP).alias("path_key"))
+        )
+        paths = per_journey.select("path", "path_key").unique("path_key").sort("path_key")
+        path_id = per_journey.join(
+            paths.with_row_index("path_id").select("path_key", "path_id"),
+            on="path_key",
+            how="left",
+            maintain_order="left",
+        )
+        pid = path_id["path_id"].to_numpy().astype(np.int64)
+        unit = spec.unit_of(path_id)
+        converted = path_id["converted"].to_numpy()
+        count = path_id["count"].to_numpy().astype(np.float64)
+        value = count * path_id["revenue"].to_numpy().astype(np.float64)
+        order = (
+            self.order if isinstance(self.order, int) else self.select_order(journeys, by).chosen
+        )
+        chain = PathChain.from_paths(
+            paths["path"], order=order, collapse_repeats=self.collapse_repeats
+        )
+        n_paths = paths.height
+        where = spec.columns_of(chain.channels)
+        width = len(spec.keys)
+
+        def one(mult: FloatArray) -> tuple[FloatArray, FloatArray]:
+            m = mult[unit]
+            conv_p = _bincount(pid, np.where(converted, count * m, 0.0), n_paths)
+            rev_p = _bincount(pid, np.where(converted, value * m, 0.0), n_paths)
+            null_p = _bincount(pid, np.where(converted, 0.0, count * m), n_paths)
+            conv_k, rev_k = chain.totals(conv_p, rev_p, null_p)
+            conv, rev = np.zeros(width), np.zeros(width)
+            conv[where], rev[where] = conv_k, rev_k
+            return conv, rev
+
+        return Resampler(one_at_a_time(one), route="markov paths")
 
 
 def _state_label(state: State) -> str:
@@ -715,14 +705,10 @@ def _state_label(state: State) -> str:
     return " > ".join(state)
 
 
-def _finite(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
-
-
-def _hash_fraction(seed: int, key: str) -> float:
-    """Map ``(seed, key)`` to a reproducible number in ``[0, 1)``."""
-    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2.0**64
+def _bincount(index: npt.NDArray[np.int64], weights: FloatArray, length: int) -> FloatArray:
+    """``np.bincount`` with weights, typed as the float array it returns."""
+    counts: FloatArray = np.bincount(index, weights, length).astype(np.float64, copy=False)
+    return counts
 
 
 def _effects_frame(effects: dict[str, float]) -> pl.DataFrame:
@@ -742,4 +728,5 @@ __all__ = [
     "REMOVAL_EFFECTS",
     "Markov",
     "MarkovFit",
+    "OrderSelection",
 ]

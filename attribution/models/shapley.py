@@ -7,11 +7,11 @@ from typing import ClassVar
 
 import polars as pl
 
+from attribution.constants import NOT_SET
 from attribution.journeys import Journeys, require_touch_column
 from attribution.models.base import AttributionModel, to_credits
-from attribution.shapley_values import shapley_values, touch_shares
+from attribution.shapley.values import shapley_values, touch_shares
 
-NOT_SET = "(not set)"
 """Name of a touch with no value in the ``by`` column, as :meth:`Journeys.paths` spells it."""
 
 

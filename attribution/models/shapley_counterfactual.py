@@ -12,7 +12,7 @@ from attribution.journeys import Journeys
 from attribution.models.base import AttributionModel
 from attribution.models.shapley import converting_with_key
 from attribution.schema import CREDITS
-from attribution.shapley_values import (
+from attribution.shapley.values import (
     MAX_EXACT_LIMIT,
     CounterfactualValues,
     Method,
@@ -71,7 +71,7 @@ class ShapleyCounterfactual(AttributionModel):
     ``v(S) = Σ_{T ⊆ S} c(T) / Σ_{T ⊆ S} n(T)``,
 
     with ``c(T)`` the conversions and ``n(T)`` all journeys whose channel set
-    is exactly ``T``. Conventions (argued in :mod:`attribution.shapley_values`):
+    is exactly ``T``. Conventions (argued in :mod:`attribution.shapley.values`):
 
     - ``v(∅) = 0``: no journey is touch-free, so the empty coalition is the
       "no marketing" baseline.

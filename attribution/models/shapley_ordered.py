@@ -10,7 +10,7 @@ import polars as pl
 from attribution.journeys import Journeys
 from attribution.models.base import AttributionModel, to_credits
 from attribution.models.shapley import converting_with_key
-from attribution.shapley_values import ordered_shapley_values, require_position, touch_shares
+from attribution.shapley.values import ordered_shapley_values, require_position, touch_shares
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
+from attribution.constants import NOT_SET
 from attribution.errors import InputError
 from ingest.adapters._common import (
     Frames,
@@ -111,7 +112,7 @@ def load_dp6(paths: Sequence[str | Path] | str | Path, options: Options | None =
     mapping = {k: tuple(v) for k, v in DP6_SOURCE_MEDIUM.items()}
     for token, pair in option_map(options, "source_medium", {}).items():
         source, _, medium = pair.partition("/")
-        mapping[token] = (source.strip(), medium.strip() or "(not set)")
+        mapping[token] = (source.strip(), medium.strip() or NOT_SET)
     touches, conversions, identities = [], [], []
     for s in read_sources(paths):
         f = s.frame
@@ -132,7 +133,7 @@ def load_dp6(paths: Sequence[str | Path] | str | Path, options: Options | None =
                     "source"
                 ),
                 key.replace_strict(
-                    {k: v[1] for k, v in mapping.items()}, default=pl.lit("(not set)")
+                    {k: v[1] for k, v in mapping.items()}, default=pl.lit(NOT_SET)
                 ).alias("medium"),
                 pl.lit("visit").alias("interaction"),
                 "_file",

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from api.main import create_app
-from api.settings import Settings
+from api.http.app import create_app
+from api.http.settings import Settings
 from ingest import Store, ingest_files
 
 with warnings.catch_warnings():

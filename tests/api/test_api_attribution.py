@@ -290,7 +290,7 @@ def test_run_attribution_repeated_param(client: TestClient, assert_problem: Asse
         (
             "format=xml",
             "Invalid request",
-            "Query parameter 'format': Input should be 'json' or 'csv'. Got 'xml'.",
+            "Query parameter 'format': Input should be 'json', 'csv' or 'parquet'. Got 'xml'.",
         ),
     ],
 )
@@ -315,7 +315,7 @@ def test_run_attribution_empty_store(
         response,
         422,
         "Empty input",
-        f"There are no conversions to attribute: the store '{db_path}' holds none. "
+        f"There are no conversions to attribute: the store '{db_path.name}' holds none. "
         "Ingest them first: closedloop ingest conversions FILE, or POST /v1/ingest/conversions.",
     )
 

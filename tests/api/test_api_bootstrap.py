@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.routes.attribution import KNOWN_PARAMETERS
+from api.http.routes.attribution import KNOWN_PARAMETERS
 from attribution.report import INTERVAL_COLUMNS
 
 AssertProblem = Callable[..., dict[str, Any]]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.pagination import encode_cursor
+from api.http.pagination import encode_cursor
 
 
 def test_compare_matches_attribution(client: TestClient) -> None:

@@ -11,10 +11,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.deps import get_store
-from api.errors import INTERNAL_ERROR_DETAIL, RETRY_AFTER_SECONDS
-from api.main import create_app
-from api.settings import Settings
+from api.http.app import create_app
+from api.http.deps import get_store
+from api.http.errors import INTERNAL_ERROR_DETAIL, RETRY_AFTER_SECONDS
+from api.http.settings import Settings
 from attribution.errors import StoreBusyError, StoreError
 
 AssertProblem = Callable[..., dict[str, Any]]
@@ -33,6 +33,15 @@ class FailingStore:
         raise self.error
 
     def read(self, table: str, **_: Any) -> Any:
+        raise self.error
+
+    def snapshot(self) -> Any:
+        raise self.error
+
+    def data_version(self) -> int:
+        raise self.error
+
+    def stages(self) -> list[str]:
         raise self.error
 
 
@@ -134,7 +143,11 @@ def test_openapi_document(client: TestClient) -> None:
         "dashboard-read_timeseries",
     }
     attribution = operations[("/v1/attribution", "get")]
-    assert set(attribution["responses"]["200"]["content"]) == {"application/json", "text/csv"}
+    assert set(attribution["responses"]["200"]["content"]) == {
+        "application/json",
+        "text/csv",
+        "application/vnd.apache.parquet",
+    }
     for operation in operations.values():
         for status, response in operation["responses"].items():
             if status[0] in "45":
@@ -153,7 +166,7 @@ def test_docs_page(client: TestClient) -> None:
 
 
 def test_default_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from api import settings
+    from api.http import settings
 
     monkeypatch.setenv("CLOSEDLOOP_DB", str(tmp_path / "env.duckdb"))
     settings.get_settings.cache_clear()
@@ -161,6 +174,6 @@ def test_default_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             with TestClient(create_app()) as client:
-                assert client.get("/v1/health").json()["store"] == str(tmp_path / "env.duckdb")
+                assert client.get("/v1/health").json()["store"] == "env.duckdb"
     finally:
         settings.get_settings.cache_clear()

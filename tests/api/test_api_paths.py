@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
+from api.http.app import create_app
 from attribution import attribute_paths
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"

@@ -1,4 +1,4 @@
-"""Person-level bootstrap intervals (attribution.bootstrap, attribute(ci=...)).
+"""Person-level bootstrap intervals (attribution.uncertainty, attribute(ci=...)).
 
 The fast routes (fixed weights, Markov on paths) are checked against a
 brute-force rerun of the model on the very same resamples; the slow test at
@@ -17,12 +17,14 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from attribution import MODELS, attribute, build_journeys, get_model
-from attribution.bootstrap import BootstrapDraws, PathChain, _Persons, bootstrap_totals
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
+from attribution.markov import PathChain
 from attribution.models import Markov
 from attribution.report import INTERVAL_COLUMNS, NO_TOUCHPOINT
 from attribution.simulate import random_chain, simulate_markov_journeys, true_removal_effects
+from attribution.uncertainty import BootstrapDraws, bootstrap_totals
+from attribution.uncertainty.bootstrap import _Persons
 
 REL_TOL = 1e-9
 
@@ -368,7 +370,7 @@ def test_path_chain_sparse_solver_equals_dense(small_journeys, monkeypatch):
     chain = PathChain.from_paths(paths["path"], order=2)
     numbers = [paths[c].to_numpy() for c in ("conversions", "revenue", "nulls")]
     dense = chain.totals(*numbers)
-    monkeypatch.setattr("attribution.bootstrap._DENSE_STATES", 0)
+    monkeypatch.setattr("attribution.markov.chain._DENSE_STATES", 0)
     sparse = chain.totals(*numbers)
     np.testing.assert_allclose(dense[0], sparse[0], rtol=1e-10)
     np.testing.assert_allclose(dense[1], sparse[1], rtol=1e-10)

@@ -25,7 +25,7 @@ import pytest
 
 from attribution.errors import ParameterError
 from attribution.funnel import funnel
-from attribution.stages import B2B_STAGES, ECOMMERCE_STAGES, FunnelStages
+from attribution.funnel.stages import B2B_STAGES, ECOMMERCE_STAGES, FunnelStages
 
 REL_TOL = 1e-12
 

@@ -104,7 +104,7 @@ def test_huge_lookback_is_a_parameter_error(lookback_days: float):
     with pytest.raises(ParameterError) as info:
         build_journeys(touches(), convs(), lookback_days=lookback_days)
     assert str(info.value) == (
-        f"lookback_days must be at most 100,000. Got {lookback_days!r} instead."
+        f"lookback_days must be at most 36,500. Got {lookback_days!r} instead."
     )
 
 

@@ -18,7 +18,7 @@ import pytest
 from attribution import get_model
 from attribution.errors import ParameterError
 from attribution.journeys import build_journeys
-from attribution.markov_chain import held_out_log_likelihoods
+from attribution.markov import held_out_log_likelihoods
 from attribution.models.markov import Markov
 from attribution.paths import journeys_from_paths
 from attribution.simulate import random_chain, simulate_markov_journeys

@@ -1,4 +1,4 @@
-"""Tests of the exact Markov chain (attribution.markov_chain).
+"""Tests of the exact Markov chain (attribution.markov.chain).
 
 The golden cases in tests/golden/markov_removal_effects.json were solved by
 hand; the algebra is in each case's "why". Do not edit expected numbers
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from attribution.errors import InputError, ParameterError
-from attribution.markov_chain import (
+from attribution.markov import (
     CONVERSION,
     NULL,
     START,
@@ -268,7 +268,7 @@ def test_collapse_repeats_leaves_order1_removal_effects_unchanged(
     rows: list[dict[str, Any]],
 ) -> None:
     # Collapsing at order 1 removes only self-loop counts, and a self-loop
-    # never changes absorption (see the markov_chain module docstring).
+    # never changes absorption (see the attribution.markov.chain module docstring).
     kept, collapsed = chain_of(rows, 1, False), chain_of(rows, 1, True)
     assert conversion_probability(kept) == pytest.approx(
         conversion_probability(collapsed), abs=1e-9

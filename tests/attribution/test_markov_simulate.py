@@ -9,7 +9,7 @@ from polars.testing import assert_frame_equal
 
 from attribution.errors import ParameterError
 from attribution.journeys import build_journeys
-from attribution.markov_chain import CONVERSION, NULL, START, conversion_probability
+from attribution.markov import CONVERSION, NULL, START, conversion_probability
 from attribution.schema import CONVERSIONS, TOUCHPOINTS
 from attribution.simulate import (
     random_chain,

@@ -30,7 +30,7 @@ from attribution.models.shapley import Shapley
 from attribution.models.shapley_counterfactual import ShapleyCounterfactual
 from attribution.models.shapley_ordered import ShapleyOrdered
 from attribution.schema import CREDITS, JOURNEY_TOUCHES, PATHS
-from attribution.shapley_values import (
+from attribution.shapley import (
     MAX_EXACT_LIMIT,
     POSITIONS,
     coalitions,

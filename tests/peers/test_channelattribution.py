@@ -63,7 +63,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from attribution.markov_chain import CONVERSION, NULL, START, last_state_values
+from attribution.markov import CONVERSION, NULL, START, last_state_values
 from attribution.models.markov import Markov
 from attribution.paths import journeys_from_paths
 
@@ -137,7 +137,7 @@ def run_ca(order: int, budget: dict[str, Any]) -> dict[str, dict[str, float]]:
 class Solver:
     """Absorption and last-state probabilities of a chain with channels removed.
 
-    The same maths as :mod:`attribution.markov_chain`, on one sparse matrix
+    The same maths as :mod:`attribution.markov.chain`, on one sparse matrix
     built once, so the ~80 removals per order below take well under a second.
     """
 

@@ -1,0 +1,699 @@
+"""What the ``closedloop`` commands share: options, argument parsing, output and exit codes.
+
+Importing this module costs the standard library and :mod:`attribution.constants`
+(which imports nothing). Each command imports
+its heavy dependencies (polars, the models, the store, FastAPI) inside its
+``run``, so that ``closedloop --help`` and building the parser stay fast.
+The tuples below are light copies of names defined in heavy modules, for the
+help texts and choices; ``tests/test_cli_startup.py`` checks every copy
+against its source.
+
+One option, one meaning, one definition: every command adds ``--db``,
+``--format``, ``--start``/``--end``, ``--ci``/``--bootstrap``/``--seed`` and the
+others through the ``add_*`` functions here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
+
+from attribution.constants import DEFAULT_LOOKBACK_DAYS, DEFAULT_RESAMPLES
+
+if TYPE_CHECKING:
+    from ingest.store import Store
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+PROG = "closedloop"
+"""The command's name, first word of every message."""
+
+OUTPUT_FORMATS = ("table", "json", "csv")
+"""``--format``: what a command prints (a readable table, JSON or RFC 4180 CSV)."""
+
+INPUT_FORMATS = ("csv", "tsv", "parquet", "ndjson", "json")
+"""``--input-format``: the format of files read, when their suffixes do not say."""
+
+# Light copies of heavy modules' names (tests/test_cli_startup.py checks them).
+TABLES = ("touchpoints", "conversions", "costs", "identities")
+"""The canonical tables: the keys of :data:`attribution.schema.TABLES`."""
+
+ADAPTERS = (
+    "ga4", "segment", "rudderstack", "salesforce", "hubspot", "google_ads", "meta_ads",
+    "linkedin_ads", "microsoft_ads", "dp6", "olist", "completejourney",
+)  # fmt: skip
+"""Source adapters for ``ingest --from``: the keys of :data:`ingest.adapters.ADAPTERS`."""
+
+DEFAULT_MAX_COMPONENT_SIZE = 1000
+"""``--max-identity-component``'s default: :data:`ingest.identity.DEFAULT_MAX_COMPONENT_SIZE`."""
+
+FUNNEL_GROUPINGS = ("channel", "campaign", "lead_source", "owner")
+"""``funnel --by``: :data:`attribution.funnel.GROUPINGS`."""
+
+FUNNEL_ASSIGNMENTS = ("first_touch", "lead_touch")
+"""``funnel --assign``: :data:`attribution.funnel.ASSIGNMENTS`."""
+
+CURVE_KINDS = ("hill", "power", "log")
+"""``budget --curve``: :data:`attribution.budget.curves.KINDS`."""
+
+DEFAULT_CAP_MULTIPLE = 1.5
+"""``budget --cap-multiple``'s default: :data:`attribution.budget.plan.DEFAULT_CAP_MULTIPLE`."""
+
+DEFAULT_BUDGET_CI = 0.9
+"""``budget --ci``'s default: :data:`attribution.budget.plan.DEFAULT_CI`."""
+
+
+class Progress:
+    r"""Rows done and rows per second, redrawn in place on a terminal.
+
+    Parameters
+    ----------
+    stream
+        Where to draw (stderr).
+    label
+        What is making progress, e.g. ``ingest costs``.
+    unit
+        What is counted (``rows``, ``resamples``).
+
+    Examples
+    --------
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> progress = Progress(stream, "ingest costs")
+    >>> progress(2, 4)
+    >>> progress.close()
+    >>> stream.getvalue().startswith("\ringest costs: 2 of 4 rows (50%), ")
+    True
+    """
+
+    def __init__(self, stream: TextIO, label: str, unit: str = "rows") -> None:
+        self.stream = stream
+        self.label = label
+        self.unit = unit
+        self.started = time.monotonic()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        """Redraw the line for ``done`` of ``total`` rows (or other units)."""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        share = f" ({done / total:.0%})" if total else ""
+        unit = self.unit
+        self.stream.write(
+            f"\r{self.label}: {done:,} of {total:,} {unit}{share}, {done / elapsed:,.0f} {unit}/s"
+        )
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        """End the progress line so later output starts on a fresh one."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def terminal_progress(label: str, unit: str = "rows") -> Progress | None:
+    """Return a progress line on stderr when it is a terminal, else ``None`` (quiet in pipes).
+
+    Examples
+    --------
+    >>> terminal_progress("ingest costs") is None  # stderr is not a terminal under doctest
+    True
+    """
+    return Progress(sys.stderr, label, unit) if sys.stderr.isatty() else None
+
+
+def parse_date(text: str) -> dt.date:
+    """Parse a ``--start``/``--end`` date, YYYY-MM-DD (an argparse ``type``).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` is not such a date (argparse turns it into a usage error).
+
+    Examples
+    --------
+    >>> parse_date("2025-03-01")
+    datetime.date(2025, 3, 1)
+    >>> parse_date("March")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a date YYYY-MM-DD, got 'March'
+    """
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def parse_params(
+    pairs: Sequence[str], option: str = "--param", example: str = "half_life_days=3"
+) -> dict[str, str]:
+    """Parse repeated ``NAME=VALUE`` options (``--param``, ``--option``), refusing repeats.
+
+    Parameters
+    ----------
+    pairs
+        The values given, e.g. ``["half_life_days=3"]``.
+    option, example
+        The option's name and an example value, for the error message.
+
+    Raises
+    ------
+    attribution.errors.ParameterError
+        If a pair has no ``=`` or no name, or a name comes twice.
+
+    Examples
+    --------
+    >>> parse_params(["half_life_days=3", "order = 2"])
+    {'half_life_days': '3', 'order': '2'}
+    >>> parse_params(["order"])
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: Bad --param 'order': expected name=value, e.g. ...
+    """
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            from attribution.errors import ParameterError
+
+            raise ParameterError(
+                f"Bad {option} '{pair}': expected name=value, e.g. {option} {example}."
+            )
+        if key in params:
+            from attribution.errors import ParameterError
+
+            raise ParameterError(f"{option} {key} is given more than once. Give it once.")
+        params[key] = value
+    return params
+
+
+def column_mapping(args: argparse.Namespace, table: str) -> dict[str, str]:
+    """Combine ``--mapping F.toml`` (its section for ``table``) and ``--map`` options.
+
+    ``--map`` wins over the file for the same canonical column.
+
+    Examples
+    --------
+    >>> column_mapping(argparse.Namespace(mapping=None, map=["user_id=cookie"]), "touchpoints")
+    {'user_id': 'cookie'}
+    """
+    from ingest.mapping import load_mapping_file, parse_map_args
+
+    from_file = load_mapping_file(args.mapping)[table] if args.mapping else {}
+    return {**from_file, **parse_map_args(args.map or [])}
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    """Open (or create) the store: ``--db``, else ``$CLOSEDLOOP_DB``, else ``./closedloop.duckdb``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> open_store(argparse.Namespace(db=f"{folder}/x.duckdb")).path.name
+    'x.duckdb'
+    """
+    from ingest.store import Store, default_db_path
+
+    return Store(Path(args.db) if args.db else default_db_path())
+
+
+def write_output(
+    fmt: str,
+    *,
+    table: Callable[[], str],
+    data: Callable[[], Any] | None = None,
+    csv: Callable[[], str] | None = None,
+) -> None:
+    """Write a command's result to stdout in the ``--format`` asked for.
+
+    Parameters
+    ----------
+    fmt
+        ``table``, ``json`` or ``csv``.
+    table, data, csv
+        Return the readable text, the JSON-ready data and the CSV text; only
+        the one asked for is called.
+
+    Raises
+    ------
+    ValueError
+        If the command offers no output for ``fmt`` (argparse's choices
+        should have refused it).
+
+    Examples
+    --------
+    >>> write_output("table", table=lambda: "Email  1")
+    Email  1
+    >>> write_output("json", table=lambda: "Email  1", data=lambda: {"Email": 1})
+    {
+      "Email": 1
+    }
+    """
+    if fmt == "table":
+        sys.stdout.write(table() + "\n")
+    elif fmt == "json" and data is not None:
+        sys.stdout.write(json.dumps(data(), indent=2, default=str) + "\n")
+    elif fmt == "csv" and csv is not None:
+        sys.stdout.write(csv())
+    else:
+        raise ValueError(f"This command has no {fmt} output.")
+
+
+def usage_error(parser: argparse.ArgumentParser, message: str) -> int:
+    """Report a usage error as argparse would (usage, then the error) and return 2.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     usage_error(argparse.ArgumentParser(prog="closedloop ingest"), "FILE is required")
+    2
+    >>> err.getvalue().splitlines()[-1]
+    'closedloop ingest: error: FILE is required'
+    """
+    parser.print_usage(sys.stderr)
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
+class DeprecatedAlias(argparse.Action):
+    r"""An option's old spelling: stores into the new option's ``dest`` and says so on stderr.
+
+    Hidden from ``--help``. Pass ``replacement`` (what to use instead) to
+    ``add_argument``.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> parser = argparse.ArgumentParser(prog="closedloop channels explain")
+    >>> _ = parser.add_argument("--channel-rules")
+    >>> _ = parser.add_argument("--rules", dest="channel_rules", action=DeprecatedAlias,
+    ...                         replacement="--channel-rules")
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     parser.parse_args(["--rules", "r.toml"]).channel_rules
+    'r.toml'
+    >>> err.getvalue()
+    'closedloop channels explain: note: --rules is deprecated; use --channel-rules.\n'
+    """
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, *, replacement: str, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("help", argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+        self.replacement = replacement
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        """Store ``values`` and print the one-line deprecation note."""
+        deprecation_note(parser, f"{option_string} is deprecated; use {self.replacement}.")
+        setattr(namespace, self.dest, values)
+
+
+class _FormatAction(argparse.Action):
+    """``--format`` that maps deprecated values (``text``) to their new names, with a note."""
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, *, renamed: dict[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.renamed = renamed
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        """Store the format, renaming a deprecated value."""
+        if values in self.renamed:
+            new = self.renamed[values]
+            deprecation_note(
+                parser, f"{option_string} {values} is deprecated; use {option_string} {new}."
+            )
+            values = new
+        setattr(namespace, self.dest, values)
+
+
+def deprecation_note(parser: argparse.ArgumentParser, message: str) -> None:
+    r"""Print ``<prog>: note: <message>`` on stderr: one line, the command still runs.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     deprecation_note(argparse.ArgumentParser(prog="closedloop x"), "--y is deprecated.")
+    >>> err.getvalue()
+    'closedloop x: note: --y is deprecated.\n'
+    """
+    print(f"{parser.prog}: note: {message}", file=sys.stderr)
+
+
+def add_format_option(
+    parser: argparse.ArgumentParser,
+    choices: Sequence[str] = OUTPUT_FORMATS,
+    renamed: dict[str, str] | None = None,
+) -> None:
+    """Add ``--format``: the OUTPUT format (default ``table``), the same in every command.
+
+    Parameters
+    ----------
+    parser
+        The command's parser.
+    choices
+        The formats the command can print.
+    renamed
+        Deprecated values still accepted, each with its new name (a note on
+        stderr when given).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_format_option(parser, ("table", "json"))
+    >>> parser.parse_args(["--format", "json"]).format
+    'json'
+    """
+    renamed = renamed or {}
+    parser.add_argument(
+        "--format",
+        choices=(*choices, *renamed),
+        metavar="{" + ",".join(choices) + "}",
+        default="table",
+        action=_FormatAction,
+        renamed=renamed,
+        help=f"output format: {', '.join(choices)} (default table)",
+    )
+
+
+def add_input_format_option(parser: argparse.ArgumentParser, files: str = "the files") -> None:
+    """Add ``--input-format``: the format of files read, when their suffixes do not say.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_input_format_option(parser)
+    >>> parser.parse_args(["--input-format", "tsv"]).input_format
+    'tsv'
+    """
+    parser.add_argument(
+        "--input-format",
+        choices=INPUT_FORMATS,
+        help=f"format of {files}, when their suffixes do not say",
+    )
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--db PATH``: the store file.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_db_option(parser)
+    >>> parser.parse_args([]).db is None
+    True
+    """
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the store file (default: $CLOSEDLOOP_DB or ./closedloop.duckdb)",
+    )
+
+
+def add_mapping_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--map CANONICAL=YOURS ...`` and ``--mapping F.toml``: your columns' names.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_mapping_options(parser)
+    >>> parser.parse_args(["--map", "user_id=cookie", "ts=time"]).map
+    ['user_id=cookie', 'ts=time']
+    """
+    parser.add_argument(
+        "--map",
+        action="extend",
+        nargs="+",
+        metavar="CANONICAL=YOURS",
+        help="rename your columns to canonical ones, e.g. --map user_id=cookie ts=time",
+    )
+    parser.add_argument(
+        "--mapping", metavar="F.toml", help="a TOML file of column mappings ([columns], [table])"
+    )
+
+
+def add_model_options(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """Add ``--model NAME`` (required unless ``default``) and ``--param NAME=VALUE`` (repeatable).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_model_options(parser, default="linear")
+    >>> args = parser.parse_args(["--param", "half_life_days=3"])
+    >>> args.model, args.param
+    ('linear', ['half_life_days=3'])
+    """
+    parser.add_argument(
+        "--model",
+        required=default is None,
+        default=default,
+        metavar="NAME",
+        help="the attribution model (see `closedloop models`)"
+        + (f"; default {default}" if default else ""),
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a model parameter, e.g. --param half_life_days=3 (repeatable)",
+    )
+
+
+def add_by_option(parser: argparse.ArgumentParser, what: str = "report") -> None:
+    """Add ``--by channel|campaign`` (default channel): the key credit is summed by.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_by_option(parser)
+    >>> parser.parse_args([]).by
+    'channel'
+    """
+    parser.add_argument("--by", default="channel", help=f"{what} by channel (default) or campaign")
+
+
+def add_stage_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--stage NAME``: the conversion stage to attribute.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_stage_option(parser)
+    >>> parser.parse_args(["--stage", "lead"]).stage
+    'lead'
+    """
+    parser.add_argument(
+        "--stage",
+        metavar="NAME",
+        help="conversion stage (default: the only one, else closed_won or purchase)",
+    )
+
+
+def add_lookback_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--lookback-days DAYS``: how far back a touch may be credited (default 90).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_lookback_option(parser)
+    >>> parser.parse_args([]).lookback_days
+    90.0
+    """
+    parser.add_argument(
+        "--lookback-days",
+        type=float,
+        default=DEFAULT_LOOKBACK_DAYS,
+        metavar="DAYS",
+        help=f"lookback window in days (default {DEFAULT_LOOKBACK_DAYS:g})",
+    )
+
+
+def add_period_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--start`` and ``--end``: the period, inclusive dates YYYY-MM-DD.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_period_options(parser)
+    >>> parser.parse_args(["--start", "2025-03-01"]).start
+    datetime.date(2025, 3, 1)
+    """
+    parser.add_argument(
+        "--start", type=parse_date, metavar="YYYY-MM-DD", help="first day (inclusive)"
+    )
+    parser.add_argument("--end", type=parse_date, metavar="YYYY-MM-DD", help="last day (inclusive)")
+
+
+def add_interval_options(
+    parser: argparse.ArgumentParser,
+    *,
+    ci: float | None,
+    ci_help: str,
+    bootstrap: int,
+    bootstrap_help: str,
+    seed: bool = True,
+) -> None:
+    """Add ``--ci LEVEL``, ``--bootstrap N`` and ``--seed S``: the same three in every command.
+
+    ``--ci`` is the level of the intervals (e.g. 0.95), ``--bootstrap`` the
+    number of resamples they come from, ``--seed`` the seed of the resampling.
+
+    Parameters
+    ----------
+    parser
+        The command's parser.
+    ci, bootstrap
+        Their defaults (``ci=None``: no intervals unless asked for).
+    ci_help, bootstrap_help
+        What the intervals are in this command (the default is appended).
+    seed
+        Whether the command takes ``--seed`` (default 0).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_interval_options(parser, ci=None, ci_help="intervals", bootstrap=200,
+    ...                      bootstrap_help="resamples")
+    >>> args = parser.parse_args(["--ci", "0.9"])
+    >>> args.ci, args.bootstrap, args.seed
+    (0.9, 200, 0)
+    """
+    default = f"default {ci}" if ci is not None else "default: none"
+    parser.add_argument(
+        "--ci", type=float, default=ci, metavar="LEVEL", help=f"{ci_help} ({default})"
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=bootstrap,
+        metavar="N",
+        help=f"{bootstrap_help} (default {bootstrap})",
+    )
+    if seed:
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=0,
+            metavar="S",
+            help="seed of the bootstrap resampling (default 0)",
+        )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    r"""Run the parsed command's ``handler`` and turn what it raises into an exit status.
+
+    0 on success; 2 for bad input or usage (a :class:`~attribution.errors.ClosedloopError`
+    below 500: the message on stderr, no traceback); 1 for anything unexpected
+    (with the traceback) or when the store cannot be used (busy, unreadable);
+    130 when interrupted.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> def fails(args):
+    ...     from attribution.errors import ParameterError
+    ...     raise ParameterError("Bad --param 'x'.")
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     run_command(argparse.Namespace(command="attribute", handler=fails))
+    2
+    >>> err.getvalue()
+    "closedloop attribute: error: Bad --param 'x'.\n"
+    """
+    command = args.command
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        print(f"{PROG} {command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`closedloop models | head`): stop quietly, as
+        # the Python docs recommend, so the interpreter's flush does not fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        return _report_error(command, exc)
+    return code
+
+
+def _report_error(command: str, exc: Exception) -> int:
+    """Print ``exc`` as the exit-code policy says and return the exit status."""
+    # Imported here: only a failing command pays for it.
+    from attribution.errors import ClosedloopError, ValidationFailedError
+
+    if isinstance(exc, ValidationFailedError):
+        print(f"{PROG} {command}: {exc}", file=sys.stderr)
+        return 2
+    if isinstance(exc, ClosedloopError):
+        print(f"{PROG} {command}: error: {exc}", file=sys.stderr)
+        return 2 if exc.status < 500 else 1
+    traceback.print_exception(exc)
+    print(
+        f"{PROG} {command}: unexpected error (a bug in closedloop); "
+        "please report it with the traceback above.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+__all__ = [
+    "ADAPTERS",
+    "CURVE_KINDS",
+    "DEFAULT_BUDGET_CI",
+    "DEFAULT_CAP_MULTIPLE",
+    "DEFAULT_LOOKBACK_DAYS",
+    "DEFAULT_MAX_COMPONENT_SIZE",
+    "DEFAULT_RESAMPLES",
+    "FUNNEL_ASSIGNMENTS",
+    "FUNNEL_GROUPINGS",
+    "INPUT_FORMATS",
+    "OUTPUT_FORMATS",
+    "PROG",
+    "TABLES",
+    "DeprecatedAlias",
+    "Progress",
+    "add_by_option",
+    "add_db_option",
+    "add_format_option",
+    "add_input_format_option",
+    "add_interval_options",
+    "add_lookback_option",
+    "add_mapping_options",
+    "add_model_options",
+    "add_period_options",
+    "add_stage_option",
+    "column_mapping",
+    "deprecation_note",
+    "open_store",
+    "parse_date",
+    "parse_params",
+    "run_command",
+    "terminal_progress",
+    "usage_error",
+]

@@ -1,0 +1,387 @@
+"""``closedloop attribute``: credit conversions to channels or campaigns and print the report.
+
+Reads the store, files given with ``--touchpoints`` and ``--conversions``, or an
+aggregated path table given with ``--paths``::
+
+    closedloop attribute --model time_decay --param half_life_days=3 --by campaign
+    closedloop attribute --model linear --touchpoints t.csv --conversions c.csv --format json
+    closedloop attribute --model markov --ci 0.95 --bootstrap 200 --seed 1
+    closedloop attribute --model markov --explain --param order=auto
+    closedloop attribute --paths Data.csv --model markov --param order=2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from api.cli._shared import (
+    DEFAULT_MAX_COMPONENT_SIZE,
+    DEFAULT_RESAMPLES,
+    PROG,
+    Progress,
+    add_by_option,
+    add_db_option,
+    add_format_option,
+    add_input_format_option,
+    add_interval_options,
+    add_lookback_option,
+    add_mapping_options,
+    add_model_options,
+    add_period_options,
+    add_stage_option,
+    column_mapping,
+    open_store,
+    parse_params,
+    terminal_progress,
+    write_output,
+)
+from attribution.constants import DEFAULT_CURRENCY
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from api.cli._shared import Subparsers
+
+
+def register(subparsers: Subparsers) -> argparse.ArgumentParser:
+    """Add ``closedloop attribute`` to the subcommands.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="closedloop")
+    >>> attribute = register(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["attribute", "--model", "linear", "--ci", "0.9"])
+    >>> args.model, args.ci, args.bootstrap, args.format
+    ('linear', 0.9, 200, 'table')
+    """
+    parser = subparsers.add_parser(
+        "attribute",
+        help="credit revenue to channels or campaigns with a model",
+        description="Attribute conversions with a model and report attributed conversions, "
+        "revenue, spend, ROAS, ROI = (revenue - spend) / spend and CPA per channel or "
+        "campaign. Reads the store, or files given with --touchpoints and --conversions.",
+    )
+    add_model_options(parser)
+    add_by_option(parser, "report")
+    add_stage_option(parser)
+    add_lookback_option(parser)
+    add_period_options(parser)
+    add_format_option(parser)
+    add_db_option(parser)
+    parser.add_argument("--touchpoints", metavar="FILE", help="attribute this file ...")
+    parser.add_argument("--conversions", metavar="FILE", help="... with these conversions")
+    parser.add_argument("--costs", metavar="FILE", help="... and this spend (optional)")
+    add_input_format_option(parser, "those files (and of --paths)")
+    parser.add_argument(
+        "--currency",
+        metavar="CODE",
+        help=f"ISO 4217 currency of the files (default {DEFAULT_CURRENCY})",
+    )
+    parser.add_argument(
+        "--identities",
+        metavar="FILE",
+        help="... and these id pairs (anonymous_id, user_id) to stitch persons from",
+    )
+    parser.add_argument(
+        "--no-stitch",
+        action="store_true",
+        help="use the raw user_id: do not stitch ids into persons with the identities",
+    )
+    parser.add_argument(
+        "--max-identity-component",
+        type=int,
+        default=DEFAULT_MAX_COMPONENT_SIZE,
+        metavar="N",
+        help="leave identity components of more than N ids unmerged, e.g. a shared device "
+        f"(default {DEFAULT_MAX_COMPONENT_SIZE})",
+    )
+    add_interval_options(
+        parser,
+        ci=None,
+        ci_help="add LEVEL confidence intervals (e.g. 0.95) to every row: a person-level "
+        "bootstrap (conversions_low/high, revenue_low/high, roas_low/high)",
+        bootstrap=DEFAULT_RESAMPLES,
+        bootstrap_help="person-level bootstrap resamples for --ci (at least 10)",
+    )
+    parser.add_argument(
+        "--paths",
+        metavar="FILE",
+        help="attribute an aggregated path table instead: one row per path with its "
+        "conversions, value and non-conversions (ChannelAttribution's path, "
+        "total_conversions, total_conversion_value, total_null; others via --map "
+        "path=<col> conversions=<col> revenue=<col> nulls=<col>)",
+    )
+    parser.add_argument(
+        "--sep", default=">", help="with --paths: separator between channels (default '>')"
+    )
+    parser.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="with --paths: CSV field delimiter (default: sniffed from the header, e.g. ';')",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="with --model markov: print the chain instead of the report (order and auto "
+        "scores, conversion probability, removal effects, top transitions, diagnostics)",
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=20,
+        metavar="N",
+        help="with --explain: transitions to list (default 20)",
+    )
+    add_mapping_options(parser)
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Attribute conversions with a model and print the report.
+
+    Raises
+    ------
+    attribution.errors.ClosedloopError
+        For bad input; :func:`api.cli.main` turns it into exit status 2 or 1.
+
+    Examples
+    --------
+    >>> from api.cli import build_parser
+    >>> run(build_parser().parse_args(["attribute", "--model", "linear", "--costs", "c.csv"]))
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: --costs goes with --touchpoints and --conversions.
+    """
+    from attribution.errors import ParameterError
+
+    _check_identity_options(args)
+    if args.paths is not None:
+        return _attribute_paths(args)
+    from_files = args.touchpoints is not None or args.conversions is not None
+    if from_files:
+        if args.touchpoints is None or args.conversions is None:
+            raise ParameterError(
+                "Attributing from files needs both --touchpoints and --conversions "
+                "(--costs is optional)."
+            )
+        if args.db is not None:
+            raise ParameterError(
+                "Give either --db (attribute what the store holds) or --touchpoints and "
+                "--conversions (attribute files), not both."
+            )
+    elif args.costs is not None:
+        raise ParameterError("--costs goes with --touchpoints and --conversions.")
+    from api.services import AttributionQuery, ExplainQuery, Services
+    from attribution import model_class
+
+    model = model_class(args.model).name
+    params = parse_params(args.param or [])
+    _check_explain(args, model)
+    period = {
+        "by": args.by,
+        "stage": args.stage,
+        "lookback_days": args.lookback_days,
+        "start": args.start,
+        "end": args.end,
+        "stitch": not args.no_stitch,
+        "max_identity_component": args.max_identity_component,
+    }
+    if args.explain:
+        ExplainQuery.create(params, **period)  # checks the period before reading anything
+    else:
+        AttributionQuery.create(model, params, **period)
+    if from_files:
+        services = Services.for_frames(
+            _load_file(args.touchpoints, "touchpoints", args),
+            _load_file(args.conversions, "conversions", args),
+            _load_file(args.costs, "costs", args) if args.costs else None,
+            identities=(
+                _load_file(args.identities, "identities", args) if args.identities else None
+            ),
+            currency=args.currency or DEFAULT_CURRENCY,
+            name=f"'{Path(args.conversions).name}'",
+        )
+    else:
+        services = Services.for_store(open_store(args))
+        currency = services.inputs().currency if args.currency else None
+        if args.currency and currency is not None and args.currency.upper() != currency:
+            raise ParameterError(
+                f"--currency {args.currency} differs from the store's currency, "
+                f"{currency}; --currency is for attributing files."
+            )
+    if args.explain:
+        explained = services.explain(ExplainQuery.create(params, top=args.top, **period))
+        write_output(args.format, table=explained.to_table, data=explained.to_dict)
+        return 0
+    query = AttributionQuery.create(
+        model, params, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed, **period
+    )
+    progress = _bootstrap_progress(args)
+    try:
+        result = services.attribution(query, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    identity = result.members.get("identity")
+    if args.format == "csv" and identity and identity["oversized_components"]:
+        print(f"{PROG} attribute: note: {identity['note']}", file=sys.stderr)
+    return 0
+
+
+def _attribute_paths(args: argparse.Namespace) -> int:
+    """``closedloop attribute --paths FILE``: attribute an aggregated path table."""
+    from api.services import ExplainQuery
+    from api.services.attribution import PathTableQuery, attribute_path_table
+    from api.services.explain import explain_path_table
+    from attribution import model_class
+    from attribution.errors import ParameterError
+    from ingest.mapping import parse_map_args
+    from ingest.readers import read_path_table
+
+    clashing = [
+        flag
+        for flag, value in (
+            ("--touchpoints", args.touchpoints),
+            ("--conversions", args.conversions),
+            ("--costs", args.costs),
+            ("--db", args.db),
+            ("--start", args.start),
+            ("--end", args.end),
+            ("--stage", args.stage),
+            ("--mapping", args.mapping),
+        )
+        if value is not None
+    ]
+    if clashing:
+        raise ParameterError(
+            f"--paths attributes an aggregated path table on its own; it does not take "
+            f"{', '.join(clashing)} (paths carry no time, stage or spend)."
+        )
+    model = model_class(args.model).name
+    params = parse_params(args.param or [])
+    _check_explain(args, model)
+    frame = read_path_table(args.paths, args.input_format, args.delimiter)
+    columns = parse_map_args(args.map or [])
+    source = f"'{Path(args.paths).name}'"
+    if args.explain:
+        explained = explain_path_table(
+            frame,
+            ExplainQuery.create(params, top=args.top),
+            sep=args.sep,
+            columns=columns,
+            source=source,
+        )
+        write_output(args.format, table=explained.to_table, data=explained.to_dict)
+        return 0
+    progress = _bootstrap_progress(args)
+    try:
+        query = PathTableQuery(
+            model=model,
+            params=params,
+            sep=args.sep,
+            columns=columns,
+            by=args.by,
+            currency=(args.currency or DEFAULT_CURRENCY).upper(),
+            source=source,
+            ci=args.ci,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
+        result = attribute_path_table(frame, query, progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    return 0
+
+
+def _load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
+    """Read, map and validate one file as ``closedloop ingest`` would, without a store."""
+    from attribution.errors import ValidationFailedError
+    from ingest import apply_mapping, read_table, validate
+
+    raw = read_table(path, args.input_format)
+    # One --map serves the two or three files here: an entry whose column is
+    # not in this file, while the canonical one is, was meant for another file
+    # (--map ts=time for touchpoints when conversions already have ts).
+    mapping = {
+        canonical: theirs
+        for canonical, theirs in column_mapping(args, table).items()
+        if theirs in raw.columns or canonical not in raw.columns
+    }
+    frame = apply_mapping(raw, table, mapping, path)
+    good, problems, _ = validate(frame, table, path)
+    if problems:
+        raise ValidationFailedError(problems, getattr(problems, "total", len(problems)))
+    return good
+
+
+def _check_explain(args: argparse.Namespace, model: str) -> None:
+    """Refuse ``--explain`` with a model other than markov, or with a bootstrap."""
+    if not args.explain:
+        return
+    from attribution.errors import ParameterError
+
+    if model != "markov":
+        raise ParameterError(
+            f"--explain shows a Markov chain; it only works with --model markov (got {model})."
+        )
+    if args.ci is not None:
+        raise ParameterError("--explain does not take --ci; run the report for intervals.")
+    if args.format == "csv":
+        raise ParameterError("--explain prints a table or JSON: use --format table or json.")
+
+
+def _bootstrap_progress(args: argparse.Namespace) -> Progress | None:
+    """Return a progress line for the bootstrap on a terminal, else ``None`` (quiet in pipes)."""
+    return None if args.ci is None else terminal_progress("bootstrap", unit="resamples")
+
+
+def _check_identity_options(args: argparse.Namespace) -> None:
+    """Refuse ``--identities`` where it cannot apply: the store has its own, paths have none."""
+    if args.identities is None:
+        return
+    from attribution.errors import ParameterError
+
+    if args.paths is not None:
+        raise ParameterError("--paths attributes aggregated paths; it does not take --identities.")
+    if args.touchpoints is None:
+        raise ParameterError(
+            "--identities goes with --touchpoints and --conversions; in store mode the store's "
+            "identities table is used (closedloop ingest identities FILE)."
+        )
+    if args.no_stitch:
+        raise ParameterError("Give either --identities or --no-stitch, not both.")
+
+
+def _identity_line(identity: dict[str, Any] | None) -> str | None:
+    """Say under the table what identity stitching did, when there was anything to stitch.
+
+    Examples
+    --------
+    >>> _identity_line({"stitched": False})
+    'identity: not stitched (--no-stitch): conversions credited by raw id'
+    >>> _identity_line({"stitched": True, "ids": 0}) is None
+    True
+    """
+    if identity is None:
+        return None
+    if not identity["stitched"]:
+        return "identity: not stitched (--no-stitch): conversions credited by raw id"
+    if not identity["ids"]:
+        return None
+    persons = identity["persons"]
+    line = (
+        f"identity: {identity['ids']:,} ids stitched into {persons:,} "
+        f"person{'' if persons == 1 else 's'}; {identity['touchpoints_remapped']:,} touchpoint "
+        f"and {identity['conversions_remapped']:,} conversion rows re-keyed"
+    )
+    return f"{line}\nnote: {identity['note']}" if identity["note"] else line
+
+
+__all__ = ["register", "run"]

@@ -1,0 +1,188 @@
+"""``closedloop ingest``: validate files and write them to the store, in one transaction.
+
+::
+
+    closedloop ingest touchpoints events.csv --map user_id=cookie --map ts=time
+    closedloop ingest costs spend.txt --input-format tsv
+    closedloop ingest --from ga4 exports/ga4/ --db closedloop.duckdb
+
+``--input-format`` names the files' format when their suffixes do not say.
+The old spelling ``--format csv|tsv|parquet|ndjson|json`` still works, with a
+note on stderr: ``--format`` is the output format in every other command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from api.cli._shared import (
+    ADAPTERS,
+    INPUT_FORMATS,
+    TABLES,
+    DeprecatedAlias,
+    add_db_option,
+    add_input_format_option,
+    add_mapping_options,
+    column_mapping,
+    open_store,
+    parse_params,
+    terminal_progress,
+    usage_error,
+)
+
+if TYPE_CHECKING:
+    from api.cli._shared import Subparsers
+
+
+def register(subparsers: Subparsers) -> argparse.ArgumentParser:
+    """Add ``closedloop ingest`` to the subcommands.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> parser = argparse.ArgumentParser(prog="closedloop")
+    >>> _ = register(parser.add_subparsers(dest="command"))
+    >>> parser.parse_args(["ingest", "costs", "c.txt", "--input-format", "tsv"]).input_format
+    'tsv'
+    >>> with contextlib.redirect_stderr(io.StringIO()):  # the old spelling, with a note
+    ...     parser.parse_args(["ingest", "costs", "c.txt", "--format", "tsv"]).input_format
+    'tsv'
+    """
+    parser = subparsers.add_parser(
+        "ingest",
+        help="validate files and write them to the store",
+        description="Validate files and write them to one table of the store, in one "
+        "transaction. Re-ingesting the same rows changes nothing; a row with an existing key "
+        "and new values updates it.",
+    )
+    parser.add_argument(
+        "table",
+        nargs="?",
+        metavar="TABLE",
+        help=f"the canonical table ({', '.join(TABLES)}); omitted with --from",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="CSV, Parquet, NDJSON or JSON")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="SOURCE",
+        help="read a tool's own export with a source adapter and write every table it "
+        "yields in one transaction: " + ", ".join(ADAPTERS) + " (FILEs may be folders)",
+    )
+    parser.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a --from adapter setting, e.g. --option conversion_events='Order Completed:purchase'",
+    )
+    parser.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="set the store's reporting currency first (ISO 4217; only while it holds no money)",
+    )
+    add_db_option(parser)
+    add_mapping_options(parser)
+    add_input_format_option(parser)
+    parser.add_argument(
+        "--format",
+        dest="input_format",
+        choices=INPUT_FORMATS,
+        action=DeprecatedAlias,
+        replacement="--input-format (--format is the output format of the other commands)",
+    )
+    parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="write the valid rows and the rejected ones, with a reason, to a rejects file",
+    )
+    parser.add_argument("--rejects", metavar="PATH", help="where --skip-invalid writes rejects")
+    parser.add_argument(
+        "--channel-rules",
+        metavar="F.toml",
+        help="derive missing touchpoint channels with these rules (default: GA4 default "
+        "channel grouping; see `closedloop channels rules`)",
+    )
+    parser.set_defaults(handler=run, parser=parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate files and write them to one table of the store (or every table of ``--from``).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> from api.cli import build_parser
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     run(build_parser().parse_args(["ingest", "deals", "deals.csv"]))
+    2
+    >>> err.getvalue().splitlines()[-1]
+    "closedloop ingest: error: argument table: invalid choice: 'deals' (choose from 'touchpoints', 'conversions', 'costs', 'identities')"
+    """  # noqa: E501
+    if args.source is not None:
+        return _ingest_from(args)
+    if args.table not in TABLES:
+        choices = ", ".join(f"'{t}'" for t in TABLES)
+        return usage_error(
+            args.parser, f"argument table: invalid choice: '{args.table}' (choose from {choices})"
+        )
+    if not args.files:
+        return usage_error(args.parser, "the following arguments are required: FILE")
+    from ingest import ingest_files, load_rules
+
+    store = open_store(args)
+    progress = terminal_progress(f"ingest {args.table}")
+    try:
+        summary = ingest_files(
+            store,
+            args.table,
+            [Path(f) for f in args.files],
+            mapping=column_mapping(args, args.table),
+            fmt=args.input_format,
+            skip_invalid=args.skip_invalid,
+            rejects_path=Path(args.rejects) if args.rejects else None,
+            progress=progress,
+            channel_rules=load_rules(args.channel_rules) if args.channel_rules else None,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    print(summary)
+    return 0
+
+
+def _ingest_from(args: argparse.Namespace) -> int:
+    """``ingest --from SOURCE FILE...``: every table the source adapter yields, at once."""
+    files = [f for f in [args.table, *args.files] if f is not None]
+    if not files:
+        return usage_error(args.parser, "the following arguments are required: FILE")
+    if args.map or args.mapping or args.input_format:
+        from attribution.errors import ParameterError
+
+        raise ParameterError(
+            "--map, --mapping and --input-format apply to a table ingest, not to "
+            f"--from {args.source}: the adapter knows its columns (adapter settings go in "
+            "--option KEY=VALUE)."
+        )
+    from ingest import ingest_adapter, load_rules
+
+    summaries = ingest_adapter(
+        open_store(args),
+        args.source,
+        files,
+        options=parse_params(args.option or [], "--option", "conversion_events=purchase"),
+        currency=args.currency,
+        skip_invalid=args.skip_invalid,
+        rejects_path=Path(args.rejects) if args.rejects else None,
+        channel_rules=load_rules(args.channel_rules) if args.channel_rules else None,
+    )
+    for summary in summaries:
+        print(summary)
+    if not summaries:
+        print(f"{args.source}: no rows found in {len(files)} file(s); nothing written.")
+    return 0
+
+
+__all__ = ["register", "run"]

@@ -1,0 +1,199 @@
+"""One error shape for everything the API answers: RFC 9457 problem details.
+
+Every error body is ``application/problem+json`` with the members ``type``,
+``title``, ``status``, ``detail`` and ``instance`` (the request path), plus:
+
+- ``errors: [{row, field, message, file}]`` for rejected input: the rows of
+  an ingest that failed validation (``row`` is 1-based as a spreadsheet shows
+  it), or the request parameters FastAPI could not parse (``row`` and
+  ``file`` null, ``field`` the parameter name);
+- ``total`` with ``errors`` of a failed ingest: how many problems there were
+  in all (at most the first 1,000 are listed);
+- ``available`` for an unknown model or table: the names that exist.
+
+Where the errors come from:
+
+- :class:`attribution.errors.ClosedloopError` and its subclasses carry their
+  own HTTP ``status`` and ``title``; the message is the ``detail``. A busy
+  store (:class:`~attribution.errors.StoreBusyError`) answers 503 with
+  ``Retry-After``.
+- FastAPI's ``RequestValidationError`` becomes 422 naming the parameter.
+- ``HTTPException`` (unknown route 404, wrong method 405, unsupported media
+  type 415 ...) keeps its status, titled with the HTTP reason phrase.
+- Anything else is a bug: 500 with a generic detail and no stack trace in the
+  body (the traceback goes to the server log).
+
+``type`` is ``about:blank``: closedloop does not publish problem-type
+documents; ``title`` and ``status`` say what kind of problem it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from attribution.errors import (
+    ClosedloopError,
+    StoreBusyError,
+    UnknownModelError,
+    UnknownTableError,
+    ValidationFailedError,
+)
+
+logger = logging.getLogger("closedloop.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+RETRY_AFTER_SECONDS = 5
+"""``Retry-After`` sent with a 503 when another process holds the store."""
+
+INTERNAL_ERROR_DETAIL = (
+    "An unexpected error occurred while handling the request. It has been logged on the "
+    "server; if it persists, please report it with the time of the request."
+)
+
+_PARAMETER_PLACES = {
+    "query": "Query parameter",
+    "path": "Path parameter",
+    "header": "Header",
+    "cookie": "Cookie",
+    "body": "Body field",
+}
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON response sent as ``application/problem+json``."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+def problem(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> ProblemResponse:
+    """Build the problem+json response every error goes through."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+async def closedloop_error(request: Request, exc: Exception) -> ProblemResponse:
+    """Answer one of closedloop's own errors with the status and title it carries."""
+    if not isinstance(exc, ClosedloopError):  # pragma: no cover - registered for ClosedloopError
+        raise exc
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    detail = str(exc)
+    if isinstance(exc, ValidationFailedError):
+        # The message lists the problems line by line for a terminal; the body
+        # carries them as data and keeps the summary sentence as the detail.
+        detail = detail.splitlines()[0]
+        extra["errors"] = [p.to_dict() for p in exc.problems]
+        extra["total"] = exc.total
+    if isinstance(exc, UnknownModelError | UnknownTableError):
+        extra["available"] = exc.available
+    if isinstance(exc, StoreBusyError):
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if exc.status >= 500:
+        logger.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
+    return problem(request, exc.status, exc.title, detail, headers=headers, **extra)
+
+
+def _parameter_error(error: Mapping[str, Any]) -> tuple[str, str]:
+    """Return the parameter's name and a sentence saying what is wrong with it."""
+    loc: Sequence[Any] = error.get("loc", ())
+    place = _PARAMETER_PLACES.get(str(loc[0]), "Parameter") if loc else "Parameter"
+    name = ".".join(str(part) for part in loc[1:]) or (str(loc[0]) if loc else "request")
+    if error.get("type") == "missing":
+        return name, f"{place} '{name}' is required."
+    message = str(error.get("msg", "invalid value")).rstrip(".")
+    return name, f"{place} '{name}': {message}. Got {error.get('input')!r}."
+
+
+async def request_validation_error(request: Request, exc: Exception) -> ProblemResponse:
+    """Answer a request FastAPI could not parse: 422 naming each bad parameter."""
+    if not isinstance(exc, RequestValidationError):  # pragma: no cover - registered for it
+        raise exc
+    described = [_parameter_error(error) for error in exc.errors()]
+    errors = [
+        {"row": None, "field": name, "message": sentence, "file": None}
+        for name, sentence in described
+    ]
+    detail = " ".join(sentence for _, sentence in described) or "The request is invalid."
+    return problem(request, 422, "Invalid request", detail, errors=errors)
+
+
+async def http_error(request: Request, exc: Exception) -> ProblemResponse:
+    """Answer an ``HTTPException`` (unknown route, wrong method ...) as a problem."""
+    if not isinstance(exc, StarletteHTTPException):  # pragma: no cover - registered for it
+        raise exc
+    status = exc.status_code
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    detail = exc.detail if isinstance(exc.detail, str) else phrase
+    if status == 404 and detail == phrase:
+        detail = f"Nothing at {request.url.path}. The API's routes are listed at /docs."
+    elif status == 405 and detail == phrase:
+        detail = f"Method {request.method} is not allowed on {request.url.path}."
+    return problem(request, status, phrase, detail, headers=exc.headers)
+
+
+async def internal_error(request: Request, exc: Exception) -> ProblemResponse:
+    """Answer an unexpected exception: 500, a generic detail, no stack trace."""
+    return problem(request, 500, "Internal Server Error", INTERNAL_ERROR_DETAIL)
+
+
+_RESPONSE_DESCRIPTIONS = {
+    404: "Unknown model, table or route",
+    415: "Unsupported request body type",
+    422: "Invalid parameter or rejected input rows",
+    500: "Unexpected server error",
+    503: "The store is busy (another process is writing); retry after Retry-After seconds",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Document error statuses of a route as problem+json in the OpenAPI schema."""
+    from api.http.schemas import Problem
+
+    return {
+        status: {"model": Problem, "description": _RESPONSE_DESCRIPTIONS.get(status, "Error")}
+        for status in statuses
+    }
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error the app can raise through :func:`problem`."""
+    app.add_exception_handler(ClosedloopError, closedloop_error)
+    app.add_exception_handler(RequestValidationError, request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    # Starlette hands Exception handlers to its outermost middleware, which
+    # sends our response and then re-raises so the server logs the traceback.
+    app.add_exception_handler(Exception, internal_error)
+
+
+__all__ = [
+    "INTERNAL_ERROR_DETAIL",
+    "PROBLEM_MEDIA_TYPE",
+    "ProblemResponse",
+    "install_error_handlers",
+    "problem",
+    "problem_responses",
+]

@@ -1,0 +1,115 @@
+"""Request-size limits: bodies and uploads larger than the server's bound get 413.
+
+:class:`BodySizeLimit` is a pure ASGI middleware: a ``Content-Length`` over
+the bound is answered at once with an RFC 9457 problem, and a body sent
+without one (chunked) is counted as it is read, so a route reading it gets
+:class:`RequestTooLargeError` — answered as the same 413 problem — as soon
+as the bound is passed, before the whole body is buffered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from attribution.errors import ClosedloopError
+
+
+class RequestTooLargeError(ClosedloopError):
+    """Raised when a request body or upload is larger than the server accepts."""
+
+    status = 413
+    title = "Request too large"
+
+
+def too_large_detail(limit: int) -> str:
+    """Say how large a body may be and what to do instead.
+
+    Examples
+    --------
+    >>> too_large_detail(2**20)
+    'The request body is larger than the 1 MiB this server accepts. Split the file, or ingest it from the command line: closedloop ingest TABLE FILE (the bound is CLOSEDLOOP_MAX_UPLOAD_MB).'
+    """  # noqa: E501
+    size = f"{limit / 2**20:,.0f} MiB" if limit >= 2**20 else f"{limit:,} bytes"
+    return (
+        f"The request body is larger than the {size} this server accepts. Split the file, or "
+        "ingest it from the command line: closedloop ingest TABLE FILE (the bound is "
+        "CLOSEDLOOP_MAX_UPLOAD_MB)."
+    )
+
+
+class BodySizeLimit:
+    """ASGI middleware refusing request bodies over ``max_bytes`` with 413.
+
+    Examples
+    --------
+    >>> async def app(scope, receive, send):
+    ...     pass
+    >>> BodySizeLimit(app, max_bytes=10).max_bytes
+    10
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, counting its body; refuse it once over the bound."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await _refuse(scope, send, self.max_bytes)
+            return
+        seen = 0
+        limit = self.max_bytes
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise RequestTooLargeError(too_large_detail(limit))
+            return message
+
+        await self.app(scope, counted, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _refuse(scope: Scope, send: Send, limit: int) -> None:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": RequestTooLargeError.title,
+        "status": 413,
+        "detail": too_large_detail(limit),
+        "instance": scope.get("path", ""),
+    }
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+__all__ = ["BodySizeLimit", "RequestTooLargeError", "too_large_detail"]

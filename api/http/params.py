@@ -1,0 +1,139 @@
+"""Query parameters the routes share, declared once as ``Annotated`` aliases.
+
+A parameter means the same on every route; its bounds and description are
+written here, so ``/docs`` shows them alike everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import Header, Query
+
+from api.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from api.services.inputs import MAX_LOOKBACK_DAYS
+from api.services.queries import MAX_BOOTSTRAP, MIN_BOOTSTRAP
+from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE
+
+By = Annotated[str, Query(description="Report by this touch column: `channel` or `campaign`.")]
+Stage = Annotated[
+    str | None,
+    Query(
+        description="Conversion stage to attribute. Default: the only stage present, "
+        "else `closed_won`, else `purchase`."
+    ),
+]
+Lookback = Annotated[
+    float,
+    Query(
+        gt=0,
+        le=MAX_LOOKBACK_DAYS,
+        description="Touches at most this many days before a conversion count.",
+    ),
+]
+Start = Annotated[
+    dt.date | None, Query(description="First day of the period, `YYYY-MM-DD`, inclusive (UTC).")
+]
+End = Annotated[
+    dt.date | None, Query(description="Last day of the period, `YYYY-MM-DD`, inclusive (UTC).")
+]
+Ci = Annotated[
+    float | None,
+    Query(
+        description="Add confidence intervals at this level (between 0 and 1, e.g. `0.95`) "
+        "to every row: `conversions_low/high`, `revenue_low/high`, `roas_low/high`, from a "
+        "person-level bootstrap with percentile intervals.",
+        examples=[0.95],
+    ),
+]
+Bootstrap = Annotated[
+    int,
+    Query(description=f"Bootstrap resamples for `ci` ({MIN_BOOTSTRAP} to {MAX_BOOTSTRAP:,})."),
+]
+Seed = Annotated[
+    int,
+    Query(description="Seed of the bootstrap (>= 0); the same seed gives the same intervals."),
+]
+Stitch = Annotated[
+    bool,
+    Query(
+        description="Key touches and conversions by person, stitched from the identities "
+        "table (connected components of id pairs). `false` uses the raw ids."
+    ),
+]
+MaxIdentityComponent = Annotated[
+    int,
+    Query(
+        ge=2,
+        description="Identity components with more ids than this (a shared device, a "
+        "test email) are not merged; the report's `identity` member lists how many.",
+    ),
+]
+DEFAULT_MAX_IDENTITY_COMPONENT = DEFAULT_MAX_COMPONENT_SIZE
+OptionalLimit = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_LIMIT,
+        description="Rows per page (all rows when absent); `totals` always cover every row.",
+    ),
+]
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_LIMIT, description=f"Rows per page (at most {MAX_LIMIT:,}).")
+]
+DEFAULT_PAGE = DEFAULT_LIMIT
+Cursor = Annotated[
+    str | None, Query(description="The `next_cursor` of the previous page; none for the first.")
+]
+Format = Annotated[
+    Literal["json", "csv", "parquet"] | None,
+    Query(alias="format", description="Force the format; otherwise `Accept` decides."),
+]
+Accept = Annotated[str | None, Header(include_in_schema=False)]
+
+
+def table_responses(what: str) -> dict[int | str, dict[str, Any]]:
+    """Document the 200 answer of a route that answers JSON, CSV or Parquet.
+
+    Examples
+    --------
+    >>> sorted(table_responses("The report")[200]["content"])
+    ['application/vnd.apache.parquet', 'text/csv']
+    """
+    return {
+        200: {
+            "description": f"{what} as JSON; or the rows as RFC 4180 CSV with "
+            "`Accept: text/csv` or `?format=csv`, or as Parquet with "
+            "`Accept: application/vnd.apache.parquet` or `?format=parquet`. A paged list "
+            'has a `Link: <…>; rel="next"` header pointing to the next page.',
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.apache.parquet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+        }
+    }
+
+
+__all__ = [
+    "DEFAULT_MAX_IDENTITY_COMPONENT",
+    "DEFAULT_PAGE",
+    "Accept",
+    "Bootstrap",
+    "By",
+    "Ci",
+    "Cursor",
+    "End",
+    "Format",
+    "Limit",
+    "Lookback",
+    "MaxIdentityComponent",
+    "OptionalLimit",
+    "Seed",
+    "Stage",
+    "Start",
+    "Stitch",
+    "table_responses",
+]

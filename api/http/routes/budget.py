@@ -1,0 +1,156 @@
+"""``/v1/budget``: response curves, a recommended budget plan, and what-ifs.
+
+- ``GET /v1/budget/curves``: every channel's weekly response curve, its fit,
+  current spend, average and marginal ROAS, saturation point and the points
+  to draw it (model parameters are extra query parameters, as on
+  ``/v1/attribution``);
+- ``POST /v1/budget/plan``: the weekly spend per channel that maximises
+  predicted attributed revenue under a budget, bounds, locks and caps;
+- ``POST /v1/budget/whatif``: predicted revenue and ROAS of an allocation.
+
+Every amount is per week. Each answers JSON, or CSV (the rows) with
+``?format=csv`` or ``Accept: text/csv``. The curves are fitted by
+:func:`api.services.budget.curves`, cached like every other answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.http.deps import ServicesDep, extra_query_params
+from api.http.errors import problem_responses
+from api.http.negotiation import respond
+from api.http.params import Accept, Format, Lookback, table_responses
+from api.http.schemas import (
+    CurveKind,
+    CurvesPublic,
+    CurvesRequest,
+    PlanPublic,
+    PlanRequest,
+    WhatIfPublic,
+    WhatIfRequest,
+)
+from api.services import CurvesQuery, PlanQuery, WhatIfQuery
+
+router = APIRouter(prefix="/budget", tags=["budget"])
+
+KNOWN_PARAMETERS = frozenset(
+    {
+        "model", "by", "stage", "lookback_days", "curve", "decay", "threshold", "bootstrap",
+        "attribution_bootstrap", "seed", "format", "points",
+    }
+)  # fmt: skip
+"""Query parameters of ``GET /v1/budget/curves``; any other one is a model parameter."""
+
+
+def curves_query(body: CurvesRequest) -> CurvesQuery:
+    """Return the services' query for the curves a request body describes.
+
+    Examples
+    --------
+    >>> curves_query(CurvesRequest(model="last_touch", curve="log")).curve
+    'log'
+    """
+    return CurvesQuery.create(
+        body.model,
+        dict(body.params),
+        by=body.by,
+        stage=body.stage,
+        lookback_days=body.lookback_days,
+        curve=body.curve,
+        decay=body.decay,
+        bootstrap=body.bootstrap,
+        attribution_bootstrap=body.attribution_bootstrap,
+        seed=body.seed,
+    )
+
+
+@router.get(
+    "/curves",
+    response_model=CurvesPublic,
+    responses={**table_responses("The curves"), **problem_responses(404, 422, 503)},
+)
+def read_curves(
+    request: Request,
+    services: ServicesDep,
+    model: Annotated[str, Query(description="A registered model name.")] = "linear",
+    by: Annotated[str, Query(description="`channel` or `campaign`.")] = "channel",
+    stage: Annotated[str | None, Query(description="Conversion stage.")] = None,
+    lookback_days: Lookback = 90.0,
+    curve: Annotated[CurveKind, Query(description="hill, power or log.")] = "hill",
+    decay: Annotated[float, Query(ge=0, lt=1, description="Adstock decay.")] = 0.0,
+    threshold: Annotated[
+        float | None, Query(gt=0, description="A marginal ROAS threshold.")
+    ] = None,
+    bootstrap: Annotated[int, Query(ge=0, le=10_000)] = 100,
+    attribution_bootstrap: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    seed: Annotated[int, Query(ge=0)] = 0,
+    points: Annotated[bool, Query(description="Include the curve points.")] = True,
+    fmt: Format = None,
+    accept: Accept = None,
+) -> Response:
+    """Fit every channel's weekly response curve; model parameters are extra query parameters."""
+    query = CurvesQuery.create(
+        model,
+        extra_query_params(request, KNOWN_PARAMETERS),
+        by=by,
+        stage=stage,
+        lookback_days=lookback_days,
+        curve=curve,
+        decay=decay,
+        bootstrap=bootstrap,
+        attribution_bootstrap=attribution_bootstrap,
+        seed=seed,
+    )
+    result = services.curves_result(query, threshold, points)
+    return respond(result, request, fmt=fmt, accept=accept)
+
+
+@router.post(
+    "/plan",
+    response_model=PlanPublic,
+    responses={**table_responses("The plan"), **problem_responses(404, 413, 422, 503)},
+)
+def create_plan(
+    body: PlanRequest,
+    request: Request,
+    services: ServicesDep,
+    fmt: Format = None,
+    accept: Accept = None,
+) -> Response:
+    """Recommend weekly spend per channel that maximises predicted attributed revenue."""
+    query = PlanQuery(
+        curves_query(body),
+        budget=body.budget,
+        minimum=body.min,
+        maximum=body.max,
+        locks=tuple(body.locks),
+        cap_multiple=body.cap_multiple,
+        threshold=body.threshold,
+        ci=body.ci,
+        points=body.points,
+    )
+    return respond(services.plan(query), request, fmt=fmt, accept=accept)
+
+
+@router.post(
+    "/whatif",
+    response_model=WhatIfPublic,
+    responses={**table_responses("The prediction"), **problem_responses(404, 413, 422, 503)},
+)
+def create_what_if(
+    body: WhatIfRequest,
+    request: Request,
+    services: ServicesDep,
+    fmt: Format = None,
+    accept: Accept = None,
+) -> Response:
+    """Predict weekly revenue and ROAS per channel for a given allocation."""
+    query = WhatIfQuery(curves_query(body), body.allocation, ci=body.ci, points=body.points)
+    return respond(services.whatif(query), request, fmt=fmt, accept=accept)
+
+
+__all__ = ["curves_query", "router"]

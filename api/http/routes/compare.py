@@ -1,0 +1,93 @@
+"""``GET /v1/compare``: every selected model's credit per row side by side."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.http.deps import ServicesDep
+from api.http.errors import problem_responses
+from api.http.negotiation import respond
+from api.http.params import (
+    DEFAULT_PAGE,
+    Accept,
+    Bootstrap,
+    By,
+    Ci,
+    Cursor,
+    End,
+    Format,
+    Limit,
+    Lookback,
+    Seed,
+    Stage,
+    Start,
+    table_responses,
+)
+from api.services import CompareQuery
+
+router = APIRouter(tags=["dashboard"])
+
+
+@router.get(
+    "/compare",
+    responses={**table_responses("The comparison"), **problem_responses(404, 422, 503)},
+)
+def compare(
+    request: Request,
+    services: ServicesDep,
+    models: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated model names. Default: every registered model that "
+            "runs on the data (the others are listed in `skipped`).",
+            examples=["first_touch,last_touch,linear,markov"],
+        ),
+    ] = None,
+    by: By = "channel",
+    stage: Stage = None,
+    lookback_days: Lookback = 90.0,
+    start: Start = None,
+    end: End = None,
+    ci: Ci = None,
+    bootstrap: Bootstrap = 200,
+    seed: Seed = 0,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+    fmt: Format = None,
+    accept: Accept = None,
+) -> Response:
+    """Compare models side by side: conversions, revenue, ROAS and revenue share per row.
+
+    Each row has `<model>_conversions`, `<model>_revenue`, `<model>_roas` and
+    `<model>_share` (its share of the model's total revenue) for every model,
+    and `max_share_gap` = max − min share across models with the models at
+    either end (`max_share_model`, `min_share_model`): the rows where the
+    models disagree most. `totals` has each model's totals.
+    """
+    names = None if models is None else [m.strip() for m in models.split(",") if m.strip()]
+    query = CompareQuery.create(
+        names,
+        by=by,
+        stage=stage,
+        lookback_days=lookback_days,
+        start=start,
+        end=end,
+        ci=ci,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+    return respond(
+        services.compare(query),
+        request,
+        fmt=fmt,
+        accept=accept,
+        limit=limit,
+        cursor=cursor,
+        paged=True,
+    )
+
+
+__all__ = ["router"]

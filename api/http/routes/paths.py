@@ -1,0 +1,71 @@
+"""``GET /v1/paths``: top conversion paths, path-length and time-lag distributions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api.http.deps import ServicesDep
+from api.http.errors import problem_responses
+from api.http.negotiation import respond
+from api.http.params import (
+    DEFAULT_PAGE,
+    Accept,
+    By,
+    Cursor,
+    End,
+    Format,
+    Limit,
+    Lookback,
+    Stage,
+    Start,
+    table_responses,
+)
+from api.services import PathsQuery
+
+router = APIRouter(tags=["dashboard"])
+
+
+@router.get("/paths", responses={**table_responses("The paths"), **problem_responses(422, 503)})
+def read_paths(
+    request: Request,
+    services: ServicesDep,
+    by: By = "channel",
+    stage: Stage = None,
+    lookback_days: Lookback = 90.0,
+    start: Start = None,
+    end: End = None,
+    collapse: Annotated[
+        bool, Query(description="Merge consecutive repeats (`Email > Email` is `Email`).")
+    ] = True,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
+    fmt: Format = None,
+    accept: Accept = None,
+) -> Response:
+    """Top conversion paths, with path-length and time-lag distributions.
+
+    `data` (paged, and the CSV) has one row per path: `path` ("A > B"),
+    `steps`, `journeys`, `conversions`, `conversion_rate` (conversions /
+    journeys), `revenue`, `average_length` (touches) and
+    `average_days_to_conversion` (first touch to conversion). `lengths` gives
+    journeys, conversions and revenue per number of touches; `time_lag`
+    conversions and revenue per whole day from first touch to conversion.
+    """
+    query = PathsQuery(
+        by=by, stage=stage, lookback_days=lookback_days, start=start, end=end, collapse=collapse
+    )
+    return respond(
+        services.paths(query),
+        request,
+        fmt=fmt,
+        accept=accept,
+        limit=limit,
+        cursor=cursor,
+        paged=True,
+    )
+
+
+__all__ = ["router"]

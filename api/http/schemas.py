@@ -1,0 +1,396 @@
+"""Response bodies, as pydantic models so ``/docs`` shows what each route returns.
+
+Names follow the FastAPI template: ``XPublic`` for one item, ``XsPublic`` for a
+list with ``data`` and ``count``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.services.inputs import MAX_LOOKBACK_DAYS
+from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI
+
+CurveKind = Literal["hill", "power", "log"]
+
+
+class ProblemItem(BaseModel):
+    """One rejected value: the row (1-based, as a spreadsheet shows it) and field."""
+
+    row: int | None = Field(description="1-based data row, null for a whole-file problem")
+    field: str | None = Field(description="canonical column, or the request parameter")
+    message: str
+    file: str | None = Field(default=None, description="the file or source of the row")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(default="about:blank", examples=["about:blank"])
+    title: str = Field(examples=["Unknown model"])
+    status: int = Field(examples=[404])
+    detail: str = Field(
+        examples=[
+            "Unknown model 'shapely'. Available models: first_touch, last_touch, linear, "
+            "position_based, time_decay."
+        ]
+    )
+    instance: str = Field(examples=["/v1/models/shapely"])
+    errors: list[ProblemItem] | None = Field(
+        default=None, description="rejected rows of an ingest, or unparsable parameters"
+    )
+    total: int | None = Field(default=None, description="number of problems in all")
+    available: list[str] | None = Field(
+        default=None, description="the names that exist, for an unknown model or table"
+    )
+
+
+class CachePublic(BaseModel):
+    """The result cache of this server."""
+
+    entries: int = Field(description="inputs, journeys and results held")
+    bytes: int = Field(description="their estimated size")
+    max_bytes: int = Field(description="the bound (`CLOSEDLOOP_CACHE_MB`)")
+    hits: int
+    misses: int
+
+
+class HealthPublic(BaseModel):
+    """The service is up, and what its store holds."""
+
+    status: str = Field(examples=["ok"])
+    version: str
+    store: str = Field(description="file name of the DuckDB store (never its path)")
+    counts: dict[str, int] = Field(description="rows per canonical table")
+    currency: str | None = Field(description="ISO 4217 reporting currency of the store")
+    data_version: int = Field(description="moves with every committed change to the store")
+    cache: CachePublic
+
+
+class ParamPublic(BaseModel):
+    """One model parameter."""
+
+    name: str
+    type: str
+    default: Any
+    description: str
+
+
+class ModelPublic(BaseModel):
+    """A registered attribution model and its parameters."""
+
+    name: str = Field(examples=["time_decay"])
+    summary: str
+    params: list[ParamPublic]
+    doc: str = Field(description="the model's docstring: assumptions and reference")
+
+
+class ModelsPublic(BaseModel):
+    """Every registered model."""
+
+    data: list[ModelPublic]
+    count: int
+    next_cursor: str | None = None
+
+
+class AttributionRow(BaseModel):
+    """One row of an attribution report: the ``by`` value and its attributed metrics.
+
+    The ``by`` column (``channel`` or ``campaign``) is the first member;
+    interval columns are present with ``ci``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    conversions: float = Field(description="attributed (fractional) conversions")
+    revenue: float = Field(description="attributed revenue")
+    spend: float | None = Field(description="spend of the key in the period; null if unknown")
+    roas: float | None = Field(description="revenue / spend; null when spend is 0 or unknown")
+    roi: float | None = Field(description="(revenue − spend) / spend")
+    cpa: float | None = Field(description="spend / conversions")
+    conversions_low: float | None = None
+    conversions_high: float | None = None
+    revenue_low: float | None = None
+    revenue_high: float | None = None
+    roas_low: float | None = None
+    roas_high: float | None = None
+
+
+class UncertaintyPublic(BaseModel):
+    """How bootstrap intervals were computed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    method: str
+    ci: float
+    bootstrap: int
+    seed: int
+
+
+class IdentityPublic(BaseModel):
+    """What identity stitching did to the ids of the touchpoints and conversions."""
+
+    stitched: bool
+    ids: int | None
+    persons: int | None
+    merged_ids: int | None
+    oversized_components: int | None
+    unmerged_ids: int | None
+    max_component_size: int | None
+    note: str | None
+    touchpoints_remapped: int
+    conversions_remapped: int
+
+
+class AttributionPublic(BaseModel):
+    """Attributed conversions and revenue per channel or campaign, with ROAS, ROI and CPA.
+
+    ``data`` rows have the ``by`` column (``channel`` or ``campaign``) and
+    ``conversions``, ``revenue`` (attributed, fractional), ``spend``,
+    ``roas`` = revenue / spend, ``roi`` = (revenue − spend) / spend and
+    ``cpa`` = spend / conversions; a zero denominator gives null. With
+    ``ci`` the rows also have ``conversions_low``, ``conversions_high``,
+    ``revenue_low``, ``revenue_high``, ``roas_low`` and ``roas_high``, and
+    ``uncertainty`` says how they were computed.
+    """
+
+    model: str = Field(examples=["time_decay"])
+    params: dict[str, Any] = Field(examples=[{"half_life_days": 7.0}])
+    by: str = Field(examples=["channel"])
+    stage: str | None = Field(examples=["closed_won"])
+    start: str | None = Field(description="first day of the period (inclusive)")
+    end: str | None = Field(description="last day of the period (inclusive)")
+    lookback_days: float
+    currency: str = Field(examples=["USD"])
+    data: list[AttributionRow] = Field(
+        examples=[
+            [
+                {
+                    "channel": "Paid Search",
+                    "conversions": 12.5,
+                    "revenue": 48200.0,
+                    "spend": 9100.0,
+                    "roas": 5.2967,
+                    "roi": 4.2967,
+                    "cpa": 728.0,
+                }
+            ]
+        ]
+    )
+    totals: AttributionRow
+    uncertainty: UncertaintyPublic | None = Field(
+        default=None,
+        description="with `ci`: the interval method, `ci`, `bootstrap` resamples and `seed`",
+        examples=[
+            {
+                "method": "person-level bootstrap, percentile interval",
+                "ci": 0.95,
+                "bootstrap": 200,
+                "seed": 0,
+            }
+        ],
+    )
+    count: int | None = Field(
+        default=None, description="rows in all pages (with `limit`); `data` holds one page"
+    )
+    next_cursor: str | None = Field(
+        default=None, description="`cursor` of the next page; null on the last page"
+    )
+    identity: IdentityPublic | None = Field(
+        default=None,
+        description="identity stitching: `stitched`, distinct `ids` in the identity pairs, the "
+        "`persons` they map to, `merged_ids` (ids - persons), `oversized_components` left "
+        "unmerged (more than `max_component_size` ids) with their `unmerged_ids`, the "
+        "touchpoint and conversion rows whose id was replaced, and a `note`",
+        examples=[
+            {
+                "stitched": True,
+                "ids": 1840,
+                "persons": 912,
+                "merged_ids": 928,
+                "oversized_components": 0,
+                "unmerged_ids": 0,
+                "max_component_size": 1000,
+                "note": None,
+                "touchpoints_remapped": 5210,
+                "conversions_remapped": 133,
+            }
+        ],
+    )
+
+
+class IngestSummaryPublic(BaseModel):
+    """What one ingest did: rows read, inserted, updated, unchanged and rejected."""
+
+    table: str = Field(examples=["touchpoints"])
+    files: list[str] = Field(description="the uploaded file's name, or `request body`")
+    rows_read: int
+    inserted: int = Field(description="rows with a new key")
+    updated: int = Field(description="rows whose key existed with other values")
+    unchanged: int = Field(description="rows already stored as they are")
+    rejected: int = Field(description="invalid rows skipped (with `skip_invalid=true`)")
+    rejects_path: str | None = Field(description="always null over HTTP: see `problems`")
+    seconds: float
+    problems: list[ProblemItem] = Field(
+        description="the first 50 problems of the rejected rows (with `skip_invalid=true`)"
+    )
+
+
+class FunnelPublic(BaseModel):
+    """Funnel counts and rates per group (``data``) and over everyone (``totals``)."""
+
+    by: str | None = Field(description="the grouping, or null for the total only")
+    mode: str = Field(description="`cohort` or `period`")
+    assign: str | None = Field(description="how persons are put in a channel or campaign")
+    stages: list[str] = Field(description="the funnel, entry stage first, winning stage last")
+    lost_stages: list[str]
+    start: str | None
+    end: str | None
+    currency: str
+    data: list[dict[str, Any]] = Field(
+        description="one row per group: the group column, counts, rates, times and money "
+        "(see docs/funnel.md); a ratio with a zero denominator is null"
+    )
+    totals: dict[str, Any]
+
+
+class CurvesPublic(BaseModel):
+    """Every channel's response curve, with its fit, ROAS and the points to draw it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(examples=["markov"])
+    params: dict[str, Any]
+    by: str = Field(examples=["channel"])
+    curve: str = Field(examples=["hill"])
+    currency: str = Field(examples=["USD"])
+    data: list[dict[str, Any]] = Field(
+        description="One row per channel: `status` (`curve`, `not enough evidence`, "
+        "`no spend`), `reason`, `r2`, `residual_sd`, `weeks`, `spend_min`, `spend_max`, "
+        "`current_spend`, `current_revenue`, `average_roas`, `marginal_roas`, "
+        "`saturation_spend`, `threshold_spend`, `params` and `points` (`observed` weeks, "
+        "`curve` on a grid, `marks` such as `current`)."
+    )
+
+
+class PlanPublic(BaseModel):
+    """A recommended weekly allocation per channel, its predicted revenue and warnings."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    by: str
+    data: list[dict[str, Any]] = Field(
+        description="One row per channel: `current_spend`, `recommended_spend`, `change`, "
+        "`change_pct`, `lower`, `upper`, `binding` (`cap`, `max`, `min`, `lock`, `held`), "
+        "`current_revenue`, `predicted_revenue`, `marginal_roas_current`, `marginal_roas`, "
+        "`average_roas`, `roas`, `saturation_spend`, `threshold_spend`, `points`."
+    )
+    totals: dict[str, Any] = Field(
+        description="`budget`, spend and predicted revenue now and as planned, and the "
+        "`revenue_low` / `revenue_high` range at level `ci`."
+    )
+    warnings: list[str]
+
+
+class WhatIfPublic(BaseModel):
+    """Predicted weekly revenue and ROAS of an allocation."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    by: str
+    data: list[dict[str, Any]]
+    totals: dict[str, Any]
+    warnings: list[str]
+
+
+class CurvesRequest(BaseModel):
+    """What the curves are fitted on: the attribution model and the curve's shape."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(default="linear", description="A registered attribution model.")
+    params: dict[str, float | int | str] = Field(
+        default_factory=dict, description="The model's parameters."
+    )
+    by: str = Field(default="channel", description="`channel` or `campaign`.")
+    stage: str | None = Field(
+        default=None, description="Conversion stage (default as attribution)."
+    )
+    lookback_days: float = Field(default=90.0, gt=0, le=MAX_LOOKBACK_DAYS)
+    curve: CurveKind = Field(default="hill", description="Curve shape: hill, power or log.")
+    decay: float = Field(default=0.0, ge=0, lt=1, description="Geometric adstock decay.")
+    bootstrap: int = Field(default=100, ge=0, le=10_000, description="Curve-fit resamples.")
+    attribution_bootstrap: int = Field(
+        default=0, ge=0, le=10_000, description="Person-level attribution resamples (0: none)."
+    )
+    seed: int = Field(default=0, ge=0)
+    threshold: float | None = Field(
+        default=None,
+        gt=0,
+        description="Also report the spend where marginal ROAS drops below this.",
+    )
+    points: bool = Field(default=True, description="Include each channel's curve points.")
+
+
+class PlanRequest(CurvesRequest):
+    """A budget plan: the total budget and the bounds per channel."""
+
+    budget: float | None = Field(
+        default=None, ge=0, description="Total weekly budget (default: current total)."
+    )
+    min: dict[str, float | str] = Field(
+        default_factory=dict,
+        description="Per-channel minimum: an amount or a change from current (`-20%`).",
+        examples=[{"Display": "-20%"}],
+    )
+    max: dict[str, float | str] = Field(
+        default_factory=dict,
+        description="Per-channel maximum: an amount or a change from current (`+30%`).",
+        examples=[{"Paid Search": 12000}],
+    )
+    locks: list[str] = Field(default_factory=list, description="Channels kept at current spend.")
+    cap_multiple: float = Field(
+        default=DEFAULT_CAP_MULTIPLE,
+        gt=0,
+        description="Cap each channel at this × its largest observed weekly spend.",
+    )
+    ci: float = Field(default=DEFAULT_CI, gt=0, lt=1, description="Level of the revenue range.")
+
+
+class WhatIfRequest(CurvesRequest):
+    """An allocation to predict: weekly spend per channel (others stay as they are)."""
+
+    allocation: dict[str, float | str] = Field(
+        description="Weekly spend per channel: an amount or a change from current (`+20%`).",
+        examples=[{"Paid Social": 6000, "Display": "-25%"}],
+    )
+    ci: float = Field(default=DEFAULT_CI, gt=0, lt=1)
+
+
+__all__ = [
+    "AttributionPublic",
+    "AttributionRow",
+    "CachePublic",
+    "CurvesPublic",
+    "CurvesRequest",
+    "FunnelPublic",
+    "HealthPublic",
+    "IdentityPublic",
+    "IngestSummaryPublic",
+    "ModelPublic",
+    "ModelsPublic",
+    "ParamPublic",
+    "PlanPublic",
+    "PlanRequest",
+    "Problem",
+    "ProblemItem",
+    "UncertaintyPublic",
+    "WhatIfPublic",
+    "WhatIfRequest",
+]

@@ -1,0 +1,69 @@
+"""Settings of the HTTP API, read from the environment once.
+
+``CLOSEDLOOP_DB`` names the store file (default ``./closedloop.duckdb``, as
+for the CLI); ``CLOSEDLOOP_CACHE_MB`` bounds the result cache (default 1/8
+of physical memory); ``CLOSEDLOOP_MAX_UPLOAD_MB`` bounds one upload or
+request body (default 256). :func:`get_settings` is cached; tests and
+``closedloop serve`` swap it through ``app.dependency_overrides`` (see
+:func:`api.http.app.create_app`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from api.services.cache import default_cache_bytes
+from ingest import default_db_path
+
+DEFAULT_MAX_UPLOAD_BYTES = 256 * 2**20
+"""Largest upload or request body accepted by default (256 MiB)."""
+
+
+def _max_upload_bytes() -> int:
+    text = os.environ.get("CLOSEDLOOP_MAX_UPLOAD_MB")
+    return int(float(text) * 2**20) if text else DEFAULT_MAX_UPLOAD_BYTES
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the store is, how long to wait for it, and the server's memory bounds.
+
+    Examples
+    --------
+    >>> settings = Settings(Path("demo.duckdb"), cache_bytes=0)
+    >>> settings.db_path.name, settings.cache_bytes, settings.max_upload_bytes > 0
+    ('demo.duckdb', 0, True)
+    """
+
+    db_path: Path
+    wait_seconds: float = 10.0
+    cache_bytes: int = field(default_factory=default_cache_bytes)
+    """Bound of the result cache, in bytes (0 caches nothing)."""
+    max_upload_bytes: int = field(default_factory=_max_upload_bytes)
+    """Largest upload or request body, in bytes: larger ones get 413."""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Build settings from ``CLOSEDLOOP_DB`` (or the default store path) and the bounds.
+
+        Examples
+        --------
+        >>> Settings.from_env().wait_seconds
+        10.0
+        """
+        return cls(db_path=Path(default_db_path()))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the settings read from the environment (cached; override in tests).
+
+    Examples
+    --------
+    >>> get_settings() is get_settings()
+    True
+    """
+    return Settings.from_env()

@@ -1,0 +1,456 @@
+"""The charts of the report and the dashboard: Vega-Lite specs built with Altair.
+
+One function per chart, each returning a Vega-Lite spec as a dict
+(``chart.to_dict()``). Every spec reads its rows from one named dataset,
+:data:`TABLE`: given ``rows``, the function puts them in the spec's top-level
+``datasets`` (the report embeds the spec as is); given ``None``, it returns
+the spec without rows, a template the dashboard fills with the rows of the
+``/v1`` API (``spec.datasets = {table: rows}``), fetched from
+``GET /dashboard/charts.json`` (:func:`chart_templates`). Both draw them with
+the vendored vega-embed (``api/static/charts.js``), so the report and the
+dashboard share one chart implementation and one look.
+
+Money axes and tooltips use d3 ``$`` formats with a number locale whose
+currency symbol is the store's (:func:`number_locale`); time axes show the
+year; rows are filtered, ranked and folded by Vega-Lite transforms in the
+spec, so the rows embedded are the plain numbers of the API and the tables.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import altair as alt
+import polars as pl
+
+from attribution.constants import NO_TOUCHPOINT
+from attribution.export import json_rows
+
+TABLE = "table"
+"""The name of the dataset every spec reads."""
+
+PALETTE = (
+    "#2f6fed", "#e8590c", "#2b8a3e", "#ae3ec9", "#c92a2a",
+    "#0b7285", "#5f3dc4", "#a61e4d", "#868e96", "#d9480f",
+)  # fmt: skip
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif'
+
+MONEY = "$,.2f"
+"""Tooltip format of amounts (the currency symbol comes from the spec's locale)."""
+MONEY_AXIS = "$~s"
+"""Axis format of amounts: $20k, $1.5M."""
+COUNT_AXIS = ",~f"
+"""Axis format of counts: 1,500."""
+MONEY_LABEL = f"format(datum.value, '{MONEY_AXIS}')"
+"""Each money tick with its own SI prefix ($0, $500k, $1M; d3 alone gives all the largest's)."""
+DATE = "%b %d, %Y"
+
+Rows = Sequence[Mapping[str, Any]] | None
+"""A chart's rows, or ``None`` for a template without rows."""
+
+
+def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Return a frame's rows as JSON-ready dicts: ISO dates, ``None`` for NaN and infinities.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> frame = pl.DataFrame({"period": [dt.date(2025, 1, 6)], "roas": [float("inf")]})
+    >>> records(frame)
+    [{'period': '2025-01-06', 'roas': None}]
+    """
+    return json_rows(frame, iso_dates=True)
+
+
+def number_locale(currency: str = "USD") -> dict[str, Any]:
+    """Return the d3 number locale of ``currency``: what ``$`` prints in formats.
+
+    Examples
+    --------
+    >>> number_locale("EUR")["currency"]
+    ['€', '']
+    >>> number_locale("CHF")["currency"][0].strip()
+    'CHF'
+    """
+    symbol = SYMBOLS.get(currency, f"{currency}\N{NO-BREAK SPACE}")
+    return {"decimal": ".", "thousands": ",", "grouping": [3], "currency": [symbol, ""]}
+
+
+def comparison_chart(
+    rows: Rows, *, by: str, models: Sequence[str], currency: str = "USD"
+) -> dict[str, Any]:
+    """Draw grouped bars: each model's attributed revenue per key (``GET /v1/compare`` rows).
+
+    The rows are the comparison's wide rows (``<model>_revenue`` columns);
+    the spec folds them to one bar per model and leaves out the
+    ``(no touchpoint)`` row.
+
+    Examples
+    --------
+    >>> rows = [{"channel": "Email", "linear_revenue": 50.0, "last_touch_revenue": 0.0}]
+    >>> spec = comparison_chart(rows, by="channel", models=["linear", "last_touch"])
+    >>> spec["mark"]["type"], spec["encoding"]["xOffset"]["field"], spec["datasets"]["table"]
+    ('bar', 'model', [{'channel': 'Email', 'linear_revenue': 50.0, 'last_touch_revenue': 0.0}])
+    """
+    keys = [] if rows is None else [r[by] for r in rows if r[by] != NO_TOUCHPOINT]
+    chart = (
+        _chart()
+        .transform_filter(alt.datum[by] != NO_TOUCHPOINT)
+        .transform_fold([f"{m}_revenue" for m in models], as_=["column", "revenue"])
+        .transform_calculate(model="replace(datum.column, /_revenue$/, '')")
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{by}:N", sort=None, title=None, axis=_key_axis(len(keys), x=True)),
+            xOffset=alt.XOffset("model:N", sort=list(models)),
+            y=alt.Y("revenue:Q", title="attributed revenue", axis=_money_axis(), scale=_nice()),
+            color=alt.Color("model:N", sort=list(models), title="model", legend=_legend()),
+            tooltip=[
+                alt.Tooltip(f"{by}:N"),
+                alt.Tooltip("model:N"),
+                alt.Tooltip("revenue:Q", format=MONEY),
+            ],
+        )
+        .properties(width="container", height=280)
+    )
+    return _finish(chart, rows, currency)
+
+
+def roas_chart(rows: Rows, *, by: str, currency: str = "USD") -> dict[str, Any]:
+    """Horizontal bars: ROAS per key with spend, labelled ``4.01x``, highest first.
+
+    Rows without spend are left out (their ROAS is undefined).
+
+    Examples
+    --------
+    >>> rows = [{"channel": "Email", "roas": 5.0, "spend": 10.0, "revenue": 50.0}]
+    >>> spec = roas_chart(rows, by="channel")
+    >>> [layer["mark"]["type"] for layer in spec["layer"]], spec["height"]
+    (['bar', 'text'], {'step': 24})
+    """
+    base = (
+        _chart()
+        .transform_filter("datum.spend > 0 && isFinite(datum.roas)")
+        .transform_calculate(label="format(datum.roas, ',.2f') + 'x'")
+        .encode(
+            y=alt.Y(f"{by}:N", sort="-x", title=None, axis=_key_axis(0, x=False)),
+            x=alt.X(
+                "roas:Q",
+                title="ROAS (attributed revenue / spend)",
+                axis=alt.Axis(format="~r", tickCount=6, tickMinStep=0.5),
+                scale=_nice(),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{by}:N"),
+                alt.Tooltip("label:N", title="ROAS"),
+                alt.Tooltip("revenue:Q", format=MONEY, title="revenue"),
+                alt.Tooltip("spend:Q", format=MONEY, title="spend"),
+            ],
+        )
+    )
+    bars = base.mark_bar(color=PALETTE[0])
+    labels = base.mark_text(align="left", dx=4, color="#475467").encode(text="label:N")
+    chart = alt.layer(bars, labels).properties(width="container", height=alt.Step(24))
+    return _finish(chart, rows, currency)
+
+
+def distribution_chart(
+    rows: Rows,
+    *,
+    x: str,
+    x_title: str,
+    y: str = "conversions",
+    y_title: str = "conversions",
+    currency: str = "USD",
+) -> dict[str, Any]:
+    """Bars of ``y`` per whole number ``x`` (path length in touches, days of lag).
+
+    Each bar spans ``x ± 0.5`` on a linear axis, so gaps (days without a
+    conversion) show as gaps and the ticks are whole numbers.
+
+    Examples
+    --------
+    >>> rows = [{"length": 1, "conversions": 5.0}]
+    >>> spec = distribution_chart(rows, x="length", x_title="touches")
+    >>> spec["encoding"]["x"]["field"], spec["encoding"]["x2"]["field"], spec["mark"]["type"]
+    ('from', 'to', 'bar')
+    """
+    chart = (
+        _chart()
+        .transform_calculate(**{"from": f"datum['{x}'] - 0.45", "to": f"datum['{x}'] + 0.45"})
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            x=alt.X(
+                "from:Q",
+                title=x_title,
+                axis=alt.Axis(format="d", tickMinStep=1, tickCount=10),
+                scale=alt.Scale(nice=False, zero=False, padding=6),
+            ),
+            x2="to:Q",
+            y2=alt.datum(0),
+            y=alt.Y(
+                f"{y}:Q",
+                title=y_title,
+                axis=alt.Axis(format=COUNT_AXIS, tickCount=5, tickMinStep=1),
+                scale=_nice(5),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{x}:Q", title=x_title, format=",d"),
+                alt.Tooltip(f"{y}:Q", title=y_title, format=",.1~f"),
+            ],
+        )
+        .properties(width="container", height=180)
+    )
+    return _finish(chart, rows, currency)
+
+
+def funnel_chart(rows: Rows, *, currency: str = "USD") -> dict[str, Any]:
+    """Horizontal bars of persons per funnel step, in the rows' order, with counts.
+
+    The rows are ``{"step": "leads", "count": 2067}``, first step first.
+
+    Examples
+    --------
+    >>> spec = funnel_chart([{"step": "leads", "count": 10}, {"step": "won", "count": 2}])
+    >>> spec["layer"][0]["encoding"]["y"]["sort"], spec["datasets"]["table"][1]
+    (None, {'step': 'won', 'count': 2})
+    """
+    base = _chart().encode(
+        y=alt.Y("step:N", sort=None, title=None, axis=_key_axis(0, x=False)),
+        x=alt.X(
+            "count:Q",
+            title="persons",
+            axis=alt.Axis(format=COUNT_AXIS, tickCount=6, tickMinStep=1),
+            scale=_nice(),
+        ),
+        tooltip=[alt.Tooltip("step:N"), alt.Tooltip("count:Q", format=",d", title="persons")],
+    )
+    bars = base.mark_bar(color=PALETTE[0])
+    labels = base.mark_text(align="left", dx=4, color="#475467").encode(
+        text=alt.Text("count:Q", format=",d")
+    )
+    chart = alt.layer(bars, labels).properties(width="container", height=alt.Step(28))
+    return _finish(chart, rows, currency)
+
+
+def trend_chart(
+    rows: Rows, *, by: str, metric: str, currency: str = "USD", top: int = 8
+) -> dict[str, Any]:
+    """Lines of a money ``metric`` per key and week (``GET /v1/timeseries`` rows).
+
+    The spec keeps the ``top`` keys by total (none that are all zero),
+    legend ordered by total; the time axis shows the year.
+
+    Examples
+    --------
+    >>> rows = [{"period": "2025-01-06", "channel": "Email", "revenue": 10.0}]
+    >>> spec = trend_chart(rows, by="channel", metric="revenue")
+    >>> spec["encoding"]["x"]["timeUnit"], spec["encoding"]["x"]["axis"]["format"]
+    ('utcyearmonthdate', '%b %d, %Y')
+    """
+    chart = (
+        _chart()
+        .transform_filter(f"isValid(datum['{metric}'])")
+        .transform_joinaggregate(total=f"sum({metric})", groupby=[by])
+        .transform_filter("datum.total > 0")
+        .transform_window(rank="dense_rank()", sort=[alt.SortField("total", order="descending")])
+        .transform_filter(f"datum.rank <= {int(top)}")
+        .mark_line(point=alt.OverlayMarkDef(size=24), strokeWidth=2)
+        .encode(
+            x=alt.X(
+                "period:T",
+                timeUnit="utcyearmonthdate",
+                title=None,
+                axis=alt.Axis(format=DATE, labelAngle=0, tickCount=6, labelOverlap=True),
+            ),
+            y=alt.Y(f"{metric}:Q", title=f"{metric} per week", axis=_money_axis(), scale=_nice()),
+            color=alt.Color(
+                f"{by}:N",
+                title=by,
+                sort=alt.EncodingSortField("total", op="max", order="descending"),
+                legend=_legend(),
+            ),
+            tooltip=[
+                alt.Tooltip("period:T", timeUnit="utcyearmonthdate", format=DATE, title="week of"),
+                alt.Tooltip(f"{by}:N"),
+                alt.Tooltip(f"{metric}:Q", format=MONEY),
+            ],
+        )
+        .properties(width="container", height=260)
+    )
+    return _finish(chart, rows, currency)
+
+
+def response_curves_chart(rows: Rows, *, currency: str = "USD") -> dict[str, Any]:
+    """One panel per channel: its response curve, observed weeks and marked spends.
+
+    The rows are ``{"channel", "kind", "spend", "revenue"}`` with ``kind``
+    ``observed`` (a week; also ``week``), ``curve`` (a point of the fitted
+    curve), ``current`` or ``recommended`` (the plan's weekly spends).
+
+    Examples
+    --------
+    >>> rows = [{"channel": "Email", "kind": "curve", "spend": 0.0, "revenue": 1.0}]
+    >>> spec = response_curves_chart(rows)
+    >>> spec["columns"], len(spec["spec"]["layer"]), spec["facet"]["field"]
+    (3, 3, 'channel')
+    """
+    base = _chart(data=False).encode(
+        x=alt.X("spend:Q", title="weekly spend", axis=_money_axis(4), scale=_nice(4)),
+        y=alt.Y("revenue:Q", title="weekly revenue", axis=_money_axis(4), scale=_nice(4)),
+    )
+    observed = (
+        base.transform_filter("datum.kind == 'observed'")
+        .mark_circle(size=22, color="#adb5bd", opacity=0.9)
+        .encode(
+            tooltip=[
+                alt.Tooltip("week:T", timeUnit="utcyearmonthdate", format=DATE, title="week of"),
+                alt.Tooltip("spend:Q", format=MONEY),
+                alt.Tooltip("revenue:Q", format=MONEY, title="attributed revenue"),
+            ]
+        )
+    )
+    curve = (
+        base.transform_filter("datum.kind == 'curve'")
+        .mark_line(color=PALETTE[0], strokeWidth=2)
+        .encode(
+            tooltip=[
+                alt.Tooltip("spend:Q", format=MONEY),
+                alt.Tooltip("revenue:Q", format=MONEY, title="predicted revenue"),
+            ]
+        )
+    )
+    marks = (
+        base.transform_filter("datum.kind == 'current' || datum.kind == 'recommended'")
+        .mark_point(filled=True, size=90, opacity=1)
+        .encode(
+            color=alt.Color(
+                "kind:N",
+                title=None,
+                scale=alt.Scale(domain=["current", "recommended"], range=[PALETTE[2], PALETTE[1]]),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=[
+                alt.Tooltip("kind:N", title="spend"),
+                alt.Tooltip("spend:Q", format=MONEY),
+                alt.Tooltip("revenue:Q", format=MONEY, title="predicted revenue"),
+            ],
+        )
+    )
+    chart = (
+        alt.layer(observed, curve, marks, data=alt.NamedData(name=TABLE))
+        .properties(width=300, height=190)
+        .facet(
+            facet=alt.Facet(
+                "channel:N",
+                title=None,
+                header=alt.Header(labelFontSize=12, labelFontWeight="bold", labelColor="#1d2433"),
+            ),
+            columns=3,
+            spacing=24,
+        )
+        .resolve_scale(x="independent", y="independent")
+    )
+    return _finish(chart, rows, currency)
+
+
+@functools.lru_cache(maxsize=32)
+def _templates(currency: str, by: str) -> dict[str, dict[str, Any]]:
+    return {
+        "trend": trend_chart(None, by=by, metric="revenue", currency=currency),
+        "lengths": distribution_chart(
+            None,
+            x="length",
+            x_title="touches per journey",
+            y="journeys",
+            y_title="journeys",
+            currency=currency,
+        ),
+        "funnel": funnel_chart(None, currency=currency),
+    }
+
+
+def chart_templates(currency: str = "USD", by: str = "channel") -> dict[str, dict[str, Any]]:
+    """Return the dashboard's chart specs without rows: ``trend``, ``lengths``, ``funnel``.
+
+    They are the report's specs (same functions, same look); the dashboard
+    adds ``datasets: {table: rows}`` with rows from the ``/v1`` API.
+
+    Examples
+    --------
+    >>> specs = chart_templates("EUR")
+    >>> sorted(specs), "datasets" in specs["trend"], specs["trend"]["data"]
+    (['funnel', 'lengths', 'trend'], False, {'name': 'table'})
+    >>> specs["trend"]["config"]["locale"]["number"]["currency"]
+    ['€', '']
+    """
+    return {name: dict(spec) for name, spec in _templates(currency, by).items()}
+
+
+def _chart(*, data: bool = True) -> alt.Chart:
+    return alt.Chart(alt.NamedData(name=TABLE)) if data else alt.Chart()
+
+
+def _nice(tick_count: int = 6) -> alt.Scale:
+    """Start the scale at 0 and round its ends for about ``tick_count`` ticks (the axis')."""
+    return alt.Scale(nice=tick_count, zero=True)
+
+
+def _money_axis(tick_count: int = 6) -> alt.Axis:
+    return alt.Axis(format=MONEY_AXIS, tickCount=tick_count, tickMinStep=1, labelExpr=MONEY_LABEL)
+
+
+def _key_axis(count: int, *, x: bool) -> alt.Axis:
+    """Label channel or campaign names: long ones cut with an ellipsis, turned if many."""
+    if not x:
+        return alt.Axis(labelLimit=180, ticks=False)
+    return alt.Axis(labelLimit=140, labelAngle=0 if count <= 8 else -30, ticks=False)
+
+
+def _legend() -> alt.Legend:
+    return alt.Legend(orient="right", labelLimit=160, symbolType="circle")
+
+
+def _finish(chart: alt.TopLevelMixin, rows: Rows, currency: str) -> dict[str, Any]:
+    """Apply the shared look, return the spec, with ``rows`` as its dataset when given."""
+    styled = (
+        chart.configure(
+            font=FONT,
+            locale={"number": number_locale(currency)},
+            range={"category": list(PALETTE)},
+            padding=4,
+        )
+        .configure_axis(
+            labelColor="#667085",
+            titleColor="#475467",
+            titleFontWeight="normal",
+            labelFontSize=11,
+            titleFontSize=11,
+            gridColor="#eef0f3",
+            domainColor="#d0d5dd",
+            tickColor="#d0d5dd",
+        )
+        .configure_legend(labelColor="#475467", titleColor="#475467", labelFontSize=11)
+        .configure_view(stroke=None)
+    )
+    spec: dict[str, Any] = styled.to_dict()
+    if rows is not None:
+        spec["datasets"] = {TABLE: [dict(r) for r in rows]}
+    return spec
+
+
+__all__ = [
+    "PALETTE",
+    "TABLE",
+    "chart_templates",
+    "comparison_chart",
+    "distribution_chart",
+    "funnel_chart",
+    "number_locale",
+    "records",
+    "response_curves_chart",
+    "roas_chart",
+    "trend_chart",
+]

@@ -1,1 +1,0 @@
-"""One router per resource; :func:`api.main.create_app` includes each under ``/v1``."""

@@ -1,0 +1,161 @@
+"""Attribution: credit revenue to channels or campaigns with one model (``GET /v1/attribution``).
+
+:func:`attribute` answers from the store or frames through the cache;
+:func:`attribute_path_table` attributes an uploaded aggregated path table
+(``POST /v1/attribution/paths``, ``closedloop attribute --paths``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import polars as pl
+
+from api.services.context import Context
+from api.services.queries import AttributionQuery, check_bootstrap
+from api.services.results import Result, report_result
+from attribution import AttributionModel
+from attribution.errors import ParameterError
+from attribution.paths import PATH_COLUMNS, attribute_paths
+from attribution.report import report_journeys
+
+Progress = Callable[[int, int], None]
+
+
+def identity_notes(identity: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Say under a table what identity stitching did, when there was anything to stitch.
+
+    Examples
+    --------
+    >>> identity_notes({"stitched": False})
+    ('identity: not stitched (--no-stitch): conversions credited by raw id',)
+    >>> identity_notes(None)
+    ()
+    """
+    if identity is None:
+        return ()
+    if not identity["stitched"]:
+        return ("identity: not stitched (--no-stitch): conversions credited by raw id",)
+    if not identity["ids"]:
+        return ()
+    persons = identity["persons"]
+    line = (
+        f"identity: {identity['ids']:,} ids stitched into {persons:,} "
+        f"person{'' if persons == 1 else 's'}; {identity['touchpoints_remapped']:,} touchpoint "
+        f"and {identity['conversions_remapped']:,} conversion rows re-keyed"
+    )
+    return (line, f"note: {identity['note']}") if identity["note"] else (line,)
+
+
+def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None = None) -> Result:
+    """Attribute the conversions of ``query``'s period with its model.
+
+    The result's members are the report's (model, params, by, stage, period,
+    currency, totals, uncertainty) and ``identity``; its rows are the
+    report's per-channel (or campaign) rows.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> result = attribute(services.context, AttributionQuery.create("last_touch"))
+    >>> result.to_dict()["data"][0]["channel"], result.members["totals"]["revenue"]
+    ('Search', 100.0)
+    """
+
+    def compute() -> Result:
+        inputs = ctx.inputs(query.window)
+        ctx.require_conversions(inputs, query)
+        report = report_journeys(
+            ctx.journeys(query),
+            query.model,
+            costs=inputs.costs,
+            by=query.by,
+            start=query.start,
+            end=query.end,
+            currency=inputs.currency,
+            ci=query.ci,
+            bootstrap=query.bootstrap,
+            seed=query.seed,
+            progress=progress,
+        )
+        # The per-touch credit is not part of the answer: keep the cache small.
+        report = replace(report, credits=report.credits.clear())
+        return report_result(
+            f"attribution-{report.model}",
+            report,
+            extra={"identity": inputs.identity},
+            notes=identity_notes(inputs.identity),
+        )
+
+    return ctx.cached(("attribution", query), compute)
+
+
+@dataclass(frozen=True)
+class PathTableQuery:
+    """Attribute an aggregated path table (one row per path with its counts).
+
+    Examples
+    --------
+    >>> PathTableQuery(columns={"conversions": "conv"}).columns
+    {'conversions': 'conv'}
+    >>> PathTableQuery(columns={"bogus": "x"})
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: Unknown path column role(s): bogus. ...
+    """
+
+    model: AttributionModel | str = "linear"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    sep: str = ">"
+    columns: Mapping[str, str] = field(default_factory=dict)
+    by: str = "channel"
+    currency: str = "USD"
+    source: str = "paths"
+    ci: float | None = None
+    bootstrap: int = 200
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.columns) - set(PATH_COLUMNS))
+        if unknown:
+            raise ParameterError(
+                f"Unknown path column role(s): {', '.join(unknown)}. A path table maps "
+                f"{', '.join(PATH_COLUMNS)} (e.g. --map conversions=conv)."
+            )
+        check_bootstrap(self.ci, self.bootstrap)
+
+
+def attribute_path_table(
+    frame: pl.DataFrame, query: PathTableQuery, progress: Progress | None = None
+) -> Result:
+    """Attribute an aggregated path table (see :func:`attribution.attribute_paths`).
+
+    Examples
+    --------
+    >>> table = pl.DataFrame({"path": ["A > B", "B"], "total_conversions": [1, 1]})
+    >>> result = attribute_path_table(table, PathTableQuery(model="last_touch"))
+    >>> [(r["channel"], r["conversions"]) for r in result.to_dict()["data"]]
+    [('A', 0.0), ('B', 2.0)]
+    """
+    report = attribute_paths(
+        frame,
+        model=query.model,
+        sep=query.sep,
+        columns=dict(query.columns),
+        by=query.by,
+        currency=query.currency,
+        params=dict(query.params),
+        source=query.source,
+        ci=query.ci,
+        bootstrap=query.bootstrap,
+        seed=query.seed,
+        progress=progress,
+    )
+    return report_result(f"attribution-{report.model}", report)
+
+
+__all__ = ["PathTableQuery", "attribute", "attribute_path_table", "identity_notes"]

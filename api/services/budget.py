@@ -1,0 +1,228 @@
+"""Budget planning: response curves, a recommended plan and what-ifs (``/v1/budget``).
+
+Fitting the curves takes a second or more and a dashboard asks for the same
+curves again and again (draw, plan, try what-ifs), so :func:`curves` is
+cached like every other service; plans and what-ifs are computed from the
+cached curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from api.services.context import Context
+from api.services.queries import CurvesQuery
+from api.services.results import Result
+from attribution.budget import CurveSet, plan_budget, what_if
+from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI
+from attribution.errors import EmptyInputError
+from attribution.export import json_ready as clean
+
+
+def curves(ctx: Context, query: CurvesQuery) -> CurveSet:
+    """Fit every channel's weekly response curve on the whole history (cached).
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> curves(services.context, CurvesQuery(bootstrap=0)).by
+    'channel'
+    """
+
+    def compute() -> CurveSet:
+        inputs = ctx.inputs(query.window)
+        ctx.require_conversions(inputs, None)
+        if inputs.costs is None or inputs.costs.is_empty():
+            raise EmptyInputError(
+                f"Budget planning needs spend, and {inputs.source} holds no costs. "
+                "Ingest daily spend first: closedloop ingest costs FILE."
+            )
+        from attribution.budget import response_curves
+
+        return response_curves(
+            inputs.touchpoints,
+            inputs.conversions,
+            inputs.costs,
+            model=query.model,
+            by=query.by,
+            stage=query.stage,
+            lookback_days=query.lookback_days,
+            kind=query.curve,
+            decay=query.decay,
+            resamples=query.bootstrap,
+            attribution_resamples=query.attribution_bootstrap,
+            seed=query.seed,
+            currency=inputs.currency,
+        )
+
+    return ctx.cached(("curves", query), compute)
+
+
+def curves_table(fitted: CurveSet, threshold: float | None = None) -> str:
+    """Render the curves' summary for a terminal, with a note per channel left without one.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> fitted = curves(Services.for_frames(*_tiny_example()).context, CurvesQuery(bootstrap=0))
+    >>> curves_table(fitted).splitlines()[0].startswith("response curves · model linear")
+    True
+    """
+    summary = fitted.summary(threshold)
+    shown = summary.select(
+        fitted.by, "status", "r2", "weeks", "current_spend", "average_roas", "marginal_roas",
+        "saturation_spend", *(["threshold_spend"] if threshold else []),
+    )  # fmt: skip
+    with pl.Config(
+        thousands_separator=",", float_precision=2, tbl_rows=-1, tbl_cols=-1,
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True, tbl_width_chars=200, fmt_str_lengths=40,
+    ):  # fmt: skip
+        table = str(shown)
+    meta = fitted.meta
+    notes = [
+        f"{row[fitted.by]}: {row['reason']}"
+        for row in summary.to_dicts()
+        if row["status"] != "curve"
+    ]
+    return "\n".join(
+        [
+            f"response curves · model {meta.get('model')} · stage {meta.get('stage')} · "
+            f"{meta.get('curve')} · {meta.get('weeks_used')} weeks · "
+            f"{meta.get('currency')} per week",
+            table,
+            *(f"note: {n}" for n in notes),
+        ]
+    )
+
+
+def curves_result(fitted: CurveSet, threshold: float | None = None, points: bool = True) -> Result:
+    """Wrap fitted curves as a result: summary rows, each with its params and points in JSON.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> fitted = curves(Services.for_frames(*_tiny_example()).context, CurvesQuery(bootstrap=0))
+    >>> sorted(curves_result(fitted, points=False).to_dict()["data"][0])[:3]
+    ['average_roas', 'channel', 'current_revenue']
+    """
+    body = fitted.to_dict(threshold, points=points)
+    rows = body.pop("data")
+    summary = fitted.summary(threshold)
+    return Result(
+        "budget-curves",
+        body,
+        summary,
+        table=lambda: curves_table(fitted, threshold),
+        json_data=rows,
+    )
+
+
+@dataclass(frozen=True)
+class PlanQuery:
+    """A budget plan: curves to plan on, the weekly budget, bounds, locks and caps.
+
+    Examples
+    --------
+    >>> PlanQuery(CurvesQuery(), budget=1000.0).budget
+    1000.0
+    """
+
+    curves: CurvesQuery
+    budget: float | None = None
+    minimum: Mapping[str, float | str] = field(default_factory=dict)
+    maximum: Mapping[str, float | str] = field(default_factory=dict)
+    locks: Sequence[str] = ()
+    cap_multiple: float = DEFAULT_CAP_MULTIPLE
+    threshold: float | None = None
+    ci: float = DEFAULT_CI
+    points: bool = True
+
+
+def plan(ctx: Context, query: PlanQuery) -> Result:
+    """Recommend the weekly spend per channel that maximises predicted attributed revenue.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> plan(services.context, PlanQuery(CurvesQuery(bootstrap=0))).members["by"]
+    'channel'
+    """
+    fitted = curves(ctx, query.curves)
+    planned = plan_budget(
+        fitted, query.budget, minimum=dict(query.minimum), maximum=dict(query.maximum),
+        locks=list(query.locks), cap_multiple=query.cap_multiple, threshold=query.threshold,
+        ci=query.ci, seed=query.curves.seed,
+    )  # fmt: skip
+    body = clean(planned.to_dict(points=query.points))
+    rows = body.pop("data")
+    return Result(
+        "budget-plan",
+        body,
+        planned.data,
+        table=planned.to_table,
+        json_data=rows,
+        csv=planned.to_csv,
+    )
+
+
+@dataclass(frozen=True)
+class WhatIfQuery:
+    """An allocation to predict: weekly spend per channel (others stay as they are).
+
+    Examples
+    --------
+    >>> WhatIfQuery(CurvesQuery(), {"Email": "+10%"}).allocation
+    {'Email': '+10%'}
+    """
+
+    curves: CurvesQuery
+    allocation: Mapping[str, float | str]
+    ci: float = DEFAULT_CI
+    points: bool = True
+
+
+def whatif(ctx: Context, query: WhatIfQuery) -> Result:
+    """Predict weekly revenue and ROAS per channel for an allocation.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> result = whatif(services.context, WhatIfQuery(CurvesQuery(bootstrap=0), {}))
+    >>> result.members["by"]
+    'channel'
+    """
+    predicted = what_if(curves(ctx, query.curves), dict(query.allocation), ci=query.ci)
+    body: dict[str, Any] = predicted.to_dict(points=query.points)
+    rows = body.pop("data")
+    return Result(
+        "budget-whatif",
+        body,
+        predicted.data,
+        table=predicted.to_table,
+        json_data=rows,
+        csv=predicted.to_csv,
+    )
+
+
+__all__ = [
+    "PlanQuery",
+    "WhatIfQuery",
+    "curves",
+    "curves_result",
+    "curves_table",
+    "plan",
+    "whatif",
+]

@@ -1,0 +1,50 @@
+"""Funnel: lead-funnel counts and rates per group (``GET /v1/funnel``, ``closedloop funnel``).
+
+Counted on stitched persons, like attribution: a lead recorded under a CRM
+id and the touches recorded under a cookie of the same person meet.
+"""
+
+from __future__ import annotations
+
+from api.services.context import Context
+from api.services.queries import FunnelQuery
+from api.services.results import Result, report_result
+from attribution.funnel import funnel as count_funnel
+
+
+def funnel(ctx: Context, query: FunnelQuery) -> Result:
+    """Count the funnel of every row of the source (a cohort is followed past the period).
+
+    Costs are ``None`` when the source never held any (spend unknown, not 0).
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> funnel(services.context, FunnelQuery.create(stages="purchase")).members["totals"]["won"]
+    1
+    """
+
+    def compute() -> Result:
+        inputs = ctx.inputs(query.window)
+        ctx.require_conversions(inputs, None, "count")
+        touchpoints, costs = inputs.touchpoints, inputs.costs
+        report = count_funnel(
+            inputs.conversions,
+            None if touchpoints.is_empty() else touchpoints,
+            None if costs is None or costs.is_empty() else costs,
+            by=query.by,
+            start=query.start,
+            end=query.end,
+            mode=query.mode,
+            stages=query.stages,
+            assign=query.assign,
+            currency=inputs.currency,
+        )
+        return report_result("funnel", report, csv=report.to_csv)
+
+    return ctx.cached(("funnel", query), compute)
+
+
+__all__ = ["funnel"]

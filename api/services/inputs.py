@@ -1,0 +1,430 @@
+"""Where a query's frames come from: one store snapshot, or frames given in memory.
+
+A :class:`Source` hands the services the :class:`Inputs` of a read
+:class:`Window` — touchpoints and conversions from the window's first
+instant, costs over the period, identities — read together (one
+transaction, see :meth:`ingest.Store.snapshot`) and keyed by stitched
+persons (:func:`stitch_inputs`). :class:`StoreSource` reads the embedded
+store; :class:`FrameSource` serves frames a caller already has (the CLI's
+``--touchpoints``/``--conversions`` files, a notebook).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import polars as pl
+
+from attribution.constants import MAX_LOOKBACK_DAYS
+from attribution.errors import ParameterError
+from ingest import Store
+from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, stitch_identities
+
+
+def check_period(lookback_days: float, start: dt.date | None, end: dt.date | None) -> None:
+    """Reject a lookback window or a period the date arithmetic cannot handle.
+
+    Examples
+    --------
+    >>> check_period(90, dt.date(2024, 1, 1), dt.date(2024, 3, 31))
+    >>> check_period(float("inf"), None, None)
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: lookback_days must be > 0 and at most 36500 days. ...
+    """
+    if not 0 < lookback_days <= MAX_LOOKBACK_DAYS:
+        raise ParameterError(
+            f"lookback_days must be > 0 and at most {MAX_LOOKBACK_DAYS} days. "
+            f"Got {lookback_days!r} instead."
+        )
+    if start is not None and end is not None and start > end:
+        raise ParameterError(
+            f"start ({start}) is after end ({end}); the period is inclusive at both ends."
+        )
+    if end is not None and end >= dt.date.max:
+        raise ParameterError(f"end ({end}) is out of range; use a date before 9999-12-31.")
+
+
+def earliest_touch(start: dt.date | None, lookback_days: float) -> dt.datetime | None:
+    """Return the first instant a touch (or an earlier conversion) can matter to the period.
+
+    Examples
+    --------
+    >>> earliest_touch(dt.date(2024, 4, 1), 90)
+    datetime.datetime(2024, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> earliest_touch(None, 90) is None
+    True
+    """
+    if start is None:
+        return None
+    try:
+        midnight = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
+        return midnight - dt.timedelta(days=lookback_days)
+    except OverflowError:
+        return None
+
+
+@dataclass(frozen=True)
+class Window:
+    """What to read: touches and conversions from ``since`` to ``end``, costs ``start``–``end``.
+
+    ``stitch`` and ``max_identity_component`` say how persons are formed.
+    :meth:`for_period` derives the window of a report over a period.
+
+    Examples
+    --------
+    >>> Window.for_period(90, dt.date(2024, 4, 1), None).since
+    datetime.datetime(2024, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> Window.everything().since is None
+    True
+    """
+
+    since: dt.datetime | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    stitch: bool = True
+    max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE
+
+    @classmethod
+    def for_period(
+        cls,
+        lookback_days: float,
+        start: dt.date | None,
+        end: dt.date | None,
+        *,
+        stitch: bool = True,
+        max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE,
+    ) -> Window:
+        """Return the window a report over ``[start, end]`` with this lookback needs.
+
+        Touchpoints *and* conversions are read from ``start - lookback_days``:
+        the touches in the lookback window of the period's conversions, and
+        the earlier conversions that may claim some of them (a touch belongs
+        to the first conversion after it). Costs cover the period.
+
+        Examples
+        --------
+        >>> Window.for_period(30, None, dt.date(2024, 1, 31)).end
+        datetime.date(2024, 1, 31)
+        """
+        check_period(lookback_days, start, end)
+        return cls(
+            since=earliest_touch(start, lookback_days),
+            start=start,
+            end=end,
+            stitch=stitch,
+            max_identity_component=max_identity_component,
+        )
+
+    @classmethod
+    def everything(
+        cls, *, stitch: bool = True, max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE
+    ) -> Window:
+        """Return the window of every row (the funnel follows persons past any period).
+
+        Examples
+        --------
+        >>> Window.everything(stitch=False).stitch
+        False
+        """
+        return cls(stitch=stitch, max_identity_component=max_identity_component)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The frames a report is computed on, keyed by stitched persons.
+
+    Examples
+    --------
+    >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+    >>> Inputs(empty, empty, None, "EUR").currency
+    'EUR'
+    """
+
+    touchpoints: pl.DataFrame
+    conversions: pl.DataFrame
+    costs: pl.DataFrame | None
+    currency: str
+    source: str = "the input"
+    """Where the frames came from, for messages: the store's file name or the file names."""
+    identity: dict[str, Any] | None = None
+    """What identity stitching did (see :func:`stitch_inputs`), echoed in the report."""
+    data_version: int = 0
+    """The store's ``data_version`` the frames were read at (0 for frames in memory)."""
+
+
+IDENTITY_NOT_STITCHED: dict[str, Any] = {
+    "stitched": False,
+    "ids": None,
+    "persons": None,
+    "merged_ids": None,
+    "oversized_components": None,
+    "unmerged_ids": None,
+    "max_component_size": None,
+    "note": "identity stitching is off: conversions are credited with touches of the same raw id",
+    "touchpoints_remapped": 0,
+    "conversions_remapped": 0,
+}
+"""The ``identity`` member of a report computed on raw ids (``--no-stitch``, ``stitch=false``)."""
+
+
+def stitch_inputs(
+    inputs: Inputs,
+    identities: pl.DataFrame | None,
+    *,
+    stitch: bool = True,
+    max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE,
+) -> Inputs:
+    """Key touchpoints and conversions by person: stitch ``identities`` and apply them.
+
+    Every ``user_id`` of the touchpoints and conversions that is in a pair of
+    ``identities`` is replaced by its person id (:func:`ingest.stitch_identities`,
+    smallest id of the connected component), so touches made under a cookie
+    join the conversion recorded under a CRM id. ``None`` stands for no
+    identities (nothing merges). The returned inputs carry ``identity``, the
+    counts a report echoes; with ``stitch=False`` the ids are left as they are.
+
+    Examples
+    --------
+    >>> touches = pl.DataFrame({"user_id": ["cookie-1", "u9"]})
+    >>> sales = pl.DataFrame({"user_id": ["crm-7"]})
+    >>> pairs = pl.DataFrame({"anonymous_id": ["cookie-1"], "user_id": ["crm-7"]})
+    >>> stitched = stitch_inputs(Inputs(touches, sales, None, "USD"), pairs)
+    >>> stitched.touchpoints["user_id"].to_list(), stitched.conversions["user_id"].to_list()
+    (['cookie-1', 'u9'], ['cookie-1'])
+    >>> {k: stitched.identity[k] for k in ("stitched", "ids", "persons", "conversions_remapped")}
+    {'stitched': True, 'ids': 2, 'persons': 1, 'conversions_remapped': 1}
+    """
+    if not stitch:
+        return replace(inputs, identity=dict(IDENTITY_NOT_STITCHED))
+    if isinstance(max_identity_component, bool) or not (
+        isinstance(max_identity_component, int) and max_identity_component >= 2
+    ):
+        raise ParameterError(
+            "max_identity_component must be an integer >= 2 (a person needs two ids to "
+            f"merge). Got {max_identity_component!r} instead."
+        )
+    if identities is None:
+        identities = pl.DataFrame(schema={"anonymous_id": pl.String, "user_id": pl.String})
+    result = stitch_identities(identities, max_component_size=max_identity_component)
+    touchpoints = result.apply(inputs.touchpoints)
+    conversions = result.apply(inputs.conversions)
+
+    def remapped(before: pl.DataFrame, after: pl.DataFrame) -> int:
+        return int((before["user_id"] != after["user_id"]).sum())
+
+    identity = {
+        "stitched": True,
+        **result.summary(),
+        "touchpoints_remapped": remapped(inputs.touchpoints, touchpoints),
+        "conversions_remapped": remapped(inputs.conversions, conversions),
+    }
+    return replace(inputs, touchpoints=touchpoints, conversions=conversions, identity=identity)
+
+
+class Source(Protocol):
+    """Where the services read from: a version number and the inputs of a window."""
+
+    name: str
+    """How messages name the data (``the store 'demo.duckdb'``)."""
+
+    def identity(self) -> str:
+        """Return what tells this source apart from others in one cache."""
+        ...  # pragma: no cover
+
+    def data_version(self) -> int:
+        """Return a number that moves whenever the data changes."""
+        ...  # pragma: no cover
+
+    def read(self, window: Window) -> Inputs:
+        """Return the stitched inputs of ``window``, read consistently."""
+        ...  # pragma: no cover
+
+    def stages(self) -> list[str]:
+        """Return the distinct conversion stages, sorted."""
+        ...  # pragma: no cover
+
+
+class StoreSource:
+    """The embedded DuckDB store: every read of a window in one snapshot.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> source = StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb"))
+    >>> source.name, source.data_version()
+    ("the store 'demo.duckdb'", 0)
+    >>> source.read(Window.everything()).conversions.height
+    0
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.name = f"the store '{store.path.name}'"
+
+    def identity(self) -> str:
+        """Return the store file's resolved path (never shown to users).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb"
+        >>> StoreSource(Store(path)).identity() == str(path.resolve())
+        True
+        """
+        return str(self.store.path.resolve())
+
+    def data_version(self) -> int:
+        """Return the store's ``data_version`` (see :meth:`ingest.Store.data_version`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb")).data_version()
+        0
+        """
+        return self.store.data_version()
+
+    def read(self, window: Window) -> Inputs:
+        """Read touchpoints, conversions, costs and identities in one transaction, then stitch.
+
+        Costs are ``None`` when the store holds none at all (spend unknown),
+        and an empty frame when it holds none in the period (spend 0).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> source = StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb"))
+        >>> source.read(Window.everything()).costs is None
+        True
+        """
+        with self.store.snapshot() as snap:
+            touchpoints = snap.read("touchpoints", end=window.end, ts_from=window.since)
+            conversions = snap.read("conversions", end=window.end, ts_from=window.since)
+            costs = snap.read("costs", start=window.start, end=window.end)
+            # No spend ever loaded means spend and the ratios are unknown (null), not 0.
+            never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
+            identities = snap.read("identities") if window.stitch else None
+            inputs = Inputs(
+                touchpoints=touchpoints,
+                conversions=conversions,
+                costs=None if never_loaded else costs,
+                currency=snap.currency,
+                source=self.name,
+                data_version=snap.data_version,
+            )
+        return stitch_inputs(
+            inputs,
+            identities,
+            stitch=window.stitch,
+            max_identity_component=window.max_identity_component,
+        )
+
+    def stages(self) -> list[str]:
+        """Return the distinct conversion stages in the store.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb")).stages()
+        []
+        """
+        return self.store.stages()
+
+
+class FrameSource:
+    """Frames already in memory (files the CLI read, a notebook's frames); version 0.
+
+    Touchpoints and conversions are served whole: the models apply the
+    period and the lookback themselves.
+
+    Examples
+    --------
+    >>> touches = pl.DataFrame({"user_id": ["cookie-1"]})
+    >>> sales = pl.DataFrame({"user_id": ["crm-7"], "stage": ["purchase"]})
+    >>> pairs = pl.DataFrame({"anonymous_id": ["cookie-1"], "user_id": ["crm-7"]})
+    >>> source = FrameSource(touches, sales, identities=pairs, name="'sales.csv'")
+    >>> source.read(Window.everything()).conversions["user_id"].to_list()
+    ['cookie-1']
+    >>> source.stages()
+    ['purchase']
+    """
+
+    def __init__(
+        self,
+        touchpoints: pl.DataFrame,
+        conversions: pl.DataFrame,
+        costs: pl.DataFrame | None = None,
+        *,
+        identities: pl.DataFrame | None = None,
+        currency: str = "USD",
+        name: str = "the input",
+    ) -> None:
+        self._inputs = Inputs(touchpoints, conversions, costs, currency.upper(), name)
+        self._identities = identities
+        self.name = name
+
+    def identity(self) -> str:
+        """Return this object's id: frames in memory are only ever cached for it.
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+        >>> FrameSource(empty, empty).identity().startswith("frames-")
+        True
+        """
+        return f"frames-{id(self)}"
+
+    def data_version(self) -> int:
+        """Return 0: frames in memory never change.
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+        >>> FrameSource(empty, empty).data_version()
+        0
+        """
+        return 0
+
+    def read(self, window: Window) -> Inputs:
+        """Return the frames, stitched as the window says.
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+        >>> FrameSource(empty, empty).read(Window(stitch=False)).identity["stitched"]
+        False
+        """
+        return stitch_inputs(
+            self._inputs,
+            self._identities,
+            stitch=window.stitch,
+            max_identity_component=window.max_identity_component,
+        )
+
+    def stages(self) -> list[str]:
+        """Return the distinct conversion stages of the frames.
+
+        Examples
+        --------
+        >>> sales = pl.DataFrame({"user_id": ["a"], "stage": ["lead"]})
+        >>> FrameSource(sales, sales).stages()
+        ['lead']
+        """
+        return sorted(self._inputs.conversions["stage"].unique().drop_nulls().to_list())
+
+
+__all__ = [
+    "IDENTITY_NOT_STITCHED",
+    "MAX_LOOKBACK_DAYS",
+    "FrameSource",
+    "Inputs",
+    "Source",
+    "StoreSource",
+    "Window",
+    "check_period",
+    "earliest_touch",
+    "stitch_inputs",
+]

@@ -1,0 +1,707 @@
+"""Lead-funnel metrics: stage counts, conversion rates, time to conversion, money per customer.
+
+:func:`funnel` is the one call behind ``closedloop funnel`` and
+``GET /v1/funnel``. It works on the canonical conversions (one row per stage a
+person reached), optionally touchpoints (to group by channel or campaign and
+count visitors) and costs (CPL, CPA, CAC). ``docs/funnel.md`` has every
+formula; in short:
+
+**Unit.** A *person* (``user_id``). Conversions carry no deal id, so a person
+counts once per stage. A person *enters* a stage at their first conversion of
+it; a person with a later stage and no row for an earlier one (skipped
+stages) enters the earlier one at the same instant, and a losing stage
+(``closed_lost``) implies every stage but the winning one.
+
+**Modes** (conventions.md section 7):
+
+- ``cohort`` (default): a rate from stage A to stage B is over the persons who
+  entered A in the window, and counts those who ever reached B (to the end of
+  the data), so it stays within 0-100 %. ``won`` and ``lost`` are the
+  outcomes of the cohort of the stage before the winning one;
+  ``customers`` are the entry-stage (lead) cohort's persons who ever won.
+- ``period``: every count is what happened in the window (persons entering a
+  stage in it, customers who bought in it), and a rate is the ratio of two
+  counts, which can exceed 100 %.
+
+**Groups** (``by``): ``lead_source`` / ``owner`` from the conversions
+(a person's earliest non-empty lead source, latest non-empty owner);
+``channel`` / ``campaign`` from the touchpoints: the person's first touch
+(``assign="first_touch"``, HubSpot's "original source") or lead-creation
+touch (``assign="lead_touch"``, the last touch at or before entering the
+funnel). Every person is in exactly one group, so the rows add up to the
+total; a person with no touch is in ``(no touchpoint)``, one with no value in
+``(not set)``.
+
+A ratio whose denominator is zero is null, never infinity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+
+from attribution.constants import DAY_SECONDS, DEFAULT_CURRENCY, NO_TOUCHPOINT, NOT_SET
+from attribution.errors import ParameterError
+from attribution.export import json_ready, rfc4180_csv
+from attribution.funnel.stages import FunnelStages, as_stages
+from attribution.journeys import _conform
+from attribution.metrics import cpl, safe_ratio
+from attribution.report import _conform_costs
+from attribution.schema import (
+    CONVERSIONS,
+    CONVERSIONS_REQUIRED,
+    TOUCHPOINTS,
+    TOUCHPOINTS_REQUIRED,
+)
+
+GROUPINGS = ("channel", "campaign", "lead_source", "owner")
+"""Values ``by`` accepts (or ``None`` for the total only)."""
+
+MODES = ("cohort", "period")
+"""Values ``mode`` accepts."""
+
+ASSIGNMENTS = ("first_touch", "lead_touch")
+"""How a person is assigned to a channel or campaign."""
+
+TOTAL = "TOTAL"
+"""Label of the total row in tables."""
+
+VISIT = "visit"
+"""The ``interaction`` value of a website visit (visitor-to-lead rate)."""
+
+_YEAR_DAYS = 365.25
+
+
+@dataclass(frozen=True)
+class FunnelReport:
+    """Funnel counts and rates per group, and over everyone.
+
+    ``data`` has one row per group (the ``by`` column first), ``totals`` the
+    same columns over all persons.
+    """
+
+    by: str | None
+    mode: str
+    assign: str
+    stages: FunnelStages
+    start: dt.date | None
+    end: dt.date | None
+    currency: str
+    data: pl.DataFrame
+    totals: dict[str, Any]
+
+    @property
+    def columns(self) -> list[str]:
+        """The metric columns, in order (without the group column)."""
+        return [c for c in self.data.columns if c != self.by]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data (the API's response body).
+
+        Examples
+        --------
+        >>> body = funnel(_tiny_funnel()).to_dict()
+        >>> body["mode"], body["totals"]["leads"], body["totals"]["lead_conversion_rate"]
+        ('cohort', 3, 0.3333333333333333)
+        """
+        return {
+            "by": self.by,
+            "mode": self.mode,
+            "assign": self.assign if self.by in ("channel", "campaign") else None,
+            "stages": list(self.stages.order),
+            "lost_stages": list(self.stages.lost),
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "currency": self.currency,
+            "data": json_ready(self.data.to_dicts()),
+            "totals": json_ready(self.totals),
+        }
+
+    def to_csv(self) -> str:
+        """Return the rows and a total row as RFC 4180 CSV (header row, CRLF line ends).
+
+        Examples
+        --------
+        >>> print(funnel(_tiny_funnel()).to_csv().splitlines()[0][:40])
+        group,leads,mqls,sqls,opportunities,won,
+        """
+        return rfc4180_csv(self._with_total())
+
+    def to_table(self) -> str:
+        """Return the rows and a total line as a human-readable table (transposed when wide)."""
+        frame = self._with_total()
+        # Metrics down, groups across: thirty columns do not fit a terminal.
+        key = frame.columns[0]
+        cells = {"metric": self.columns}
+        for row in frame.iter_rows(named=True):
+            cells[str(row[key])] = [_cell(row[c]) for c in self.columns]
+        with pl.Config(
+            tbl_rows=-1,
+            tbl_cols=-1,
+            tbl_hide_column_data_types=True,
+            tbl_hide_dataframe_shape=True,
+            tbl_width_chars=250,
+            fmt_str_lengths=40,
+            tbl_cell_alignment="RIGHT",
+        ):
+            table = str(pl.DataFrame(cells))
+        period = f"{self.start or '…'} to {self.end or '…'}"
+        how = (
+            f" (person's {self.assign.replace('_', ' ')})"
+            if self.by in ("channel", "campaign")
+            else ""
+        )
+        header = (
+            f"funnel {self.stages} · {self.mode} · by {self.by or 'total'}{how} · "
+            f"{period} · {self.currency}"
+        )
+        return f"{header}\n{table}"
+
+    def __str__(self) -> str:
+        return self.to_table()
+
+    def _with_total(self) -> pl.DataFrame:
+        key = self.by or "group"
+        frame = self.data if self.by else self.data.with_columns(pl.lit(TOTAL).alias(key))
+        frame = frame.select(key, *self.columns)
+        if not self.by:
+            return frame
+        total = pl.DataFrame([{key: TOTAL, **{c: self.totals[c] for c in self.columns}}])
+        return pl.concat([frame, total.cast(frame.schema)])
+
+
+def _cell(value: Any) -> str:
+    """Format one table cell: integers with separators, ratios and money with decimals."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.2f}"
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+
+
+def _in(column: str, since: dt.datetime | None, until: dt.datetime | None) -> pl.Expr:
+    """Test whether the timestamp column falls in ``[since, until)`` (false when null)."""
+    expr = pl.col(column).is_not_null()
+    if since is not None:
+        expr = expr & (pl.col(column) >= since)
+    if until is not None:
+        expr = expr & (pl.col(column) < until)
+    return expr.fill_null(False)
+
+
+def _entry(k: int) -> str:
+    return f"_entry{k}"
+
+
+def _persons(convs: pl.DataFrame, stages: FunnelStages) -> pl.DataFrame:
+    """One row per person: entry instant of each funnel stage, first loss, attributes."""
+    order = stages.order
+    ordered = convs.sort("ts", "conversion_id")
+    firsts = ordered.group_by("user_id").agg(
+        *(
+            pl.col("ts").filter(pl.col("stage") == s).min().alias(f"_first{k}")
+            for k, s in enumerate(order)
+        ),
+        pl.col("ts").filter(pl.col("stage").is_in(list(stages.lost))).min().alias("_lost"),
+        pl.col("lead_source").drop_nulls().first().alias("lead_source"),
+        pl.col("owner").drop_nulls().last().alias("owner"),
+    )
+    # Skipped stages: entering a later stage (or losing) means passing the earlier ones.
+    last = len(order) - 1
+    entries = [pl.col(f"_first{last}").alias(_entry(last))]
+    frame = firsts.with_columns(entries)
+    for k in range(last - 1, -1, -1):
+        implied = [pl.col(f"_first{k}"), pl.col(_entry(k + 1)), pl.col("_lost")]
+        frame = frame.with_columns(pl.min_horizontal(implied).alias(_entry(k)))
+    return frame
+
+
+def _assign_touch(
+    persons: pl.DataFrame, touches: pl.DataFrame, by: str, assign: str
+) -> pl.DataFrame:
+    """Add ``by`` to each person: the value of their first or lead-creation touch."""
+    anchored = touches.join(persons.select("user_id", _entry(0)), on="user_id", how="left").filter(
+        pl.col(_entry(0)).is_null() | (pl.col("ts") <= pl.col(_entry(0)))
+    )
+    pick = pl.col(by).first() if assign == "first_touch" else pl.col(by).last()
+    chosen = (
+        anchored.sort("ts", "touchpoint_id")
+        .group_by("user_id")
+        .agg(pick.cast(pl.String).fill_null(NOT_SET).alias("_touch_key"))
+    )
+    return (
+        persons.join(chosen, on="user_id", how="left")
+        .with_columns(pl.col("_touch_key").fill_null(NO_TOUCHPOINT).alias("_key"))
+        .drop("_touch_key")
+    )
+
+
+def funnel(
+    conversions: pl.DataFrame,
+    touchpoints: pl.DataFrame | None = None,
+    costs: pl.DataFrame | None = None,
+    *,
+    by: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    mode: Literal["cohort", "period"] | str = "cohort",
+    stages: FunnelStages | str | list[str] | tuple[str, ...] | None = None,
+    assign: Literal["first_touch", "lead_touch"] | str = "first_touch",
+    currency: str = DEFAULT_CURRENCY,
+) -> FunnelReport:
+    """Count the funnel and compute its rates per group and in total.
+
+    Parameters
+    ----------
+    conversions
+        Canonical conversions: ``conversion_id``, ``user_id``, ``ts``,
+        ``stage``; ``revenue``, ``owner``, ``lead_source`` optional.
+    touchpoints
+        Canonical touchpoints; needed for ``by="channel"`` / ``"campaign"``,
+        for the first-touch time to conversion and (with an ``interaction``
+        column holding ``visit``) for visitors.
+    costs
+        Daily spend (``date``, ``channel``, ``spend``, ``campaign``): CPL,
+        CPA and CAC over the window (all of it when ``start`` / ``end`` are
+        not given). Spend is per channel or campaign, so by ``lead_source``
+        or ``owner`` it is known only in the total.
+    by
+        ``None`` (total only), ``channel``, ``campaign``, ``lead_source`` or ``owner``.
+    start, end
+        Inclusive UTC dates of the window; ``None`` is unbounded.
+    mode
+        ``cohort`` (default) or ``period``; see the module docstring.
+    stages
+        The funnel (:class:`~attribution.funnel.stages.FunnelStages`, a
+        comma-separated string or a list); default
+        :func:`~attribution.funnel.stages.default_stages`.
+    assign
+        ``first_touch`` (default) or ``lead_touch``: which touch puts a person
+        in a channel or campaign.
+    currency
+        ISO 4217 code echoed in the report.
+
+    Returns
+    -------
+    FunnelReport
+
+    Examples
+    --------
+    >>> report = funnel(_tiny_funnel())
+    >>> report.data.select("leads", "mqls", "won", "lost", "customers", "lead_conversion_rate",
+    ...     "win_rate").row(0)
+    (3, 2, 1, 1, 1, 0.3333333333333333, 0.5)
+    """
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {', '.join(MODES)}. Got {mode!r} instead.")
+    if by is not None and by not in GROUPINGS:
+        raise ParameterError(
+            f"Cannot group the funnel by {by!r}. Choose one of {', '.join(GROUPINGS)}."
+        )
+    if assign not in ASSIGNMENTS:
+        raise ParameterError(
+            f"assign must be one of {', '.join(ASSIGNMENTS)}. Got {assign!r} instead."
+        )
+    if start is not None and end is not None and start > end:
+        raise ParameterError(f"start ({start}) is after end ({end}).")
+    if by in ("channel", "campaign") and touchpoints is None:
+        raise ParameterError(
+            f"Grouping the funnel by {by} needs touchpoints: a person is put in the {by} of "
+            "their first touch. Pass touchpoints, or group by lead_source or owner."
+        )
+    convs = _conform(conversions, CONVERSIONS, CONVERSIONS_REQUIRED, "conversions").with_columns(
+        pl.col("revenue").fill_null(0.0)
+    )
+    funnel_stages = as_stages(stages, convs)
+    since = _day_start(start) if start is not None else None
+    until = _day_start(end + dt.timedelta(days=1)) if end is not None else None
+    touches = (
+        _conform(touchpoints, TOUCHPOINTS, TOUCHPOINTS_REQUIRED, "touchpoints")
+        if touchpoints is not None
+        else None
+    )
+    if by in ("channel", "campaign") and touches is not None and by not in touches.columns:
+        raise ParameterError(f"Cannot group by '{by}': the touchpoints have no such column.")
+    if mode == "period" and until is not None:
+        # What happened after the window does not exist for a period report.
+        convs = convs.filter(pl.col("ts") < until)
+        if touches is not None:
+            touches = touches.filter(pl.col("ts") < until)
+
+    data_dates = convs["ts"].dt.date().drop_nulls()
+    first_day: dt.date | None = start or (data_dates.min() if not data_dates.is_empty() else None)  # type: ignore[assignment]
+    last_day: dt.date | None = end or (data_dates.max() if not data_dates.is_empty() else None)  # type: ignore[assignment]
+    data_end: dt.date | None = data_dates.max() if not data_dates.is_empty() else None  # type: ignore[assignment]
+
+    persons = _persons(convs, funnel_stages)
+    won_stage = funnel_stages.won
+    orders = convs.filter(pl.col("stage") == won_stage).select("user_id", "ts", "revenue")
+    lost_rows = convs.filter(pl.col("stage").is_in(list(funnel_stages.lost))).select(
+        "user_id", "ts"
+    )
+
+    visits_known = (
+        touches is not None
+        and "interaction" in (touchpoints.columns if touchpoints is not None else [])
+        and touches.filter(pl.col("interaction") == VISIT).height > 0
+    )
+    if touches is not None:
+        # Everyone touched is a person too (visitors who never converted).
+        persons = pl.concat(
+            [persons, touches.select("user_id").unique().join(persons, on="user_id", how="anti")],
+            how="diagonal_relaxed",
+        )
+    last = len(funnel_stages.order) - 1
+    order_stats = orders.group_by("user_id").agg(
+        pl.col("ts").filter(_in("ts", since, until)).len().alias("_orders_in"),
+        pl.col("revenue").filter(_in("ts", since, until)).sum().alias("_revenue_in"),
+        pl.col("ts").filter(_in("ts", since, until)).min().alias("_order_first_in"),
+        pl.col("ts").filter(_in("ts", since, until)).max().alias("_order_last_in"),
+    )
+    lost_stats = lost_rows.group_by("user_id").agg(
+        pl.col("ts").filter(_in("ts", since, until)).len().alias("_lost_in")
+    )
+    persons = (
+        persons.join(order_stats, on="user_id", how="left")
+        .join(lost_stats, on="user_id", how="left")
+        .with_columns(
+            pl.col("_orders_in", "_lost_in").fill_null(0), pl.col("_revenue_in").fill_null(0.0)
+        )
+    )
+    if touches is not None:
+        first_touch = (
+            touches.join(persons.select("user_id", _entry(last)), on="user_id")
+            .filter(pl.col(_entry(last)).is_not_null() & (pl.col("ts") <= pl.col(_entry(last))))
+            .group_by("user_id")
+            .agg(pl.col("ts").min().alias("_first_touch"))
+        )
+        persons = persons.join(first_touch, on="user_id", how="left")
+    else:
+        persons = persons.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("_first_touch"))
+    if visits_known and touches is not None:
+        visits = (
+            touches.filter(pl.col("interaction") == VISIT)
+            .group_by("user_id")
+            .agg(
+                pl.col("ts").min().alias("_first_visit"),
+                _in("ts", since, until).any().alias("_visited_in"),
+            )
+        )
+        persons = persons.join(visits, on="user_id", how="left")
+    else:
+        persons = persons.with_columns(
+            pl.lit(None, pl.Datetime("us", "UTC")).alias("_first_visit"),
+            pl.lit(None, pl.Boolean).alias("_visited_in"),
+        )
+
+    if mode == "cohort":
+        # The cohort's customers' orders count to the end of the data.
+        cohort_orders = orders.join(persons.select("user_id", _entry(0)), on="user_id").filter(
+            pl.col("ts") >= pl.col(_entry(0))
+        )
+        cohort_stats = cohort_orders.group_by("user_id").agg(
+            pl.len().alias("_orders_cohort"),
+            pl.col("revenue").sum().alias("_revenue_cohort"),
+            pl.col("ts").min().alias("_order_first_cohort"),
+            pl.col("ts").max().alias("_order_last_cohort"),
+        )
+        persons = persons.join(cohort_stats, on="user_id", how="left").with_columns(
+            pl.col("_orders_cohort").fill_null(0), pl.col("_revenue_cohort").fill_null(0.0)
+        )
+
+    if by in ("channel", "campaign") and touches is not None:
+        persons = _assign_touch(persons, touches, by, assign)
+    elif by in ("lead_source", "owner"):
+        persons = persons.with_columns(pl.col(by).fill_null(NOT_SET).alias("_key"))
+    else:
+        persons = persons.with_columns(pl.lit(TOTAL).alias("_key"))
+
+    if mode == "cohort":
+        observed_to = max(d for d in (last_day, data_end) if d is not None) if last_day else None
+    else:
+        observed_to = last_day
+    observed_days = float((observed_to - first_day).days + 1) if first_day and observed_to else None
+    ctx = _Context(funnel_stages, mode, since, until, visits_known, observed_days)
+    rows = persons.group_by("_key").agg(ctx.aggregations())
+    totals_frame = (
+        persons.with_columns(pl.lit(TOTAL).alias("_key")).group_by("_key").agg(ctx.aggregations())
+    )
+
+    spend_rows, spend_total = _spend(costs, by, start, end)
+    key = by or "group"
+    if spend_rows is not None:
+        rows = rows.join(spend_rows, on="_key", how="full", coalesce=True).with_columns(
+            # No cost row for a channel means nothing was spent on it; persons
+            # with no touch have no channel, hence no spend (not 0).
+            pl.when(pl.col("_key") == NO_TOUCHPOINT)
+            .then(None)
+            .otherwise(pl.col("spend").fill_null(0.0))
+            .alias("spend")
+        )
+        # A channel with spend and nobody in it: zero persons, not unknown ones.
+        unknown = set() if visits_known else {"visitors", "_visitor_leads"}
+        counts = [c for c, t in rows.schema.items() if t == pl.Int64 and c not in unknown]
+        rows = rows.with_columns(pl.col(counts).fill_null(0), pl.col("revenue").fill_null(0.0))
+    else:
+        rows = rows.with_columns(pl.lit(None, pl.Float64).alias("spend"))
+    totals_frame = totals_frame.with_columns(pl.lit(spend_total, pl.Float64).alias("spend"))
+    rows = ctx.finish(rows).rename({"_key": key})
+    totals = ctx.finish(totals_frame).drop("_key").to_dicts()[0]
+    entry_count = funnel_stages.count_column(funnel_stages.entry)
+    rows = rows.sort([entry_count, key], descending=[True, False], nulls_last=True)
+    if by is None:
+        rows = rows.drop(key)
+    return FunnelReport(
+        by=by,
+        mode=mode,
+        assign=assign,
+        stages=funnel_stages,
+        start=first_day,
+        end=last_day,
+        currency=currency,
+        data=rows,
+        totals=totals,
+    )
+
+
+def _spend(
+    costs: pl.DataFrame | None, by: str | None, first: dt.date | None, last: dt.date | None
+) -> tuple[pl.DataFrame | None, float | None]:
+    """Spend per channel or campaign in the window, and in total."""
+    if costs is None:
+        return None, None
+    frame = _conform_costs(costs)
+    if first is not None:
+        frame = frame.filter(pl.col("date") >= first)
+    if last is not None:
+        frame = frame.filter(pl.col("date") <= last)
+    total = float(frame["spend"].sum())
+    if by in ("channel", "campaign"):
+        if by not in costs.columns:
+            raise ParameterError(
+                f"Cannot report spend by '{by}': costs have no such column. "
+                "Report by channel, or add campaign to the costs."
+            )
+        per_key = frame.group_by(pl.col(by).cast(pl.String).fill_null(NOT_SET).alias("_key")).agg(
+            pl.col("spend").sum()
+        )
+        return per_key, total
+    return None, total
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything the aggregations depend on, so rows and totals use the same expressions."""
+
+    stages: FunnelStages
+    mode: str
+    since: dt.datetime | None
+    until: dt.datetime | None
+    visits_known: bool
+    observed_days: float | None
+
+    def _in(self, column: str) -> pl.Expr:
+        return _in(column, self.since, self.until)
+
+    def aggregations(self) -> list[pl.Expr]:
+        """Per-group sums over the person-level frame (counts, numerators, durations)."""
+        order = self.stages.order
+        last = len(order) - 1
+        reached = [pl.col(_entry(k)).is_not_null() for k in range(len(order))]
+        out: list[pl.Expr] = []
+        for k, stage in enumerate(order[:-1]):
+            out.append(
+                self._in(_entry(k)).sum().cast(pl.Int64).alias(self.stages.count_column(stage))
+            )
+            out.append(
+                (self._in(_entry(k)) & reached[k + 1]).sum().cast(pl.Int64).alias(f"_reach{k}")
+            )
+        has_lost = bool(self.stages.lost)
+        if self.mode == "cohort":
+            base = self._in(_entry(last - 1)) if last > 0 else self._in(_entry(last))
+            won = base & reached[last]
+            lost = base & ~reached[last] & pl.col("_lost").is_not_null()
+            customers = self._in(_entry(0)) & reached[last]
+            new_customers = customers
+            orders = pl.col("_orders_cohort").filter(customers).sum()
+            revenue = pl.col("_revenue_cohort").filter(customers).sum()
+            order_first, order_last = pl.col("_order_first_cohort"), pl.col("_order_last_cohort")
+            n_orders = pl.col("_orders_cohort")
+        else:
+            won = pl.col("_orders_in") > 0
+            lost = pl.col("_lost_in") > 0
+            customers = won
+            new_customers = self._in(_entry(last))
+            orders = pl.col("_orders_in").sum()
+            revenue = pl.col("_revenue_in").sum()
+            order_first, order_last = pl.col("_order_first_in"), pl.col("_order_last_in")
+            n_orders = pl.col("_orders_in")
+        out += [
+            won.sum().cast(pl.Int64).alias("won"),
+            (lost.sum().cast(pl.Int64) if has_lost else pl.lit(0, pl.Int64)).alias("lost"),
+            customers.sum().cast(pl.Int64).alias("customers"),
+            new_customers.sum().cast(pl.Int64).alias("new_customers"),
+            orders.cast(pl.Int64).alias("orders"),
+            revenue.cast(pl.Float64).alias("revenue"),
+            (customers & (n_orders >= 2)).sum().cast(pl.Int64).alias("_repeat_customers"),
+            ((order_last - order_first).dt.total_seconds() / DAY_SECONDS)
+            .filter(customers & (n_orders >= 2))
+            .mean()
+            .alias("customer_lifespan_days"),
+        ]
+        if self.visits_known:
+            if self.mode == "cohort":
+                visitors = self._in("_first_visit")
+                visitor_leads = visitors & (pl.col(_entry(0)) >= pl.col("_first_visit")).fill_null(
+                    False
+                )
+            else:
+                visitors = pl.col("_visited_in").fill_null(False)
+                visitor_leads = self._in(_entry(0))
+            out += [
+                visitors.sum().cast(pl.Int64).alias("visitors"),
+                visitor_leads.sum().cast(pl.Int64).alias("_visitor_leads"),
+            ]
+        else:
+            out += [
+                pl.lit(None, pl.Int64).alias("visitors"),
+                pl.lit(None, pl.Int64).alias("_visitor_leads"),
+            ]
+        # Time to conversion: the persons who became customers (new ones in a period).
+        converted = new_customers
+        lead_days = (pl.col(_entry(last)) - pl.col("_first0")).dt.total_seconds() / DAY_SECONDS
+        touch_days = (
+            pl.col(_entry(last)) - pl.col("_first_touch")
+        ).dt.total_seconds() / DAY_SECONDS
+        lead_days = lead_days.filter(converted & pl.col("_first0").is_not_null())
+        touch_days = touch_days.filter(converted & pl.col("_first_touch").is_not_null())
+        out += [
+            lead_days.mean().alias("days_lead_to_won_mean"),
+            lead_days.median().alias("days_lead_to_won_median"),
+            touch_days.mean().alias("days_first_touch_to_won_mean"),
+            touch_days.median().alias("days_first_touch_to_won_median"),
+        ]
+        return out
+
+    def finish(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Turn the sums into rates and money metrics, in the documented column order."""
+        order = self.stages.order
+        entry_count = pl.col(self.stages.count_column(order[0]))
+        rates: list[pl.Expr] = []
+        for k, (a, b) in enumerate(self.stages.steps()):
+            denominator = pl.col(self.stages.count_column(a))
+            if self.mode == "cohort":
+                numerator = pl.col("won") if b == self.stages.won else pl.col(f"_reach{k}")
+            else:
+                numerator = pl.col(self.stages.count_column(b))
+            rates.append(safe_ratio(numerator, denominator).alias(self.stages.rate_column(a, b)))
+        leads_won = pl.col("customers") if self.mode == "cohort" else pl.col("new_customers")
+        visitor_numerator = pl.col("_visitor_leads") if self.mode == "cohort" else entry_count
+        spend = pl.col("spend")
+        aov = safe_ratio(pl.col("revenue"), pl.col("orders"))
+        per_customer = safe_ratio(pl.col("orders").cast(pl.Float64), pl.col("customers"))
+        years = self.observed_days / _YEAR_DAYS if self.observed_days else None
+        ltv = (
+            pl.when(pl.col("_repeat_customers") > 0)
+            .then(aov * per_customer / years * (pl.col("customer_lifespan_days") / _YEAR_DAYS))
+            .otherwise(None)
+            if years
+            else pl.lit(None, pl.Float64)
+        )
+        if len(order) == 1:
+            # A one-stage funnel: everyone counted is a customer.
+            frame = frame.with_columns(pl.col("won").alias(self.stages.count_column(order[0])))
+        frame = frame.with_columns(
+            safe_ratio(leads_won.cast(pl.Float64), entry_count).alias("lead_conversion_rate"),
+            safe_ratio(visitor_numerator.cast(pl.Float64), pl.col("visitors")).alias(
+                "visitor_to_lead_rate"
+            ),
+            *rates,
+            (
+                safe_ratio(pl.col("won").cast(pl.Float64), pl.col("won") + pl.col("lost"))
+                if self.stages.lost
+                else pl.lit(None, pl.Float64)
+            ).alias("win_rate"),
+            safe_ratio(pl.col("revenue"), pl.col("customers")).alias(
+                "average_revenue_per_customer"
+            ),
+            aov.alias("average_order_value"),
+            per_customer.alias("orders_per_customer"),
+            ltv.cast(pl.Float64).alias("ltv"),
+            cpl(spend, entry_count).alias("cpl"),
+            safe_ratio(spend, pl.col("customers")).alias("cpa"),
+            safe_ratio(spend, pl.col("new_customers")).alias("cac"),
+        )
+        counts = [self.stages.count_column(s) for s in order[:-1]]
+        columns = [
+            "_key",
+            *counts,
+            "won",
+            "lost",
+            "customers",
+            "new_customers",
+            "visitors",
+            "orders",
+            "revenue",
+            "spend",
+            "lead_conversion_rate",
+            "visitor_to_lead_rate",
+            *(self.stages.rate_column(a, b) for a, b in self.stages.steps()),
+            "win_rate",
+            "days_lead_to_won_mean",
+            "days_lead_to_won_median",
+            "days_first_touch_to_won_mean",
+            "days_first_touch_to_won_median",
+            "average_revenue_per_customer",
+            "average_order_value",
+            "orders_per_customer",
+            "customer_lifespan_days",
+            "ltv",
+            "cpl",
+            "cpa",
+            "cac",
+        ]
+        return frame.select(columns).with_columns(
+            pl.col(c).cast(pl.Float64) for c in columns[columns.index("revenue") :]
+        )
+
+
+def _tiny_funnel() -> pl.DataFrame:
+    """Three leads: one wins, one is lost, one stays an MQL (the docstring examples' data)."""
+    rows = [
+        ("a", "2024-01-01", "lead", 0.0),
+        ("a", "2024-01-03", "mql", 0.0),
+        ("a", "2024-01-05", "sql", 0.0),
+        ("a", "2024-01-07", "opportunity", 0.0),
+        ("a", "2024-01-11", "closed_won", 100.0),
+        ("b", "2024-01-02", "lead", 0.0),
+        ("b", "2024-01-04", "opportunity", 0.0),
+        ("b", "2024-01-09", "closed_lost", 0.0),
+        ("c", "2024-01-02", "lead", 0.0),
+    ]
+    return pl.DataFrame(
+        {
+            "conversion_id": [f"{u}-{s}" for u, _, s, _ in rows],
+            "user_id": [u for u, *_ in rows],
+            "ts": [d for _, d, _, _ in rows],
+            "stage": [s for _, _, s, _ in rows],
+            "revenue": [r for *_, r in rows],
+        }
+    )
+
+
+__all__ = [
+    "ASSIGNMENTS",
+    "GROUPINGS",
+    "MODES",
+    "FunnelReport",
+    "funnel",
+]

@@ -32,3 +32,15 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 def test_ci_runs_make_test() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_readme_services_example_runs(tmp_path: Path) -> None:
+    from ingest import Store, ingest_files
+
+    store = Store(tmp_path / "demo.duckdb")
+    for table in ("touchpoints", "conversions", "costs"):
+        ingest_files(store, table, [ROOT / "examples" / "data" / f"{table}.csv"])
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    block = next(b for b in blocks if "Services.for_store" in b)
+    code = block.replace('"examples/demo.duckdb"', repr(str(store.path)))
+    exec(compile(code, "README.md", "exec"), {})

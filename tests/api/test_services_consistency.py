@@ -102,3 +102,14 @@ def test_the_funnel_on_the_command_line_counts_stitched_persons(
     body = json.loads(capsys.readouterr().out)
     email = next(r for r in body["data"] if r["channel"] == "Email")
     assert (email["leads"], email["won"]) == (1, 1)
+
+
+def test_the_html_report_counts_stitched_persons(stitched_store: Path) -> None:
+    from api.report import gather_report_data
+
+    data = gather_report_data(Store(stitched_store), models=["linear"], stage="closed_won")
+    assert isinstance(data.funnel, dict), data.funnel
+    email = next(r for r in data.funnel["data"] if r["channel"] == "Email")
+    assert (email["leads"], email["won"]) == (1, 1)
+    revenue = dict(zip(data.channels["channel"], data.channels["revenue"], strict=True))
+    assert revenue["Email"] == 500

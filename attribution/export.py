@@ -2,7 +2,8 @@
 
 - :func:`rfc4180_csv`: RFC 4180 CSV, the one CSV dialect every output uses;
 - :func:`json_ready` and :func:`json_rows`: values and rows as strict JSON
-  accepts them (no NaN, no infinity: those become ``null``).
+  accepts them (no NaN, no infinity: those become ``null``);
+- :func:`text_table`: a frame as the terminal table every command prints.
 """
 
 from __future__ import annotations
@@ -77,4 +78,46 @@ def json_rows(frame: pl.DataFrame, *, iso_dates: bool = False) -> list[dict[str,
     return [json_ready(row, iso_dates=iso_dates) for row in frame.to_dicts()]
 
 
-__all__ = ["json_ready", "json_rows", "rfc4180_csv"]
+def text_table(
+    frame: pl.DataFrame, *, text_width: int = 60, width: int = 200, align: str | None = None
+) -> str:
+    """Return ``frame`` as a terminal table: every row and column, 2 decimals, thousands commas.
+
+    Parameters
+    ----------
+    frame
+        The rows to show.
+    text_width
+        Longest text shown in a cell before it is cut.
+    width
+        Widest table, in characters.
+    align
+        ``"RIGHT"`` to right-align every cell (text cells already formatted).
+
+    Examples
+    --------
+    >>> print(text_table(pl.DataFrame({"channel": ["Email"], "revenue": [1234.5]})))
+    ┌─────────┬──────────┐
+    │ channel ┆ revenue  │
+    ╞═════════╪══════════╡
+    │ Email   ┆ 1,234.50 │
+    └─────────┴──────────┘
+    """
+    options: dict[str, Any] = {}
+    if align is not None:
+        options["tbl_cell_alignment"] = align
+    with pl.Config(
+        thousands_separator=",",
+        float_precision=2,
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        tbl_width_chars=width,
+        fmt_str_lengths=text_width,
+        **options,
+    ):
+        return str(frame)
+
+
+__all__ = ["json_ready", "json_rows", "rfc4180_csv", "text_table"]

@@ -39,7 +39,7 @@ from attribution.constants import (
     NOT_SET,
 )
 from attribution.errors import MissingColumnsError, ParameterError
-from attribution.export import json_ready, rfc4180_csv
+from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.journeys import Journeys, build_journeys
 from attribution.metrics import with_money_metrics
 from attribution.models import AttributionModel, get_model
@@ -125,17 +125,7 @@ class AttributionReport:
             schema=self.data.schema,
         )
         frame = pl.concat([self.data, total])
-        with pl.Config(
-            thousands_separator=",",
-            float_precision=2,
-            tbl_rows=-1,
-            tbl_cols=-1,
-            tbl_hide_column_data_types=True,
-            tbl_hide_dataframe_shape=True,
-            tbl_width_chars=200,
-            fmt_str_lengths=60,
-        ):
-            table = str(frame)
+        table = text_table(frame)
         period = f"{self.start or '…'} to {self.end or '…'}"
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
         model = f"{self.model}({params})" if params else self.model

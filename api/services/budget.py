@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import polars as pl
-
 from api.services.context import Context
 from api.services.queries import CurvesQuery
 from api.services.results import Result
@@ -21,6 +19,7 @@ from attribution.budget import CurveSet, plan_budget, what_if
 from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI
 from attribution.errors import EmptyInputError
 from attribution.export import json_ready as clean
+from attribution.export import text_table
 
 
 def curves(ctx: Context, query: CurvesQuery) -> CurveSet:
@@ -80,12 +79,7 @@ def curves_table(fitted: CurveSet, threshold: float | None = None) -> str:
         fitted.by, "status", "r2", "weeks", "current_spend", "average_roas", "marginal_roas",
         "saturation_spend", *(["threshold_spend"] if threshold else []),
     )  # fmt: skip
-    with pl.Config(
-        thousands_separator=",", float_precision=2, tbl_rows=-1, tbl_cols=-1,
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True, tbl_width_chars=200, fmt_str_lengths=40,
-    ):  # fmt: skip
-        table = str(shown)
+    table = text_table(shown, text_width=40)
     meta = fitted.meta
     notes = [
         f"{row[fitted.by]}: {row['reason']}"

@@ -125,17 +125,20 @@ class PeriodQuery:
 
 
 @dataclass(frozen=True)
-class AttributionQuery(PeriodQuery):
-    """Attribute conversions with one model; optionally with bootstrap intervals.
+class IntervalQuery(PeriodQuery):
+    """A period query that may ask for bootstrap intervals (``ci``, ``bootstrap``, ``seed``).
+
+    Without ``ci`` the resample count and seed do not change the answer, so
+    they are reset to their defaults: such queries share one cache entry.
 
     Examples
     --------
-    >>> q = AttributionQuery.create("linear", by="campaign", bootstrap=999)
-    >>> q.model.name, q.by, q.bootstrap  # no ci: the bootstrap count does not matter
-    ('linear', 'campaign', 200)
+    >>> IntervalQuery(bootstrap=500, seed=3) == IntervalQuery()
+    True
+    >>> IntervalQuery(ci=0.9, bootstrap=500).bootstrap
+    500
     """
 
-    model: AttributionModel = _LINEAR
     by: str = "channel"
     ci: float | None = None
     bootstrap: int = DEFAULT_BOOTSTRAP
@@ -147,6 +150,20 @@ class AttributionQuery(PeriodQuery):
         if self.ci is None:
             object.__setattr__(self, "bootstrap", DEFAULT_BOOTSTRAP)
             object.__setattr__(self, "seed", 0)
+
+
+@dataclass(frozen=True)
+class AttributionQuery(IntervalQuery):
+    """Attribute conversions with one model; optionally with bootstrap intervals.
+
+    Examples
+    --------
+    >>> q = AttributionQuery.create("linear", by="campaign", bootstrap=999)
+    >>> q.model.name, q.by, q.bootstrap  # no ci: the bootstrap count does not matter
+    ('linear', 'campaign', 200)
+    """
+
+    model: AttributionModel = _LINEAR
 
     @classmethod
     def create(
@@ -166,7 +183,7 @@ class AttributionQuery(PeriodQuery):
 
 
 @dataclass(frozen=True)
-class CompareQuery(PeriodQuery):
+class CompareQuery(IntervalQuery):
     """Several models side by side (all that run on the data when ``models`` is ``None``).
 
     Examples
@@ -176,17 +193,6 @@ class CompareQuery(PeriodQuery):
     """
 
     models: tuple[AttributionModel, ...] | None = None
-    by: str = "channel"
-    ci: float | None = None
-    bootstrap: int = DEFAULT_BOOTSTRAP
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_bootstrap(self.ci, self.bootstrap)
-        if self.ci is None:
-            object.__setattr__(self, "bootstrap", DEFAULT_BOOTSTRAP)
-            object.__setattr__(self, "seed", 0)
 
     @classmethod
     def create(cls, models: Sequence[str] | None = None, **fields: Any) -> CompareQuery:
@@ -447,6 +453,7 @@ __all__ = [
     "CurvesQuery",
     "ExplainQuery",
     "FunnelQuery",
+    "IntervalQuery",
     "PathsQuery",
     "PeriodQuery",
     "TimeSeriesQuery",

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from attribution.export import json_ready, rfc4180_csv
+from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.export import json_rows as export_rows
 
 
@@ -25,6 +25,7 @@ def json_value(value: Any) -> Any:
 
     Examples
     --------
+    >>> import datetime as dt
     >>> json_value(float("nan")), json_value(dt.date(2024, 1, 2)), json_value([1.0, float("inf")])
     (None, '2024-01-02', [1.0, None])
     """
@@ -36,6 +37,7 @@ def json_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
     Examples
     --------
+    >>> import datetime as dt
     >>> json_rows(pl.DataFrame({"a": [1.0, float("nan")], "d": [dt.date(2024, 1, 1), None]}))
     [{'a': 1.0, 'd': '2024-01-01'}, {'a': None, 'd': None}]
     """
@@ -43,17 +45,7 @@ def json_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def _default_table(result: Result) -> str:
-    with pl.Config(
-        thousands_separator=",",
-        float_precision=2,
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        tbl_width_chars=200,
-        fmt_str_lengths=60,
-    ):
-        return str(result.data)
+    return text_table(result.data)
 
 
 @dataclass(frozen=True)
@@ -139,7 +131,7 @@ class Result:
         Examples
         --------
         >>> Result("x", {}, pl.DataFrame({"a": [1]})).to_csv()
-        'a\\r\\n1\\r\\n'
+        'a\r\n1\r\n'
         """
         if self.csv is not None and offset == 0 and limit is None:
             return self.csv()

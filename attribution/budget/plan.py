@@ -41,7 +41,7 @@ from scipy.optimize import minimize
 from attribution.budget.analysis import CurveSet
 from attribution.budget.curves import ResponseCurve, curve_value
 from attribution.errors import ParameterError
-from attribution.export import json_ready, rfc4180_csv
+from attribution.export import json_ready, rfc4180_csv, text_table
 
 DEFAULT_CAP_MULTIPLE = 1.5
 """Default cap: 1.5 × a channel's largest observed weekly spend."""
@@ -143,12 +143,7 @@ class BudgetPlan:
             "marginal_roas_current": "mROAS now", "marginal_roas": "mROAS then",
         })  # fmt: skip
         t = self.totals
-        with pl.Config(
-            thousands_separator=",", float_precision=2, tbl_rows=-1, tbl_cols=-1,
-            tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
-            tbl_width_chars=200, fmt_str_lengths=40,
-        ):  # fmt: skip
-            table = str(shown)
+        table = text_table(shown, text_width=40)
         currency = self.meta.get("currency", "")
         lines = [
             f"budget plan · model {self.meta.get('model')} · stage {self.meta.get('stage')} · "

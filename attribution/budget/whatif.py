@@ -18,7 +18,7 @@ import polars as pl
 from attribution.budget.analysis import CurveSet
 from attribution.budget.plan import DEFAULT_CI, _Channel, _range, parse_bound
 from attribution.errors import ParameterError
-from attribution.export import json_ready, rfc4180_csv
+from attribution.export import json_ready, rfc4180_csv, text_table
 
 WHATIF_COLUMNS = (
     "status", "current_spend", "spend", "change", "current_revenue", "predicted_revenue",
@@ -60,12 +60,7 @@ class WhatIf:
 
     def to_table(self) -> str:
         """Return the rows, the totals and the warnings as a human-readable table."""
-        with pl.Config(
-            thousands_separator=",", float_precision=2, tbl_rows=-1, tbl_cols=-1,
-            tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True,
-            tbl_width_chars=200, fmt_str_lengths=40,
-        ):  # fmt: skip
-            table = str(self.data.drop("current_revenue", "revenue_change"))
+        table = text_table(self.data.drop("current_revenue", "revenue_change"), text_width=40)
         t = self.totals
         lines = [
             f"what-if · model {self.meta.get('model')} · by {self.by} · "

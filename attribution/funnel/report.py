@@ -46,7 +46,7 @@ import polars as pl
 
 from attribution.constants import DAY_SECONDS, DEFAULT_CURRENCY, NO_TOUCHPOINT, NOT_SET
 from attribution.errors import ParameterError
-from attribution.export import json_ready, rfc4180_csv
+from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.funnel.stages import FunnelStages, as_stages
 from attribution.journeys import _conform
 from attribution.metrics import cpl, safe_ratio
@@ -139,16 +139,7 @@ class FunnelReport:
         cells = {"metric": self.columns}
         for row in frame.iter_rows(named=True):
             cells[str(row[key])] = [_cell(row[c]) for c in self.columns]
-        with pl.Config(
-            tbl_rows=-1,
-            tbl_cols=-1,
-            tbl_hide_column_data_types=True,
-            tbl_hide_dataframe_shape=True,
-            tbl_width_chars=250,
-            fmt_str_lengths=40,
-            tbl_cell_alignment="RIGHT",
-        ):
-            table = str(pl.DataFrame(cells))
+        table = text_table(pl.DataFrame(cells), text_width=40, width=250, align="RIGHT")
         period = f"{self.start or '…'} to {self.end or '…'}"
         how = (
             f" (person's {self.assign.replace('_', ' ')})"

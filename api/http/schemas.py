@@ -223,6 +223,107 @@ class AttributionPublic(BaseModel):
     )
 
 
+class PageMeta(BaseModel):
+    """The members of a paged list."""
+
+    count: int = Field(description="rows in all pages; `data` holds one page")
+    next_cursor: str | None = Field(description="`cursor` of the next page; null on the last")
+
+
+class PathRow(BaseModel):
+    """One conversion path: its journeys, conversions, revenue, length and time to convert."""
+
+    path: str = Field(examples=["Paid Search > Email"])
+    steps: int
+    journeys: float
+    conversions: float
+    conversion_rate: float | None = Field(description="conversions / journeys")
+    revenue: float
+    average_length: float | None = Field(description="touches per converting journey")
+    average_days_to_conversion: float | None = Field(description="first touch to conversion")
+
+
+class PathLengthRow(BaseModel):
+    """Journeys, conversions and revenue of the paths with ``length`` touches."""
+
+    length: int
+    journeys: float
+    conversions: float
+    revenue: float
+
+
+class TimeLagRow(BaseModel):
+    """Conversions and revenue ``days`` whole days after the first touch."""
+
+    days: int
+    conversions: float
+    revenue: float
+
+
+class PathsPublic(PageMeta):
+    """Top conversion paths (one page), path lengths and time lags."""
+
+    by: str
+    stage: str | None
+    start: str | None
+    end: str | None
+    lookback_days: float
+    currency: str
+    data: list[PathRow]
+    lengths: list[PathLengthRow]
+    time_lag: list[TimeLagRow]
+    untouched_conversions: int = Field(description="conversions with no touch in the window")
+
+
+class TimeSeriesRow(BaseModel):
+    """One bucket of one key: ``period`` (bucket start), the key column and the metric."""
+
+    model_config = ConfigDict(extra="allow")
+
+    period: str = Field(examples=["2025-03-03"])
+
+
+class TimeSeriesPublic(PageMeta):
+    """One metric per key and bucket, zero-filled."""
+
+    metric: str
+    by: str
+    interval: str
+    model: str
+    stage: str | None
+    start: str | None
+    end: str | None
+    periods: int
+    currency: str
+    data: list[TimeSeriesRow]
+
+
+class CompareRow(BaseModel):
+    """One key with every model's ``<model>_conversions``, ``_revenue``, ``_roas``, ``_share``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    spend: float | None
+    max_share_gap: float | None = Field(description="max − min revenue share across models")
+    max_share_model: str | None
+    min_share_model: str | None
+
+
+class ComparePublic(PageMeta):
+    """Several models' credit per key, side by side."""
+
+    models: list[str]
+    by: str
+    stage: str | None
+    start: str | None
+    end: str | None
+    lookback_days: float
+    currency: str
+    data: list[CompareRow]
+    totals: dict[str, AttributionRow] = Field(description="each model's totals")
+    skipped: dict[str, str] = Field(description="models left out, with the reason")
+
+
 class IngestSummaryPublic(BaseModel):
     """What one ingest did: rows read, inserted, updated, unchanged and rejected."""
 
@@ -377,6 +478,8 @@ __all__ = [
     "AttributionPublic",
     "AttributionRow",
     "CachePublic",
+    "ComparePublic",
+    "CompareRow",
     "CurvesPublic",
     "CurvesRequest",
     "FunnelPublic",
@@ -385,11 +488,18 @@ __all__ = [
     "IngestSummaryPublic",
     "ModelPublic",
     "ModelsPublic",
+    "PageMeta",
     "ParamPublic",
+    "PathLengthRow",
+    "PathRow",
+    "PathsPublic",
     "PlanPublic",
     "PlanRequest",
     "Problem",
     "ProblemItem",
+    "TimeLagRow",
+    "TimeSeriesPublic",
+    "TimeSeriesRow",
     "UncertaintyPublic",
     "WhatIfPublic",
     "WhatIfRequest",

@@ -26,6 +26,7 @@ from api.http.params import (
     Start,
     table_responses,
 )
+from api.http.schemas import ComparePublic
 from api.services import CompareQuery
 
 router = APIRouter(tags=["dashboard"])
@@ -33,6 +34,7 @@ router = APIRouter(tags=["dashboard"])
 
 @router.get(
     "/compare",
+    response_model=ComparePublic,
     responses={**table_responses("The comparison"), **problem_responses(404, 422, 503)},
 )
 def compare(

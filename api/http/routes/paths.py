@@ -23,12 +23,17 @@ from api.http.params import (
     Start,
     table_responses,
 )
+from api.http.schemas import PathsPublic
 from api.services import PathsQuery
 
 router = APIRouter(tags=["dashboard"])
 
 
-@router.get("/paths", responses={**table_responses("The paths"), **problem_responses(422, 503)})
+@router.get(
+    "/paths",
+    response_model=PathsPublic,
+    responses={**table_responses("The paths"), **problem_responses(422, 503)},
+)
 def read_paths(
     request: Request,
     services: ServicesDep,

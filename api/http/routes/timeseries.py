@@ -22,6 +22,7 @@ from api.http.params import (
     Start,
     table_responses,
 )
+from api.http.schemas import TimeSeriesPublic
 from api.services import TimeSeriesQuery
 from api.services.queries import resolve_model
 
@@ -30,6 +31,7 @@ router = APIRouter(tags=["dashboard"])
 
 @router.get(
     "/timeseries",
+    response_model=TimeSeriesPublic,
     responses={**table_responses("The series"), **problem_responses(404, 422, 503)},
 )
 def read_timeseries(

@@ -217,3 +217,20 @@ def test_attribute_reads_files_with_input_format(capsys: Capture, tmp_path: Path
     argv += ["--conversions", str(conversions), "--input-format", "csv", "--format", "json"]
     assert main(argv) == 0
     assert capsys.readouterr().err == ""
+
+
+# The exit-code policy, the same for every command
+
+
+def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:
+    def interrupted() -> list[str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("attribution.available_models", interrupted)
+    assert main(["models"]) == 130
+    assert capsys.readouterr().err == "closedloop models: interrupted\n"
+
+
+def test_usage_error_exits_2(capsys: Capture) -> None:
+    assert main(["models", "--format", "csv"]) == 2
+    assert "argument --format: invalid choice: 'csv'" in capsys.readouterr().err

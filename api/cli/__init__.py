@@ -15,7 +15,8 @@ One module per command (``api/cli/<command>.py``), each with ``register``
 :data:`COMMANDS` tuple lists them in help order. Adding a command is one
 module and one line there. What commands share (options, output, the
 exit-code policy) is in :mod:`api.cli._shared`. Building the parser imports
-the standard library only; a command's dependencies load when it runs.
+the standard library and :mod:`attribution.constants` only; a command's
+dependencies load when it runs.
 
 An option means the same in every command: ``--format`` is the output format
 (table, json, csv), ``--input-format`` the format of files read, ``--ci LEVEL``
@@ -43,7 +44,13 @@ if TYPE_CHECKING:
 
 
 class Command(Protocol):
-    """What a command module provides (a module satisfies this protocol)."""
+    """What a command module provides (a module satisfies this protocol).
+
+    Examples
+    --------
+    >>> all(callable(command.register) and callable(command.run) for command in COMMANDS)
+    True
+    """
 
     def register(self, subparsers: Subparsers) -> argparse.ArgumentParser:
         """Add the command's parser to ``subparsers``, with ``handler=run``."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from api.cli._shared import (
     DEFAULT_MAX_COMPONENT_SIZE,
@@ -357,31 +357,6 @@ def _check_identity_options(args: argparse.Namespace) -> None:
         )
     if args.no_stitch:
         raise ParameterError("Give either --identities or --no-stitch, not both.")
-
-
-def _identity_line(identity: dict[str, Any] | None) -> str | None:
-    """Say under the table what identity stitching did, when there was anything to stitch.
-
-    Examples
-    --------
-    >>> _identity_line({"stitched": False})
-    'identity: not stitched (--no-stitch): conversions credited by raw id'
-    >>> _identity_line({"stitched": True, "ids": 0}) is None
-    True
-    """
-    if identity is None:
-        return None
-    if not identity["stitched"]:
-        return "identity: not stitched (--no-stitch): conversions credited by raw id"
-    if not identity["ids"]:
-        return None
-    persons = identity["persons"]
-    line = (
-        f"identity: {identity['ids']:,} ids stitched into {persons:,} "
-        f"person{'' if persons == 1 else 's'}; {identity['touchpoints_remapped']:,} touchpoint "
-        f"and {identity['conversions_remapped']:,} conversion rows re-keyed"
-    )
-    return f"{line}\nnote: {identity['note']}" if identity["note"] else line
 
 
 __all__ = ["register", "run"]

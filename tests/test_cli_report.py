@@ -199,3 +199,14 @@ def test_report_with_intervals_and_a_budget_note(store_file: Path, tmp_path: Pat
 
 def test_money_format() -> None:
     assert money(1234567.891) == "$1,234,567.89"
+
+
+def test_report_on_an_empty_store_is_bad_input_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+
+    code = main(
+        ["report", "--db", str(tmp_path / "empty.duckdb"), "--out", str(tmp_path / "r.html")]
+    )
+    assert code == 2
+    assert "There are no conversions to report on" in capsys.readouterr().err

@@ -61,7 +61,6 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         ci_help="add bootstrap intervals at this level to the model comparison",
         bootstrap=100,
         bootstrap_help="person-level bootstrap resamples for --ci",
-        seed=False,
     )
     add_db_option(parser)
     parser.set_defaults(handler=run)
@@ -80,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     >>> run(build_parser().parse_args(args))  # an empty store
     Traceback (most recent call last):
     ...
-    attribution.errors.ClosedloopError: There are no conversions to report on: ...
+    attribution.errors.EmptyInputError: There are no conversions to report on: ...
     """
     from api.report import build_report
 
@@ -94,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         lookback_days=args.lookback_days,
         ci=args.ci,
         bootstrap=args.bootstrap,
+        seed=args.seed,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

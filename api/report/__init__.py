@@ -32,6 +32,7 @@ def build_report(
     lookback_days: float = 90.0,
     ci: float | None = None,
     bootstrap: int = 100,
+    seed: int = 0,
     top_paths: int = 15,
 ) -> str:
     """Read the store and return the whole report as one HTML page.
@@ -48,8 +49,9 @@ def build_report(
         of them, else the first.
     stage, lookback_days
         As in :func:`attribution.attribute`.
-    ci, bootstrap
-        Add bootstrap intervals at level ``ci`` to the model comparison.
+    ci, bootstrap, seed
+        Add bootstrap intervals at level ``ci`` to the model comparison,
+        from ``bootstrap`` resamples seeded by ``seed``.
     top_paths
         How many paths to list.
 
@@ -78,6 +80,7 @@ def build_report(
         lookback_days=lookback_days,
         ci=ci,
         bootstrap=bootstrap,
+        seed=seed,
         top_paths=top_paths,
     )
     return render_report(data)

@@ -28,7 +28,7 @@ from api.services import (
     TimeSeriesQuery,
 )
 from api.services.queries import PeriodQuery, resolve_model
-from attribution.errors import ClosedloopError
+from attribution.errors import ClosedloopError, EmptyInputError
 from ingest import Store
 
 
@@ -107,6 +107,7 @@ def gather_report_data(
     lookback_days: float = 90.0,
     ci: float | None = None,
     bootstrap: int = 100,
+    seed: int = 0,
     top_paths: int = 15,
 ) -> ReportData:
     """Read the store and compute every number of the report.
@@ -123,8 +124,9 @@ def gather_report_data(
         of them, else the first.
     stage, lookback_days
         As in :func:`attribution.attribute`.
-    ci, bootstrap
-        Add bootstrap intervals at level ``ci`` to the model comparison.
+    ci, bootstrap, seed
+        Add bootstrap intervals at level ``ci`` to the model comparison,
+        from ``bootstrap`` resamples seeded by ``seed``.
     top_paths
         How many paths to keep.
 
@@ -134,7 +136,7 @@ def gather_report_data(
 
     Raises
     ------
-    ClosedloopError
+    EmptyInputError
         The store holds no conversions in the period.
 
     Examples
@@ -160,12 +162,14 @@ def gather_report_data(
     }
     inputs = services.inputs(PeriodQuery(**period).window)
     if inputs.conversions.is_empty():
-        raise ClosedloopError(
+        raise EmptyInputError(
             f"There are no conversions to report on: {inputs.source} holds none. "
             "Ingest them first: closedloop ingest conversions FILE."
         )
     comparison = services.compare(
-        CompareQuery.create(list(models) if models else None, ci=ci, bootstrap=bootstrap, **period)
+        CompareQuery.create(
+            list(models) if models else None, ci=ci, bootstrap=bootstrap, seed=seed, **period
+        )
     )
     names: list[str] = list(comparison.members["models"])
     primary = "linear" if "linear" in names else names[0]

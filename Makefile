@@ -16,19 +16,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Test-only peer: ChannelAttribution (compiled from its sdist) for tests/peers. Best effort:
-# where it cannot be installed, those tests skip and say why.
+# where it cannot be installed, those tests skip and say why (with CI=true they fail).
 PEERS  := $(VENV)/.peers
 $(PEERS): $(STAMP)
 	-$(BIN)/python -m pip install --quiet channelattribution pandas matplotlib \
-	  || echo "note: channelattribution could not be installed; tests/peers will be skipped"
+	  || echo "note: channelattribution could not be installed; tests/peers will be skipped (fail with CI=true)"
 	touch $(PEERS)
 
 # Test-only: Debian's chromium for tests/test_dashboard_browser.py. Best effort, only as root:
-# where it cannot be installed, that test skips and says why.
+# where it cannot be installed, that test skips and says why (with CI=true it fails).
 BROWSER := $(VENV)/.browser
 $(BROWSER): $(STAMP)
 	-command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
-	  || echo "note: chromium could not be installed; tests/test_dashboard_browser.py will be skipped"
+	  || echo "note: chromium could not be installed; tests/test_dashboard_browser.py will be skipped (fail with CI=true)"
 	touch $(BROWSER)
 
 install: $(STAMP)

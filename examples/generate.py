@@ -264,8 +264,9 @@ def _hill(spend: np.ndarray, half: float, shape: float) -> np.ndarray:
     numpy.ndarray
         The response, same shape as ``spend``.
     """
-    s = np.power(np.maximum(spend, 0.0), shape)
-    return s / (s + half**shape)
+    s: np.ndarray = np.power(np.maximum(spend, 0.0), shape)
+    response: np.ndarray = s / (s + half**shape)
+    return response
 
 
 def _weekdays() -> np.ndarray:
@@ -509,7 +510,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Probabilities.
     """
-    return 1.0 / (1.0 + np.exp(-x))
+    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return probabilities
 
 
 def _stage_delay(rng: np.random.Generator, stage: str, size: int) -> np.ndarray:
@@ -1063,7 +1065,7 @@ def summarise(tables: dict[str, pl.DataFrame]) -> str:
         and blended ROAS.
     """
     tp, cv, co = tables["touchpoints"], tables["conversions"], tables["costs"]
-    per_person = tp.group_by("user_id").len()["len"]
+    per_person = tp.group_by("user_id").len()["len"].to_list()
     stages = cv.group_by("stage").len()
     counts = dict(zip(stages["stage"], stages["len"], strict=True))
     order = ("lead", "mql", "sql", "opportunity", "closed_won", "closed_lost")
@@ -1071,7 +1073,7 @@ def summarise(tables: dict[str, pl.DataFrame]) -> str:
     spend = float(co["spend"].sum())
     lines = [
         f"persons       {tp['user_id'].n_unique():>12,}",
-        f"touches       {tp.height:>12,}  ({per_person.min()}-{per_person.max()} per person)",
+        f"touches       {tp.height:>12,}  ({min(per_person)}-{max(per_person)} per person)",
         "conversions   " + ", ".join(f"{s} {counts.get(s, 0):,}" for s in order),
         f"won revenue   {revenue:>12,.2f}",
         f"total spend   {spend:>12,.2f}",

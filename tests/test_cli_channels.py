@@ -14,7 +14,7 @@ from ingest import Store
 Capture = pytest.CaptureFixture[str]
 
 
-def test_explain_text(capsys: Capture):
+def test_explain_text(capsys: Capture) -> None:
     assert main(["channels", "explain", "Google", "CPM"]) == 0
     assert capsys.readouterr().out == (
         "Google / CPM -> Paid Search\n"
@@ -23,13 +23,13 @@ def test_explain_text(capsys: Capture):
     )
 
 
-def test_explain_with_campaign(capsys: Capture):
+def test_explain_with_campaign(capsys: Capture) -> None:
     assert main(["channels", "explain", "acme", "cpc", "Summer_Shop"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("acme / cpc / Summer_Shop -> Paid Shopping\nrule 3 of 18 (Paid Shopping)")
 
 
-def test_explain_unassigned(capsys: Capture):
+def test_explain_unassigned(capsys: Capture) -> None:
     assert main(["channels", "explain", "flyer", "qr"]) == 0
     assert capsys.readouterr().out == (
         "flyer / qr -> Unassigned\n"
@@ -37,7 +37,7 @@ def test_explain_unassigned(capsys: Capture):
     )
 
 
-def test_explain_json(capsys: Capture):
+def test_explain_json(capsys: Capture) -> None:
     assert main(["channels", "explain", "google", "referral", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data == {
@@ -53,7 +53,7 @@ def test_explain_json(capsys: Capture):
     assert data["rules"].endswith("channel_rules.toml")
 
 
-def test_explain_own_rules_and_categories(tmp_path: Path, capsys: Capture):
+def test_explain_own_rules_and_categories(tmp_path: Path, capsys: Capture) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text(
         "[[rules]]\nname = 'events'\nchannel = 'Events'\nall.medium_in = ['webinar']\n"
@@ -70,7 +70,7 @@ def test_explain_own_rules_and_categories(tmp_path: Path, capsys: Capture):
     assert "-> Organic Social" in capsys.readouterr().out
 
 
-def test_explain_bad_rules_file(tmp_path: Path, capsys: Capture):
+def test_explain_bad_rules_file(tmp_path: Path, capsys: Capture) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text("[[rules]]\nchannel = 'A'\nall.medium_is = 'x'\n", encoding="utf-8")
     assert main(["channels", "explain", "a", "b", "--channel-rules", str(rules)]) == 2
@@ -79,7 +79,7 @@ def test_explain_bad_rules_file(tmp_path: Path, capsys: Capture):
     assert "Did you mean 'medium_in'?" in err
 
 
-def test_explain_old_spellings_still_work(tmp_path: Path, capsys: Capture):
+def test_explain_old_spellings_still_work(tmp_path: Path, capsys: Capture) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text("[[rules]]\nchannel = 'Events'\nall.medium_in = ['webinar']\n")
     new = main(["channels", "explain", "zoom", "webinar", "--channel-rules", str(rules)])
@@ -98,7 +98,7 @@ def test_explain_old_spellings_still_work(tmp_path: Path, capsys: Capture):
     )
 
 
-def test_explain_help_shows_the_new_spellings_only(capsys: Capture):
+def test_explain_help_shows_the_new_spellings_only(capsys: Capture) -> None:
     assert main(["channels", "explain", "--help"]) == 0
     out = capsys.readouterr().out
     assert "--channel-rules" in out
@@ -107,13 +107,13 @@ def test_explain_help_shows_the_new_spellings_only(capsys: Capture):
     assert "text" not in out
 
 
-def test_rules_prints_the_builtin_file(capsys: Capture):
+def test_rules_prints_the_builtin_file(capsys: Capture) -> None:
     assert main(["channels", "rules"]) == 0
     data = tomllib.loads(capsys.readouterr().out)
     assert len(data["rules"]) == 18
 
 
-def test_ingest_with_channel_rules(tmp_path: Path, capsys: Capture):
+def test_ingest_with_channel_rules(tmp_path: Path, capsys: Capture) -> None:
     touches = tmp_path / "touches.csv"
     touches.write_text(
         "touchpoint_id,user_id,ts,landing_url\n"

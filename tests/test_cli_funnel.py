@@ -7,7 +7,7 @@ import json
 import pytest
 
 from api.cli import main
-from tests.test_cli import CONVERSIONS_CSV, COSTS_CSV, TOUCHPOINTS_CSV, run
+from tests.test_cli import CONVERSIONS_CSV, COSTS_CSV, TOUCHPOINTS_CSV, Capture, run
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return path
 
 
-def test_funnel_table(capsys, db):
+def test_funnel_table(capsys: Capture, db: str) -> None:
     code, out, err = run(capsys, "funnel", "--by", "channel", "--db", db)
     assert code == 0, err
     assert out.startswith("funnel lead → mql → sql → opportunity → closed_won")
@@ -35,7 +35,7 @@ def test_funnel_table(capsys, db):
     assert "TOTAL" in out
 
 
-def test_funnel_json_period(capsys, db):
+def test_funnel_json_period(capsys: Capture, db: str) -> None:
     code, out, _ = run(
         capsys,
         "funnel",
@@ -56,7 +56,7 @@ def test_funnel_json_period(capsys, db):
     assert body["totals"]["revenue"] == 150.0
 
 
-def test_funnel_csv_by_owner_with_stages(capsys, db):
+def test_funnel_csv_by_owner_with_stages(capsys: Capture, db: str) -> None:
     code, out, _ = run(
         capsys,
         "funnel",
@@ -74,13 +74,13 @@ def test_funnel_csv_by_owner_with_stages(capsys, db):
     assert "lead_to_won_rate" in out.splitlines()[0]
 
 
-def test_funnel_cohort_and_period_exclude_each_other(capsys, db):
+def test_funnel_cohort_and_period_exclude_each_other(capsys: Capture, db: str) -> None:
     code, _, err = run(capsys, "funnel", "--cohort", "--period", "--db", db)
     assert code == 2
     assert "not allowed with argument" in err
 
 
-def test_funnel_lost_stages_need_stages(capsys, db):
+def test_funnel_lost_stages_need_stages(capsys: Capture, db: str) -> None:
     code, _, err = run(capsys, "funnel", "--lost-stages", "lost", "--db", db)
     assert code == 2
     assert "lost stages go with stages" in err

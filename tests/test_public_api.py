@@ -36,7 +36,7 @@ def ruff_order(member: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("name", PACKAGES)
-def test_all_is_sorted_and_unique(name: str):
+def test_all_is_sorted_and_unique(name: str) -> None:
     module = _package(name)
     exported = list(module.__all__)
     assert exported == sorted(exported, key=ruff_order)
@@ -44,7 +44,7 @@ def test_all_is_sorted_and_unique(name: str):
 
 
 @pytest.mark.parametrize("name", PACKAGES)
-def test_every_exported_name_is_importable(name: str):
+def test_every_exported_name_is_importable(name: str) -> None:
     module = _package(name)
     for member in module.__all__:
         assert hasattr(module, member), f"{name}.__all__ lists {member!r}, which is missing"
@@ -54,7 +54,7 @@ def test_every_exported_name_is_importable(name: str):
 
 
 @pytest.mark.parametrize("name", PACKAGES)
-def test_every_public_member_is_exported(name: str):
+def test_every_public_member_is_exported(name: str) -> None:
     module = _package(name)
     public = {
         member
@@ -66,7 +66,7 @@ def test_every_public_member_is_exported(name: str):
     assert public <= set(module.__all__), sorted(public - set(module.__all__))
 
 
-def test_attribution_exports_the_core():
+def test_attribution_exports_the_core() -> None:
     import attribution
 
     assert {

@@ -26,7 +26,7 @@ from ingest import Store, ingest_files
 with warnings.catch_warnings():
     # Newer Starlette warns that its test client prefers `httpx2`; the client works the same.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient as TestClient  # re-exported to the API tests
 
 TOUCHPOINTS_CSV = """\
 touchpoint_id,user_id,ts,channel,campaign

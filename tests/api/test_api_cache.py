@@ -55,7 +55,6 @@ def test_second_identical_request_is_at_least_20x_faster(example_client: TestCli
 
 
 def test_two_spellings_of_one_query_share_an_entry(example_client: TestClient) -> None:
-    services = example_client.app.dependency_overrides  # noqa: F841 - the app is live
     first = example_client.get("/v1/attribution?model=time_decay&half_life_days=7")
     hits_before = _cache_hits(example_client)
     again = example_client.get("/v1/attribution?model=time_decay&half_life_days=7.0")

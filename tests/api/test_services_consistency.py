@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from api.cli import main as cli
@@ -111,5 +112,7 @@ def test_the_html_report_counts_stitched_persons(stitched_store: Path) -> None:
     assert isinstance(data.funnel, dict), data.funnel
     email = next(r for r in data.funnel["data"] if r["channel"] == "Email")
     assert (email["leads"], email["won"]) == (1, 1)
-    revenue = dict(zip(data.channels["channel"], data.channels["revenue"], strict=True))
+    channels = data.channels
+    assert isinstance(channels, pl.DataFrame), channels
+    revenue = dict(zip(channels["channel"], channels["revenue"], strict=True))
     assert revenue["Email"] == 500

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -72,7 +73,9 @@ def data() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 @pytest.mark.parametrize("model", ["linear", "markov", "shapley"])
-def test_report_gets_six_columns_after_the_point_columns(data, model):
+def test_report_gets_six_columns_after_the_point_columns(
+    data: tuple[pl.DataFrame, pl.DataFrame], model: str
+) -> None:
     tp, cv = data
     report = attribute(tp, cv, costs(tp), model=model, ci=0.9, bootstrap=30, seed=1)
     assert report.data.columns == [
@@ -98,7 +101,7 @@ def test_report_gets_six_columns_after_the_point_columns(data, model):
     assert "roas_high" in report.to_table()
 
 
-def test_no_ci_no_columns(data):
+def test_no_ci_no_columns(data: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     tp, cv = data
     report = attribute(tp, cv, model="linear")
     assert not set(INTERVAL_COLUMNS) & set(report.data.columns)
@@ -106,7 +109,9 @@ def test_no_ci_no_columns(data):
 
 
 @pytest.mark.parametrize("model", sorted(MODELS))
-def test_low_point_high_in_typical_data(data, model):
+def test_low_point_high_in_typical_data(
+    data: tuple[pl.DataFrame, pl.DataFrame], model: str
+) -> None:
     tp, cv = data
     # The counterfactual Shapley reruns on every resample: fewer keep the suite fast.
     resamples = 20 if model == "shapley_counterfactual" else 40
@@ -122,7 +127,9 @@ def test_low_point_high_in_typical_data(data, model):
     assert (rows["conversions_low"] < rows["conversions_high"]).all()
 
 
-def test_roas_interval_is_revenue_interval_over_spend_and_null_without_spend(data):
+def test_roas_interval_is_revenue_interval_over_spend_and_null_without_spend(
+    data: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
     tp, cv = data
     report = attribute(tp, cv, costs(tp), model="linear", ci=0.95, bootstrap=20)
     by_channel = {row["channel"]: row for row in report.data.to_dicts()}
@@ -136,7 +143,7 @@ def test_roas_interval_is_revenue_interval_over_spend_and_null_without_spend(dat
     assert no_costs.data["roas_low"].null_count() == no_costs.data.height
 
 
-def test_untouched_conversions_get_intervals(data):
+def test_untouched_conversions_get_intervals(data: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     tp, cv = data
     report = attribute(tp, cv, model="first_touch", ci=0.95, bootstrap=50, seed=4)
     row = report.data.filter(pl.col("channel") == NO_TOUCHPOINT).row(0, named=True)
@@ -146,7 +153,7 @@ def test_untouched_conversions_get_intervals(data):
     assert row["revenue_high"] > 0
 
 
-def test_seeded_reproducibility(data):
+def test_seeded_reproducibility(data: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     tp, cv = data
     a = attribute(tp, cv, model="markov", ci=0.95, bootstrap=20, seed=7).data
     b = attribute(tp, cv, model="markov", ci=0.95, bootstrap=20, seed=7).data
@@ -156,7 +163,7 @@ def test_seeded_reproducibility(data):
 
 
 @pytest.mark.parametrize("model", ["position_based", "markov"])
-def test_row_order_does_not_matter(data, model):
+def test_row_order_does_not_matter(data: tuple[pl.DataFrame, pl.DataFrame], model: str) -> None:
     tp, cv = data
     a = attribute(tp, cv, model=model, ci=0.9, bootstrap=20, seed=5).data
     b = attribute(
@@ -170,7 +177,7 @@ def test_row_order_does_not_matter(data, model):
     assert_frame_equal(a, b, rel_tol=REL_TOL)
 
 
-def test_width_shrinks_as_data_grows():
+def test_width_shrinks_as_data_grows() -> None:
     widths = []
     for n in (400, 6_400):
         tp, cv = simulated(n, seed=11)
@@ -181,7 +188,7 @@ def test_width_shrinks_as_data_grows():
     assert widths[1] < 0.4 * widths[0]
 
 
-def test_single_person_gives_point_intervals():
+def test_single_person_gives_point_intervals() -> None:
     tp = pl.DataFrame(
         {
             "touchpoint_id": ["t1", "t2"],
@@ -223,7 +230,9 @@ def test_single_person_gives_point_intervals():
         ({"ci": 0.95, "seed": -1}, "The 'seed' parameter must be an integer >= 0. Got -1 instead."),
     ],
 )
-def test_bad_ci_or_bootstrap(data, kwargs, message):
+def test_bad_ci_or_bootstrap(
+    data: tuple[pl.DataFrame, pl.DataFrame], kwargs: dict[str, Any], message: str
+) -> None:
     tp, cv = data
     with pytest.raises(ParameterError) as caught:
         attribute(tp, cv, model="linear", **kwargs)
@@ -231,7 +240,7 @@ def test_bad_ci_or_bootstrap(data, kwargs, message):
 
 
 @pytest.mark.parametrize("model", ["linear", "markov"])
-def test_progress_is_reported(data, model):
+def test_progress_is_reported(data: tuple[pl.DataFrame, pl.DataFrame], model: str) -> None:
     tp, cv = data
     calls: list[tuple[int, int]] = []
     attribute(tp, cv, model=model, ci=0.9, bootstrap=12, progress=lambda d, t: calls.append((d, t)))
@@ -306,7 +315,9 @@ def small_journeys() -> Journeys:
         ("shapley_counterfactual", "rerun"),
     ],
 )
-def test_fast_routes_equal_brute_force_on_the_same_draws(small_journeys, model, route):
+def test_fast_routes_equal_brute_force_on_the_same_draws(
+    small_journeys: Journeys, model: str, route: str
+) -> None:
     fast = bootstrap_totals(small_journeys, get_model(model), resamples=12, seed=3)
     slow = brute_force(small_journeys, model, resamples=12, seed=3)
     assert fast.route == route
@@ -319,7 +330,9 @@ def test_fast_routes_equal_brute_force_on_the_same_draws(small_journeys, model, 
 
 @pytest.mark.parametrize("order", [1, 2, 3])
 @pytest.mark.parametrize("collapse_repeats", [False, True])
-def test_markov_path_totals_equal_credit(small_journeys, order, collapse_repeats):
+def test_markov_path_totals_equal_credit(
+    small_journeys: Journeys, order: int, collapse_repeats: bool
+) -> None:
     model = Markov(order=order, collapse_repeats=collapse_repeats)
     expected = model.key_totals(small_journeys)
     got = model.path_totals(small_journeys.paths())
@@ -328,7 +341,7 @@ def test_markov_path_totals_equal_credit(small_journeys, order, collapse_repeats
     np.testing.assert_allclose(joined["revenue"], joined["revenue_right"], rtol=1e-8)
 
 
-def test_markov_path_totals_edge_cases():
+def test_markov_path_totals_edge_cases() -> None:
     # Z converts only with X and has no removal effect of its own in a chain where
     # X always converts; W is only seen in non-converting paths.
     paths = pl.DataFrame(
@@ -355,17 +368,19 @@ def test_markov_path_totals_edge_cases():
     np.testing.assert_allclose(joined["revenue"], joined["revenue_right"], atol=1e-7)
 
 
-def test_markov_path_totals_refuses_journey_normalisation():
+def test_markov_path_totals_refuses_journey_normalisation() -> None:
     with pytest.raises(ParameterError, match="normalisation='global'"):
         Markov(normalisation="journey").path_totals(pl.DataFrame())
 
 
-def test_markov_journey_normalisation_reruns(small_journeys):
+def test_markov_journey_normalisation_reruns(small_journeys: Journeys) -> None:
     draws = bootstrap_totals(small_journeys, Markov(normalisation="journey"), resamples=10)
     assert draws.route == "rerun"
 
 
-def test_path_chain_sparse_solver_equals_dense(small_journeys, monkeypatch):
+def test_path_chain_sparse_solver_equals_dense(
+    small_journeys: Journeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = small_journeys.paths()
     chain = PathChain.from_paths(paths["path"], order=2)
     numbers = [paths[c].to_numpy() for c in ("conversions", "revenue", "nulls")]
@@ -377,7 +392,9 @@ def test_path_chain_sparse_solver_equals_dense(small_journeys, monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_population_independent_models_credit_a_journey_alone(small_journeys, name):
+def test_population_independent_models_credit_a_journey_alone(
+    small_journeys: Journeys, name: str
+) -> None:
     """The capability the fast route relies on: a journey's weights ignore the others."""
     model = get_model(name)
     if not model.population_independent:
@@ -397,7 +414,7 @@ def test_population_independent_models_credit_a_journey_alone(small_journeys, na
     )
 
 
-def test_aggregated_paths_resample_each_counted_person():
+def test_aggregated_paths_resample_each_counted_person() -> None:
     from attribution.paths import journeys_from_paths
 
     table = pl.DataFrame(
@@ -414,7 +431,7 @@ def test_aggregated_paths_resample_each_counted_person():
 
 
 @pytest.mark.slow
-def test_coverage_of_channel_shares_on_ground_truth():
+def test_coverage_of_channel_shares_on_ground_truth() -> None:
     """The 95% interval of each channel's share covers the true share ~95% of the time.
 
     Recorded in docs/uncertainty.md; run with

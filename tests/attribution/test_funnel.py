@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Any, TypedDict
 
 import polars as pl
 import pytest
@@ -59,7 +59,15 @@ COSTS = [
     ("2024-01-04", "Social", "prospecting", 5.0),
 ]
 
-JANUARY = {"start": dt.date(2024, 1, 1), "end": dt.date(2024, 1, 31)}
+
+class Window(TypedDict):
+    """The ``start`` and ``end`` keyword arguments of :func:`funnel`."""
+
+    start: dt.date
+    end: dt.date
+
+
+JANUARY: Window = {"start": dt.date(2024, 1, 1), "end": dt.date(2024, 1, 31)}
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +107,7 @@ def rows(report: Any) -> dict[str, dict[str, Any]]:
     return {row[report.by]: row for row in report.data.to_dicts()}
 
 
-def test_worked_example_150_leads_35_customers():
+def test_worked_example_150_leads_35_customers() -> None:
     # conventions.md section 7: 35 / 150 × 100 = 23.3 %.
     users = [f"p{k:03d}" for k in range(150)]
     leads = pl.DataFrame({"user_id": users, "ts": ["2024-03-05"] * 150, "stage": ["lead"] * 150})
@@ -118,7 +126,9 @@ def test_worked_example_150_leads_35_customers():
         assert round(100 * totals["lead_conversion_rate"], 1) == 23.3
 
 
-def test_cohort_totals(conversions, touchpoints, costs):
+def test_cohort_totals(
+    conversions: pl.DataFrame, touchpoints: pl.DataFrame, costs: pl.DataFrame
+) -> None:
     totals = funnel(conversions, touchpoints, costs).totals
     check(
         totals,
@@ -166,7 +176,9 @@ def test_cohort_totals(conversions, touchpoints, costs):
     )
 
 
-def test_period_january(conversions, touchpoints, costs):
+def test_period_january(
+    conversions: pl.DataFrame, touchpoints: pl.DataFrame, costs: pl.DataFrame
+) -> None:
     report = funnel(conversions, touchpoints, costs, mode="period", **JANUARY)
     assert (report.start, report.end) == (JANUARY["start"], JANUARY["end"])
     check(
@@ -205,8 +217,8 @@ def test_period_january(conversions, touchpoints, costs):
     )
 
 
-def test_period_rate_can_exceed_one_cohort_cannot(conversions):
-    window = {"start": dt.date(2024, 1, 5), "end": dt.date(2024, 1, 31)}
+def test_period_rate_can_exceed_one_cohort_cannot(conversions: pl.DataFrame) -> None:
+    window: Window = {"start": dt.date(2024, 1, 5), "end": dt.date(2024, 1, 31)}
     period = funnel(conversions, mode="period", **window).totals
     # Entered in the window: MQL b (Jan 5); SQL a and b (Jan 5).
     assert (period["mqls"], period["sqls"]) == (1, 2)
@@ -218,7 +230,9 @@ def test_period_rate_can_exceed_one_cohort_cannot(conversions):
     assert (cohort["leads"], cohort["customers"], cohort["lead_conversion_rate"]) == (1, 0, 0.0)
 
 
-def test_by_channel_first_touch(conversions, touchpoints, costs):
+def test_by_channel_first_touch(
+    conversions: pl.DataFrame, touchpoints: pl.DataFrame, costs: pl.DataFrame
+) -> None:
     report = funnel(conversions, touchpoints, costs, by="channel")
     got = rows(report)
     assert sorted(got) == ["(no touchpoint)", "Email", "Search", "Social"]
@@ -272,20 +286,24 @@ def test_by_channel_first_touch(conversions, touchpoints, costs):
         assert sum(r[column] for r in got.values()) == report.totals[column], column
 
 
-def test_by_channel_lead_touch(conversions, touchpoints):
+def test_by_channel_lead_touch(conversions: pl.DataFrame, touchpoints: pl.DataFrame) -> None:
     got = rows(funnel(conversions, touchpoints, by="channel", assign="lead_touch"))
     # a's last touch before becoming a lead (Jan 3) is Search (Jan 2).
     assert got["Search"]["leads"] == 2
     assert got["Email"]["leads"] == 1
 
 
-def test_by_campaign(conversions, touchpoints, costs):
+def test_by_campaign(
+    conversions: pl.DataFrame, touchpoints: pl.DataFrame, costs: pl.DataFrame
+) -> None:
     got = rows(funnel(conversions, touchpoints, costs, by="campaign"))
     check(got["newsletter"], {"leads": 2, "spend": 30.0, "cpl": 15.0})
     check(got["brand"], {"leads": 0, "spend": 30.0, "cpl": None})
 
 
-def test_by_lead_source_and_owner(conversions, touchpoints, costs):
+def test_by_lead_source_and_owner(
+    conversions: pl.DataFrame, touchpoints: pl.DataFrame, costs: pl.DataFrame
+) -> None:
     by_source = rows(funnel(conversions, touchpoints, costs, by="lead_source"))
     assert sorted(by_source) == ["(not set)", "Event", "Partner", "Web"]
     check(
@@ -298,19 +316,21 @@ def test_by_lead_source_and_owner(conversions, touchpoints, costs):
     check(by_owner["(not set)"], {"leads": 2, "customers": 1})
 
 
-def test_without_visits_the_visitor_rate_is_null(conversions, touchpoints):
+def test_without_visits_the_visitor_rate_is_null(
+    conversions: pl.DataFrame, touchpoints: pl.DataFrame
+) -> None:
     totals = funnel(conversions, touchpoints.drop("interaction")).totals
     assert totals["visitors"] is None
     assert totals["visitor_to_lead_rate"] is None
 
 
-def test_without_costs_money_ratios_are_null(conversions):
+def test_without_costs_money_ratios_are_null(conversions: pl.DataFrame) -> None:
     totals = funnel(conversions).totals
     assert totals["spend"] is None
     assert (totals["cpl"], totals["cpa"], totals["cac"]) == (None, None, None)
 
 
-def test_user_defined_stages(conversions):
+def test_user_defined_stages(conversions: pl.DataFrame) -> None:
     report = funnel(conversions, stages="lead,opportunity,closed_won")
     assert report.stages == FunnelStages(("lead", "opportunity", "closed_won"), ("closed_lost",))
     check(
@@ -325,7 +345,7 @@ def test_user_defined_stages(conversions):
     )
 
 
-def test_default_stages_ecommerce():
+def test_default_stages_ecommerce() -> None:
     cv = pl.DataFrame(
         {
             "conversion_id": ["1", "2", "3"],
@@ -341,7 +361,7 @@ def test_default_stages_ecommerce():
     assert report.data.columns[:3] == ["leads", "won", "lost"]
 
 
-def test_outputs(conversions, touchpoints, costs):
+def test_outputs(conversions: pl.DataFrame, touchpoints: pl.DataFrame, costs: pl.DataFrame) -> None:
     report = funnel(conversions, touchpoints, costs, by="channel", **JANUARY)
     body = report.to_dict()
     assert body["stages"] == list(B2B_STAGES.order)
@@ -367,7 +387,7 @@ def test_outputs(conversions, touchpoints, costs):
         ({"stages": "lead,lead"}, "must be distinct; lead appear(s)"),
     ],
 )
-def test_bad_parameters(conversions, kwargs, message):
+def test_bad_parameters(conversions: pl.DataFrame, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ParameterError, match=None) as info:
         funnel(conversions, **kwargs)
     assert message in str(info.value)

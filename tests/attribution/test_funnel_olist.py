@@ -54,7 +54,9 @@ def conversions(raw: tuple[pl.DataFrame, pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([leads, won])
 
 
-def test_lead_to_won_rate_by_origin(raw, conversions):
+def test_lead_to_won_rate_by_origin(
+    raw: tuple[pl.DataFrame, pl.DataFrame], conversions: pl.DataFrame
+) -> None:
     mqls, deals = raw
     report = funnel(conversions, by="lead_source", stages="mql,closed_won")
     got = {row["lead_source"]: row for row in report.data.to_dicts()}
@@ -77,7 +79,7 @@ def test_lead_to_won_rate_by_origin(raw, conversions):
     assert report.totals["lost"] == 0
 
 
-def test_owners_are_the_sales_reps(conversions):
+def test_owners_are_the_sales_reps(conversions: pl.DataFrame) -> None:
     report = funnel(conversions, by="owner", stages="mql,closed_won")
     owners = set(report.data["owner"]) - {"(not set)"}
     assert len(owners) == 22

@@ -65,7 +65,7 @@ def assignment(touchpoints: pl.DataFrame, conversions: pl.DataFrame, **kw: Any) 
 @pytest.mark.parametrize("lookback_days", [90.0, 30.0, 0.5])
 def test_touch_exactly_lookback_before_is_in_and_one_microsecond_older_is_out(
     lookback_days: float,
-):
+) -> None:
     window = dt.timedelta(days=lookback_days)
     tp = touches(
         ("older", "a", T0 - window - US, "Display"),
@@ -79,13 +79,13 @@ def test_touch_exactly_lookback_before_is_in_and_one_microsecond_older_is_out(
     assert j.touches.filter(~pl.col("converted")).is_empty()
 
 
-def test_touch_at_the_conversion_instant_is_in():
+def test_touch_at_the_conversion_instant_is_in() -> None:
     tp = touches(("t1", "a", T0 - DAY, "Email"), ("t2", "a", T0, "Search"))
     cv = convs(("c1", "a", T0, "purchase", 10.0))
     assert assignment(tp, cv) == {"t1": "c1", "t2": "c1"}
 
 
-def test_conversion_with_only_old_touches_is_untouched():
+def test_conversion_with_only_old_touches_is_untouched() -> None:
     tp = touches(("t1", "a", T0 - 91 * DAY, "Email"))
     cv = convs(("c1", "a", T0, "purchase", 10.0))
     j = build_journeys(tp, cv)
@@ -94,13 +94,13 @@ def test_conversion_with_only_old_touches_is_untouched():
 
 
 @pytest.mark.parametrize("lookback_days", [0, -1.0, float("nan")])
-def test_lookback_must_be_positive(lookback_days: float):
+def test_lookback_must_be_positive(lookback_days: float) -> None:
     with pytest.raises(ParameterError, match=r"^lookback_days must be > 0\. Got .* instead\.$"):
         build_journeys(touches(), convs(), lookback_days=lookback_days)
 
 
 @pytest.mark.parametrize("lookback_days", [1e10, float("inf")])
-def test_huge_lookback_is_a_parameter_error(lookback_days: float):
+def test_huge_lookback_is_a_parameter_error(lookback_days: float) -> None:
     with pytest.raises(ParameterError) as info:
         build_journeys(touches(), convs(), lookback_days=lookback_days)
     assert str(info.value) == (
@@ -111,7 +111,7 @@ def test_huge_lookback_is_a_parameter_error(lookback_days: float):
 # --- split at conversions --------------------------------------------------------------------
 
 
-def test_touches_go_to_the_first_conversion_at_or_after_them():
+def test_touches_go_to_the_first_conversion_at_or_after_them() -> None:
     tp = touches(
         ("t1", "a", T0 - 3 * DAY, "Email"),
         ("t2", "a", T0 - DAY, "Search"),
@@ -131,7 +131,7 @@ def test_touches_go_to_the_first_conversion_at_or_after_them():
     assert positions == [("t1", 0, 3), ("t2", 1, 3), ("t3", 2, 3), ("t4", 0, 2), ("t5", 1, 2)]
 
 
-def test_touches_after_the_last_conversion_form_a_non_converting_journey():
+def test_touches_after_the_last_conversion_form_a_non_converting_journey() -> None:
     tp = touches(
         ("t1", "a", T0 - DAY, "Email"),
         ("t2", "a", T0 + DAY, "Search"),
@@ -151,7 +151,7 @@ def test_touches_after_the_last_conversion_form_a_non_converting_journey():
     assert non_converting["conversion_ts"].null_count() == non_converting.height
 
 
-def test_non_converting_journey_keeps_touches_within_lookback_of_its_last_touch():
+def test_non_converting_journey_keeps_touches_within_lookback_of_its_last_touch() -> None:
     tp = touches(
         ("old", "b", T0 - 30 * DAY - US, "Display"),
         ("edge", "b", T0 - 30 * DAY, "Email"),
@@ -161,7 +161,7 @@ def test_non_converting_journey_keeps_touches_within_lookback_of_its_last_touch(
     assert j.touches["touchpoint_id"].to_list() == ["edge", "last"]
 
 
-def test_ties_in_time_are_ordered_by_touchpoint_id():
+def test_ties_in_time_are_ordered_by_touchpoint_id() -> None:
     tp = touches(
         ("t2", "a", T0 - DAY, "Search"),
         ("t1", "a", T0 - DAY, "Email"),
@@ -172,7 +172,7 @@ def test_ties_in_time_are_ordered_by_touchpoint_id():
     assert j.touches["position"].to_list() == [0, 1, 2]
 
 
-def test_journey_touches_have_the_schema_and_keep_extra_columns():
+def test_journey_touches_have_the_schema_and_keep_extra_columns() -> None:
     tp = touches(("t1", "a", T0, "Email")).with_columns(
         pl.lit("spring").alias("campaign"), pl.lit("hero").alias("creative")
     )
@@ -184,7 +184,7 @@ def test_journey_touches_have_the_schema_and_keep_extra_columns():
     assert j.touches.row(0, named=True)["creative"] == "hero"
 
 
-def test_revenue_defaults_to_zero():
+def test_revenue_defaults_to_zero() -> None:
     tp = touches(("t1", "a", T0, "Email"))
     cv = convs(("c1", "a", T0, "purchase", 0.0)).drop("revenue")
     j = build_journeys(tp, cv)
@@ -202,7 +202,7 @@ DAY31 = dt.datetime(2024, 3, 31, tzinfo=dt.UTC)  # end
 START, END = DAY1.date(), DAY31.date()
 
 
-def test_period_bounds_are_inclusive_dates():
+def test_period_bounds_are_inclusive_dates() -> None:
     tp = touches(
         ("t_before", "a", DAY1 - US - DAY, "Email"),
         ("t_first", "b", DAY1 - DAY, "Email"),
@@ -223,13 +223,13 @@ def test_period_bounds_are_inclusive_dates():
     assert set(j.touches.filter(~pl.col("converted"))["journey_id"]) == {"~d"}
 
 
-def test_touches_before_start_count_within_the_lookback():
+def test_touches_before_start_count_within_the_lookback() -> None:
     tp = touches(("t_early", "a", DAY1 - 10 * DAY, "Email"), ("t_in", "a", DAY1, "Search"))
     cv = convs(("c1", "a", DAY1 + DAY, "purchase", 5.0))
     assert assignment(tp, cv, start=START, end=END) == {"t_early": "c1", "t_in": "c1"}
 
 
-def test_touches_after_end_are_ignored():
+def test_touches_after_end_are_ignored() -> None:
     tp = touches(("t_in", "a", DAY31, "Email"), ("t_late", "a", DAY31 + DAY, "Search"))
     cv = convs(("c1", "a", DAY31 + 2 * DAY, "purchase", 5.0))
     j = build_journeys(tp, cv, end=END)
@@ -237,7 +237,7 @@ def test_touches_after_end_are_ignored():
     assert j.untouched.is_empty()
 
 
-def test_conversion_before_start_keeps_its_touches_out_of_later_journeys():
+def test_conversion_before_start_keeps_its_touches_out_of_later_journeys() -> None:
     tp = touches(
         ("t1", "a", DAY1 - 5 * DAY, "Email"),
         ("t2", "a", DAY1 + DAY, "Search"),
@@ -251,7 +251,7 @@ def test_conversion_before_start_keeps_its_touches_out_of_later_journeys():
     assert j.revenue == 9.0
 
 
-def test_non_converting_journey_is_kept_when_its_last_touch_is_in_the_period():
+def test_non_converting_journey_is_kept_when_its_last_touch_is_in_the_period() -> None:
     tp = touches(
         ("a_pre", "a", DAY1 - 2 * DAY, "Email"),
         ("a_in", "a", DAY1 + DAY, "Search"),
@@ -264,7 +264,7 @@ def test_non_converting_journey_is_kept_when_its_last_touch_is_in_the_period():
     ]
 
 
-def test_start_after_end_is_an_error():
+def test_start_after_end_is_an_error() -> None:
     with pytest.raises(ParameterError, match=r"^start \(2024-03-31\) is after end \(2024-03-01\)"):
         build_journeys(touches(), convs(), start=END, end=START)
 
@@ -278,7 +278,7 @@ def _staged(*stages: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     return tp, cv
 
 
-def test_single_stage_is_picked():
+def test_single_stage_is_picked() -> None:
     j = build_journeys(*_staged("mql"))
     assert j.stage == "mql"
     assert j.converting["journey_id"].to_list() == ["c_mql"]
@@ -292,13 +292,13 @@ def test_single_stage_is_picked():
         (("lead", "purchase", "closed_won"), "closed_won"),
     ],
 )
-def test_revenue_stage_is_preferred(stages: tuple[str, ...], expected: str):
+def test_revenue_stage_is_preferred(stages: tuple[str, ...], expected: str) -> None:
     j = build_journeys(*_staged(*stages))
     assert j.stage == expected
     assert j.converting["journey_id"].to_list() == [f"c_{expected}"]
 
 
-def test_several_stages_and_no_revenue_stage_is_an_error_listing_them():
+def test_several_stages_and_no_revenue_stage_is_an_error_listing_them() -> None:
     with pytest.raises(ParameterError) as info:
         build_journeys(*_staged("sql", "lead", "mql"))
     assert str(info.value) == (
@@ -306,13 +306,13 @@ def test_several_stages_and_no_revenue_stage_is_an_error_listing_them():
     )
 
 
-def test_explicit_stage_is_used():
+def test_explicit_stage_is_used() -> None:
     j = build_journeys(*_staged("lead", "purchase"), stage="lead")
     assert j.stage == "lead"
     assert j.converting["journey_id"].to_list() == ["c_lead"]
 
 
-def test_explicit_unknown_stage_is_an_error():
+def test_explicit_unknown_stage_is_an_error() -> None:
     with pytest.raises(ParameterError) as info:
         build_journeys(*_staged("lead", "purchase"), stage="closed_won")
     assert str(info.value) == (
@@ -320,7 +320,7 @@ def test_explicit_unknown_stage_is_an_error():
     )
 
 
-def test_split_only_at_conversions_of_the_stage():
+def test_split_only_at_conversions_of_the_stage() -> None:
     tp = touches(("t1", "a", T0 - 2 * DAY, "Email"), ("t2", "a", T0, "Search"))
     cv = convs(
         ("lead", "a", T0 - DAY, "lead", 0.0),
@@ -333,7 +333,7 @@ def test_split_only_at_conversions_of_the_stage():
 # --- untouched conversions -------------------------------------------------------------------
 
 
-def test_conversions_without_touches_are_untouched():
+def test_conversions_without_touches_are_untouched() -> None:
     tp = touches(("t1", "a", T0, "Email"))
     cv = convs(
         ("c_b", "b", T0, "purchase", 30.0),
@@ -349,7 +349,7 @@ def test_conversions_without_touches_are_untouched():
     assert j.n_conversions == 1
 
 
-def test_simultaneous_conversions_do_not_share_touches():
+def test_simultaneous_conversions_do_not_share_touches() -> None:
     tp = touches(("t1", "a", T0 - DAY, "Email"))
     cv = convs(("c1", "a", T0, "purchase", 10.0), ("c2", "a", T0, "purchase", 20.0))
     j = build_journeys(tp, cv)
@@ -360,7 +360,7 @@ def test_simultaneous_conversions_do_not_share_touches():
     assert ids == {"c1", "c2"}
 
 
-def test_no_converting_journey_is_an_empty_input_error():
+def test_no_converting_journey_is_an_empty_input_error() -> None:
     j = build_journeys(touches(("t1", "a", T0, "Email")), convs(("c1", "b", T0, "lead", 0.0)))
     with pytest.raises(EmptyInputError) as info:
         require_converting(j)
@@ -373,7 +373,7 @@ def test_no_converting_journey_is_an_empty_input_error():
 # --- input validation and timestamp forms ----------------------------------------------------
 
 
-def test_missing_touchpoint_columns_are_named():
+def test_missing_touchpoint_columns_are_named() -> None:
     tp = touches(("t1", "a", T0, "Email")).drop("channel", "touchpoint_id")
     with pytest.raises(MissingColumnsError) as info:
         build_journeys(tp, convs(("c1", "a", T0, "purchase", 1.0)))
@@ -383,7 +383,7 @@ def test_missing_touchpoint_columns_are_named():
     )
 
 
-def test_missing_conversion_columns_are_named():
+def test_missing_conversion_columns_are_named() -> None:
     cv = convs(("c1", "a", T0, "purchase", 1.0)).drop("stage")
     with pytest.raises(MissingColumnsError) as info:
         build_journeys(touches(("t1", "a", T0, "Email")), cv)
@@ -393,7 +393,7 @@ def test_missing_conversion_columns_are_named():
     )
 
 
-def test_non_timestamp_ts_is_an_error():
+def test_non_timestamp_ts_is_an_error() -> None:
     tp = touches(("t1", "a", T0, "Email")).with_columns(pl.lit(1).alias("ts"))
     with pytest.raises(ParameterError, match=r"^Column 'ts' must hold timestamps; got Int32\.$"):
         build_journeys(tp, convs(("c1", "a", T0, "purchase", 1.0)))
@@ -433,7 +433,7 @@ def _ts_forms() -> dict[str, tuple[list[Any], list[Any]]]:
 
 
 @pytest.mark.parametrize("form", list(_ts_forms()))
-def test_timestamp_forms_are_equivalent(form: str):
+def test_timestamp_forms_are_equivalent(form: str) -> None:
     touch_ts, conversion_ts = _ts_forms()[form]
     tp = pl.DataFrame(
         {
@@ -462,7 +462,7 @@ def test_timestamp_forms_are_equivalent(form: str):
     )
 
 
-def test_nanosecond_timestamps_are_cast_to_microseconds():
+def test_nanosecond_timestamps_are_cast_to_microseconds() -> None:
     tp = touches(("t1", "a", T0 - DAY, "Email")).with_columns(pl.col("ts").dt.cast_time_unit("ns"))
     j = build_journeys(tp, convs(("c1", "a", T0, "purchase", 1.0)))
     assert j.touches.schema["ts"] == pl.Datetime("us", "UTC")
@@ -472,7 +472,7 @@ def test_nanosecond_timestamps_are_cast_to_microseconds():
 # --- paths -----------------------------------------------------------------------------------
 
 
-def test_paths_count_identical_sequences_once():
+def test_paths_count_identical_sequences_once() -> None:
     tp = touches(
         ("a1", "a", T0 - 2 * DAY, "Email"),
         ("a2", "a", T0 - DAY, "Search"),
@@ -501,7 +501,7 @@ def test_paths_count_identical_sequences_once():
     assert_frame_equal(paths, expected)
 
 
-def test_paths_by_campaign_fill_missing_names():
+def test_paths_by_campaign_fill_missing_names() -> None:
     tp = touches(("t1", "a", T0 - DAY, "Email"), ("t2", "a", T0, "Search")).with_columns(
         pl.Series("campaign", ["spring", None])
     )
@@ -509,7 +509,7 @@ def test_paths_by_campaign_fill_missing_names():
     assert paths["path"].to_list() == [["spring", "(not set)"]]
 
 
-def test_paths_by_unknown_column_is_an_error():
+def test_paths_by_unknown_column_is_an_error() -> None:
     j = build_journeys(touches(("t1", "a", T0, "Email")), convs(("c1", "a", T0, "purchase", 1.0)))
     with pytest.raises(ParameterError) as info:
         j.paths(by="creative")
@@ -519,7 +519,7 @@ def test_paths_by_unknown_column_is_an_error():
     )
 
 
-def test_paths_total_equals_journeys(touchpoints: pl.DataFrame, conversions: pl.DataFrame):
+def test_paths_total_equals_journeys(touchpoints: pl.DataFrame, conversions: pl.DataFrame) -> None:
     j = build_journeys(touchpoints, conversions)
     paths = j.paths()
     assert paths["conversions"].sum() == j.n_conversions

@@ -86,7 +86,7 @@ def check_credit_invariants(model: Markov, journeys: Journeys) -> None:
     sums = credits.group_by("journey_id").agg(pl.col("weight").sum())
     assert sums.height == journeys.n_conversions
     # The grand total is exact whichever margin wins.
-    assert abs(credits["weight"].sum() - journeys.n_conversions) < CREDIT_TOL * sums.height
+    assert abs(float(credits["weight"].sum()) - journeys.n_conversions) < CREDIT_TOL * sums.height
     feasible = not any("cannot be matched" in note for note in fit.diagnostics)
     if feasible or model.normalisation == "journey":
         assert (sums["weight"] - 1.0).abs().max() < CREDIT_TOL  # type: ignore[operator]

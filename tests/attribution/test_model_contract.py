@@ -38,19 +38,21 @@ def _shuffled(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     return shuffled
 
 
-def test_builds_with_no_args(model_cls: type[AttributionModel]):
+def test_builds_with_no_args(model_cls: type[AttributionModel]) -> None:
     model = model_cls()
     assert isinstance(model, AttributionModel)
     assert model.name in MODELS
     assert MODELS[model.name] is model_cls
 
 
-def test_credit_has_credits_schema(model_cls: type[AttributionModel], journeys: Journeys):
+def test_credit_has_credits_schema(model_cls: type[AttributionModel], journeys: Journeys) -> None:
     credits = model_cls().credit(journeys)
     assert credits.schema == CREDITS
 
 
-def test_weights_are_finite_and_non_negative(model_cls: type[AttributionModel], journeys: Journeys):
+def test_weights_are_finite_and_non_negative(
+    model_cls: type[AttributionModel], journeys: Journeys
+) -> None:
     weights = model_cls().credit(journeys)["weight"]
     assert weights.null_count() == 0
     assert weights.is_finite().all()
@@ -59,7 +61,7 @@ def test_weights_are_finite_and_non_negative(model_cls: type[AttributionModel], 
 
 def test_weights_of_each_converting_journey_sum_to_one(
     model_cls: type[AttributionModel], journeys: Journeys
-):
+) -> None:
     model = model_cls()
     credits = model.credit(journeys)
     sums = credits.group_by("journey_id").agg(
@@ -76,7 +78,7 @@ def test_weights_of_each_converting_journey_sum_to_one(
 
 def test_only_converting_touches_are_credited(
     model_cls: type[AttributionModel], journeys: Journeys
-):
+) -> None:
     credits = model_cls().credit(journeys)
     keys = ["journey_id", "touchpoint_id"]
     assert credits.select(keys).is_unique().all(), "a touch is credited twice"
@@ -91,7 +93,7 @@ def test_attribute_conserves_conversions_and_revenue(
     conversions: pl.DataFrame,
     purchases: pl.DataFrame,
     by: str,
-):
+) -> None:
     report = attribute(touchpoints, conversions, model=model_cls(), by=by)
     data = report.data
     assert math.isclose(data["conversions"].sum(), purchases.height, rel_tol=REL_TOL)
@@ -105,7 +107,7 @@ def test_attribute_conserves_conversions_and_revenue(
 
 def test_channels_are_a_subset_of_the_input(
     model_cls: type[AttributionModel], touchpoints: pl.DataFrame, conversions: pl.DataFrame
-):
+) -> None:
     report = attribute(touchpoints, conversions, model=model_cls())
     channels = set(report.data["channel"]) - {NO_TOUCHPOINT}
     assert channels <= set(touchpoints["channel"])
@@ -116,7 +118,7 @@ def test_input_row_order_does_not_matter(
     touchpoints: pl.DataFrame,
     conversions: pl.DataFrame,
     costs: pl.DataFrame,
-):
+) -> None:
     model = model_cls()
     tp, cv = touchpoints, conversions
     tp_shuffled = _shuffled(tp, SHUFFLE_SEED)
@@ -138,7 +140,7 @@ def test_input_row_order_does_not_matter(
 
 def test_params_are_echoed_in_the_report(
     model_cls: type[AttributionModel], touchpoints: pl.DataFrame, conversions: pl.DataFrame
-):
+) -> None:
     model = model_cls()
     by_instance = attribute(touchpoints, conversions, model=model)
     by_name = attribute(touchpoints, conversions, model=model.name)
@@ -148,13 +150,13 @@ def test_params_are_echoed_in_the_report(
     json.dumps(by_instance.to_dict(), allow_nan=False)
 
 
-def test_params_are_the_dataclass_fields(model_cls: type[AttributionModel]):
+def test_params_are_the_dataclass_fields(model_cls: type[AttributionModel]) -> None:
     model = model_cls()
     fields = {f.name: f.default for f in dataclasses.fields(model_cls)}
     assert model.params() == fields
 
 
-def test_repr_shows_params(model_cls: type[AttributionModel]):
+def test_repr_shows_params(model_cls: type[AttributionModel]) -> None:
     model = model_cls()
     text = repr(model)
     assert text.startswith(f"{model_cls.__name__}(")
@@ -162,7 +164,7 @@ def test_repr_shows_params(model_cls: type[AttributionModel]):
         assert f"{name}={value!r}" in text
 
 
-def test_describe_lists_each_param_with_its_default(model_cls: type[AttributionModel]):
+def test_describe_lists_each_param_with_its_default(model_cls: type[AttributionModel]) -> None:
     described = model_cls.describe()
     assert described["name"] == model_cls.name
     assert described["summary"]

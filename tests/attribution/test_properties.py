@@ -103,7 +103,7 @@ PER_MODEL = settings(max_examples=20)
 @ALL_MODELS
 @PER_MODEL
 @given(sample=samples())
-def test_conservation(model_cls: type[AttributionModel], sample: Sample):
+def test_conservation(model_cls: type[AttributionModel], sample: Sample) -> None:
     report = attribute(sample.touchpoints, sample.conversions, model=model_cls())
     sums = report.credits.group_by("journey_id").agg(pl.col("weight").sum())
     assert sums.height == sample.n_converting
@@ -117,7 +117,7 @@ def test_conservation(model_cls: type[AttributionModel], sample: Sample):
 @ALL_MODELS
 @PER_MODEL
 @given(sample=samples())
-def test_non_negative(model_cls: type[AttributionModel], sample: Sample):
+def test_non_negative(model_cls: type[AttributionModel], sample: Sample) -> None:
     weights = model_cls().credit(sample.journeys())["weight"]
     assert weights.is_finite().all()
     assert (weights >= 0).all()
@@ -128,7 +128,7 @@ def test_non_negative(model_cls: type[AttributionModel], sample: Sample):
 @given(sample=samples(), data=st.data())
 def test_input_order_does_not_matter(
     model_cls: type[AttributionModel], sample: Sample, data: st.DataObject
-):
+) -> None:
     tp, cv = sample.touchpoints, sample.conversions
     tp_order = data.draw(st.permutations(range(tp.height)), label="touch_order")
     cv_order = data.draw(st.permutations(range(cv.height)), label="conversion_order")
@@ -144,7 +144,9 @@ def test_input_order_does_not_matter(
 
 @pytest.mark.parametrize(("model", "last"), [(FirstTouch(), False), (LastTouch(), True)])
 @given(sample=samples())
-def test_first_and_last_touch_are_one_hot(model: AttributionModel, last: bool, sample: Sample):
+def test_first_and_last_touch_are_one_hot(
+    model: AttributionModel, last: bool, sample: Sample
+) -> None:
     frame = credited(model, sample)
     assert set(frame["weight"]) <= {0.0, 1.0}
     for (_journey,), touches in frame.group_by("journey_id"):
@@ -156,7 +158,7 @@ def test_first_and_last_touch_are_one_hot(model: AttributionModel, last: bool, s
 
 
 @given(sample=samples())
-def test_linear_gives_equal_weights(sample: Sample):
+def test_linear_gives_equal_weights(sample: Sample) -> None:
     frame = credited(Linear(), sample)
     for (_journey,), touches in frame.group_by("journey_id"):
         n = touches.height
@@ -165,7 +167,7 @@ def test_linear_gives_equal_weights(sample: Sample):
 
 
 @given(sample=samples(), half_life=st.floats(0.1, 30.0))
-def test_time_decay_is_monotone_in_recency(sample: Sample, half_life: float):
+def test_time_decay_is_monotone_in_recency(sample: Sample, half_life: float) -> None:
     frame = credited(TimeDecay(half_life_days=half_life), sample)
     for (_journey,), touches in frame.group_by("journey_id"):
         rows = touches.select("ts", "weight").rows()
@@ -189,7 +191,7 @@ def position_weights(draw: st.DrawFn) -> tuple[float, float]:
 
 
 @given(sample=samples(), shares=st.one_of(st.just((0.4, 0.4)), position_weights()))
-def test_position_based_shares(sample: Sample, shares: tuple[float, float]):
+def test_position_based_shares(sample: Sample, shares: tuple[float, float]) -> None:
     first, last = shares
     frame = credited(PositionBased(first_weight=first, last_weight=last), sample)
     for (_journey,), touches in frame.group_by("journey_id"):
@@ -208,7 +210,7 @@ def test_position_based_shares(sample: Sample, shares: tuple[float, float]):
 
 
 @given(sample=samples())
-def test_journeys_partition_the_touches(sample: Sample):
+def test_journeys_partition_the_touches(sample: Sample) -> None:
     journeys = sample.journeys()
     touches = journeys.touches
     assert touches["touchpoint_id"].is_unique().all()

@@ -84,7 +84,7 @@ def rows_by(report_data: pl.DataFrame, key: str) -> dict[str, dict[str, Any]]:
 
 def test_spend_is_joined_by_channel(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
-):
+) -> None:
     report = attribute(touchpoints, conversions, costs, model="last_touch", start=JAN_9, end=JAN_12)
     rows = rows_by(report.data, "channel")
     assert rows == {
@@ -128,7 +128,7 @@ def test_spend_is_joined_by_channel(
 
 def test_spend_is_joined_by_campaign(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
-):
+) -> None:
     report = attribute(
         touchpoints,
         conversions,
@@ -150,7 +150,7 @@ def test_spend_is_joined_by_campaign(
 
 def test_spend_outside_the_period_is_left_out(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
-):
+) -> None:
     bounded = attribute(touchpoints, conversions, costs, start=JAN_9, end=JAN_12)
     assert bounded.totals["spend"] == 65.0
     # With no period given, the period is the dates the data covers: all of the spend.
@@ -161,7 +161,7 @@ def test_spend_outside_the_period_is_left_out(
 
 def test_rows_with_spend_but_no_credit_are_present(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
-):
+) -> None:
     report = attribute(touchpoints, conversions, costs, model="first_touch")
     rows = rows_by(report.data, "channel")
     assert rows["Affiliates"]["conversions"] == 0.0
@@ -173,7 +173,7 @@ def test_rows_with_spend_but_no_credit_are_present(
 
 def test_zero_denominator_ratios_are_null_never_infinite(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame
-):
+) -> None:
     costs = pl.DataFrame(
         {"date": [JAN_9, JAN_9], "channel": ["Search", "Email"], "spend": [0.0, 12.0]}
     )
@@ -203,12 +203,12 @@ def test_zero_denominator_ratios_are_null_never_infinite(
 )
 def test_metric_with_zero_or_null_denominator_is_null(
     metric: Any, numerator: float, denominator: float | None
-):
+) -> None:
     value = pl.select(metric(pl.lit(numerator, pl.Float64), pl.lit(denominator, pl.Float64))).item()
     assert value is None
 
 
-def test_metric_formulas():
+def test_metric_formulas() -> None:
     assert pl.select(roas(pl.lit(300.0), pl.lit(120.0))).item() == 2.5
     assert pl.select(roi(pl.lit(300.0), pl.lit(120.0))).item() == 1.5
     assert pl.select(cpa(pl.lit(120.0), pl.lit(4.0))).item() == 30.0
@@ -216,7 +216,7 @@ def test_metric_formulas():
 
 def test_without_costs_spend_and_ratios_are_null(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame
-):
+) -> None:
     report = attribute(touchpoints, conversions, model="linear")
     for column in ("spend", "roas", "roi", "cpa"):
         assert report.data[column].null_count() == report.data.height, column
@@ -226,7 +226,7 @@ def test_without_costs_spend_and_ratios_are_null(
 
 def test_untouched_conversions_are_on_the_no_touchpoint_row(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame
-):
+) -> None:
     report = attribute(touchpoints, conversions, model="linear")
     row = report.data.filter(pl.col("channel") == NO_TOUCHPOINT)
     assert row.select("conversions", "revenue").rows() == [(1.0, 30.0)]
@@ -236,7 +236,7 @@ def test_untouched_conversions_are_on_the_no_touchpoint_row(
 
 def test_no_untouched_row_when_every_conversion_has_a_touch(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame
-):
+) -> None:
     report = attribute(touchpoints, conversions.filter(pl.col("user_id") != "c"))
     assert NO_TOUCHPOINT not in report.data["channel"].to_list()
     assert report.totals["untouched_conversions"] == 0
@@ -244,7 +244,7 @@ def test_no_untouched_row_when_every_conversion_has_a_touch(
 
 def test_touches_without_a_value_are_reported_as_not_set(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame
-):
+) -> None:
     tp = touchpoints.with_columns(
         pl.when(pl.col("touchpoint_id") == "b1")
         .then(None)
@@ -269,7 +269,7 @@ def test_totals_equal_the_sums_of_the_rows(
     costs: pl.DataFrame,
     model: str,
     with_costs: bool,
-):
+) -> None:
     report = attribute(touchpoints, conversions, costs if with_costs else None, model=model)
     totals = report.totals
     assert math.isclose(totals["conversions"], report.data["conversions"].sum(), rel_tol=1e-12)
@@ -285,7 +285,7 @@ def test_totals_equal_the_sums_of_the_rows(
         assert totals["spend"] is None
 
 
-def test_csv_is_rfc_4180_with_crlf(touchpoints: pl.DataFrame, conversions: pl.DataFrame):
+def test_csv_is_rfc_4180_with_crlf(touchpoints: pl.DataFrame, conversions: pl.DataFrame) -> None:
     awkward = 'Paid, "Social"'
     tp = touchpoints.with_columns(pl.col("channel").replace("Email", awkward))
     report = attribute(tp, conversions, model="linear")
@@ -306,7 +306,7 @@ def test_csv_is_rfc_4180_with_crlf(touchpoints: pl.DataFrame, conversions: pl.Da
 
 def test_to_dict_is_json_serialisable(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
-):
+) -> None:
     report = attribute(
         touchpoints,
         conversions,
@@ -334,21 +334,23 @@ def test_to_dict_is_json_serialisable(
     assert set(body["totals"]) >= set(REPORT_COLUMNS)
 
 
-def test_to_table_has_a_total_line(touchpoints: pl.DataFrame, conversions: pl.DataFrame):
+def test_to_table_has_a_total_line(touchpoints: pl.DataFrame, conversions: pl.DataFrame) -> None:
     table = attribute(touchpoints, conversions, model="linear").to_table()
     assert table.startswith("model linear")
     assert "TOTAL" in table
     assert str(attribute(touchpoints, conversions, model="linear")) == table
 
 
-def test_unknown_model_is_an_error(touchpoints: pl.DataFrame, conversions: pl.DataFrame):
+def test_unknown_model_is_an_error(touchpoints: pl.DataFrame, conversions: pl.DataFrame) -> None:
     with pytest.raises(UnknownModelError) as info:
         attribute(touchpoints, conversions, model="liner")
     assert str(info.value).startswith("Unknown model 'liner'. Available models: ")
     assert str(info.value).endswith(" Did you mean 'linear'?")
 
 
-def test_unknown_model_parameter_is_an_error(touchpoints: pl.DataFrame, conversions: pl.DataFrame):
+def test_unknown_model_parameter_is_an_error(
+    touchpoints: pl.DataFrame, conversions: pl.DataFrame
+) -> None:
     with pytest.raises(ParameterError) as info:
         attribute(touchpoints, conversions, model="linear", params={"half_life_days": 3})
     assert str(info.value) == (
@@ -358,7 +360,7 @@ def test_unknown_model_parameter_is_an_error(touchpoints: pl.DataFrame, conversi
 
 def test_reporting_spend_by_a_column_costs_lack_is_an_error(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
-):
+) -> None:
     with pytest.raises(ParameterError) as info:
         attribute(touchpoints, conversions, costs, by="user_id")
     assert str(info.value) == (
@@ -371,7 +373,9 @@ def test_reporting_spend_by_a_column_costs_lack_is_an_error(
         attribute(touchpoints, conversions, costs.drop("campaign"), by="campaign")
 
 
-def test_costs_missing_columns_are_named(touchpoints: pl.DataFrame, conversions: pl.DataFrame):
+def test_costs_missing_columns_are_named(
+    touchpoints: pl.DataFrame, conversions: pl.DataFrame
+) -> None:
     costs = pl.DataFrame({"day": [JAN_9], "channel": ["Email"], "cost": [1.0]})
     with pytest.raises(MissingColumnsError) as info:
         attribute(touchpoints, conversions, costs)
@@ -382,7 +386,7 @@ def test_costs_missing_columns_are_named(touchpoints: pl.DataFrame, conversions:
 
 def test_costs_in_other_forms_give_the_same_report(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
-):
+) -> None:
     reference = attribute(touchpoints, conversions, costs).data
     as_strings = costs.with_columns(pl.col("date").cast(pl.String))
     categorical = costs.with_columns(pl.col("channel").cast(pl.Categorical))
@@ -391,7 +395,9 @@ def test_costs_in_other_forms_give_the_same_report(
         assert attribute(touchpoints, conversions, variant).data.equals(reference)
 
 
-def test_credits_are_kept_on_the_report(touchpoints: pl.DataFrame, conversions: pl.DataFrame):
+def test_credits_are_kept_on_the_report(
+    touchpoints: pl.DataFrame, conversions: pl.DataFrame
+) -> None:
     report = attribute(touchpoints, conversions, model="linear")
     credits = report.credits.select("journey_id", "touchpoint_id", "weight", "attributed_revenue")
     assert credits.sort("touchpoint_id").rows() == [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from fractions import Fraction
 
 import polars as pl
@@ -17,13 +18,15 @@ import pytest
 
 from attribution import attribute, build_journeys, get_model
 from attribution.errors import ParameterError
-from attribution.models import FullPath, PositionBased, UShaped, WShaped
+from attribution.models import AttributionModel, FullPath, PositionBased, UShaped, WShaped
 from attribution.paths import journeys_from_paths
 
 CHANNELS = ["Email", "Search", "Event", "Social", "Display", "Direct"]
 
 
-def frames(n_touches: int, stages: dict[str, float | list[float]], user: str = "a"):
+def frames(
+    n_touches: int, stages: Mapping[str, float | list[float]], user: str = "a"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     touches = pl.DataFrame(
         {
             "touchpoint_id": [f"t{k}" for k in range(1, n_touches + 1)],
@@ -32,7 +35,7 @@ def frames(n_touches: int, stages: dict[str, float | list[float]], user: str = "
             "channel": CHANNELS[:n_touches],
         }
     )
-    rows = []
+    rows: list[dict[str, object]] = []
     for stage, days in stages.items():
         for k, day in enumerate(days if isinstance(days, list) else [days]):
             rows.append(
@@ -47,7 +50,13 @@ def frames(n_touches: int, stages: dict[str, float | list[float]], user: str = "
     return touches, pl.DataFrame(rows)
 
 
-def weights(model, n_touches, stages, stage="closed_won", journey=None):
+def weights(
+    model: AttributionModel,
+    n_touches: int,
+    stages: Mapping[str, float | list[float]],
+    stage: str = "closed_won",
+    journey: str | None = None,
+) -> dict[str, float]:
     touches, conversions = frames(n_touches, stages)
     credits = model.credit(build_journeys(touches, conversions, stage=stage))
     if journey is not None:
@@ -55,7 +64,7 @@ def weights(model, n_touches, stages, stage="closed_won", journey=None):
     return dict(credits.select("touchpoint_id", "weight").iter_rows())
 
 
-def assert_weights(actual, expected):
+def assert_weights(actual: Mapping[str, float], expected: Mapping[str, str | int]) -> None:
     assert sorted(actual) == sorted(expected)
     for touch, value in expected.items():
         assert math.isclose(actual[touch], float(Fraction(value)), abs_tol=1e-12), (touch, actual)
@@ -78,11 +87,11 @@ FULL = {"lead": 2.5, "opportunity": 4.5, "closed_won": 6}
     ],
     ids=["u_shaped", "w_shaped", "full_path"],
 )
-def test_all_milestones_present(model, expected):
+def test_all_milestones_present(model: AttributionModel, expected: Mapping[str, str | int]) -> None:
     assert_weights(weights(model, 5, FULL), expected)
 
 
-def test_golden_channel_totals():
+def test_golden_channel_totals() -> None:
     touches, conversions = frames(5, FULL)
     report = attribute(touches, conversions, model="w_shaped", stage="closed_won")
     got = dict(report.data.select("channel", "revenue").iter_rows())
@@ -91,7 +100,7 @@ def test_golden_channel_totals():
     )
 
 
-def test_no_opportunity_yet_goes_to_the_last_touch():
+def test_no_opportunity_yet_goes_to_the_last_touch() -> None:
     # Marketo's "Pending": with no opportunity the OC share sits on the last touch (t4).
     stages = {"lead": 2.5, "closed_won": 5}
     assert_weights(
@@ -99,7 +108,7 @@ def test_no_opportunity_yet_goes_to_the_last_touch():
     )
 
 
-def test_open_opportunity_under_full_path_holds_closed_share_on_last_touch():
+def test_open_opportunity_under_full_path_holds_closed_share_on_last_touch() -> None:
     # Attributing the opportunity: no win yet, so the closed share joins the OC touch (t4).
     stages = {"lead": 2.5, "opportunity": 4.5}
     assert_weights(
@@ -108,21 +117,21 @@ def test_open_opportunity_under_full_path_holds_closed_share_on_last_touch():
     )
 
 
-def test_u_shaped_spreads_twenty_percent_between_first_and_lead():
+def test_u_shaped_spreads_twenty_percent_between_first_and_lead() -> None:
     assert_weights(
         weights(UShaped(), 5, {"lead": 4.5, "closed_won": 6}),
         {"t1": "2/5", "t2": "1/10", "t3": "1/10", "t4": "2/5", "t5": 0},
     )
 
 
-def test_lead_before_the_first_touch_goes_to_the_first_touch():
+def test_lead_before_the_first_touch_goes_to_the_first_touch() -> None:
     # Lead on day 0.5: no touch before it, so LC joins FT on t1 (60%); OC t2 (30%);
     # nothing is left between them, so the 90% is scaled to 100%: 2/3 and 1/3; t3 after OC.
     stages = {"lead": 0.5, "opportunity": 2.5, "closed_won": 4}
     assert_weights(weights(WShaped(), 3, stages), {"t1": "2/3", "t2": "1/3", "t3": 0})
 
 
-def test_coinciding_milestones_add_on_one_touch():
+def test_coinciding_milestones_add_on_one_touch() -> None:
     # A single touch is first touch, lead creation, opportunity creation and closed won.
     stages = {"lead": 1.5, "opportunity": 1.6, "closed_won": 2}
     for model in (UShaped(), WShaped(), FullPath()):
@@ -133,7 +142,7 @@ def test_coinciding_milestones_add_on_one_touch():
     assert_weights(weights(WShaped(), 3, stages), {"t1": "1/3", "t2": "2/3", "t3": 0})
 
 
-def test_u_shaped_without_a_lead_stage_is_position_based():
+def test_u_shaped_without_a_lead_stage_is_position_based() -> None:
     touches, conversions = frames(4, {"purchase": 5})
     journeys = build_journeys(touches, conversions)
     u = UShaped().credit(journeys).sort("touchpoint_id")["weight"].to_list()
@@ -142,23 +151,27 @@ def test_u_shaped_without_a_lead_stage_is_position_based():
     assert u == pytest.approx([0.4, 0.1, 0.1, 0.4])
 
 
-def test_second_deal_uses_the_latest_milestones():
+def test_second_deal_uses_the_latest_milestones() -> None:
     # Won on day 3, a second opportunity on day 5.5 and a second win on day 7. The
     # second journey holds t4..t6 only; its lead (day 1.5) is before them: first touch.
-    stages = {"lead": 1.5, "opportunity": [2.5, 5.5], "closed_won": [3, 7]}
+    stages: dict[str, float | list[float]] = {
+        "lead": 1.5,
+        "opportunity": [2.5, 5.5],
+        "closed_won": [3, 7],
+    }
     got = weights(WShaped(), 6, stages, journey="closed_won1")
     # FT + LC on t4 (60%), OC t5 (30%), nobody between: 2/3 and 1/3; t6 after OC.
     assert_weights(got, {"t4": "2/3", "t5": "1/3", "t6": 0})
 
 
-def test_stage_parameters_rename_the_milestones():
+def test_stage_parameters_rename_the_milestones() -> None:
     # Olist-style funnel: the MQL is the lead.
     stages = {"mql": 2.5, "closed_won": 4}
     got = weights(get_model("u_shaped", lead_stage="mql"), 3, stages)
     assert_weights(got, {"t1": "1/2", "t2": "1/2", "t3": 0})
 
 
-def test_milestones_frame():
+def test_milestones_frame() -> None:
     touches, conversions = frames(5, {"lead": 2.5, "opportunity": [3.5, 9], "closed_won": 6})
     journeys = build_journeys(touches, conversions, stage="closed_won")
     assert journeys.milestones is not None
@@ -169,7 +182,7 @@ def test_milestones_frame():
     assert row["closed_won_ts"] == dt.datetime(2024, 1, 6, tzinfo=dt.UTC)
 
 
-def test_aggregated_paths_have_no_milestones():
+def test_aggregated_paths_have_no_milestones() -> None:
     journeys = journeys_from_paths(pl.DataFrame({"path": ["a > b"], "total_conversions": [3]}))
     assert journeys.milestones is None
     for model in (UShaped(), WShaped(), FullPath()):
@@ -177,6 +190,6 @@ def test_aggregated_paths_have_no_milestones():
             model.credit(journeys)
 
 
-def test_empty_stage_name_is_refused():
+def test_empty_stage_name_is_refused() -> None:
     with pytest.raises(ParameterError, match="The 'lead_stage' parameter of WShaped must be"):
         WShaped(lead_stage=" ")

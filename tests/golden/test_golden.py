@@ -98,14 +98,14 @@ def frames(case: dict[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.DataFrame(touch_rows), pl.DataFrame(conversion_rows)
 
 
-def test_golden_files_exist():
+def test_golden_files_exist() -> None:
     models = {json.loads(p.read_text(encoding="utf-8"))["model"] for p in _golden_files()}
     assert models >= {"first_touch", "last_touch", "linear", "time_decay", "position_based"}
     assert models <= set(MODELS)
 
 
 @pytest.mark.parametrize(("model_name", "case"), CASES)
-def test_golden_case_is_documented(model_name: str, case: dict[str, Any]):
+def test_golden_case_is_documented(model_name: str, case: dict[str, Any]) -> None:
     assert len(case["why"]) > 20, "explain the arithmetic"
     touch_ids = [t["id"] for j in case["journeys"] for t in j["touches"]]
     assert sorted(case["expected"]["weights"]) == sorted(touch_ids)
@@ -116,7 +116,7 @@ def test_golden_case_is_documented(model_name: str, case: dict[str, Any]):
 
 
 @pytest.mark.parametrize(("model_name", "case"), CASES)
-def test_golden_weights(model_name: str, case: dict[str, Any]):
+def test_golden_weights(model_name: str, case: dict[str, Any]) -> None:
     model = get_model(model_name, **case["params"])
     touchpoints, conversions = frames(case)
     credits = model.credit(build_journeys(touchpoints, conversions))
@@ -132,7 +132,7 @@ def test_golden_weights(model_name: str, case: dict[str, Any]):
 
 
 @pytest.mark.parametrize(("model_name", "case"), CASES)
-def test_golden_channel_totals(model_name: str, case: dict[str, Any]):
+def test_golden_channel_totals(model_name: str, case: dict[str, Any]) -> None:
     touchpoints, conversions = frames(case)
     report = attribute(touchpoints, conversions, model=model_name, params=case["params"])
     rows = {row["channel"]: row for row in report.data.to_dicts()}

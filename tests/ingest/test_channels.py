@@ -60,13 +60,15 @@ CASES = [
     CASES,
     ids=[f"{c[3]}-{c[0]}-{c[1]}" for c in CASES],
 )
-def test_every_rule(source, medium, campaign, channel, number):
+def test_every_rule(
+    source: str, medium: str | None, campaign: str | None, channel: str, number: int
+) -> None:
     match = RULES.explain(source, medium, campaign)
     assert (match.channel, match.rule_number) == (channel, number)
     assert RULES.classify(source, medium, campaign) == channel
 
 
-def test_each_of_the_18_rules_is_covered():
+def test_each_of_the_18_rules_is_covered() -> None:
     assert len(RULES.rules) == 18
     assert {c[4] for c in CASES} == set(range(1, 19))
     by_number = {c[4]: c[3] for c in CASES}
@@ -99,7 +101,9 @@ def test_each_of_the_18_rules_is_covered():
         ("acme", "affiliates", None, "Unassigned"),
     ],
 )
-def test_order_and_edge_cases(source, medium, campaign, channel):
+def test_order_and_edge_cases(
+    source: str, medium: str | None, campaign: str | None, channel: str
+) -> None:
     assert RULES.classify(source, medium, campaign) == channel
 
 
@@ -107,18 +111,18 @@ def test_order_and_edge_cases(source, medium, campaign, channel):
     ("source", "medium"),
     [("Google", "CPC"), ("GOOGLE", "cpc"), (" google ", "Cpc "), ("www.Google.com", "cPc")],
 )
-def test_matching_ignores_case_and_spaces(source, medium):
+def test_matching_ignores_case_and_spaces(source: str, medium: str | None) -> None:
     assert RULES.classify(source, medium) == "Paid Search"
 
 
-def test_unassigned_explains_itself():
+def test_unassigned_explains_itself() -> None:
     match = RULES.explain("flyer", "qr")
     assert match.rule_number is None
     assert match.rule_name is None
     assert match.reason == "no rule matched; the fallback channel is Unassigned"
 
 
-def test_explain_reasons():
+def test_explain_reasons() -> None:
     assert RULES.explain("google", "cpm").reason == (
         "source 'google' is a SEARCH source and medium 'cpm' matches pattern 'paid' "
         "^(.*cp.*|ppc|retargeting|paid.*)$"
@@ -132,7 +136,7 @@ def test_explain_reasons():
     assert RULES.explain("acme", "web-push").reason == "medium 'web-push' ends with 'push'"
 
 
-def test_assign_channels_is_vectorised_and_keeps_raw_values():
+def test_assign_channels_is_vectorised_and_keeps_raw_values() -> None:
     frame = pl.DataFrame(
         {
             "source": [c[0] for c in CASES],
@@ -145,7 +149,7 @@ def test_assign_channels_is_vectorised_and_keeps_raw_values():
     assert_frame_equal(out.drop("channel"), frame)
 
 
-def test_assign_channels_fills_only_missing_channels():
+def test_assign_channels_fills_only_missing_channels() -> None:
     frame = pl.DataFrame(
         {
             "source": ["google", "google", "google"],
@@ -156,13 +160,13 @@ def test_assign_channels_fills_only_missing_channels():
     assert assign_channels(frame)["channel"].to_list() == ["Brand", "Paid Search", "Paid Search"]
 
 
-def test_assign_channels_without_inputs_is_unassigned():
+def test_assign_channels_without_inputs_is_unassigned() -> None:
     out = assign_channels(pl.DataFrame({"touchpoint_id": ["t1"]}))
     assert out.columns == ["touchpoint_id", "channel"]
     assert out["channel"].to_list() == ["Unassigned"]
 
 
-def test_assign_channels_large_frame_is_fast():
+def test_assign_channels_large_frame_is_fast() -> None:
     n = 200_000
     frame = pl.DataFrame(
         {"source": ["google", "facebook", "acme", None] * (n // 4), "medium": ["cpc"] * n}
@@ -177,7 +181,7 @@ def _write(folder: Path, text: str, name: str = "rules.toml") -> Path:
     return path
 
 
-def test_own_rules_file(tmp_path):
+def test_own_rules_file(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
         """
@@ -207,7 +211,7 @@ all.medium_pattern = "paid"
     assert rules.classify("google", "organic") == "Other"
 
 
-def test_extra_categories_from_a_csv(tmp_path):
+def test_extra_categories_from_a_csv(tmp_path: Path) -> None:
     extra = _write(tmp_path, "source,category\n# mine\nacme-search.com,search\n", "extra.csv")
     assert load_source_categories(extra) == {"acme-search.com": "SEARCH"}
     rules = load_rules(extra_categories=extra)
@@ -233,19 +237,19 @@ def test_extra_categories_from_a_csv(tmp_path):
         ("[[rules]\n", "not valid TOML"),
     ],
 )
-def test_bad_rules_files_say_what_to_fix(tmp_path, text, message):
+def test_bad_rules_files_say_what_to_fix(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(InputError, match=r"Channel rules 'rules\.toml'") as info:
         load_rules(_write(tmp_path, text))
     assert message in str(info.value)
 
 
-def test_bad_category_csv(tmp_path):
+def test_bad_category_csv(tmp_path: Path) -> None:
     path = _write(tmp_path, "source,category\nacme,NEWS\n", "extra.csv")
     with pytest.raises(InputError, match=r"'extra.csv' line 2: unknown source category 'NEWS'"):
         load_source_categories(path)
 
 
-def test_builtin_files_are_package_data():
+def test_builtin_files_are_package_data() -> None:
     assert DEFAULT_RULES_PATH.name == "channel_rules.toml"
     categories = load_source_categories(DEFAULT_RULES_PATH.with_name("source_categories.csv"))
     assert categories["l.facebook.com"] == "SOCIAL"

@@ -60,7 +60,7 @@ def triple(url: str | None, referrer: str | None = None) -> tuple[str | None, ..
         (None, ("(direct)", "(none)", "(direct)")),
     ],
 )
-def test_utm_tags(url, expected):
+def test_utm_tags(url: str | None, expected: tuple[str, str, str]) -> None:
     assert triple(url) == expected
 
 
@@ -80,20 +80,22 @@ def test_utm_tags(url, expected):
         ("yclid=123", "yandex", "cpc", "yclid"),
     ],
 )
-def test_click_ids_are_evidence_of_paid_traffic(query, source, medium, kind):
+def test_click_ids_are_evidence_of_paid_traffic(
+    query: str, source: str, medium: str, kind: str
+) -> None:
     row = parse(f"{SITE}/?{query}")
     assert (row["source"], row["medium"], row["campaign"]) == (source, medium, "(not set)")
     assert row["click_id_type"] == kind
     assert row["click_id"] == query.split("=", 1)[1]
 
 
-def test_click_id_values_keep_their_case_and_names_are_exact():
+def test_click_id_values_keep_their_case_and_names_are_exact() -> None:
     assert parse(f"{SITE}/?gclid=AbCdEf")["click_id"] == "AbCdEf"
     assert parse(f"{SITE}/?sccid=AbC")["click_id"] is None
     assert parse(f"{SITE}/#gclid=AbC")["click_id"] is None
 
 
-def test_click_id_fills_only_a_missing_medium():
+def test_click_id_fills_only_a_missing_medium() -> None:
     assert triple(f"{SITE}/?utm_source=google&gclid=x") == ("google", "cpc", "(not set)")
     assert triple(f"{SITE}/?utm_source=partner&msclkid=x") == ("partner", "cpc", "(not set)")
     assert triple(f"{SITE}/?utm_medium=email&gclid=x") == ("google", "email", "(not set)")
@@ -103,7 +105,7 @@ def test_click_id_fills_only_a_missing_medium():
     assert parse(f"{SITE}/?fbclid=f&msclkid=m&gclid=g")["click_id_type"] == "gclid"
 
 
-def test_fbclid_alone_is_not_paid():
+def test_fbclid_alone_is_not_paid() -> None:
     # With a referrer, the referrer decides; without one, fbclid says facebook / referral.
     assert triple(f"{SITE}/?fbclid=IwAR", "https://l.facebook.com/") == (
         "l.facebook.com",
@@ -140,11 +142,11 @@ def test_fbclid_alone_is_not_paid():
         (None, ("(direct)", "(none)", "(direct)")),
     ],
 )
-def test_referrer_fallback(referrer, expected):
+def test_referrer_fallback(referrer: str | None, expected: tuple[str, str, str]) -> None:
     assert triple(f"{SITE}/blog", referrer) == expected
 
 
-def test_tags_win_over_the_referrer():
+def test_tags_win_over_the_referrer() -> None:
     assert triple(f"{SITE}/?utm_source=x&utm_medium=email", "https://google.com") == (
         "x",
         "email",
@@ -157,7 +159,7 @@ def test_tags_win_over_the_referrer():
     )
 
 
-def test_given_source_and_medium_are_kept():
+def test_given_source_and_medium_are_kept() -> None:
     frame = pl.DataFrame(
         {
             "landing_url": [f"{SITE}/?utm_source=a&utm_medium=b&utm_campaign=c"] * 2,
@@ -173,7 +175,7 @@ def test_given_source_and_medium_are_kept():
     ]
 
 
-def test_extra_click_id_and_missing_column():
+def test_extra_click_id_and_missing_column() -> None:
     frame = pl.DataFrame({"url": [f"{SITE}/?rdt_cid=1"]})
     extra = (*CLICK_IDS, ClickId("rdt_cid", "reddit", "cpc"))
     out = parse_landing_urls(frame, "url", click_ids=extra)
@@ -182,7 +184,7 @@ def test_extra_click_id_and_missing_column():
         parse_landing_urls(frame)
 
 
-def test_decoding_many_rows_is_vectorised():
+def test_decoding_many_rows_is_vectorised() -> None:
     urls = [
         f"{SITE}/?utm_source=s{i % 50}&utm_medium=cpc&utm_campaign=c%20{i % 7}"
         for i in range(50_000)
@@ -232,7 +234,7 @@ EXPECTED_SAMPLE = {
 }
 
 
-def test_ingest_sample_web_sessions_derives_channels(tmp_path):
+def test_ingest_sample_web_sessions_derives_channels(tmp_path: Path) -> None:
     store = Store(tmp_path / "store.duckdb", wait_seconds=2.0)
     sample = EXAMPLES / "web_sessions_sample.csv"
     assert "channel" not in sample.read_text(encoding="utf-8").splitlines()[0]
@@ -248,7 +250,7 @@ def test_ingest_sample_web_sessions_derives_channels(tmp_path):
     )
 
 
-def test_ingest_derives_channel_from_source_and_medium(tmp_path):
+def test_ingest_derives_channel_from_source_and_medium(tmp_path: Path) -> None:
     path = tmp_path / "touches.csv"
     path.write_text(
         "touchpoint_id,user_id,ts,source,medium,channel\n"
@@ -264,7 +266,7 @@ def test_ingest_derives_channel_from_source_and_medium(tmp_path):
     assert stored["source"].to_list() == ["Google", "newsletter", "flyer"]
 
 
-def test_ingest_with_own_rules_and_mapped_url(tmp_path):
+def test_ingest_with_own_rules_and_mapped_url(tmp_path: Path) -> None:
     rules_path = tmp_path / "rules.toml"
     rules_path.write_text("[[rules]]\nchannel = 'Ads'\nall.medium_in = ['cpc']\n", encoding="utf-8")
     raw = pl.DataFrame(
@@ -282,7 +284,7 @@ def test_ingest_with_own_rules_and_mapped_url(tmp_path):
     assert "click_id" not in out.columns
 
 
-def test_missing_channel_without_inputs_still_fails(tmp_path):
+def test_missing_channel_without_inputs_still_fails(tmp_path: Path) -> None:
     raw = pl.DataFrame({"touchpoint_id": ["t1"], "user_id": ["u1"], "ts": ["2024-01-01"]})
     with pytest.raises(MissingColumnsError, match="derive the channel from"):
         apply_mapping(raw, "touchpoints", None, "touches.csv")

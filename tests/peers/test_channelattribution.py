@@ -48,6 +48,7 @@ regenerates that table.
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import math
 import sys
@@ -66,21 +67,33 @@ from scipy.sparse.linalg import splu
 from attribution.markov import CONVERSION, NULL, START, last_state_values
 from attribution.models.markov import Markov
 from attribution.paths import journeys_from_paths
+from tests.conftest import require
 
-with redirect_stdout(io.StringIO()):  # its import prints a banner
-    ca = pytest.importorskip(
-        "ChannelAttribution",
-        reason="the reference implementation (PyPI channelattribution) is not installed",
-    )
-pd = pytest.importorskip("pandas", reason="ChannelAttribution needs pandas")
+ca: Any
+pd: Any
+try:
+    with redirect_stdout(io.StringIO()):  # its import prints a banner
+        ca = importlib.import_module("ChannelAttribution")
+    pd = importlib.import_module("pandas")
+except ImportError:
+    ca = pd = None
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 DATA_CSV = REAL / "channelattribution_pathdata" / "Data.csv"
-if not DATA_CSV.is_file():
-    pytest.skip(
-        f"ChannelAttribution's Data.csv is not at {DATA_CSV} (shared data not checked out)",
-        allow_module_level=True,
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _reference_and_data() -> None:
+    """Skip without the peer (``make test`` installs it; under ``CI=true``, fail) or its data."""
+    require(
+        ca is not None,
+        "the reference implementation (PyPI channelattribution, with pandas) is not installed",
     )
+    if not DATA_CSV.is_file():
+        pytest.skip(
+            f"ChannelAttribution's Data.csv is not at {DATA_CSV} (shared data not checked out)"
+        )
+
 
 ORDERS = (1, 2, 3)
 DEFAULT: dict[str, Any] = {}

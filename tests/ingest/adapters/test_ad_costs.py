@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import pytest
 
 from attribution.errors import InputError, ValidationFailedError
@@ -14,7 +16,7 @@ from ingest.adapters import ad_costs
 SAMPLES = Path(__file__).resolve().parents[3] / "examples" / "sources"
 
 
-def _rows(frames: dict) -> list[tuple]:
+def _rows(frames: dict[str, pl.DataFrame]) -> list[tuple[Any, ...]]:
     return (
         frames["costs"]
         .select("date", "channel", "campaign", "spend", "impressions", "clicks")

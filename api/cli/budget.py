@@ -38,7 +38,6 @@ from api.cli._shared import (
 
 if TYPE_CHECKING:
     from api.cli._shared import Subparsers
-    from attribution.budget import CurveSet
 
 ACTIONS = ("curves", "plan", "whatif")
 
@@ -156,35 +155,10 @@ def run(args: argparse.Namespace) -> int:
     attribution.errors.ParameterError: --budget go(es) with `budget plan`, not `curves`.
     """
     _check_options(args)
-    from attribution.budget import plan_budget, what_if
+    from api.services import CurvesQuery, PlanQuery, Services, WhatIfQuery
 
-    curves = _curves(args)
-    if args.action == "curves":
-        from attribution.export import rfc4180_csv
-
-        write_output(
-            args.format,
-            table=lambda: _curves_table(curves, args.threshold),
-            data=lambda: curves.to_dict(args.threshold),
-            csv=lambda: rfc4180_csv(curves.summary(args.threshold)),
-        )
-    elif args.action == "plan":
-        plan = plan_budget(
-            curves, args.budget, minimum=parse_pairs(args.min or [], "--min"),
-            maximum=parse_pairs(args.max or [], "--max"), locks=args.lock or [],
-            cap_multiple=args.cap_multiple, threshold=args.threshold, ci=args.ci, seed=args.seed,
-        )  # fmt: skip
-        write_output(args.format, table=plan.to_table, data=plan.to_dict, csv=plan.to_csv)
-    else:
-        result = what_if(curves, parse_pairs(args.allocation, "--allocation"), ci=args.ci)
-        write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
-    return 0
-
-
-def _curves(args: argparse.Namespace) -> CurveSet:
-    from api.services import CurvesQuery, Services
-
-    query = CurvesQuery.create(
+    services = Services.for_store(open_store(args))
+    curves = CurvesQuery.create(
         args.model,
         parse_params(args.param or []),
         by=args.by,
@@ -196,7 +170,26 @@ def _curves(args: argparse.Namespace) -> CurveSet:
         attribution_bootstrap=args.attribution_bootstrap,
         seed=args.seed,
     )
-    return Services.for_store(open_store(args)).curves(query)
+    if args.action == "curves":
+        result = services.curves_result(curves, args.threshold)
+    elif args.action == "plan":
+        result = services.plan(
+            PlanQuery(
+                curves,
+                budget=args.budget,
+                minimum=parse_pairs(args.min or [], "--min"),
+                maximum=parse_pairs(args.max or [], "--max"),
+                locks=tuple(args.lock or []),
+                cap_multiple=args.cap_multiple,
+                threshold=args.threshold,
+                ci=args.ci,
+            )
+        )
+    else:
+        allocation = parse_pairs(args.allocation, "--allocation")
+        result = services.whatif(WhatIfQuery(curves, allocation, ci=args.ci))
+    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    return 0
 
 
 def _check_options(args: argparse.Namespace) -> None:
@@ -217,37 +210,6 @@ def _check_options(args: argparse.Namespace) -> None:
             "`budget whatif` needs --allocation CHANNEL=SPEND (repeatable), "
             'e.g. --allocation "Paid Social=6000" "Display=-25%".'
         )
-
-
-def _curves_table(curves: CurveSet, threshold: float | None) -> str:
-    import polars as pl
-
-    summary = curves.summary(threshold)
-    shown = summary.select(
-        curves.by, "status", "r2", "weeks", "current_spend", "average_roas", "marginal_roas",
-        "saturation_spend", *(["threshold_spend"] if threshold else []),
-    )  # fmt: skip
-    with pl.Config(
-        thousands_separator=",", float_precision=2, tbl_rows=-1, tbl_cols=-1,
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True, tbl_width_chars=200, fmt_str_lengths=40,
-    ):  # fmt: skip
-        table = str(shown)
-    meta = curves.meta
-    notes = [
-        f"{row[curves.by]}: {row['reason']}"
-        for row in summary.to_dicts()
-        if row["status"] != "curve"
-    ]
-    return "\n".join(
-        [
-            f"response curves · model {meta.get('model')} · stage {meta.get('stage')} · "
-            f"{meta.get('curve')} · {meta.get('weeks_used')} weeks · "
-            f"{meta.get('currency')} per week",
-            table,
-            *(f"note: {n}" for n in notes),
-        ]
-    )
 
 
 __all__ = ["parse_pairs", "register", "run"]

@@ -63,6 +63,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -341,6 +343,35 @@ class Snapshot:
         """
         sql, params = _read_sql(table, start, end, ts_from)
         return _canonical(table, _frame(self._con, sql, params))
+
+    def copy_to_parquet(self, table: str, path: Path) -> int:
+        """Write one table to a Parquet file inside DuckDB (streamed, no copy in Python).
+
+        Columns are the canonical ones, ``''`` key placeholders are written
+        as null, timestamps as UTC. Returns the rows written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> with Store(root / "s.duckdb").snapshot() as snap:
+        ...     snap.copy_to_parquet("costs", root / "costs.parquet")
+        0
+        """
+        _check_table(table)
+        columns = []
+        for name in TABLES[table].names():
+            default = _EMPTY_KEY_DEFAULTS.get((table, name))
+            quoted = _q(name)
+            columns.append(
+                f"NULLIF({quoted}, '{default}') AS {quoted}" if default is not None else quoted
+            )
+        order = ", ".join(_q(k) for k in KEYS[table])
+        select = f"SELECT {', '.join(columns)} FROM {_q(table)} ORDER BY {order}"
+        target = str(path).replace("'", "''")
+        _run(self._con, "SET TimeZone = 'UTC'")
+        _run(self._con, f"COPY ({select}) TO '{target}' (FORMAT parquet)")
+        return self.counts()[table]
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows of every canonical table, inside this snapshot.
@@ -710,6 +741,56 @@ class Store:
                 _run(con, "ROLLBACK")
         with _locks_guard:
             _seen_versions[self._key] = (state, snap.data_version)
+
+    def export(self, folder: str | Path) -> dict[str, int]:
+        """Write every table to ``folder/<table>/part-00000.parquet`` from one snapshot.
+
+        The layout is the Parquet lake the Spark engine reads (a folder per
+        canonical table, canonical columns, UTC timestamps) and serves as a
+        backup. Everything is written to a sibling temporary folder first and
+        moved into place at the end, so a failed export leaves ``folder`` as it
+        was; tables already in ``folder`` are replaced.
+
+        Parameters
+        ----------
+        folder
+            Where to write; created when absent.
+
+        Returns
+        -------
+        dict[str, int]
+            Rows written per table.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> store = Store(root / "demo.duckdb")
+        >>> _ = store.upsert("identities", pl.DataFrame({"anonymous_id": ["a"], "user_id": ["u"]}))
+        >>> store.export(root / "lake")
+        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 1}
+        >>> pl.read_parquet(root / "lake" / "identities").to_dicts()
+        [{'anonymous_id': 'a', 'user_id': 'u'}]
+        """
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=target))
+        written: dict[str, int] = {}
+        try:
+            with self.snapshot() as snap:
+                for table in TABLES:
+                    (staging / table).mkdir()
+                    written[table] = snap.copy_to_parquet(
+                        table, staging / table / "part-00000.parquet"
+                    )
+            for table in TABLES:
+                final = target / table
+                if final.exists():
+                    shutil.rmtree(final)
+                (staging / table).rename(final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return written
 
     def data_version(self) -> int:
         """Return the store's ``data_version``: it moves with every committed change.

@@ -16,7 +16,17 @@ from ingest import Store
 from tests.test_cli import CONVERSIONS_CSV, COSTS_CSV, TOUCHPOINTS_CSV
 
 CLI = Path(api.cli.__file__).resolve().parent
-NAMES = ["ingest", "attribute", "models", "serve", "budget", "channels", "funnel", "report"]
+NAMES = [
+    "ingest",
+    "attribute",
+    "models",
+    "serve",
+    "budget",
+    "channels",
+    "funnel",
+    "report",
+    "export",
+]
 
 Capture = pytest.CaptureFixture[str]
 

@@ -36,7 +36,17 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from api.cli import attribute, budget, channels, funnel, ingest, models, report, serve
+from api.cli import (
+    attribute,
+    budget,
+    channels,
+    export,
+    funnel,
+    ingest,
+    models,
+    report,
+    serve,
+)
 from api.cli._shared import PROG, run_command
 
 if TYPE_CHECKING:
@@ -70,6 +80,7 @@ COMMANDS: tuple[Command, ...] = (
     channels,
     funnel,
     report,
+    export,
 )
 """Every command module, in the order ``closedloop --help`` lists them."""
 

@@ -128,8 +128,49 @@ def journeys_from_paths(
             f"{source} row {row['row']}, field '{names['path']}': empty channel name in path "
             f"{row['path_text']!r} (separator {sep!r}). Check --sep."
         )
+    return journeys_from_path_lists(table.select("path", "conversions", "revenue", "nulls"))
+
+
+def journeys_from_path_lists(
+    paths: pl.DataFrame,
+    *,
+    by: str = "channel",
+    untouched: pl.DataFrame | None = None,
+    stage: str | None = None,
+    lookback_days: float = float("inf"),
+) -> Journeys:
+    """Build journeys from paths given as lists, with their counts (the engine's output).
+
+    Parameters
+    ----------
+    paths
+        ``path`` (``list[str]``), ``conversions``, ``revenue`` (the path's
+        total) and ``nulls`` (non-converting journeys); a path may repeat.
+    by
+        The touch column the path items go to (``channel`` or ``campaign``).
+    untouched
+        Conversions with no touch in their window (:data:`UNTOUCHED` rows).
+    stage, lookback_days
+        What the paths were built with, echoed by reports.
+
+    Returns
+    -------
+    Journeys
+        One converting and one non-converting journey per distinct path,
+        ``count`` holding how many each stands for; ``timed`` is ``False``.
+
+    Examples
+    --------
+    >>> table = pl.DataFrame({"path": [["a", "b"], ["b"]], "conversions": [2.0, 0.0],
+    ...     "revenue": [30.0, 0.0], "nulls": [1.0, 4.0]})
+    >>> j = journeys_from_path_lists(table, by="campaign")
+    >>> j.n_conversions, j.touches["campaign"].unique().sort().to_list()
+    (2.0, ['a', 'b'])
+    """
+    if by not in ("channel", "campaign"):
+        raise ParameterError(f"Paths can be built by channel or campaign, not '{by}'.")
     summed = (
-        table.group_by("path")
+        paths.group_by("path")
         .agg(pl.col("conversions", "revenue", "nulls").sum())
         .sort("path")
         .with_row_index("n")
@@ -148,11 +189,12 @@ def journeys_from_paths(
         pl.col("nulls").alias("count"),
         "path",
     )
+    other = "campaign" if by == "channel" else "channel"
     journeys = pl.concat([converting, non_converting])
     touches = (
         journeys.with_columns(pl.col("path").list.len().cast(pl.UInt32).alias("n_touches"))
         .explode("path")
-        .rename({"path": "channel"})
+        .rename({"path": by})
         .with_columns(pl.int_range(pl.len()).over("journey_id").cast(pl.UInt32).alias("position"))
         .with_columns(
             pl.col("journey_id").alias("user_id"),
@@ -163,16 +205,16 @@ def journeys_from_paths(
             pl.when(pl.col("converted"))
             .then(pl.lit(_EPOCH) + pl.duration(seconds=pl.col("n_touches")))
             .alias("conversion_ts"),
-            pl.lit(None, pl.String).alias("campaign"),
+            pl.lit(None, pl.String).alias(other),
         )
         .select(pl.col(c).cast(t) for c, t in JOURNEY_TOUCHES.items())
         .sort("journey_id", "position")
     )
     return Journeys(
         touches=touches,
-        untouched=pl.DataFrame(schema=UNTOUCHED),
-        stage=None,
-        lookback_days=float("inf"),
+        untouched=pl.DataFrame(schema=UNTOUCHED) if untouched is None else untouched,
+        stage=stage,
+        lookback_days=lookback_days,
         timed=False,
     )
 
@@ -309,4 +351,10 @@ def attribute_paths(
     return PathsReport(**fields, source=source)
 
 
-__all__ = ["PATH_COLUMNS", "PathsReport", "attribute_paths", "journeys_from_paths"]
+__all__ = [
+    "PATH_COLUMNS",
+    "PathsReport",
+    "attribute_paths",
+    "journeys_from_path_lists",
+    "journeys_from_paths",
+]

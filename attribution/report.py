@@ -278,12 +278,15 @@ def report_journeys(
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    conversion_dates: tuple[dt.date, dt.date] | None = None,
 ) -> AttributionReport:
     """Credit built journeys with ``model`` and report money metrics (:func:`attribute`'s core).
 
     Use it when the journeys come from elsewhere, e.g. aggregated paths
     (:func:`attribution.paths.journeys_from_paths`); parameters as in
-    :func:`attribute`.
+    :func:`attribute`. ``conversion_dates`` (first, last) stands in for the
+    journeys' conversion dates where those are not real (journeys built from
+    paths): the spend of an open period is summed over them.
 
     Examples
     --------
@@ -316,9 +319,19 @@ def report_journeys(
                 ),
             ]
         )
-    conversions_in_period = pl.concat(
-        [journeys.converting.select(pl.col("conversion_ts").alias("ts")), untouched.select("ts")]
-    )
+    if conversion_dates is not None:  # journeys without real times (from the engine's paths)
+        day = pl.Datetime("us", "UTC")
+        conversions_in_period = pl.DataFrame(
+            {"ts": [dt.datetime.combine(d, dt.time(), dt.UTC) for d in conversion_dates]},
+            schema={"ts": day},
+        )
+    else:
+        conversions_in_period = pl.concat(
+            [
+                journeys.converting.select(pl.col("conversion_ts").alias("ts")),
+                untouched.select("ts"),
+            ]
+        )
     cost_frame = _conform_costs(costs) if costs is not None else None
     first, last = _period(conversions_in_period, cost_frame, start, end)
     if costs is not None and cost_frame is not None:

@@ -19,7 +19,7 @@ from api.services.results import Result, report_result
 from attribution import AttributionModel
 from attribution.errors import ParameterError
 from attribution.paths import PATH_COLUMNS, attribute_paths
-from attribution.report import report_journeys
+from attribution.report import AttributionReport, report_journeys
 
 Progress = Callable[[int, int], None]
 
@@ -67,6 +67,21 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     """
 
     def compute() -> Result:
+        engine = ctx.paths(query, query.by) if on_paths(query) else None
+        if engine is not None:
+            ctx.require_conversions(engine, query)
+            assert engine.aggregate is not None  # conversions were found in the window
+            report = report_journeys(
+                engine.aggregate.journeys(),
+                query.model,
+                costs=engine.costs,
+                by=query.by,
+                start=query.start,
+                end=query.end,
+                currency=engine.currency,
+                conversion_dates=engine.aggregate.conversion_dates,
+            )
+            return _result(report, engine.identity)
         inputs = ctx.inputs(query.window)
         ctx.require_conversions(inputs, query)
         report = report_journeys(
@@ -82,16 +97,41 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
             seed=query.seed,
             progress=progress,
         )
-        # The per-touch credit is not part of the answer: keep the cache small.
-        report = replace(report, credits=report.credits.clear())
-        return report_result(
-            f"attribution-{report.model}",
-            report,
-            extra={"identity": inputs.identity},
-            notes=identity_notes(inputs.identity),
-        )
+        return _result(report, inputs.identity)
 
     return ctx.cached(("attribution", query), compute)
+
+
+PATH_KEYS = ("channel", "campaign")
+"""The touch columns the engine builds paths of."""
+
+
+def on_paths(query: AttributionQuery) -> bool:
+    """Say whether the query can be answered from the engine's aggregated paths.
+
+    Yes when the model's credit depends on the path alone (see
+    :meth:`attribution.AttributionModel.runs_on_paths`) and no bootstrap is
+    asked for (it resamples persons, which paths no longer know).
+
+    Examples
+    --------
+    >>> on_paths(AttributionQuery.create("markov")), on_paths(AttributionQuery.create("time_decay"))
+    (True, False)
+    >>> on_paths(AttributionQuery.create("linear", ci=0.9))
+    False
+    """
+    return query.ci is None and query.by in PATH_KEYS and query.model.runs_on_paths(query.by)
+
+
+def _result(report: AttributionReport, identity: Mapping[str, Any] | None) -> Result:
+    # The per-touch credit is not part of the answer: keep the cache small.
+    report = replace(report, credits=report.credits.clear())
+    return report_result(
+        f"attribution-{report.model}",
+        report,
+        extra={"identity": identity},
+        notes=identity_notes(identity),
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from api.services.cache import ResultCache
-from api.services.inputs import Inputs, Source, Window
+from api.services.inputs import Inputs, PathInputs, Source, Window
 from api.services.queries import PeriodQuery
 from attribution.errors import EmptyInputError
 from attribution.journeys import Journeys, build_journeys
@@ -90,8 +90,26 @@ class Context:
 
         return self.cached(("journeys", query.journey_key), build)
 
+    def paths(self, query: PeriodQuery, by: str) -> PathInputs | None:
+        """Return the engine's aggregated paths of ``query``'s journeys (read once), if any.
+
+        ``None`` when the source has no engine (frames in memory).
+
+        Examples
+        --------
+        >>> from api.services.inputs import FrameSource
+        >>> from attribution.report import _tiny_example
+        >>> Context(FrameSource(*_tiny_example()), ResultCache(0)).paths(PeriodQuery(), "channel")
+        """
+        return self.cached(
+            ("paths", query.journey_key, by),
+            lambda: self.source.paths(
+                query.window, by=by, stage=query.stage, lookback_days=query.lookback_days
+            ),
+        )
+
     def require_conversions(
-        self, inputs: Inputs, query: PeriodQuery | None, what: str = "attribute"
+        self, inputs: Inputs | PathInputs, query: PeriodQuery | None, what: str = "attribute"
     ) -> None:
         """Refuse to work on inputs without conversions, saying how to load some.
 
@@ -106,7 +124,8 @@ class Context:
         ...
         attribution.errors.EmptyInputError: There are no conversions to attribute: 'x.csv' ...
         """
-        if not inputs.conversions.is_empty():
+        held = inputs.conversions if isinstance(inputs, PathInputs) else inputs.conversions.height
+        if held:
             return
         period = (
             " for that period"

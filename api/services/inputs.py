@@ -19,8 +19,9 @@ import polars as pl
 
 from attribution.constants import MAX_LOOKBACK_DAYS
 from attribution.errors import ParameterError
+from engine.paths import PathAggregate, remapped, store_paths, window_stages
 from ingest import Store
-from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, stitch_identities
+from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, StitchResult, stitch_identities
 
 
 def check_period(lookback_days: float, start: dt.date | None, end: dt.date | None) -> None:
@@ -155,6 +156,27 @@ class Inputs:
     """The store's ``data_version`` the frames were read at (0 for frames in memory)."""
 
 
+@dataclass(frozen=True)
+class PathInputs:
+    """What an attribution on aggregated paths needs: the engine's paths, spend, persons.
+
+    Examples
+    --------
+    >>> PathInputs(None, None, "USD", "the input", None, 0).conversions
+    0
+    """
+
+    aggregate: PathAggregate | None
+    """The distinct paths of the stage's journeys; ``None`` when the window has no conversion."""
+    costs: pl.DataFrame | None
+    currency: str
+    source: str
+    identity: dict[str, Any] | None
+    conversions: int
+    """Conversions of any stage in the read window."""
+    data_version: int = 0
+
+
 IDENTITY_NOT_STITCHED: dict[str, Any] = {
     "stitched": False,
     "ids": None,
@@ -168,6 +190,30 @@ IDENTITY_NOT_STITCHED: dict[str, Any] = {
     "conversions_remapped": 0,
 }
 """The ``identity`` member of a report computed on raw ids (``--no-stitch``, ``stitch=false``)."""
+
+
+NO_PAIRS = pl.Schema({"anonymous_id": pl.String(), "user_id": pl.String()})
+
+
+def find_persons(identities: pl.DataFrame | None, max_identity_component: int) -> StitchResult:
+    """Find the persons of the identity pairs (none merge when there are none).
+
+    Examples
+    --------
+    >>> pairs = pl.DataFrame({"anonymous_id": ["c1"], "user_id": ["crm-7"]})
+    >>> find_persons(pairs, 1000).mapping["person_id"].to_list()
+    ['c1', 'c1']
+    """
+    if isinstance(max_identity_component, bool) or not (
+        isinstance(max_identity_component, int) and max_identity_component >= 2
+    ):
+        raise ParameterError(
+            "max_identity_component must be an integer >= 2 (a person needs two ids to "
+            f"merge). Got {max_identity_component!r} instead."
+        )
+    if identities is None:
+        identities = pl.DataFrame(schema=NO_PAIRS)
+    return stitch_identities(identities, max_component_size=max_identity_component)
 
 
 def stitch_inputs(
@@ -199,16 +245,7 @@ def stitch_inputs(
     """
     if not stitch:
         return replace(inputs, identity=dict(IDENTITY_NOT_STITCHED))
-    if isinstance(max_identity_component, bool) or not (
-        isinstance(max_identity_component, int) and max_identity_component >= 2
-    ):
-        raise ParameterError(
-            "max_identity_component must be an integer >= 2 (a person needs two ids to "
-            f"merge). Got {max_identity_component!r} instead."
-        )
-    if identities is None:
-        identities = pl.DataFrame(schema={"anonymous_id": pl.String, "user_id": pl.String})
-    result = stitch_identities(identities, max_component_size=max_identity_component)
+    result = find_persons(identities, max_identity_component)
     touchpoints = result.apply(inputs.touchpoints)
     conversions = result.apply(inputs.conversions)
 
@@ -244,6 +281,12 @@ class Source(Protocol):
 
     def stages(self) -> list[str]:
         """Return the distinct conversion stages, sorted."""
+        ...  # pragma: no cover
+
+    def paths(
+        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+    ) -> PathInputs | None:
+        """Return the engine's aggregated paths of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
 
 
@@ -321,6 +364,63 @@ class StoreSource:
             stitch=window.stitch,
             max_identity_component=window.max_identity_component,
         )
+
+    def paths(
+        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+    ) -> PathInputs:
+        """Build the window's journeys in DuckDB and return their distinct paths, in one snapshot.
+
+        Only the distinct paths, the conversions no touch reached, the spend
+        of the period and the identity pairs reach Python; the touchpoints
+        stay in the store (see :mod:`engine.paths`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> source = StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb"))
+        >>> answer = source.paths(Window(), by="channel", stage=None, lookback_days=90)
+        >>> answer.conversions, answer.aggregate is None
+        (0, True)
+        """
+        start, end = window.start, window.end
+        with self.store.snapshot() as snap:
+            stages = window_stages(snap, lookback_days, start, end)
+            costs = snap.read("costs", start=start, end=end)
+            never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
+            if window.stitch:
+                persons = find_persons(snap.read("identities"), window.max_identity_component)
+                person_map = persons.mapping.filter(pl.col("id") != pl.col("person_id")).select(
+                    "id", "person_id"
+                )
+                identity: dict[str, Any] = {
+                    "stitched": True,
+                    **persons.summary(),
+                    **remapped(snap, person_map, lookback_days, start, end),
+                }
+            else:
+                person_map = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
+                identity = dict(IDENTITY_NOT_STITCHED)
+            aggregate = None
+            if sum(stages.values()):
+                aggregate = store_paths(
+                    snap,
+                    person_map,
+                    by=by,
+                    stage=stage,
+                    lookback_days=lookback_days,
+                    start=start,
+                    end=end,
+                    stages=stages,
+                )
+            return PathInputs(
+                aggregate=aggregate,
+                costs=None if never_loaded else costs,
+                currency=snap.currency,
+                source=self.name,
+                identity=identity,
+                conversions=sum(stages.values()),
+                data_version=snap.data_version,
+            )
 
     def stages(self) -> list[str]:
         """Return the distinct conversion stages in the store.
@@ -404,6 +504,18 @@ class FrameSource:
             max_identity_component=window.max_identity_component,
         )
 
+    def paths(
+        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+    ) -> PathInputs | None:
+        """Return ``None``: frames in memory are attributed by polars, journey by journey.
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+        >>> FrameSource(empty, empty).paths(Window(), by="channel", stage=None, lookback_days=90)
+        """
+        return None
+
     def stages(self) -> list[str]:
         """Return the distinct conversion stages of the frames.
 
@@ -421,6 +533,7 @@ __all__ = [
     "MAX_LOOKBACK_DAYS",
     "FrameSource",
     "Inputs",
+    "PathInputs",
     "Source",
     "StoreSource",
     "Window",

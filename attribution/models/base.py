@@ -108,6 +108,26 @@ class AttributionModel(ABC):
     too narrow; a test checks each claim.
     """
 
+    path_exact: ClassVar[bool] = False
+    """Whether the credit of a journey depends only on its sequence of ``by`` values.
+
+    Such a model gives the same answer on aggregated paths (one journey per
+    distinct path, with a count) as on every journey: the engine then builds
+    the paths where the data lives and only they reach Python. ``False`` (the
+    safe default) for models that read touch times or stage milestones.
+    """
+
+    def runs_on_paths(self, by: str = "channel") -> bool:
+        """Say whether this model, reporting by ``by``, gives the same credit on aggregated paths.
+
+        Examples
+        --------
+        >>> from attribution.models import Linear, TimeDecay
+        >>> Linear().runs_on_paths(), TimeDecay().runs_on_paths()
+        (True, False)
+        """
+        return self.path_exact
+
     @abstractmethod
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
         """Credit every converting journey to its touches.

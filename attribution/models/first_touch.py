@@ -33,6 +33,7 @@ class FirstTouch(AttributionModel):
     name: ClassVar[str] = "first_touch"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "100% to the first touch"
+    path_exact: ClassVar[bool] = True
 
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
         """Credit each converting journey's first touch."""

@@ -44,6 +44,16 @@ class LastNonDirect(AttributionModel):
 
     direct: str = "Direct,(direct)"
 
+    def runs_on_paths(self, by: str = "channel") -> bool:
+        """Say whether paths suffice: by channel yes; by campaign each touch's channel is needed.
+
+        Examples
+        --------
+        >>> LastNonDirect().runs_on_paths("channel"), LastNonDirect().runs_on_paths("campaign")
+        (True, False)
+        """
+        return by == "channel"
+
     def __post_init__(self) -> None:
         if not self.names():
             raise ParameterError(

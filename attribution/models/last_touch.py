@@ -32,6 +32,7 @@ class LastTouch(AttributionModel):
     name: ClassVar[str] = "last_touch"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "100% to the last touch"
+    path_exact: ClassVar[bool] = True
 
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
         """Credit each converting journey's last touch."""

@@ -33,6 +33,7 @@ class Linear(AttributionModel):
     name: ClassVar[str] = "linear"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "equal share to every touch"
+    path_exact: ClassVar[bool] = True
 
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
         """Give each touch 1 / (number of touches)."""

@@ -317,6 +317,16 @@ class Markov(AttributionModel):
                 f"Got {self.collapse_repeats!r} instead."
             )
 
+    def runs_on_paths(self, by: str = "channel") -> bool:
+        """Say whether paths suffice: yes, but ``order="auto"`` splits persons to score orders.
+
+        Examples
+        --------
+        >>> Markov(order=2).runs_on_paths(), Markov(order="auto").runs_on_paths()
+        (True, False)
+        """
+        return self.order != "auto"
+
     def weights_sum_to_one_per_journey(self) -> bool:
         """Only ``normalisation="journey"`` guarantees it (see the class docstring)."""
         return self.normalisation == "journey"

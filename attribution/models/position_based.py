@@ -40,6 +40,7 @@ class PositionBased(AttributionModel):
     name: ClassVar[str] = "position_based"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "40% first, 40% last, 20% shared by the middle"
+    path_exact: ClassVar[bool] = True
     param_docs: ClassVar[dict[str, str]] = {
         "first_weight": "share of the first touch (0-1)",
         "last_weight": "share of the last touch (0-1); first_weight + last_weight <= 1",

@@ -66,6 +66,7 @@ class Shapley(AttributionModel):
     summary: ClassVar[str] = (
         "Zhao's simplified Shapley value: equal split over a path's distinct channels"
     )
+    path_exact: ClassVar[bool] = True
 
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
         """Give each distinct channel ``1 / |S|``, shared by its touches."""

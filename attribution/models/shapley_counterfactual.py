@@ -138,6 +138,7 @@ class ShapleyCounterfactual(AttributionModel):
     summary: ClassVar[str] = (
         "Shapley value of the conversion rate of journeys within each channel coalition"
     )
+    path_exact: ClassVar[bool] = True
     # Coalition values are conversion rates over all journeys: the bootstrap reruns it.
     population_independent: ClassVar[bool] = False
     param_docs: ClassVar[dict[str, str]] = {

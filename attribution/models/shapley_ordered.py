@@ -72,6 +72,7 @@ class ShapleyOrdered(AttributionModel):
     name: ClassVar[str] = "shapley_ordered"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "Zhao's ordered Shapley value: Shapley credit per touch position"
+    path_exact: ClassVar[bool] = True
     param_docs: ClassVar[dict[str, str]] = {
         "position": (
             "'first_visit': position i = i-th distinct channel, credit on its first touch; "

@@ -1,0 +1,227 @@
+"""Aggregated paths of a stage's journeys, computed where the data lives.
+
+:func:`store_paths` runs the one definition (:mod:`engine.sql`) inside a
+store snapshot: DuckDB builds the journeys and rolls them up, and only the
+distinct paths (and the conversions that kept no touch) come back to
+Python. :class:`PathAggregate` turns them into the journeys the models read
+(:func:`attribution.paths.journeys_from_path_lists`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from attribution.journeys import UNTOUCHED, Journeys, resolve_stage
+from attribution.paths import journeys_from_path_lists
+from engine.sql import SEPARATOR, journey_paths_sql, remapped_sql, stages_sql
+from ingest.store import Snapshot
+
+PATHS = pl.Schema(
+    {
+        "path": pl.List(pl.String()),
+        "conversions": pl.Float64(),
+        "revenue": pl.Float64(),
+        "nulls": pl.Float64(),
+    }
+)
+"""The engine's path rows: the sequence of items, its conversions, revenue and non-conversions."""
+
+
+@dataclass(frozen=True)
+class PathAggregate:
+    """The distinct paths of one stage's journeys and the conversions no touch reached.
+
+    Attributes
+    ----------
+    by
+        The touch column the paths are made of.
+    stage, lookback_days
+        What the journeys were built with.
+    paths
+        :data:`PATHS` rows, one per distinct path.
+    untouched
+        :data:`attribution.journeys.UNTOUCHED` rows.
+    conversion_dates
+        First and last day with a conversion of the stage in the period, or
+        ``None`` when there is none.
+
+    Examples
+    --------
+    >>> table = pl.DataFrame({"path": [["Email"]], "conversions": [1.0], "revenue": [9.0],
+    ...     "nulls": [0.0]}, schema=PATHS)
+    >>> aggregate = PathAggregate("channel", "purchase", 90.0, table,
+    ...     pl.DataFrame(schema=UNTOUCHED), None)
+    >>> aggregate.journeys().revenue
+    9.0
+    """
+
+    by: str
+    stage: str | None
+    lookback_days: float
+    paths: pl.DataFrame
+    untouched: pl.DataFrame
+    conversion_dates: tuple[dt.date, dt.date] | None
+
+    def journeys(self) -> Journeys:
+        """Return the journeys the models read: one per distinct path, with its count.
+
+        Examples
+        --------
+        >>> empty = PathAggregate("campaign", None, 90.0, pl.DataFrame(schema=PATHS),
+        ...     pl.DataFrame(schema=UNTOUCHED), None)
+        >>> empty.journeys().touches.height
+        0
+        """
+        return journeys_from_path_lists(
+            self.paths,
+            by=self.by,
+            untouched=self.untouched,
+            stage=self.stage,
+            lookback_days=self.lookback_days,
+        )
+
+
+def window_stages(
+    snap: Snapshot, lookback_days: float, start: dt.date | None, end: dt.date | None
+) -> dict[str, int]:
+    """Return the conversions per stage in a period's read window.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ingest import Store
+    >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb").snapshot() as snap:
+    ...     window_stages(snap, 90, None, None)
+    {}
+    """
+    frame = snap.query(stages_sql(lookback_days, start, end))
+    return {str(s): int(n) for s, n in frame.iter_rows() if s is not None}
+
+
+def remapped(
+    snap: Snapshot,
+    person_map: pl.DataFrame,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> dict[str, int]:
+    """Count the touchpoint and conversion rows of the window whose id stitching replaced.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ingest import Store
+    >>> people = pl.DataFrame({"id": ["a"], "person_id": ["b"]})
+    >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb").snapshot() as snap:
+    ...     remapped(snap, people, 90, None, None)
+    {'touchpoints_remapped': 0, 'conversions_remapped': 0}
+    """
+    counts = {}
+    for table in ("touchpoints", "conversions"):
+        sql = remapped_sql(table, lookback_days, start, end)
+        counts[f"{table}_remapped"] = int(snap.query(sql, {"person_map": person_map}).item())
+    return counts
+
+
+def store_paths(
+    snap: Snapshot,
+    person_map: pl.DataFrame,
+    *,
+    by: str,
+    stage: str | None,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    stages: Mapping[str, int] | None = None,
+) -> PathAggregate:
+    """Build a stage's journeys in DuckDB and bring back their distinct paths.
+
+    Parameters
+    ----------
+    snap
+        The store snapshot to read.
+    person_map
+        ``id``, ``person_id``: the ids stitching replaces (empty for none).
+    by, stage, lookback_days, start, end
+        As in :func:`attribution.build_journeys`; ``stage=None`` picks the
+        stage the same way (:func:`attribution.journeys.resolve_stage`).
+    stages
+        The conversions per stage in the window, when already counted.
+
+    Returns
+    -------
+    PathAggregate
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ingest import Store
+    >>> from attribution.report import _tiny_example
+    >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb")
+    >>> tp, cv, _ = _tiny_example()
+    >>> from ingest import ingest_frame
+    >>> _ = ingest_frame(store, "touchpoints", tp); _ = ingest_frame(store, "conversions", cv)
+    >>> none = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
+    >>> with store.snapshot() as snap:
+    ...     aggregate = store_paths(snap, none, by="channel", stage=None, lookback_days=90,
+    ...         start=None, end=None)
+    >>> aggregate.paths.to_dicts()
+    [{'path': ['Email', 'Search'], 'conversions': 1.0, 'revenue': 100.0, 'nulls': 0.0}]
+    """
+    counted = dict(stages) if stages is not None else window_stages(snap, lookback_days, start, end)
+    chosen = resolve_stage(
+        pl.DataFrame({"stage": list(counted)}, schema={"stage": pl.String}), stage
+    )
+    empty = pl.DataFrame(schema=PATHS)
+    if chosen is None:
+        return PathAggregate(by, None, lookback_days, empty, pl.DataFrame(schema=UNTOUCHED), None)
+    sql = journey_paths_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
+    frame = snap.query(sql, {"person_map": person_map})
+    return _aggregate(frame, by, chosen, lookback_days)
+
+
+def _aggregate(frame: pl.DataFrame, by: str, stage: str, lookback_days: float) -> PathAggregate:
+    times = ["first_conversion", "last_conversion"]
+    frame = frame.with_columns(pl.col(times).cast(pl.Datetime("us", "UTC")))
+    touched = frame.filter(pl.col("path").is_not_null())
+    paths = touched.select(
+        pl.col("path").str.split(SEPARATOR),
+        pl.col("conversions", "revenue", "nulls").cast(pl.Float64),
+    ).cast(PATHS)  # type: ignore[arg-type]
+    untouched = (
+        frame.filter(pl.col("path").is_null())
+        .select(
+            "conversion_id",
+            "user_id",
+            pl.col("first_conversion").alias("ts"),
+            pl.col("revenue").cast(pl.Float64),
+        )
+        .sort("conversion_id")
+        .cast(UNTOUCHED)  # type: ignore[arg-type]
+    )
+    first, last = frame["first_conversion"].min(), frame["last_conversion"].max()
+    dates: tuple[dt.date, dt.date] | None = None
+    if isinstance(first, dt.datetime) and isinstance(last, dt.datetime):
+        dates = (first.date(), last.date())
+    return PathAggregate(by, stage, lookback_days, paths, untouched, dates)
+
+
+def describe(aggregate: PathAggregate) -> dict[str, Any]:
+    """Say how large the engine's answer is (for logs and benchmarks).
+
+    Examples
+    --------
+    >>> empty = PathAggregate("channel", None, 90.0, pl.DataFrame(schema=PATHS),
+    ...     pl.DataFrame(schema=UNTOUCHED), None)
+    >>> describe(empty)
+    {'paths': 0, 'untouched': 0}
+    """
+    return {"paths": aggregate.paths.height, "untouched": aggregate.untouched.height}
+
+
+__all__ = ["PATHS", "PathAggregate", "describe", "remapped", "store_paths", "window_stages"]

@@ -67,7 +67,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -372,6 +372,37 @@ class Snapshot:
         _run(self._con, "SET TimeZone = 'UTC'")
         _run(self._con, f"COPY ({select}) TO '{target}' (FORMAT parquet)")
         return self.counts()[table]
+
+    def query(self, sql: str, frames: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+        """Run one read-only query of the engine's definition inside this snapshot.
+
+        ``frames`` are registered as views for the query's length (the
+        identity-stitching map, for instance), so the query can join them.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> people = pl.DataFrame({"id": ["a"], "person_id": ["p"]})
+        >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb").snapshot() as snap:
+        ...     snap.query("SELECT count(*) AS n FROM person_map", {"person_map": people})
+        shape: (1, 1)
+        ┌─────┐
+        │ n   │
+        │ --- │
+        │ i64 │
+        ╞═════╡
+        │ 1   │
+        └─────┘
+        """
+        names = list(frames or {})
+        for name, frame in (frames or {}).items():
+            self._con.register(name, frame)
+        try:
+            _run(self._con, "SET TimeZone = 'UTC'")
+            return _frame(self._con, sql)
+        finally:
+            for name in names:
+                self._con.unregister(name)
 
     def counts(self) -> dict[str, int]:
         """Return the number of rows of every canonical table, inside this snapshot.

@@ -23,6 +23,14 @@ $(PEERS): $(STAMP)
 	  || echo "note: channelattribution could not be installed; tests/peers will be skipped (fail with CI=true)"
 	touch $(PEERS)
 
+# The Spark engine (optional extra `closedloop[spark]`: pyspark + sqlglot; Java 17 is on the
+# machine) for tests/engine/test_spark.py. Best effort: with CI=true a missing pyspark fails those tests.
+SPARK  := $(VENV)/.spark
+$(SPARK): $(STAMP)
+	-$(BIN)/python -m pip install --quiet -e '.[dev,spark]' \
+	  || echo "note: pyspark could not be installed; tests/engine/test_spark.py will be skipped (fail with CI=true)"
+	touch $(SPARK)
+
 # Test-only: Debian's chromium for tests/test_dashboard_browser.py. Best effort, only as root:
 # where it cannot be installed, that test skips and says why (with CI=true it fails).
 BROWSER := $(VENV)/.browser
@@ -36,7 +44,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py --db $(DB) --host $(HOST) --port $(PORT)
 
-test: $(STAMP) $(PEERS) $(BROWSER)
+test: $(STAMP) $(PEERS) $(BROWSER) $(SPARK)
 	$(BIN)/python -m pytest -q -m "not slow"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 

@@ -182,10 +182,22 @@ def store_paths(
         return PathAggregate(by, None, lookback_days, empty, pl.DataFrame(schema=UNTOUCHED), None)
     sql = journey_paths_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
     frame = snap.query(sql, {"person_map": person_map})
-    return _aggregate(frame, by, chosen, lookback_days)
+    return aggregate_rows(frame, by, chosen, lookback_days)
 
 
-def _aggregate(frame: pl.DataFrame, by: str, stage: str, lookback_days: float) -> PathAggregate:
+def aggregate_rows(
+    frame: pl.DataFrame, by: str, stage: str | None, lookback_days: float
+) -> PathAggregate:
+    r"""Turn the rows of :func:`engine.sql.journey_paths_sql` (from any engine) into paths.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"path": ["A\x1fB"], "conversions": [1.0], "revenue": [5.0],
+    ...     "nulls": [0.0], "first_conversion": [None], "last_conversion": [None],
+    ...     "conversion_id": [None], "user_id": [None]})
+    >>> aggregate_rows(rows, "channel", "purchase", 90).paths["path"].to_list()
+    [['A', 'B']]
+    """
     times = ["first_conversion", "last_conversion"]
     frame = frame.with_columns(pl.col(times).cast(pl.Datetime("us", "UTC")))
     touched = frame.filter(pl.col("path").is_not_null())
@@ -224,4 +236,12 @@ def describe(aggregate: PathAggregate) -> dict[str, Any]:
     return {"paths": aggregate.paths.height, "untouched": aggregate.untouched.height}
 
 
-__all__ = ["PATHS", "PathAggregate", "describe", "remapped", "store_paths", "window_stages"]
+__all__ = [
+    "PATHS",
+    "PathAggregate",
+    "aggregate_rows",
+    "describe",
+    "remapped",
+    "store_paths",
+    "window_stages",
+]

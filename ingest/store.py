@@ -61,6 +61,7 @@ value different (``IS DISTINCT FROM``) is *updated*; otherwise the row is
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -776,6 +777,9 @@ class Store:
     def export(self, folder: str | Path) -> dict[str, int]:
         """Write every table to ``folder/<table>/part-00000.parquet`` from one snapshot.
 
+        ``folder/meta.json`` records the reporting ``currency`` and the
+        ``data_version`` exported.
+
         The layout is the Parquet lake the Spark engine reads (a folder per
         canonical table, canonical columns, UTC timestamps) and serves as a
         backup. Everything is written to a sibling temporary folder first and
@@ -814,11 +818,14 @@ class Store:
                     written[table] = snap.copy_to_parquet(
                         table, staging / table / "part-00000.parquet"
                     )
+                meta = {"currency": snap.currency, "data_version": snap.data_version}
+            (staging / "meta.json").write_text(json.dumps(meta) + "\n", encoding="utf-8")
             for table in TABLES:
                 final = target / table
                 if final.exists():
                     shutil.rmtree(final)
                 (staging / table).rename(final)
+            (staging / "meta.json").replace(target / "meta.json")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return written

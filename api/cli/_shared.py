@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 from attribution.constants import DEFAULT_LOOKBACK_DAYS, DEFAULT_RESAMPLES
 
 if TYPE_CHECKING:
+    from api.services import Services
     from ingest.store import Store
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -211,6 +212,77 @@ def column_mapping(args: argparse.Namespace, table: str) -> dict[str, str]:
 
     from_file = load_mapping_file(args.mapping)[table] if args.mapping else {}
     return {**from_file, **parse_map_args(args.map or [])}
+
+
+ENGINES = ("duckdb", "spark")
+"""Where the journeys are built: the embedded DuckDB store, or Apache Spark over a Parquet lake."""
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--engine duckdb|spark``, ``--lake DIR`` and ``--spark-master URL``.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_engine_options(parser)
+    >>> args = parser.parse_args(["--engine", "spark", "--lake", "lake/"])
+    >>> args.engine, args.lake, args.spark_master
+    ('spark', 'lake/', 'local[*]')
+    """
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="where journeys are built: duckdb (the store, default) or spark (a Parquet lake "
+        "given with --lake)",
+    )
+    parser.add_argument(
+        "--lake",
+        metavar="DIR",
+        help="with --engine spark: a folder with touchpoints/, conversions/, costs/, "
+        "identities/ as Parquet (closedloop export --out DIR writes one)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        default="local[*]",
+        metavar="URL",
+        help="with --engine spark: the Spark master (default local[*]: this machine)",
+    )
+
+
+def open_services(args: argparse.Namespace) -> Services:
+    """Return the services over the store (``--db``) or, with ``--engine spark``, the lake.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> args = argparse.Namespace(db=f"{tempfile.mkdtemp()}/x.duckdb", engine=None, lake=None)
+    >>> open_services(args).source.name
+    "the store 'x.duckdb'"
+    >>> open_services(argparse.Namespace(db=None, engine="spark", lake=None))
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: --engine spark reads a Parquet lake: give --lake DIR ...
+    """
+    from api.services import Services
+    from attribution.errors import ParameterError
+
+    engine = getattr(args, "engine", None)
+    lake = getattr(args, "lake", None)
+    if lake is not None and engine is None:
+        engine = "spark"
+    if engine == "spark":
+        if lake is None:
+            raise ParameterError(
+                "--engine spark reads a Parquet lake: give --lake DIR (closedloop export "
+                "--out DIR writes one from a store)."
+            )
+        if getattr(args, "db", None) is not None:
+            raise ParameterError("Give either --db (the store) or --lake (Spark), not both.")
+        return Services.for_lake(lake, getattr(args, "spark_master", "local[*]"))
+    if lake is not None:
+        raise ParameterError("--lake goes with --engine spark.")
+    return Services.for_store(open_store(args))
 
 
 def open_store(args: argparse.Namespace) -> Store:

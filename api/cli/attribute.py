@@ -24,6 +24,7 @@ from api.cli._shared import (
     Progress,
     add_by_option,
     add_db_option,
+    add_engine_options,
     add_format_option,
     add_input_format_option,
     add_interval_options,
@@ -33,7 +34,7 @@ from api.cli._shared import (
     add_period_options,
     add_stage_option,
     column_mapping,
-    open_store,
+    open_services,
     parse_params,
     terminal_progress,
     write_output,
@@ -71,6 +72,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     add_period_options(parser)
     add_format_option(parser)
     add_db_option(parser)
+    add_engine_options(parser)
     parser.add_argument("--touchpoints", metavar="FILE", help="attribute this file ...")
     parser.add_argument("--conversions", metavar="FILE", help="... with these conversions")
     parser.add_argument("--costs", metavar="FILE", help="... and this spend (optional)")
@@ -206,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
             name=f"'{Path(args.conversions).name}'",
         )
     else:
-        services = Services.for_store(open_store(args))
+        services = open_services(args)
         currency = services.inputs().currency if args.currency else None
         if args.currency and currency is not None and args.currency.upper() != currency:
             raise ParameterError(

@@ -16,9 +16,10 @@ from api.cli._shared import (
     FUNNEL_ASSIGNMENTS,
     FUNNEL_GROUPINGS,
     add_db_option,
+    add_engine_options,
     add_format_option,
     add_period_options,
-    open_store,
+    open_services,
     write_output,
 )
 
@@ -87,6 +88,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     add_format_option(parser)
     add_db_option(parser)
+    add_engine_options(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -104,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     ...
     attribution.errors.EmptyInputError: There are no conversions to count: ...
     """
-    from api.services import FunnelQuery, Services
+    from api.services import FunnelQuery
 
     query = FunnelQuery.create(
         by=args.by,
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         lost_stages=args.lost_stages,
         assign=args.assign,
     )
-    result = Services.for_store(open_store(args)).funnel(query)
+    result = open_services(args).funnel(query)
     write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
     return 0
 

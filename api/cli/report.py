@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 from api.cli._shared import (
     add_db_option,
+    add_engine_options,
     add_interval_options,
     add_lookback_option,
     add_period_options,
     add_stage_option,
-    open_store,
+    open_services,
 )
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         bootstrap_help="person-level bootstrap resamples for --ci",
     )
     add_db_option(parser)
+    add_engine_options(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
     page = build_report(
-        open_store(args),
+        open_services(args),
         start=args.start,
         end=args.end,
         models=models,

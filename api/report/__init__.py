@@ -19,11 +19,12 @@ from collections.abc import Sequence
 
 from api.report.data import ReportData, gather_report_data
 from api.report.render import money, render_report
+from api.services import Services
 from ingest import Store
 
 
 def build_report(
-    store: Store,
+    store: Store | Services,
     *,
     start: dt.date | None = None,
     end: dt.date | None = None,
@@ -40,7 +41,7 @@ def build_report(
     Parameters
     ----------
     store
-        The store to report on.
+        The store to report on, or the services over a store or a lake.
     start, end
         The period (inclusive dates); default: the dates of the data.
     models

@@ -98,7 +98,7 @@ class ReportData:
 
 
 def gather_report_data(
-    store: Store,
+    store: Store | Services,
     *,
     start: dt.date | None = None,
     end: dt.date | None = None,
@@ -115,7 +115,7 @@ def gather_report_data(
     Parameters
     ----------
     store
-        The store to report on.
+        The store to report on, or the services over a store or a lake.
     start, end
         The period (inclusive dates); default: the dates of the data.
     models
@@ -153,7 +153,7 @@ def gather_report_data(
     >>> data.channels["channel"].to_list(), data.path_count
     (['Email', 'Search'], 1)
     """
-    services = Services.for_store(store)
+    services = store if isinstance(store, Services) else Services.for_store(store)
     period: dict[str, Any] = {
         "stage": stage,
         "lookback_days": lookback_days,

@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import polars as pl
 
@@ -36,7 +37,7 @@ from api.services import timeseries as _timeseries
 from api.services.budget import PlanQuery, WhatIfQuery
 from api.services.cache import ResultCache
 from api.services.context import Context
-from api.services.inputs import FrameSource, Inputs, Source, StoreSource, Window
+from api.services.inputs import FrameSource, Inputs, LakeSource, Source, StoreSource, Window
 from api.services.queries import (
     AttributionQuery,
     CompareQuery,
@@ -113,6 +114,19 @@ class Services:
             touchpoints, conversions, costs, identities=identities, currency=currency, name=name
         )
         return cls(source, cache if cache is not None else ResultCache(0))
+
+    @classmethod
+    def for_lake(
+        cls, lake: str | Path, master: str = "local[*]", cache: ResultCache | None = None
+    ) -> Services:
+        """Serve a Parquet lake with Apache Spark (``closedloop export`` writes the layout).
+
+        Examples
+        --------
+        >>> Services.for_lake("lake").source.name
+        "the lake 'lake'"
+        """
+        return cls(LakeSource(Path(lake), master), cache)
 
     @property
     def source(self) -> Source:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
@@ -434,6 +435,185 @@ class StoreSource:
         return self.store.stages()
 
 
+class LakeSource:
+    """A Parquet lake read by Apache Spark (``--engine spark --lake DIR``).
+
+    Path-exact models are answered from the distinct paths Spark builds
+    (:mod:`engine.spark`); other models read the lake's tables with polars,
+    filtered to the window. ``data_version`` follows the files' sizes and
+    modification times.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> source = LakeSource(pathlib.Path(tempfile.mkdtemp()) / "lake")
+    >>> source.name
+    "the lake 'lake'"
+    """
+
+    def __init__(self, lake: Path, master: str = "local[*]") -> None:
+        self.lake = Path(lake)
+        self.master = master
+        self.name = f"the lake '{self.lake.name}'"
+        self._spark: Any = None
+        self.currency = _lake_currency(self.lake)
+
+    def identity(self) -> str:
+        """Return the lake's resolved path (never shown to users).
+
+        Examples
+        --------
+        >>> LakeSource(Path("/data/lake")).identity()
+        'lake:/data/lake'
+        """
+        return f"lake:{self.lake.resolve()}"
+
+    def data_version(self) -> int:
+        """Return a number that moves when any file of the lake changes.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> LakeSource(Path(tempfile.mkdtemp())).data_version()
+        0
+        """
+        state = sorted(
+            (str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in self.lake.rglob("*.parquet")
+        )
+        return hash(tuple(state)) & (2**62 - 1) if state else 0
+
+    def _session(self) -> Any:
+        from engine.spark import register_lake, spark_session
+
+        if self._spark is None:
+            self._spark = spark_session(self.master)
+        register_lake(self._spark, self.lake)
+        return self._spark
+
+    def _table(self, table: str) -> pl.DataFrame:
+        from engine.spark import read_lake
+
+        return read_lake(self.lake, table)
+
+    def read(self, window: Window) -> Inputs:
+        """Read the window's rows of the lake with polars and stitch them.
+
+        Examples
+        --------
+        >>> LakeSource.read  # doctest: +ELLIPSIS
+        <function LakeSource.read at ...>
+        """
+        touchpoints = _in_window(self._table("touchpoints"), window)
+        conversions = _in_window(self._table("conversions"), window)
+        costs = self._table("costs")
+        held = costs.height
+        if window.start is not None:
+            costs = costs.filter(pl.col("date") >= window.start)
+        if window.end is not None:
+            costs = costs.filter(pl.col("date") <= window.end)
+        inputs = Inputs(
+            touchpoints=touchpoints,
+            conversions=conversions,
+            costs=costs if held else None,
+            currency=self.currency,
+            source=self.name,
+        )
+        identities = self._table("identities") if window.stitch else None
+        return stitch_inputs(
+            inputs,
+            identities,
+            stitch=window.stitch,
+            max_identity_component=window.max_identity_component,
+        )
+
+    def paths(
+        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+    ) -> PathInputs:
+        """Build the window's journeys in Spark and return their distinct paths.
+
+        Examples
+        --------
+        >>> LakeSource.paths  # doctest: +ELLIPSIS
+        <function LakeSource.paths at ...>
+        """
+        from engine.spark import lake_paths, lake_remapped, lake_stages
+
+        spark = self._session()
+        start, end = window.start, window.end
+        stages = lake_stages(spark, lookback_days, start, end)
+        costs = self._table("costs")
+        held = costs.height
+        if start is not None:
+            costs = costs.filter(pl.col("date") >= start)
+        if end is not None:
+            costs = costs.filter(pl.col("date") <= end)
+        if window.stitch:
+            persons = find_persons(self._table("identities"), window.max_identity_component)
+            person_map = persons.mapping.filter(pl.col("id") != pl.col("person_id")).select(
+                "id", "person_id"
+            )
+            identity: dict[str, Any] = {
+                "stitched": True,
+                **persons.summary(),
+                **lake_remapped(spark, person_map, lookback_days, start, end),
+            }
+        else:
+            person_map = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
+            identity = dict(IDENTITY_NOT_STITCHED)
+        aggregate = None
+        if sum(stages.values()):
+            aggregate = lake_paths(
+                spark,
+                person_map,
+                by=by,
+                stage=stage,
+                lookback_days=lookback_days,
+                start=start,
+                end=end,
+                stages=stages,
+            )
+        return PathInputs(
+            aggregate=aggregate,
+            costs=costs if held else None,
+            currency=self.currency,
+            source=self.name,
+            identity=identity,
+            conversions=sum(stages.values()),
+            data_version=self.data_version(),
+        )
+
+    def stages(self) -> list[str]:
+        """Return the distinct conversion stages of the lake.
+
+        Examples
+        --------
+        >>> LakeSource.stages  # doctest: +ELLIPSIS
+        <function LakeSource.stages at ...>
+        """
+        return sorted(self._table("conversions")["stage"].unique().drop_nulls().to_list())
+
+
+def _lake_currency(lake: Path) -> str:
+    """Return the currency ``closedloop export`` recorded in ``meta.json``, else ``USD``."""
+    import json
+
+    try:
+        meta = json.loads((lake / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "USD"
+    currency = meta.get("currency") if isinstance(meta, dict) else None
+    return str(currency) if currency else "USD"
+
+
+def _in_window(frame: pl.DataFrame, window: Window) -> pl.DataFrame:
+    if window.since is not None:
+        frame = frame.filter(pl.col("ts") >= window.since)
+    if window.end is not None:
+        day = dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+        frame = frame.filter(pl.col("ts") < day)
+    return frame
+
+
 class FrameSource:
     """Frames already in memory (files the CLI read, a notebook's frames); version 0.
 
@@ -533,6 +713,7 @@ __all__ = [
     "MAX_LOOKBACK_DAYS",
     "FrameSource",
     "Inputs",
+    "LakeSource",
     "PathInputs",
     "Source",
     "StoreSource",

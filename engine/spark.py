@@ -1,0 +1,221 @@
+"""The same definition on Apache Spark, over a Parquet lake (``closedloop export`` writes one).
+
+A lake is a folder with ``touchpoints/``, ``conversions/``, ``costs/`` and
+``identities/``: each a Parquet file or a folder of part files with the
+canonical columns. The statements of :mod:`engine.sql` are translated to
+Spark SQL with sqlglot and run where Spark runs them — ``local[*]`` on this
+machine, or a cluster's master; only the distinct paths come back.
+
+pyspark is an optional dependency (``pip install closedloop[spark]``); it
+is imported when a Spark engine is first used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from attribution.errors import InputError, ParameterError
+from attribution.journeys import resolve_stage
+from engine.paths import PathAggregate, aggregate_rows
+from engine.sql import journey_paths_sql, remapped_sql, stages_sql, to_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+LAKE_TABLES = ("touchpoints", "conversions", "costs", "identities")
+"""The folders (or files) of a lake."""
+
+DEFAULT_MASTER = "local[*]"
+
+
+def spark_session(master: str = DEFAULT_MASTER) -> SparkSession:
+    """Return a Spark session set for closedloop (UTC, quiet), starting one if needed.
+
+    Examples
+    --------
+    >>> spark_session  # doctest: +ELLIPSIS
+    <function spark_session at ...>
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ParameterError(
+            "The Spark engine needs pyspark: pip install 'closedloop[spark]' "
+            "(and Java 17 on the machine)."
+        ) from None
+    if master.startswith("local"):
+        # A local Spark binds to this machine's loopback address, never to a network interface.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = (
+        SparkSession.builder.master(master)
+        .appName("closedloop")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "8")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def lake_table(lake: Path, table: str) -> Path:
+    """Return where a table of the lake is: ``lake/<table>`` (folder) or ``lake/<table>.parquet``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "costs").mkdir()
+    >>> lake_table(folder, "costs").name
+    'costs'
+    """
+    for candidate in (lake / table, lake / f"{table}.parquet"):
+        if candidate.exists():
+            return candidate
+    raise InputError(
+        f"The lake '{lake.name}' has no {table}: expected a folder '{table}/' of Parquet "
+        f"files or a file '{table}.parquet' (closedloop export --out DIR writes the layout)."
+    )
+
+
+def register_lake(spark: SparkSession, lake: Path) -> None:
+    """Register the lake's tables as temporary views named after them.
+
+    Examples
+    --------
+    >>> register_lake  # doctest: +ELLIPSIS
+    <function register_lake at ...>
+    """
+    for table in LAKE_TABLES:
+        spark.read.parquet(str(lake_table(lake, table))).createOrReplaceTempView(table)
+
+
+def _frame(spark: SparkSession, sql: str) -> pl.DataFrame:
+    rows = spark.sql(to_spark(sql)).toArrow()
+    return pl.DataFrame(pl.from_arrow(rows))
+
+
+def _person_view(spark: SparkSession, person_map: pl.DataFrame) -> None:
+    rows = [tuple(row) for row in person_map.select("id", "person_id").iter_rows()]
+    spark.createDataFrame(rows, "id string, person_id string").createOrReplaceTempView("person_map")
+
+
+def lake_stages(
+    spark: SparkSession, lookback_days: float, start: dt.date | None, end: dt.date | None
+) -> dict[str, int]:
+    """Return the conversions per stage in a period's read window (see :func:`engine.paths.window_stages`).
+
+    Examples
+    --------
+    >>> lake_stages  # doctest: +ELLIPSIS
+    <function lake_stages at ...>
+    """  # noqa: E501
+    frame = _frame(spark, stages_sql(lookback_days, start, end))
+    return {str(s): int(n) for s, n in frame.iter_rows() if s is not None}
+
+
+def lake_remapped(
+    spark: SparkSession,
+    person_map: pl.DataFrame,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> dict[str, int]:
+    """Count the rows of the window whose id stitching replaced (see :func:`engine.paths.remapped`).
+
+    Examples
+    --------
+    >>> lake_remapped  # doctest: +ELLIPSIS
+    <function lake_remapped at ...>
+    """
+    _person_view(spark, person_map)
+    return {
+        f"{table}_remapped": int(
+            _frame(spark, remapped_sql(table, lookback_days, start, end)).item()
+        )
+        for table in ("touchpoints", "conversions")
+    }
+
+
+def lake_paths(
+    spark: SparkSession,
+    person_map: pl.DataFrame,
+    *,
+    by: str,
+    stage: str | None,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    stages: dict[str, int] | None = None,
+) -> PathAggregate:
+    """Build a stage's journeys in Spark and bring back their distinct paths.
+
+    Parameters as :func:`engine.paths.store_paths`; the lake's views must be
+    registered (:func:`register_lake`).
+
+    Examples
+    --------
+    >>> lake_paths  # doctest: +ELLIPSIS
+    <function lake_paths at ...>
+    """
+    counted = stages if stages is not None else lake_stages(spark, lookback_days, start, end)
+    chosen = resolve_stage(
+        pl.DataFrame({"stage": list(counted)}, schema={"stage": pl.String}), stage
+    )
+    if chosen is None:
+        return aggregate_rows(_frame(spark, _NO_ROWS), by, None, lookback_days)
+    _person_view(spark, person_map)
+    sql = journey_paths_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
+    return aggregate_rows(_frame(spark, sql), by, chosen, lookback_days)
+
+
+_NO_ROWS = (
+    "SELECT CAST(NULL AS VARCHAR) AS path, 0.0 AS conversions, 0.0 AS revenue, 0.0 AS nulls, "
+    "CAST(NULL AS TIMESTAMPTZ) AS first_conversion, CAST(NULL AS TIMESTAMPTZ) AS last_conversion, "
+    "CAST(NULL AS VARCHAR) AS conversion_id, CAST(NULL AS VARCHAR) AS user_id WHERE FALSE"
+)
+
+
+def read_lake(lake: Path, table: str, **filters: Any) -> pl.DataFrame:
+    """Read one table of the lake with polars, in its canonical schema.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "identities").mkdir()
+    >>> pl.DataFrame({"anonymous_id": ["a"], "user_id": ["u"]}).write_parquet(
+    ...     folder / "identities" / "part-0.parquet")
+    >>> read_lake(folder, "identities").height
+    1
+    """
+    from attribution.schema import TABLES
+
+    if filters:
+        raise ParameterError(f"read_lake takes no filters, got {sorted(filters)}")
+    where = lake_table(lake, table)
+    source = str(where / "*.parquet") if where.is_dir() else str(where)
+    schema = TABLES[table]
+    frame = pl.read_parquet(source)
+    missing = [c for c in schema.names() if c not in frame.columns]
+    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in missing)
+    return frame.select(schema.names()).cast(schema)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "DEFAULT_MASTER",
+    "LAKE_TABLES",
+    "lake_paths",
+    "lake_remapped",
+    "lake_stages",
+    "lake_table",
+    "read_lake",
+    "register_lake",
+    "spark_session",
+]

@@ -1,0 +1,122 @@
+"""The Spark engine (local mode) gives the numbers of the DuckDB engine and of polars.
+
+The same random edge-case stores as ``test_engine_paths`` are exported to a
+Parquet lake and run through Spark; then the CLI answers ``attribute`` and
+``funnel`` with ``--engine spark --lake DIR`` exactly as with ``--db``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from api.cli import main
+from engine.paths import store_paths
+from ingest import Store, ingest_files
+from ingest.identity import stitch_identities
+from tests.conftest import require
+from tests.engine.test_engine_paths import _case, _store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    require(importlib.util.find_spec("pyspark") is not None, "pyspark is not installed")
+    from engine.spark import spark_session
+
+    session = spark_session("local[2]")
+    return session
+
+
+@pytest.mark.parametrize("seed", range(0, 24, 4))
+def test_spark_paths_equal_duckdb_paths(spark: Any, tmp_path: Path, seed: int) -> None:
+    from engine.spark import lake_paths, register_lake
+
+    case = _case(seed)
+    store = _store(tmp_path, case.touches, case.sales)
+    store.upsert("identities", case.pairs)
+    stitched = stitch_identities(case.pairs)
+    people = stitched.mapping.filter(pl.col("id") != pl.col("person_id")).select("id", "person_id")
+    options: dict[str, Any] = {
+        "by": case.by,
+        "stage": "purchase",
+        "lookback_days": case.lookback,
+        "start": case.start,
+        "end": case.end,
+    }
+    with store.snapshot() as snap:
+        duck = store_paths(snap, people, **options)
+    store.export(tmp_path / "lake")
+    register_lake(spark, tmp_path / "lake")
+    lake = lake_paths(spark, people, **options)
+    assert lake.paths.sort("path")["path"].to_list() == duck.paths.sort("path")["path"].to_list()
+    for column in ("conversions", "nulls"):
+        assert (
+            lake.paths.sort("path")[column].to_list() == duck.paths.sort("path")[column].to_list()
+        )
+    assert lake.paths.sort("path")["revenue"].to_list() == pytest.approx(
+        duck.paths.sort("path")["revenue"].to_list(), rel=1e-12
+    )
+    assert lake.untouched.sort("conversion_id").equals(duck.untouched.sort("conversion_id"))
+    assert lake.conversion_dates == duck.conversion_dates
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("spark-example")
+    store = Store(folder / "example.duckdb")
+    for table in ("touchpoints", "conversions", "costs"):
+        ingest_files(store, table, [ROOT / "examples" / "data" / f"{table}.csv"])
+    store.export(folder / "lake")
+    return store.path, folder / "lake"
+
+
+def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    assert main(list(argv)) == 0
+    body: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return body
+
+
+@pytest.mark.parametrize("model", ["markov", "linear", "shapley", "time_decay", "u_shaped"])
+def test_attribute_on_spark_prints_what_duckdb_prints(
+    spark: Any, example: tuple[Path, Path], capsys: pytest.CaptureFixture[str], model: str
+) -> None:
+    db, lake = example
+    args = ("attribute", "--model", model, "--stage", "closed_won", "--format", "json")
+    on_duckdb = _json(capsys, *args, "--db", str(db))
+    on_spark = _json(capsys, *args, "--engine", "spark", "--lake", str(lake))
+    assert on_spark["totals"] == pytest.approx(on_duckdb["totals"], rel=1e-9)
+    _same_rows(on_spark["data"], on_duckdb["data"])
+
+
+def _same_rows(got_rows: list[dict[str, Any]], want_rows: list[dict[str, Any]]) -> None:
+    """Rows equal, floats to 1e-9 (sums of floats may be added in another order)."""
+    assert len(got_rows) == len(want_rows)
+    for got, want in zip(got_rows, want_rows, strict=True):
+        assert got.keys() == want.keys()
+        for column, value in want.items():
+            if isinstance(value, float):
+                assert got[column] == pytest.approx(value, rel=1e-9, abs=1e-9), column
+            else:
+                assert got[column] == value, column
+
+
+def test_funnel_on_spark_prints_what_duckdb_prints(
+    spark: Any, example: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, lake = example
+    args = ("funnel", "--by", "channel", "--format", "json")
+    on_duckdb = _json(capsys, *args, "--db", str(db))
+    on_spark = _json(capsys, *args, "--engine", "spark", "--lake", str(lake))
+    _same_rows(on_spark["data"], on_duckdb["data"])
+
+
+def test_spark_needs_a_lake(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["attribute", "--model", "linear", "--engine", "spark"]) == 2
+    assert "give --lake DIR" in capsys.readouterr().err

@@ -12,7 +12,7 @@ rows where the choice of model matters most.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +135,38 @@ def compare_models(
     │ Search  ┆ 0.0                 ┆ 50.0           ┆ 0.5           │
     └─────────┴─────────────────────┴────────────────┴───────────────┘
     """
+    instances, explicit = model_instances(models)
+    journeys = build_journeys(
+        touchpoints, conversions, stage=stage, lookback_days=lookback_days, start=start, end=end
+    )
+
+    def report(instance: AttributionModel) -> AttributionReport:
+        return report_journeys(
+            journeys,
+            instance,
+            costs=costs,
+            by=by,
+            start=start,
+            end=end,
+            currency=currency,
+            ci=ci,
+            bootstrap=bootstrap,
+            seed=seed,
+        )
+
+    return compare_reports(instances, report, explicit=explicit, by=by, ci=ci, currency=currency)
+
+
+def model_instances(
+    models: Sequence[str | AttributionModel] | None,
+) -> tuple[list[AttributionModel], bool]:
+    """Return the models to compare (every registered one by default) and whether they were named.
+
+    Examples
+    --------
+    >>> [m.name for m in model_instances(["linear", "first_touch"])[0]], model_instances(None)[1]
+    (['linear', 'first_touch'], False)
+    """
     explicit = models is not None
     chosen: list[str | AttributionModel] = list(models) if models else list(available_models())
     if not chosen:
@@ -143,25 +175,37 @@ def compare_models(
     names = [m.name for m in instances]
     if len(set(names)) != len(names):
         raise ParameterError(f"Each model can be compared once; got {', '.join(names)}.")
-    journeys = build_journeys(
-        touchpoints, conversions, stage=stage, lookback_days=lookback_days, start=start, end=end
-    )
+    return instances, explicit
+
+
+def compare_reports(
+    instances: Sequence[AttributionModel],
+    report: Callable[[AttributionModel], AttributionReport],
+    *,
+    explicit: bool,
+    by: str,
+    ci: float | None,
+    currency: str,
+) -> ModelComparison:
+    """Put the reports of several models side by side; ``report`` computes one model's.
+
+    A model that cannot run on the data is skipped (with its reason) unless
+    the models were named (``explicit``), when its error is raised.
+
+    Examples
+    --------
+    >>> from attribution.report import _tiny_example, attribute
+    >>> data = _tiny_example()
+    >>> models, _ = model_instances(["last_touch"])
+    >>> compare_reports(models, lambda m: attribute(*data, model=m), explicit=True, by="channel",
+    ...     ci=None, currency="USD").models
+    ['last_touch']
+    """
     reports: dict[str, AttributionReport] = {}
     skipped: dict[str, str] = {}
     for instance in instances:
         try:
-            reports[instance.name] = report_journeys(
-                journeys,
-                instance,
-                costs=costs,
-                by=by,
-                start=start,
-                end=end,
-                currency=currency,
-                ci=ci,
-                bootstrap=bootstrap,
-                seed=seed,
-            )
+            reports[instance.name] = report(instance)
         except ClosedloopError as exc:
             if explicit:
                 raise
@@ -226,4 +270,11 @@ def _side_by_side(reports: dict[str, AttributionReport], by: str, intervals: boo
     return frame.sort(["_mean", by], descending=[True, False]).select(ordered)
 
 
-__all__ = ["INTERVAL_MODEL_COLUMNS", "MODEL_COLUMNS", "ModelComparison", "compare_models"]
+__all__ = [
+    "INTERVAL_MODEL_COLUMNS",
+    "MODEL_COLUMNS",
+    "ModelComparison",
+    "compare_models",
+    "compare_reports",
+    "model_instances",
+]

@@ -67,39 +67,60 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     """
 
     def compute() -> Result:
-        engine = ctx.paths(query, query.by) if on_paths(query) else None
-        if engine is not None:
-            ctx.require_conversions(engine, query)
-            assert engine.aggregate is not None  # conversions were found in the window
-            report = report_journeys(
-                engine.aggregate.journeys(),
-                query.model,
-                costs=engine.costs,
-                by=query.by,
-                start=query.start,
-                end=query.end,
-                currency=engine.currency,
-                conversion_dates=engine.aggregate.conversion_dates,
-            )
-            return _result(report, engine.identity)
-        inputs = ctx.inputs(query.window)
-        ctx.require_conversions(inputs, query)
+        report, identity = attribution_report(ctx, query, progress)
+        return _result(report, identity)
+
+    return ctx.cached(("attribution", query), compute)
+
+
+def attribution_report(
+    ctx: Context, query: AttributionQuery, progress: Progress | None = None
+) -> tuple[AttributionReport, dict[str, Any] | None]:
+    """Compute the report of ``query`` and the identity stitching it used (not cached).
+
+    Path-exact models without intervals are credited on the engine's distinct
+    paths (:func:`on_paths`); the others on the journeys of every touch.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> report, identity = attribution_report(services.context, AttributionQuery())
+    >>> report.totals["revenue"], identity["stitched"]
+    (100.0, True)
+    """
+    engine = ctx.paths(query, query.by) if on_paths(query) else None
+    if engine is not None:
+        ctx.require_conversions(engine, query)
+        assert engine.aggregate is not None  # conversions were found in the window
         report = report_journeys(
-            ctx.journeys(query),
+            engine.aggregate.journeys(),
             query.model,
-            costs=inputs.costs,
+            costs=engine.costs,
             by=query.by,
             start=query.start,
             end=query.end,
-            currency=inputs.currency,
-            ci=query.ci,
-            bootstrap=query.bootstrap,
-            seed=query.seed,
-            progress=progress,
+            currency=engine.currency,
+            conversion_dates=engine.aggregate.conversion_dates,
         )
-        return _result(report, inputs.identity)
-
-    return ctx.cached(("attribution", query), compute)
+        return report, engine.identity
+    inputs = ctx.inputs(query.window)
+    ctx.require_conversions(inputs, query)
+    report = report_journeys(
+        ctx.journeys(query),
+        query.model,
+        costs=inputs.costs,
+        by=query.by,
+        start=query.start,
+        end=query.end,
+        currency=inputs.currency,
+        ci=query.ci,
+        bootstrap=query.bootstrap,
+        seed=query.seed,
+        progress=progress,
+    )
+    return report, inputs.identity
 
 
 PATH_KEYS = ("channel", "campaign")
@@ -198,4 +219,11 @@ def attribute_path_table(
     return report_result(f"attribution-{report.model}", report)
 
 
-__all__ = ["PathTableQuery", "attribute", "attribute_path_table", "identity_notes"]
+__all__ = [
+    "PathTableQuery",
+    "attribute",
+    "attribute_path_table",
+    "attribution_report",
+    "identity_notes",
+    "on_paths",
+]

@@ -1,13 +1,21 @@
-"""Comparison: several models side by side on the same journeys (``GET /v1/compare``)."""
+"""Comparison: several models side by side on the same journeys (``GET /v1/compare``).
+
+Each model is computed as :func:`api.services.attribution.attribution_report`
+computes it: path-exact models on the engine's distinct paths (built once
+for all of them), the others on the journeys of every touch (built once too).
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from api.services.attribution import attribution_report
 from api.services.context import Context
-from api.services.queries import CompareQuery
+from api.services.queries import AttributionQuery, CompareQuery
 from api.services.results import Result, report_result
-from attribution.compare import compare_models
+from attribution.compare import compare_reports, model_instances
+from attribution.models import AttributionModel
+from attribution.report import AttributionReport
 
 
 def compare(ctx: Context, query: CompareQuery) -> Result:
@@ -24,28 +32,31 @@ def compare(ctx: Context, query: CompareQuery) -> Result:
     """
 
     def compute() -> Result:
-        inputs = ctx.inputs(query.window)
-        ctx.require_conversions(inputs, query, "report on")
-        comparison = compare_models(
-            inputs.touchpoints,
-            inputs.conversions,
-            inputs.costs,
-            models=list(query.models) if query.models is not None else None,
-            by=query.by,
-            stage=query.stage,
-            lookback_days=query.lookback_days,
-            start=query.start,
-            end=query.end,
-            currency=inputs.currency,
-            ci=query.ci,
-            bootstrap=query.bootstrap,
-            seed=query.seed,
+        instances, explicit = model_instances(query.models)
+
+        def report(instance: AttributionModel) -> AttributionReport:
+            single = AttributionQuery(
+                model=instance,
+                by=query.by,
+                stage=query.stage,
+                lookback_days=query.lookback_days,
+                start=query.start,
+                end=query.end,
+                ci=query.ci,
+                bootstrap=query.bootstrap,
+                seed=query.seed,
+                stitch=query.stitch,
+                max_identity_component=query.max_identity_component,
+            )
+            computed, _ = attribution_report(ctx, single)
+            return replace(computed, credits=computed.credits.clear())
+
+        comparison = compare_reports(
+            instances, report, explicit=explicit, by=query.by, ci=query.ci, currency=""
         )
-        slim = {
-            name: replace(report, credits=report.credits.clear())
-            for name, report in comparison.reports.items()
-        }
-        return report_result("compare", replace(comparison, reports=slim))
+        # Every report carries the source's reporting currency.
+        first = next(iter(comparison.reports.values()))
+        return report_result("compare", replace(comparison, currency=first.currency))
 
     return ctx.cached(("compare", query), compute)
 

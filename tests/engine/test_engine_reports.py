@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from api.services import AttributionQuery, Services
+from api.services import AttributionQuery, CompareQuery, Services
 from api.services.attribution import on_paths
 from attribution import available_models, get_model
 from ingest import Store, ingest_files
@@ -88,3 +88,21 @@ def test_engine_report_equals_the_polars_report(
                 assert rows[key][column] == pytest.approx(value, rel=1e-9, abs=1e-9), (key, column)
             else:
                 assert rows[key][column] == value, (key, column)
+
+
+@pytest.mark.parametrize("period", range(len(PERIODS)))
+def test_comparison_of_every_model_is_the_same_on_the_engine(
+    stores: tuple[Services, Services], period: int
+) -> None:
+    engine, frames = stores
+    query = CompareQuery.create(None, stage="closed_won", **PERIODS[period])
+    got, expected = engine.compare(query).to_dict(), frames.compare(query).to_dict()
+    assert got["models"] == expected["models"]
+    assert got["skipped"] == expected["skipped"]
+    assert len(got["data"]) == len(expected["data"])
+    for row, want in zip(got["data"], expected["data"], strict=True):
+        for column, value in want.items():
+            if isinstance(value, float):
+                assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-9), column
+            else:
+                assert row[column] == value, column

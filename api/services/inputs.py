@@ -12,6 +12,7 @@ store; :class:`FrameSource` serves frames a caller already has (the CLI's
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -262,6 +263,33 @@ def stitch_inputs(
     return replace(inputs, touchpoints=touchpoints, conversions=conversions, identity=identity)
 
 
+NO_PERSONS = pl.Schema({"id": pl.String(), "person_id": pl.String()})
+
+
+def persons_of(
+    window: Window,
+    identities: Callable[[], pl.DataFrame],
+    remap: Callable[[pl.DataFrame], dict[str, int]],
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Return the ids stitching replaces (``id``, ``person_id``) and the ``identity`` member.
+
+    ``identities`` reads the pairs (only when the window stitches); ``remap``
+    counts the rows of the window a map rewrites (the engine's query).
+
+    Examples
+    --------
+    >>> pairs = pl.DataFrame({"anonymous_id": ["c1"], "user_id": ["crm-7"]})
+    >>> people, identity = persons_of(Window(), lambda: pairs, lambda m: {"rows": m.height})
+    >>> people.to_dicts(), identity["persons"], identity["rows"]
+    ([{'id': 'crm-7', 'person_id': 'c1'}], 1, 1)
+    """
+    if not window.stitch:
+        return pl.DataFrame(schema=NO_PERSONS), dict(IDENTITY_NOT_STITCHED)
+    persons = find_persons(identities(), window.max_identity_component)
+    people = persons.mapping.filter(pl.col("id") != pl.col("person_id")).select("id", "person_id")
+    return people, {"stitched": True, **persons.summary(), **remap(people)}
+
+
 class Source(Protocol):
     """Where the services read from: a version number and the inputs of a window."""
 
@@ -388,19 +416,11 @@ class StoreSource:
             stages = window_stages(snap, lookback_days, start, end)
             costs = snap.read("costs", start=start, end=end)
             never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
-            if window.stitch:
-                persons = find_persons(snap.read("identities"), window.max_identity_component)
-                person_map = persons.mapping.filter(pl.col("id") != pl.col("person_id")).select(
-                    "id", "person_id"
-                )
-                identity: dict[str, Any] = {
-                    "stitched": True,
-                    **persons.summary(),
-                    **remapped(snap, person_map, lookback_days, start, end),
-                }
-            else:
-                person_map = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
-                identity = dict(IDENTITY_NOT_STITCHED)
+            person_map, identity = persons_of(
+                window,
+                lambda: snap.read("identities"),
+                lambda people: remapped(snap, people, lookback_days, start, end),
+            )
             aggregate = None
             if sum(stages.values()):
                 aggregate = store_paths(
@@ -547,19 +567,11 @@ class LakeSource:
             costs = costs.filter(pl.col("date") >= start)
         if end is not None:
             costs = costs.filter(pl.col("date") <= end)
-        if window.stitch:
-            persons = find_persons(self._table("identities"), window.max_identity_component)
-            person_map = persons.mapping.filter(pl.col("id") != pl.col("person_id")).select(
-                "id", "person_id"
-            )
-            identity: dict[str, Any] = {
-                "stitched": True,
-                **persons.summary(),
-                **lake_remapped(spark, person_map, lookback_days, start, end),
-            }
-        else:
-            person_map = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
-            identity = dict(IDENTITY_NOT_STITCHED)
+        person_map, identity = persons_of(
+            window,
+            lambda: self._table("identities"),
+            lambda people: lake_remapped(spark, people, lookback_days, start, end),
+        )
         aggregate = None
         if sum(stages.values()):
             aggregate = lake_paths(

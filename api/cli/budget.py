@@ -26,12 +26,13 @@ from api.cli._shared import (
     DEFAULT_CAP_MULTIPLE,
     add_by_option,
     add_db_option,
+    add_engine_options,
     add_format_option,
     add_interval_options,
     add_lookback_option,
     add_model_options,
     add_stage_option,
-    open_store,
+    open_services,
     parse_params,
     write_output,
 )
@@ -139,6 +140,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     )  # fmt: skip
     add_format_option(parser)
     add_db_option(parser)
+    add_engine_options(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -155,9 +157,9 @@ def run(args: argparse.Namespace) -> int:
     attribution.errors.ParameterError: --budget go(es) with `budget plan`, not `curves`.
     """
     _check_options(args)
-    from api.services import CurvesQuery, PlanQuery, Services, WhatIfQuery
+    from api.services import CurvesQuery, PlanQuery, WhatIfQuery
 
-    services = Services.for_store(open_store(args))
+    services = open_services(args)
     curves = CurvesQuery.create(
         args.model,
         parse_params(args.param or []),

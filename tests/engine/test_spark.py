@@ -120,3 +120,19 @@ def test_funnel_on_spark_prints_what_duckdb_prints(
 def test_spark_needs_a_lake(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["attribute", "--model", "linear", "--engine", "spark"]) == 2
     assert "give --lake DIR" in capsys.readouterr().err
+
+
+def test_budget_curves_on_spark_print_what_duckdb_prints(
+    spark: Any, example: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, lake = example
+    args = ("budget", "curves", "--bootstrap", "0", "--format", "json")
+    on_duckdb = _json(capsys, *args, "--db", str(db))
+    on_spark = _json(capsys, *args, "--engine", "spark", "--lake", str(lake))
+    strip = [
+        {k: v for k, v in row.items() if k not in ("points", "params")} for row in on_spark["data"]
+    ]
+    want = [
+        {k: v for k, v in row.items() if k not in ("points", "params")} for row in on_duckdb["data"]
+    ]
+    _same_rows(strip, want)

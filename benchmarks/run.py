@@ -30,6 +30,17 @@ How it works:
 ``--quick`` runs every case once at 10k in this process (no subprocesses, no
 ChannelAttribution) for the smoke test; its memory column is the in-process
 peak and not comparable across cases.
+
+The last section, "Pipeline (store → answer)", is :mod:`benchmarks.pipeline`:
+whole ``closedloop`` processes (ingest, attribute, export + Spark, the API
+server) on the service data of ``benchmarks/generate_service_store.py`` at
+``--pipeline-sizes`` touchpoints (default 1M and 10M; ``--quick``: 20k, no
+Spark), each beside a bare polars floor. ``--only pipeline`` reruns just that
+section and keeps the rest of ``--out`` as it is; ``--only engine`` the
+reverse::
+
+    python benchmarks/run.py --only pipeline                      # ~2.5 min here
+    python benchmarks/run.py --only pipeline --pipeline-sizes 1000000
 """
 
 from __future__ import annotations
@@ -55,6 +66,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from benchmarks import pipeline  # noqa: E402
 
 N_CHANNELS = 8
 CHAIN_SEED = 7
@@ -99,6 +112,11 @@ absolute difference between the two packages' normalised removal effects
 (ChannelAttribution estimates them by simulation, closedloop solves the chain
 exactly, so small differences are sampling noise of the reference).
 polars uses all cores; everything else here is single-threaded.
+
+The last section, **Pipeline (store → answer)**, times whole `closedloop`
+processes (ingest, attribute, Spark, the API) at 1M and 10M touchpoints
+beside a bare polars floor; `benchmarks/run.py --only pipeline` reruns it
+alone and keeps the rest of this file.
 """
 
 
@@ -643,6 +661,20 @@ def render(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def split_report(out: Path) -> tuple[str, str]:
+    """An existing report cut in two: up to the pipeline section, and that section.
+
+    Either part is empty when the file, or the section, is missing.
+    """
+    if not out.exists():
+        return "", ""
+    text = out.read_text()
+    if MARKER not in text:
+        return "", ""
+    head, sep, tail = text.partition("\n" + pipeline.HEADING + "\n")
+    return head.rstrip() + "\n", (pipeline.HEADING + "\n" + tail) if sep else ""
+
+
 def preface_of(out: Path) -> str:
     """The hand-written text above :data:`MARKER` in an existing report, else :data:`PREFACE`."""
     if out.exists():
@@ -680,6 +712,17 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds after which a case is killed (default %(default)s)",
     )
     parser.add_argument("--no-ca", action="store_true", help="skip ChannelAttribution")
+    parser.add_argument(
+        "--pipeline-sizes",
+        default=",".join(str(s) for s in pipeline.DEFAULT_SIZES),
+        help="comma-separated numbers of touchpoints for the pipeline section "
+        "(default %(default)s; --quick uses 20000)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("engine", "pipeline"),
+        help="run one part only and keep the other part of the existing --out file as it is",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -693,6 +736,46 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     began = time.perf_counter()
+    command = shlex.join(
+        [
+            os.path.relpath(sys.executable, ROOT)
+            if sys.executable.startswith(str(ROOT))
+            else sys.executable,
+            os.path.relpath(Path(__file__).resolve(), ROOT),
+            *(sys.argv[1:] if argv is None else argv),
+        ]
+    )
+    old_engine, old_pipeline = split_report(args.out)
+    if args.only == "pipeline":
+        engine_text = old_engine or preface_of(args.out).rstrip() + "\n\n" + MARKER + "\n"
+    else:
+        engine_text = run_engine(args, command, began)
+    if args.only == "engine":
+        pipeline_text = old_pipeline
+    else:
+        pipeline_began = time.perf_counter()
+        sizes = (
+            list(pipeline.QUICK_SIZES)
+            if args.quick
+            else [int(s) for s in args.pipeline_sizes.split(",") if s.strip()]
+        )
+        results = pipeline.run(sizes, args.cap, args.quick, _progress)
+        pipeline_text = "\n".join(
+            pipeline.section(
+                results, command, time.perf_counter() - pipeline_began, args.quick, args.cap
+            )
+        )
+    text = engine_text.rstrip() + "\n"
+    if pipeline_text:
+        text += "\n" + pipeline_text.rstrip() + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    _progress(f"wrote {args.out} in {time.perf_counter() - began:,.0f} s")
+    return 0
+
+
+def run_engine(args: argparse.Namespace, command: str, began: float) -> str:
+    """Run the engine cases at every size; the report from the preface to the last size."""
     sizes = [10_000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     include_ca = not args.quick and not args.no_ca and channelattribution_version() is not None
     catalogue = cases(include_ca)
@@ -728,16 +811,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 else:
                     _progress(f"[{_label(size)}] {case.name}: {result.get('error')}")
-    command = shlex.join(
-        [
-            os.path.relpath(sys.executable, ROOT)
-            if sys.executable.startswith(str(ROOT))
-            else sys.executable,
-            os.path.relpath(Path(__file__).resolve(), ROOT),
-            *(sys.argv[1:] if argv is None else argv),
-        ]
-    )
-    text = render(
+    return render(
         command,
         info,
         sizes,
@@ -749,10 +823,6 @@ def main(argv: list[str] | None = None) -> int:
         time.perf_counter() - began,
         preface_of(args.out),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    _progress(f"wrote {args.out} in {time.perf_counter() - began:,.0f} s")
-    return 0
 
 
 def _bootstrap_what() -> str:

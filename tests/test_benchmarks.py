@@ -1,4 +1,4 @@
-"""`benchmarks/run.py --quick` runs every case at 10k and writes a report."""
+"""`benchmarks/run.py --quick` runs every case at 10k, the pipeline at 20k, and writes a report."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_quick_benchmark_writes_a_report(
     bench = runpy.run_path(str(RUN), run_name="benchmarks_run")
     out = tmp_path / "BENCHMARKS.md"
     began = time.perf_counter()
-    assert bench["main"](["--quick", "--out", str(out)]) == 0
+    assert bench["main"](["--quick", "--only", "engine", "--out", str(out)]) == 0
     assert time.perf_counter() - began < 30  # the budget is 10 s; leave room for a busy machine
     text = out.read_text()
     assert bench["MARKER"] in text
@@ -41,3 +41,32 @@ def test_quick_benchmark_writes_a_report(
     out.write_text("# Mine\n\nhand-written\n\n" + bench["MARKER"] + text.split(bench["MARKER"])[1])
     assert bench["preface_of"](out) == "# Mine\n\nhand-written\n\n"
     assert bench["preface_of"](tmp_path / "absent.md") == bench["PREFACE"]
+    # The pipeline section alone, appended below the engine's sections, which stay as they were.
+    engine = out.read_text()
+    began = time.perf_counter()
+    assert bench["main"](["--quick", "--only", "pipeline", "--out", str(out)]) == 0
+    assert time.perf_counter() - began < 45  # ~10 s idle: a dozen whole processes and a server
+    text = out.read_text()
+    assert text.startswith(engine.rstrip() + "\n\n## Pipeline (store → answer)\n")
+    assert "### 20k touchpoints" in text
+    pipeline = text.split("## Pipeline (store → answer)")[1]
+    rows = [line for line in pipeline.splitlines() if line.startswith("| ")]
+    for name in (
+        "polars floor",
+        "ingest touchpoints",
+        "ingest, all three",
+        "DuckDB INSERT touchpoints",
+        "attribute markov",
+        "attribute shapley",
+        "attribute linear --ci 0.95",
+        "`/v1/attribution?model=markov`",
+        "`/v1/attribution?model=linear`",
+    ):
+        row = next(line for line in rows if line.startswith(f"| {name} "))
+        assert "failed" not in row, row
+        assert "capped" not in row, row
+    assert "Ingest vs DuckDB's own load" in pipeline
+    assert "Spark: skipped in quick mode" in pipeline
+    assert str(tmp_path) not in pipeline.replace(str(out), "")  # no temp paths but --out
+    # --only engine keeps the pipeline section.
+    assert bench["split_report"](out)[1] == "## Pipeline (store → answer)" + pipeline

@@ -140,13 +140,14 @@ WITH events AS (
       MIN(CASE WHEN is_conv = 1 THEN ts END)
         OVER ({order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING),
       MAX(ts) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-    ) AS anchor
+    ) AS anchor,
+    ROW_NUMBER() OVER ({order}) AS seq
   FROM events
 ), journeys AS (
   SELECT person, journey, MAX(is_conv) AS converted, SUM(revenue) AS revenue,
          MAX(CASE WHEN is_conv = 1 THEN event_id END) AS conversion_id,
          MAX(CASE WHEN is_conv = 1 THEN ts END) AS conversion_ts,
-         STRING_AGG(item, {literal(SEPARATOR)} ORDER BY ts, event_id) AS path
+         STRING_AGG(item, {literal(SEPARATOR)} ORDER BY seq) AS path
   FROM placed
   WHERE {keep} AND ts >= anchor - INTERVAL '{lookback_us}' MICROSECOND
   GROUP BY person, journey

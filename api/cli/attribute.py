@@ -175,6 +175,11 @@ def run(args: argparse.Namespace) -> int:
                 "Give either --db (attribute what the store holds) or --touchpoints and "
                 "--conversions (attribute files), not both."
             )
+        if args.engine == "spark" or args.lake is not None:
+            raise ParameterError(
+                "--engine spark reads a lake (--lake DIR); files given with --touchpoints and "
+                "--conversions are attributed in memory. Give one or the other."
+            )
     elif args.costs is not None:
         raise ParameterError("--costs goes with --touchpoints and --conversions.")
     from api.services import AttributionQuery, ExplainQuery, Services

@@ -136,3 +136,9 @@ def test_budget_curves_on_spark_print_what_duckdb_prints(
         {k: v for k, v in row.items() if k not in ("points", "params")} for row in on_duckdb["data"]
     ]
     _same_rows(strip, want)
+
+
+def test_spark_and_files_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["attribute", "--model", "linear", "--touchpoints", "t.csv", "--conversions", "c.csv"]
+    assert main([*argv, "--engine", "spark", "--lake", "lake"]) == 2
+    assert "Give one or the other" in capsys.readouterr().err

@@ -49,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,53 @@ def measure_path(client: httpx.Client, path: str, repeat: int) -> dict[str, Any]
         result.update(
             warm_p50_s=statistics.median(warm),
             warm_p95_s=percentile(warm, 95),
+            warm_p99_s=percentile(warm, 99),
             warm_max_s=max(warm),
+        )
+    return result
+
+
+def measure_concurrent(
+    base: str, path: str, clients: int, repeat: int, timeout: httpx.Timeout
+) -> dict[str, Any]:
+    """``clients`` threads, each with its own connection, GET ``path`` ``repeat`` times at once.
+
+    Bounded: ``clients * repeat`` requests in all, each with ``timeout``.
+    Returns the latency percentiles over every request, the errors (non-200
+    or failed requests) and the throughput.
+    """
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def worker() -> None:
+        nonlocal errors
+        with httpx.Client(base_url=base, timeout=timeout) as client:
+            for _ in range(repeat):
+                try:
+                    seconds, status, _ = timed_get(client, path)
+                except httpx.HTTPError:
+                    with lock:
+                        errors += 1
+                    continue
+                with lock:
+                    latencies.append(seconds)
+                    errors += status != 200
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    result: dict[str, Any] = {"clients": clients, "requests": clients * repeat, "errors": errors}
+    if latencies:
+        result.update(
+            p50_s=statistics.median(latencies),
+            p95_s=percentile(latencies, 95),
+            p99_s=percentile(latencies, 99),
+            per_second=len(latencies) / elapsed,
         )
     return result
 
@@ -202,6 +249,10 @@ def run_server(args: argparse.Namespace, paths: list[str]) -> dict[str, Any]:
             results = []
             for path in paths:
                 results.append(measure_path(client, path, args.repeat))
+                if args.clients > 1:
+                    results[-1]["concurrent"] = measure_concurrent(
+                        server.base, path, args.clients, args.repeat, timeout
+                    )
                 print(f"  {summary_line(results[-1])}", file=sys.stderr, flush=True)
         end = server.status()
         return {
@@ -237,7 +288,10 @@ def summary_line(result: dict[str, Any]) -> str:
 def markdown(report: dict[str, Any]) -> str:
     """Render the figures as a Markdown table and a few lines below it."""
     isolate = report["isolate"]
-    head = "| path | status | bytes | cold ms | warm p50 ms | warm p95 ms | warm max ms | n warm |"
+    head = (
+        "| path | status | bytes | cold ms | warm p50 ms | warm p95 ms | warm p99 ms "
+        "| warm max ms | n warm |"
+    )
     if isolate:
         head += " peak RSS MiB |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -248,12 +302,23 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| `{result['path']}` | {result['status']} | "
                 f"{'—' if size is None else f'{size:,}'} | {ms(result.get('cold_s'))} | "
                 f"{ms(result.get('warm_p50_s'))} | {ms(result.get('warm_p95_s'))} | "
+                f"{ms(result.get('warm_p99_s'))} | "
                 f"{ms(result.get('warm_max_s'))} | {len(result['warm_s'])} |"
             )
             if isolate:
                 row += f" {mib(server['vmhwm_kib'])} |"
             lines.append(row)
     lines.append("")
+    for server in report["servers"]:
+        for result in server["results"]:
+            many = result.get("concurrent")
+            if many:
+                lines.append(
+                    f"- `{result['path']}` with {many['clients']} concurrent clients "
+                    f"({many['requests']:,} requests, {many['errors']} errors): p50 "
+                    f"{ms(many.get('p50_s'))} ms, p95 {ms(many.get('p95_s'))} ms, p99 "
+                    f"{ms(many.get('p99_s'))} ms, {many.get('per_second', 0):,.0f} requests/s"
+                )
     counts = report["servers"][0]["health"].get("counts") or {}
     if counts:
         held = ", ".join(f"{n:,} {table}" for table, n in counts.items())
@@ -290,11 +355,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--isolate", action="store_true", help="a fresh server for every path (independent colds)"
     )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=1,
+        help="also run this many concurrent clients per path, --repeat requests each",
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter for the server")
     parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
     args = parser.parse_args(argv)
     if args.repeat < 0:
         parser.error("--repeat must be >= 0")
+    if not 1 <= args.clients <= 64:
+        parser.error("--clients must be between 1 and 64")
     if not Path(args.db).exists():
         parser.error(f"no store at {args.db}")
     return args

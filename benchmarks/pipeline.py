@@ -56,6 +56,8 @@ DEFAULT_SIZES = (1_000_000, 10_000_000)
 QUICK_SIZES = (20_000,)
 MODELS_FULL = ("first_touch", "linear", "markov", "shapley", "time_decay")
 MODELS_LARGE = ("markov", "linear")
+CLIENTS = 16
+"""Concurrent API clients (loopback, bounded: --repeat requests each)."""
 API_PATHS = ("/v1/attribution?model=markov", "/v1/attribution?model=linear")
 HEADING = "## Pipeline (store → answer)"
 INGEST_TARGET = 3.0
@@ -318,7 +320,7 @@ def run_size(
             f"`api_latency.py --repeat {repeat}`: start, cold + warm requests",
             [sys.executable, str(HERE.parent / "api_latency.py"), "--db", str(store),
              "--repeat", str(repeat), "--timeout", str(cap), "--json", str(report),
-             "--paths", *API_PATHS],
+             "--clients", str(CLIENTS), "--paths", *API_PATHS],
         )  # fmt: skip
         if "seconds" in api:
             rows.remove(api)
@@ -444,17 +446,22 @@ def section(
             lines += [
                 "",
                 f"API (`closedloop serve` on 127.0.0.1 via `benchmarks/api_latency.py "
-                f"--repeat {api['repeat']}`; milliseconds; × floor divides by the floor's wall):",
+                f"--repeat {api['repeat']} --clients {CLIENTS}`; milliseconds; one client, then "
+                f"{CLIENTS} concurrent clients of {api['repeat']} requests each; × floor divides "
+                "by the floor's wall):",
                 "",
-                "| request | status | cold | warm p50 | warm p95 | cold × floor "
-                "| warm p50 × floor |",
-                "|---|---|---:|---:|---:|---:|---:|",
+                "| request | status | cold | warm p50 | warm p95 | warm p99 "
+                f"| {CLIENTS} clients p50 | p95 | p99 | errors | cold × floor |",
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             ]
             for r in api["results"]:
+                many = r.get("concurrent") or {}
                 lines.append(
                     f"| `{r['path']}` | {r['status']} | {_ms(r.get('cold_s'))} "
                     f"| {_ms(r.get('warm_p50_s'))} | {_ms(r.get('warm_p95_s'))} "
-                    f"| {_x(r.get('cold_s'), fs)} | {_x(r.get('warm_p50_s'), fs)} |"
+                    f"| {_ms(r.get('warm_p99_s'))} | {_ms(many.get('p50_s'))} "
+                    f"| {_ms(many.get('p95_s'))} | {_ms(many.get('p99_s'))} "
+                    f"| {many.get('errors', '—')} | {_x(r.get('cold_s'), fs)} |"
                 )
             hwm = api.get("peak_kib")
             lines += [

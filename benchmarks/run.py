@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     make bench                                    # = .venv/bin/python benchmarks/run.py
     python benchmarks/run.py --sizes 10000,100000,1000000 --out benchmarks/BENCHMARKS.md
-    python benchmarks/run.py --quick --out /tmp/bench.md   # 10k only, smoke run
+    python benchmarks/run.py --quick --out bench-quick.md  # 10k only, smoke run
 
 How it works:
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 
@@ -128,6 +127,31 @@ def remapped(
     return counts
 
 
+def chosen_stage(counted: Mapping[str, int], stage: str | None) -> str | None:
+    """Pick the stage to attribute among those counted in the window, as the polars path does.
+
+    Examples
+    --------
+    >>> chosen_stage({"lead": 3, "closed_won": 1}, None)
+    'closed_won'
+    """
+    stages = pl.DataFrame({"stage": list(counted)}, schema={"stage": pl.String})
+    return resolve_stage(stages, stage)
+
+
+def empty_aggregate(by: str, lookback_days: float) -> PathAggregate:
+    """Return the paths of a window with no conversion of any stage: none.
+
+    Examples
+    --------
+    >>> empty_aggregate("channel", 90.0).paths.height
+    0
+    """
+    return PathAggregate(
+        by, None, lookback_days, pl.DataFrame(schema=PATHS), pl.DataFrame(schema=UNTOUCHED), None
+    )
+
+
 def store_paths(
     snap: Snapshot,
     person_map: pl.DataFrame,
@@ -174,12 +198,9 @@ def store_paths(
     [{'path': ['Email', 'Search'], 'conversions': 1.0, 'revenue': 100.0, 'nulls': 0.0}]
     """
     counted = dict(stages) if stages is not None else window_stages(snap, lookback_days, start, end)
-    chosen = resolve_stage(
-        pl.DataFrame({"stage": list(counted)}, schema={"stage": pl.String}), stage
-    )
-    empty = pl.DataFrame(schema=PATHS)
+    chosen = chosen_stage(counted, stage)
     if chosen is None:
-        return PathAggregate(by, None, lookback_days, empty, pl.DataFrame(schema=UNTOUCHED), None)
+        return empty_aggregate(by, lookback_days)
     sql = journey_paths_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
     frame = snap.query(sql, {"person_map": person_map})
     return aggregate_rows(frame, by, chosen, lookback_days)
@@ -223,24 +244,12 @@ def aggregate_rows(
     return PathAggregate(by, stage, lookback_days, paths, untouched, dates)
 
 
-def describe(aggregate: PathAggregate) -> dict[str, Any]:
-    """Say how large the engine's answer is (for logs and benchmarks).
-
-    Examples
-    --------
-    >>> empty = PathAggregate("channel", None, 90.0, pl.DataFrame(schema=PATHS),
-    ...     pl.DataFrame(schema=UNTOUCHED), None)
-    >>> describe(empty)
-    {'paths': 0, 'untouched': 0}
-    """
-    return {"paths": aggregate.paths.height, "untouched": aggregate.untouched.height}
-
-
 __all__ = [
     "PATHS",
     "PathAggregate",
     "aggregate_rows",
-    "describe",
+    "chosen_stage",
+    "empty_aggregate",
     "remapped",
     "store_paths",
     "window_stages",

@@ -15,13 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from attribution.errors import InputError, ParameterError
-from attribution.journeys import resolve_stage
-from engine.paths import PathAggregate, aggregate_rows
+from engine.paths import PathAggregate, aggregate_rows, chosen_stage, empty_aggregate
 from engine.sql import journey_paths_sql, remapped_sql, stages_sql, to_spark
 
 if TYPE_CHECKING:
@@ -165,24 +164,15 @@ def lake_paths(
     <function lake_paths at ...>
     """
     counted = stages if stages is not None else lake_stages(spark, lookback_days, start, end)
-    chosen = resolve_stage(
-        pl.DataFrame({"stage": list(counted)}, schema={"stage": pl.String}), stage
-    )
+    chosen = chosen_stage(counted, stage)
     if chosen is None:
-        return aggregate_rows(_frame(spark, _NO_ROWS), by, None, lookback_days)
+        return empty_aggregate(by, lookback_days)
     _person_view(spark, person_map)
     sql = journey_paths_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
     return aggregate_rows(_frame(spark, sql), by, chosen, lookback_days)
 
 
-_NO_ROWS = (
-    "SELECT CAST(NULL AS VARCHAR) AS path, 0.0 AS conversions, 0.0 AS revenue, 0.0 AS nulls, "
-    "CAST(NULL AS TIMESTAMPTZ) AS first_conversion, CAST(NULL AS TIMESTAMPTZ) AS last_conversion, "
-    "CAST(NULL AS VARCHAR) AS conversion_id, CAST(NULL AS VARCHAR) AS user_id WHERE FALSE"
-)
-
-
-def read_lake(lake: Path, table: str, **filters: Any) -> pl.DataFrame:
+def read_lake(lake: Path, table: str) -> pl.DataFrame:
     """Read one table of the lake with polars, in its canonical schema.
 
     Examples
@@ -197,8 +187,6 @@ def read_lake(lake: Path, table: str, **filters: Any) -> pl.DataFrame:
     """
     from attribution.schema import TABLES
 
-    if filters:
-        raise ParameterError(f"read_lake takes no filters, got {sorted(filters)}")
     where = lake_table(lake, table)
     source = str(where / "*.parquet") if where.is_dir() else str(where)
     schema = TABLES[table]

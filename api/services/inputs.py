@@ -515,6 +515,17 @@ class LakeSource:
 
         return read_lake(self.lake, table)
 
+    def _costs(self, start: dt.date | None, end: dt.date | None) -> pl.DataFrame | None:
+        """Spend of the period; ``None`` when the lake holds none at all (unknown, not 0)."""
+        costs = self._table("costs")
+        if costs.is_empty():
+            return None
+        if start is not None:
+            costs = costs.filter(pl.col("date") >= start)
+        if end is not None:
+            costs = costs.filter(pl.col("date") <= end)
+        return costs
+
     def read(self, window: Window) -> Inputs:
         """Read the window's rows of the lake with polars and stitch them.
 
@@ -525,16 +536,11 @@ class LakeSource:
         """
         touchpoints = _in_window(self._table("touchpoints"), window)
         conversions = _in_window(self._table("conversions"), window)
-        costs = self._table("costs")
-        held = costs.height
-        if window.start is not None:
-            costs = costs.filter(pl.col("date") >= window.start)
-        if window.end is not None:
-            costs = costs.filter(pl.col("date") <= window.end)
+        costs = self._costs(window.start, window.end)
         inputs = Inputs(
             touchpoints=touchpoints,
             conversions=conversions,
-            costs=costs if held else None,
+            costs=costs,
             currency=self.currency,
             source=self.name,
         )
@@ -561,12 +567,7 @@ class LakeSource:
         spark = self._session()
         start, end = window.start, window.end
         stages = lake_stages(spark, lookback_days, start, end)
-        costs = self._table("costs")
-        held = costs.height
-        if start is not None:
-            costs = costs.filter(pl.col("date") >= start)
-        if end is not None:
-            costs = costs.filter(pl.col("date") <= end)
+        costs = self._costs(start, end)
         person_map, identity = persons_of(
             window,
             lambda: self._table("identities"),
@@ -586,7 +587,7 @@ class LakeSource:
             )
         return PathInputs(
             aggregate=aggregate,
-            costs=costs if held else None,
+            costs=costs,
             currency=self.currency,
             source=self.name,
             identity=identity,

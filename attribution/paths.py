@@ -138,6 +138,7 @@ def journeys_from_path_lists(
     untouched: pl.DataFrame | None = None,
     stage: str | None = None,
     lookback_days: float = float("inf"),
+    distinct: bool = False,
 ) -> Journeys:
     """Build journeys from paths given as lists, with their counts (the engine's output).
 
@@ -152,6 +153,9 @@ def journeys_from_path_lists(
         Conversions with no touch in their window (:data:`UNTOUCHED` rows).
     stage, lookback_days
         What the paths were built with, echoed by reports.
+    distinct
+        ``True`` when no path repeats (the engine's output): the rows are
+        not summed per path first.
 
     Returns
     -------
@@ -169,11 +173,10 @@ def journeys_from_path_lists(
     """
     if by not in ("channel", "campaign"):
         raise ParameterError(f"Paths can be built by channel or campaign, not '{by}'.")
+    if not distinct:
+        paths = paths.group_by("path").agg(pl.col("conversions", "revenue", "nulls").sum())
     summed = (
-        paths.group_by("path")
-        .agg(pl.col("conversions", "revenue", "nulls").sum())
-        .sort("path")
-        .with_row_index("n")
+        paths.select("path", "conversions", "revenue", "nulls").sort("path").with_row_index("n")
     )
     converting = summed.filter(pl.col("conversions") > 0).select(
         ("p" + pl.col("n").cast(pl.String)).alias("journey_id"),
@@ -190,15 +193,18 @@ def journeys_from_path_lists(
         "path",
     )
     other = "campaign" if by == "channel" else "channel"
-    journeys = pl.concat([converting, non_converting])
+    # Sorted by id before the explode, the touches come out in (journey_id, position) order.
+    journeys = pl.concat([converting, non_converting]).sort("journey_id")
     touches = (
-        journeys.with_columns(pl.col("path").list.len().cast(pl.UInt32).alias("n_touches"))
-        .explode("path")
+        journeys.with_columns(
+            pl.col("path").list.len().cast(pl.UInt32).alias("n_touches"),
+            pl.int_ranges(0, pl.col("path").list.len(), dtype=pl.UInt32).alias("position"),
+        )
+        .explode("path", "position")
         .rename({"path": by})
-        .with_columns(pl.int_range(pl.len()).over("journey_id").cast(pl.UInt32).alias("position"))
         .with_columns(
             pl.col("journey_id").alias("user_id"),
-            (pl.col("journey_id") + ":" + pl.col("position").cast(pl.String)).alias(
+            pl.concat_str(pl.col("journey_id"), pl.lit(":"), pl.col("position")).alias(
                 "touchpoint_id"
             ),
             (pl.lit(_EPOCH) + pl.duration(seconds=pl.col("position"))).alias("ts"),
@@ -208,7 +214,6 @@ def journeys_from_path_lists(
             pl.lit(None, pl.String).alias(other),
         )
         .select(pl.col(c).cast(t) for c, t in JOURNEY_TOUCHES.items())
-        .sort("journey_id", "position")
     )
     return Journeys(
         touches=touches,

@@ -32,15 +32,18 @@ ChannelAttribution) for the smoke test; its memory column is the in-process
 peak and not comparable across cases.
 
 The last section, "Pipeline (store → answer)", is :mod:`benchmarks.pipeline`:
-whole ``closedloop`` processes (ingest, attribute, export + Spark, the API
-server) on the service data of ``benchmarks/generate_service_store.py`` at
-``--pipeline-sizes`` touchpoints (default 1M and 10M; ``--quick``: 20k, no
-Spark), each beside a bare polars floor. ``--only pipeline`` reruns just that
-section and keeps the rest of ``--out`` as it is; ``--only engine`` the
-reverse::
+whole ``closedloop`` processes (ingest, every model, the bootstrap, export +
+Spark, the API server) and the peers of :mod:`benchmarks.peers`
+(ChannelAttribution and DP6's marketing-attribution-models, path building
+included) on the data of ``benchmarks/generate_service_store.py`` at
+``--pipeline-sizes`` touchpoints (default 1M, 10M and 50M, where only the
+floor, the store, markov and ChannelAttribution run; ``--quick``: 20k, five
+models, no Spark), each beside a bare polars floor. ``--only pipeline`` reruns
+just that section and keeps the rest of ``--out`` as it is; ``--only engine``
+the reverse. Experiments write elsewhere with ``--out``::
 
-    python benchmarks/run.py --only pipeline                      # ~2.5 min here
-    python benchmarks/run.py --only pipeline --pipeline-sizes 1000000
+    python benchmarks/run.py --only pipeline                      # ~10 min here
+    python benchmarks/run.py --only pipeline --pipeline-sizes 1000000 --out /tmp/b.md
 """
 
 from __future__ import annotations
@@ -114,8 +117,10 @@ exactly, so small differences are sampling noise of the reference).
 polars uses all cores; everything else here is single-threaded.
 
 The last section, **Pipeline (store → answer)**, times whole `closedloop`
-processes (ingest, attribute, Spark, the API) at 1M and 10M touchpoints
-beside a bare polars floor; `benchmarks/run.py --only pipeline` reruns it
+processes (ingest, every model, the bootstrap, Spark, the API) at 1M, 10M and
+50M touchpoints beside a bare polars floor and two peers on the same data
+(ChannelAttribution's `markov_model` including its path building, and DP6's
+marketing-attribution-models); `benchmarks/run.py --only pipeline` reruns it
 alone and keeps the rest of this file.
 """
 

@@ -13,11 +13,12 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from attribution.journeys import UNTOUCHED, Journeys, resolve_stage
 from attribution.paths import journeys_from_path_lists
-from engine.sql import SEPARATOR, journey_paths_sql, remapped_sql, stages_sql
+from engine.sql import items_sql, journey_paths_sql, path_digits, remapped_sql, stages_sql
 from ingest.store import Snapshot
 
 PATHS = pl.Schema(
@@ -82,6 +83,7 @@ class PathAggregate:
             untouched=self.untouched,
             stage=self.stage,
             lookback_days=self.lookback_days,
+            distinct=True,
         )
 
 
@@ -201,33 +203,120 @@ def store_paths(
     chosen = chosen_stage(counted, stage)
     if chosen is None:
         return empty_aggregate(by, lookback_days)
-    sql = journey_paths_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
-    frame = snap.query(sql, {"person_map": person_map})
-    return aggregate_rows(frame, by, chosen, lookback_days)
+    items = item_codes(snap.query(items_sql(by, lookback_days, start, end))["item"])
+    sql = journey_paths_sql(
+        by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end, items=items.height
+    )
+    frame = snap.query(sql, {"person_map": person_map, "item_codes": items})
+    return aggregate_rows(frame, items["item"], by, chosen, lookback_days)
 
 
-def aggregate_rows(
-    frame: pl.DataFrame, by: str, stage: str | None, lookback_days: float
-) -> PathAggregate:
-    r"""Turn the rows of :func:`engine.sql.journey_paths_sql` (from any engine) into paths.
+def item_codes(items: pl.Series) -> pl.DataFrame:
+    """Code the distinct items of a window 1 … n, in sorted order: the table ``item_codes``.
 
     Examples
     --------
-    >>> rows = pl.DataFrame({"path": ["A\x1fB"], "conversions": [1.0], "revenue": [5.0],
-    ...     "nulls": [0.0], "first_conversion": [None], "last_conversion": [None],
-    ...     "conversion_id": [None], "user_id": [None]})
-    >>> aggregate_rows(rows, "channel", "purchase", 90).paths["path"].to_list()
-    [['A', 'B']]
+    >>> item_codes(pl.Series(["Search", "Email"])).rows()
+    [('Email', 1), ('Search', 2)]
+    """
+    names = items.cast(pl.String).drop_nulls().unique().sort()
+    return pl.DataFrame({"item": names, "code": pl.int_range(1, names.len() + 1, eager=True)})
+
+
+def decode_paths(rows: pl.DataFrame, items: pl.Series) -> pl.Series:
+    r"""Turn the coded paths of :func:`engine.sql.journey_paths_sql` back into lists of items.
+
+    Parameters
+    ----------
+    rows
+        ``n`` (touches), ``key`` (the codes as digits in base
+        ``len(items) + 1``, or null) and ``long_path`` (the codes joined by
+        commas, or null), one row per path.
+    items
+        The items of codes 1 … n, in code order (:func:`item_codes`).
+
+    Returns
+    -------
+    polars.Series
+        ``path``: one list of items per row, in touch order.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"n": [2, 3], "key": [1 * 3 + 2, None],
+    ...     "long_path": [None, "2,2,1"]})
+    >>> decode_paths(rows, pl.Series(["Email", "Search"])).to_list()
+    [['Email', 'Search'], ['Search', 'Search', 'Email']]
+    """
+    base = items.len() + 1
+    powers = pl.Series(
+        "powers", np.array([base**k for k in range(path_digits(items.len()))], dtype=np.int64)
+    )
+    numbered = rows.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
+        pl.col("n").cast(pl.Int64),
+        pl.col("key").cast(pl.Int64),
+        pl.col("long_path").cast(pl.String),
+    )
+    short = (
+        numbered.filter(pl.col("key").is_not_null())
+        .with_columns(pl.int_ranges(0, "n").alias("position"))
+        .explode("position")
+        .select(
+            "row",
+            "position",
+            (
+                pl.col("key") // pl.lit(powers).gather(pl.col("n") - 1 - pl.col("position")) % base
+            ).alias("code"),
+        )
+    )
+    long = (
+        numbered.filter(pl.col("long_path").is_not_null())
+        .select("row", pl.col("long_path").str.split(",").alias("code"))
+        .with_columns(pl.int_ranges(0, pl.col("code").list.len()).alias("position"))
+        .explode("code", "position")
+        .select("row", "position", pl.col("code").cast(pl.Int64))
+    )
+    touches = pl.concat([short, long]).sort("row", "position")
+    names = items.cast(pl.String)
+    lists = touches.group_by("row", maintain_order=True).agg(
+        pl.lit(names).gather(pl.col("code") - 1).alias("path")
+    )
+    return (
+        numbered.select("row")
+        .join(lists, on="row", how="left", maintain_order="left")
+        .get_column("path")
+        .cast(pl.List(pl.String))
+    )
+
+
+def aggregate_rows(
+    frame: pl.DataFrame, items: pl.Series, by: str, stage: str | None, lookback_days: float
+) -> PathAggregate:
+    """Turn the rows of :func:`engine.sql.journey_paths_sql` (from any engine) into paths.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"n": [2], "key": [4], "long_path": [None], "conversions": [1.0],
+    ...     "revenue": [5.0], "nulls": [0.0], "first_conversion": [None],
+    ...     "last_conversion": [None], "conversion_id": [None], "user_id": [None]})
+    >>> aggregate_rows(rows, pl.Series(["A", "B"]), "channel", "purchase", 90).paths.rows()
+    [(['A', 'A'], 1.0, 5.0, 0.0)]
     """
     times = ["first_conversion", "last_conversion"]
     frame = frame.with_columns(pl.col(times).cast(pl.Datetime("us", "UTC")))
-    touched = frame.filter(pl.col("path").is_not_null())
-    paths = touched.select(
-        pl.col("path").str.split(SEPARATOR),
-        pl.col("conversions", "revenue", "nulls").cast(pl.Float64),
-    ).cast(PATHS)  # type: ignore[arg-type]
+    touched = frame.filter(pl.col("n") > 0)
+    # One path can come back twice: as a key and as a long path (its persons differ in touches).
+    paths = (
+        touched.select(
+            decode_paths(touched, items),
+            pl.col("conversions", "revenue", "nulls").cast(pl.Float64),
+        )
+        .group_by("path", maintain_order=True)
+        .agg(pl.col("conversions", "revenue", "nulls").sum())
+        .cast(PATHS)  # type: ignore[arg-type]
+    )
     untouched = (
-        frame.filter(pl.col("path").is_null())
+        frame.filter(pl.col("n") == 0)
         .select(
             "conversion_id",
             "user_id",
@@ -249,7 +338,9 @@ __all__ = [
     "PathAggregate",
     "aggregate_rows",
     "chosen_stage",
+    "decode_paths",
     "empty_aggregate",
+    "item_codes",
     "remapped",
     "store_paths",
     "window_stages",

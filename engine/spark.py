@@ -20,8 +20,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from attribution.errors import InputError, ParameterError
-from engine.paths import PathAggregate, aggregate_rows, chosen_stage, empty_aggregate
-from engine.sql import journey_paths_sql, remapped_sql, stages_sql, to_spark
+from engine.paths import (
+    PathAggregate,
+    aggregate_rows,
+    chosen_stage,
+    empty_aggregate,
+    item_codes,
+)
+from engine.sql import items_sql, journey_paths_sql, remapped_sql, stages_sql, to_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -168,8 +174,13 @@ def lake_paths(
     if chosen is None:
         return empty_aggregate(by, lookback_days)
     _person_view(spark, person_map)
-    sql = journey_paths_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
-    return aggregate_rows(_frame(spark, sql), by, chosen, lookback_days)
+    items = item_codes(_frame(spark, items_sql(by, lookback_days, start, end))["item"])
+    rows = [tuple(row) for row in items.iter_rows()]
+    spark.createDataFrame(rows, "item string, code bigint").createOrReplaceTempView("item_codes")
+    sql = journey_paths_sql(
+        by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end, items=items.height
+    )
+    return aggregate_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
 
 
 def read_lake(lake: Path, table: str) -> pl.DataFrame:

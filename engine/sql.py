@@ -31,9 +31,6 @@ import datetime as dt
 
 from attribution.constants import NOT_SET
 
-SEPARATOR = "\x1f"
-"""Between the items of a path (the ASCII unit separator: no channel name holds it)."""
-
 
 def literal(value: str) -> str:
     """Quote a string as an SQL literal.
@@ -90,6 +87,54 @@ def event_window(
     return " AND ".join(where) or "TRUE"
 
 
+def path_digits(items: int) -> int:
+    """Return how many touches a path key of ``items`` distinct items holds in a BIGINT.
+
+    A path of at most this many touches is one integer: its items' codes
+    (1 … ``items``) as digits in base ``items + 1``, the last touch the least
+    significant digit. The key never exceeds ``2**63 - 1``.
+
+    Examples
+    --------
+    >>> path_digits(8), path_digits(60), path_digits(100_000)
+    (19, 10, 3)
+    """
+    base = max(items, 1) + 1
+    digits = 0
+    while base ** (digits + 1) <= 2**63 - 1:
+        digits += 1
+    return max(digits, 1)
+
+
+def _powers(base: int, digits: int) -> str:
+    """Return a CASE over an exponent giving ``base ** exponent`` exactly, as BIGINT literals."""
+    whens = " ".join(f"WHEN {k} THEN CAST({base**k} AS BIGINT)" for k in range(digits))
+    return f"CASE {{}} {whens} END"
+
+
+def items_sql(by: str, lookback_days: float, start: dt.date | None, end: dt.date | None) -> str:
+    """Return the query of the distinct path items (channels or campaigns) in a period's window.
+
+    The engine codes them 1 … n in sorted order, as the table
+    ``item_codes(item, code)`` that :func:`journey_paths_sql` reads.
+
+    Examples
+    --------
+    >>> "SELECT DISTINCT" in items_sql("channel", 90, None, None)
+    True
+    """
+    _check_by(by)
+    return (
+        f"SELECT DISTINCT COALESCE(CAST(e.{by} AS VARCHAR), {literal(NOT_SET)}) AS item "
+        f"FROM touchpoints AS e WHERE {event_window(lookback_days, start, end)}"
+    )
+
+
+def _check_by(by: str) -> None:
+    if by not in ("channel", "campaign"):
+        raise ValueError(f"paths are built by channel or campaign, not {by!r}")
+
+
 def journey_paths_sql(
     *,
     by: str,
@@ -97,39 +142,51 @@ def journey_paths_sql(
     lookback_days: float,
     start: dt.date | None,
     end: dt.date | None,
+    items: int,
 ) -> str:
     """Return the query of the paths of a stage's journeys, and of the untouched conversions.
 
-    Reads ``touchpoints``, ``conversions`` and ``person_map``. One row per
-    distinct path (``path``: items joined by :data:`SEPARATOR`,
-    ``conversions``, ``revenue``, ``nulls``, ``first_conversion``,
-    ``last_conversion``), plus one row per conversion that kept no touch
-    (``path`` null, ``conversion_id``, ``user_id``, ``first_conversion`` its
-    instant, ``revenue``).
+    Reads ``touchpoints``, ``conversions``, ``person_map`` and
+    ``item_codes(item, code)`` (the ``items`` distinct items of
+    :func:`items_sql`, coded 1 … ``items``). One row per distinct path
+    (``n`` touches, ``conversions``, ``revenue``, ``nulls``,
+    ``first_conversion``, ``last_conversion``), plus one row per conversion
+    that kept no touch (``n`` 0, ``conversion_id``, ``user_id``,
+    ``first_conversion`` its instant, ``revenue``).
+
+    A path comes back as codes, not names: when its person has at most
+    :func:`path_digits` touches in the window, as the integer ``key`` (the
+    codes as digits in base ``items + 1``, last touch least significant: an
+    ordinary ``SUM``, where an ordered string aggregate per journey cost
+    three times as much); otherwise as ``long_path``, the codes joined by
+    commas in touch order. :func:`engine.paths.decode_paths` turns both
+    back into items.
 
     Examples
     --------
     >>> sql = journey_paths_sql(by="channel", stage="purchase", lookback_days=90,
-    ...     start=None, end=None)
-    >>> "STRING_AGG(item" in sql and "person_map" in sql
+    ...     start=None, end=None, items=8)
+    >>> "item_codes" in sql and "person_map" in sql
     True
     """
-    if by not in ("channel", "campaign"):
-        raise ValueError(f"paths are built by channel or campaign, not {by!r}")
+    _check_by(by)
+    base, digits = items + 1, path_digits(items)
+    powers = _powers(base, digits)
     lookback_us = dt.timedelta(days=lookback_days) // dt.timedelta(microseconds=1)
     period = event_window(lookback_days, start, end)
     keep = f"anchor >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
     order = "PARTITION BY person ORDER BY ts, is_conv, event_id"
+    following = f"{order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"
     return f"""
 WITH events AS (
   SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, e.touchpoint_id AS event_id,
-         COALESCE(CAST(e.{by} AS VARCHAR), {literal(NOT_SET)}) AS item, 0 AS is_conv,
-         CAST(0 AS DOUBLE) AS revenue
+         c.code, 0 AS is_conv, CAST(0 AS DOUBLE) AS revenue
   FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
+  JOIN item_codes AS c ON c.item = COALESCE(CAST(e.{by} AS VARCHAR), {literal(NOT_SET)})
   WHERE {period}
   UNION ALL
   SELECT COALESCE(m.person_id, e.user_id), e.ts, e.conversion_id,
-         CAST(NULL AS VARCHAR), 1, COALESCE(CAST(e.revenue AS DOUBLE), 0)
+         CAST(NULL AS BIGINT), 1, COALESCE(CAST(e.revenue AS DOUBLE), 0)
   FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
   WHERE e.stage = {literal(stage)} AND {period}
 ), placed AS (
@@ -137,36 +194,45 @@ WITH events AS (
     SUM(is_conv) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - is_conv
       AS journey,
     COALESCE(
-      MIN(CASE WHEN is_conv = 1 THEN ts END)
-        OVER ({order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING),
+      MIN(CASE WHEN is_conv = 1 THEN ts END) OVER ({following}),
       MAX(ts) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     ) AS anchor,
+    SUM(1 - is_conv) OVER ({following}) - 1 + is_conv AS later,
+    SUM(1 - is_conv) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+      AS touches,
     ROW_NUMBER() OVER ({order}) AS seq
   FROM events
 ), journeys AS (
-  SELECT person, journey, MAX(is_conv) AS converted, SUM(revenue) AS revenue,
+  SELECT MAX(is_conv) AS converted, SUM(revenue) AS revenue,
          MAX(CASE WHEN is_conv = 1 THEN event_id END) AS conversion_id,
          MAX(CASE WHEN is_conv = 1 THEN ts END) AS conversion_ts,
-         STRING_AGG(item, {literal(SEPARATOR)} ORDER BY seq) AS path
+         MIN(person) AS person,
+         COUNT(code) AS n,
+         MIN(CASE WHEN is_conv = 0 THEN later END) AS last_later,
+         SUM(code * {powers.format("later")}) FILTER (WHERE touches <= {digits}) AS spread,
+         STRING_AGG(CAST(code AS VARCHAR), ',' ORDER BY seq) FILTER (WHERE touches > {digits})
+           AS long_path
   FROM placed
   WHERE {keep} AND ts >= anchor - INTERVAL '{lookback_us}' MICROSECOND
   GROUP BY person, journey
+), keyed AS (
+  SELECT converted, revenue, conversion_ts, n, long_path,
+         CASE WHEN n = 0 THEN conversion_id END AS untouched_id,
+         CASE WHEN n = 0 THEN person END AS untouched_person,
+         spread // {powers.format("last_later")} AS key
+  FROM journeys
+  WHERE n > 0 OR converted = 1
 )
-SELECT path,
+SELECT n, key, long_path,
        CAST(SUM(converted) AS DOUBLE) AS conversions,
        SUM(CASE WHEN converted = 1 THEN revenue ELSE 0 END) AS revenue,
        CAST(SUM(1 - converted) AS DOUBLE) AS nulls,
        MIN(conversion_ts) AS first_conversion,
        MAX(conversion_ts) AS last_conversion,
-       CAST(NULL AS VARCHAR) AS conversion_id,
-       CAST(NULL AS VARCHAR) AS user_id
-FROM journeys
-WHERE path IS NOT NULL
-GROUP BY path
-UNION ALL
-SELECT NULL, 1.0, revenue, 0.0, conversion_ts, conversion_ts, conversion_id, person
-FROM journeys
-WHERE path IS NULL AND converted = 1
+       untouched_id AS conversion_id,
+       untouched_person AS user_id
+FROM keyed
+GROUP BY n, key, long_path, untouched_id, untouched_person
 """
 
 
@@ -215,10 +281,11 @@ def to_spark(sql: str) -> str:
 
 
 __all__ = [
-    "SEPARATOR",
     "event_window",
+    "items_sql",
     "journey_paths_sql",
     "literal",
+    "path_digits",
     "remapped_sql",
     "stages_sql",
     "timestamp",

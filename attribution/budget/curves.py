@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from scipy.optimize import brentq, least_squares
 
 from attribution.errors import ParameterError
 
@@ -272,6 +271,8 @@ class ResponseCurve:
         def gap(x: float) -> float:
             return float(self.marginal_roas(x)) - threshold
 
+        from scipy.optimize import brentq  # slow to import: only when used
+
         return float(brentq(gap, grid[last], grid[last + 1]))
 
     def grid(self, top: float, n: int = 41) -> pl.DataFrame:
@@ -341,6 +342,8 @@ def _fit_scaled(kind: str, x: FloatArray, y: FloatArray, starts: list[FloatArray
         return _jacobian(kind, x, theta)
 
     best: FloatArray | None = None
+    from scipy.optimize import least_squares  # slow to import: only when used
+
     best_cost = np.inf
     for start in starts:
         result = least_squares(

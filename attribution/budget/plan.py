@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.optimize import minimize
 
 from attribution.budget.analysis import CurveSet
 from attribution.budget.curves import ResponseCurve, curve_value
@@ -338,6 +337,8 @@ def optimise(
     candidates += [_project(rng.dirichlet(np.ones(n)), lo, hi, 1.0) for _ in range(starts)]
     best, best_value = candidates[0], objective(candidates[0])
     constraint = {"type": "eq", "fun": lambda u: np.sum(u) - 1.0, "jac": lambda u: np.ones(n)}
+    from scipy.optimize import minimize  # slow to import: only when used
+
     for start in candidates:
         result = minimize(
             objective, start, jac=gradient, method="SLSQP",

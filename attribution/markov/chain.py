@@ -118,6 +118,9 @@ TRANSITIONS = pl.Schema(
 """Output of :func:`transition_counts`: weighted transition counts between states."""
 
 SEP = "\x1f"
+
+_INTEGER_STATES_BELOW = 2**62
+"""States are coded as integers while (channels + 1) ** order stays below this, else as text."""
 """Separator of names joined into one string key (ASCII unit separator: never in a name)."""
 
 _DENSE_STATES = 64
@@ -209,6 +212,24 @@ def solve_absorbing(
         system = sp.identity(n, format="csc") - q_c
         out[c] = splu((system.T if transpose else system).tocsc()).solve(rhs[c])
     return out
+
+
+def _state_indices(code: int | str, radix: int) -> list[int]:
+    """Return the channel indices of a state's code, oldest first (see ``PathChain.from_paths``).
+
+    Examples
+    --------
+    >>> _state_indices(2 * 4 + 3, 4), _state_indices("3,2,0", 4)
+    ([1, 2], [1, 2])
+    """
+    if isinstance(code, str):
+        digits = [int(d) for d in code.split(",")]
+    else:
+        digits = []
+        while code:
+            code, digit = divmod(code, radix)
+            digits.append(digit)
+    return [d - 1 for d in reversed(digits) if d]
 
 
 @dataclass(frozen=True)
@@ -363,20 +384,35 @@ class PathChain:
         )
         touched = sp.csr_array((np.ones(per_cell.height), cell), shape=shape)
 
-        steps = touches
+        # Touches are in path order, one path after the other: a shift looks back within the
+        # path while the path id is unchanged (cheaper than a window over each path).
+        def within(i: int) -> pl.Expr:
+            return pl.col("pid").shift(i) == pl.col("pid")
+
+        steps = touches.select("pid", pl.col("c").cast(pl.Int64))
         if collapse_repeats:
-            steps = steps.filter(pl.col("c").ne_missing(pl.col("c").shift(1).over("pid")))
-        # Newest channel last; shift(i) looks i touches back, null before the path's start.
-        window = [pl.col("c").shift(i).over("pid") for i in reversed(range(order))]
+            repeat = within(1) & (pl.col("c").shift(1) == pl.col("c"))
+            steps = steps.filter(~repeat.fill_null(False))
+        # A state is its last `order` channels, newest last, as one integer: channel index + 1
+        # as digits in base (channels + 1), newest least significant; 0 digits before the start.
+        radix = len(channels) + 1
+        digits = [
+            pl.when(within(i)).then(pl.col("c").shift(i) + 1).otherwise(0) if i else pl.col("c") + 1
+            for i in range(order)
+        ]
+        if radix**order < _INTEGER_STATES_BELOW:
+            dst = pl.sum_horizontal(d * radix**i for i, d in enumerate(digits))
+        else:  # too many channels for an integer code: the digits as text, newest first
+            dst = pl.concat_str([d.cast(pl.String) for d in digits], separator=",")
+        steps = steps.with_columns(dst.alias("dst"))
         steps = steps.with_columns(
-            pl.concat_list(window)
-            .list.drop_nulls()
-            .list.eval(pl.element().cast(pl.String))
-            .list.join(SEP)
-            .alias("dst")
-        ).with_columns(pl.col("dst").shift(1).over("pid").alias("src"))
-        keys = sorted(steps["dst"].unique().to_list())
-        state_id = {s: i + 1 for i, s in enumerate(keys)}  # 0 is (start)
+            pl.when(within(1)).then(pl.col("dst").shift(1)).otherwise(None).alias("src")
+        )
+        codes = steps["dst"].unique().to_list()
+        keys_of = {code: SEP.join(map(str, _state_indices(code, radix))) for code in codes}
+        keys = sorted(keys_of.values())
+        state_of_key = {key: i + 1 for i, key in enumerate(keys)}  # 0 is (start)
+        state_id = {code: state_of_key[key] for code, key in keys_of.items()}
         steps = steps.with_columns(
             pl.col("dst").replace_strict(state_id, return_dtype=pl.Int64).alias("dst_id"),
             pl.col("src")

@@ -289,3 +289,25 @@ def test_collapse_repeats_changes_order2() -> None:
     kept, collapsed = removal_effects(chain_of(rows, 2)), removal_effects(chain_of(rows, 2, True))
     assert kept["B"] == pytest.approx(0.5, abs=ABS_TOL)
     assert collapsed["B"] == 0.0
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+@pytest.mark.parametrize("collapse", [False, True])
+def test_text_state_codes_give_the_same_chain_as_integer_codes(
+    monkeypatch: pytest.MonkeyPatch, order: int, collapse: bool
+) -> None:
+    """Many channels code states as text: the chain must not change."""
+    import attribution.markov.chain as chain_module
+    from attribution.markov.chain import PathChain
+
+    paths = pl.Series(
+        [["A", "B", "B", "C"], ["C"], ["B", "A", "A", "A", "D"], [], ["D", "C", "B", "A"]]
+    )
+    as_integers = PathChain.from_paths(paths, order=order, collapse_repeats=collapse)
+    monkeypatch.setattr(chain_module, "_INTEGER_STATES_BELOW", 0)
+    as_text = PathChain.from_paths(paths, order=order, collapse_repeats=collapse)
+    assert as_text.states == as_integers.states
+    assert (as_text.incidence != as_integers.incidence).nnz == 0
+    assert as_text.pair_src.tolist() == as_integers.pair_src.tolist()
+    assert as_text.pair_dst.tolist() == as_integers.pair_dst.tolist()
+    assert as_text.last_state.tolist() == as_integers.last_state.tolist()

@@ -180,3 +180,63 @@ def test_a_wrong_tie_rule_would_be_caught(tmp_path: Path) -> None:
     ]
     assert aggregate.untouched["conversion_id"].to_list() == ["c2"]
     assert aggregate.conversion_dates == (dt.date(2024, 1, 2), dt.date(2024, 1, 3))
+
+
+LETTERS = [chr(ord("A") + i) for i in range(26)]
+FIRST = ["C", "A", "B"]
+
+
+def long_case() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Two persons: one of 3 touches, one of 40 touches and two conversions (26 channels)."""
+    rows = [("short", i, c) for i, c in enumerate(FIRST)]
+    rows += [("long", i, c) for i, c in enumerate(FIRST)]
+    rows += [("long", 10 + i, LETTERS[i % 26]) for i in range(37)]
+    touches = pl.DataFrame(
+        {
+            "touchpoint_id": [f"t{n:03d}" for n in range(len(rows))],
+            "user_id": [r[0] for r in rows],
+            "ts": [BASE + dt.timedelta(hours=r[1]) for r in rows],
+            "channel": [r[2] for r in rows],
+            "campaign": [None] * len(rows),
+        },
+        schema_overrides={"campaign": pl.String},
+    )
+    sales = pl.DataFrame(
+        {
+            "conversion_id": ["c1", "c2", "c3"],
+            "user_id": ["short", "long", "long"],
+            "ts": [
+                BASE + dt.timedelta(hours=5),
+                BASE + dt.timedelta(hours=5),
+                BASE + dt.timedelta(hours=60),
+            ],
+            "stage": ["purchase"] * 3,
+            "revenue": [10.0, 20.0, 40.0],
+        }
+    )
+    return touches, sales
+
+
+def test_long_journeys_and_keys_of_the_same_path_agree(tmp_path: Path) -> None:
+    """Persons with more touches than a BIGINT key holds come back as long paths, exactly.
+
+    26 channels give keys of 13 touches (base 27). ``long`` has 40 touches and
+    two conversions, so both its journeys travel as comma-joined codes; its
+    first journey is the same path as ``short``'s, which travels as a key: the
+    two must be merged into one path with two conversions.
+    """
+    touches, sales = long_case()
+    store = _store(tmp_path, touches, sales)
+    none = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
+    with store.snapshot() as snap:
+        aggregate = store_paths(
+            snap, none, by="channel", stage="purchase", lookback_days=90, start=None, end=None
+        )
+    reference = build_journeys(touches, sales, stage="purchase", lookback_days=90)
+    _assert_same(reference.paths("channel"), aggregate)
+    assert aggregate.paths.height == 2
+    merged = aggregate.paths.filter(pl.col("path") == FIRST)
+    assert merged["conversions"].to_list() == [2.0]
+    assert merged["revenue"].to_list() == [30.0]
+    tail = aggregate.paths.filter(pl.col("path").list.len() == 37)
+    assert tail["path"].to_list() == [[LETTERS[i % 26] for i in range(37)]]

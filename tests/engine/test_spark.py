@@ -20,9 +20,26 @@ from engine.paths import store_paths
 from ingest import Store, ingest_files
 from ingest.identity import stitch_identities
 from tests.conftest import require
-from tests.engine.test_engine_paths import _case, _store
+from tests.engine.test_engine_paths import _case, _store, long_case
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_spark_decodes_long_journeys_as_duckdb_does(spark: Any, tmp_path: Path) -> None:
+    """Journeys too long for a BIGINT key travel as code lists on Spark too."""
+    from engine.spark import lake_paths, register_lake
+
+    touches, sales = long_case()
+    store = _store(tmp_path, touches, sales)
+    none = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
+    options: dict[str, Any] = {"by": "channel", "stage": "purchase", "lookback_days": 90.0}
+    with store.snapshot() as snap:
+        duck = store_paths(snap, none, start=None, end=None, **options)
+    store.export(tmp_path / "lake")
+    register_lake(spark, tmp_path / "lake")
+    lake = lake_paths(spark, none, start=None, end=None, **options)
+    assert lake.paths.sort("path").equals(duck.paths.sort("path"))
+    assert lake.paths.height == 2
 
 
 @pytest.fixture(scope="module")

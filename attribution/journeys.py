@@ -28,7 +28,7 @@ Conversions with no touch in their window are returned apart as
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -94,6 +94,12 @@ class Journeys:
     lookback_days: float
     timed: bool = True
     milestones: pl.DataFrame | None = None
+    known_paths: tuple[pl.DataFrame, str, pl.DataFrame] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """``(touches, by, paths)``: what :meth:`paths` returns for ``by`` while ``touches`` are
+    these very touches (journeys built from a path table know their paths; a copy with other
+    touches, e.g. from :func:`dataclasses.replace`, rolls them up again)."""
 
     @property
     def converting(self) -> pl.DataFrame:
@@ -148,6 +154,10 @@ class Journeys:
         └─────────────────────┴─────────────┴─────────┴───────┘
         """
         require_touch_column(self.touches, by)
+        if self.known_paths is not None:
+            touches, known_by, known = self.known_paths
+            if touches is self.touches and known_by == by:
+                return known
         per_journey = self.touches.group_by("journey_id").agg(
             pl.col(by).fill_null(NOT_SET).sort_by("position").alias("path"),
             pl.col("converted").first(),

@@ -33,12 +33,12 @@ from typing import Any
 
 import polars as pl
 
-from attribution.constants import DEFAULT_CURRENCY, DEFAULT_RESAMPLES
+from attribution.constants import DEFAULT_CURRENCY, DEFAULT_RESAMPLES, NOT_SET
 from attribution.errors import InputError, MissingColumnsError, ParameterError
 from attribution.journeys import NON_CONVERTING_PREFIX, UNTOUCHED, Journeys
 from attribution.models import AttributionModel, get_model
 from attribution.report import AttributionReport, report_journeys
-from attribution.schema import JOURNEY_TOUCHES
+from attribution.schema import JOURNEY_TOUCHES, PATHS
 
 PATH_COLUMNS = {
     "path": "path",
@@ -215,8 +215,21 @@ def journeys_from_path_lists(
         )
         .select(pl.col(c).cast(t) for c, t in JOURNEY_TOUCHES.items())
     )
+    # What Journeys.paths would roll the touches up to, known already.
+    known = (
+        summed.filter((pl.col("conversions") > 0) | (pl.col("nulls") > 0))
+        .select(
+            pl.col("path").list.eval(pl.element().fill_null(NOT_SET)),
+            "conversions",
+            pl.when(pl.col("conversions") > 0).then(pl.col("revenue")).otherwise(0.0),
+            "nulls",
+        )
+        .sort("path")
+        .cast(PATHS)  # type: ignore[arg-type]
+    )
     return Journeys(
         touches=touches,
+        known_paths=(touches, by, known),
         untouched=pl.DataFrame(schema=UNTOUCHED) if untouched is None else untouched,
         stage=stage,
         lookback_days=lookback_days,

@@ -251,19 +251,20 @@ def decode_paths(rows: pl.DataFrame, items: pl.Series) -> pl.Series:
     powers = pl.Series(
         "powers", np.array([base**k for k in range(path_digits(items.len()))], dtype=np.int64)
     )
+    names = items.cast(pl.String)
     numbered = rows.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         pl.col("n").cast(pl.Int64),
         pl.col("key").cast(pl.Int64),
         pl.col("long_path").cast(pl.String),
     )
+    # Each kind explodes in (row, position) order, so its lists are gathered without a sort.
     short = (
         numbered.filter(pl.col("key").is_not_null())
         .with_columns(pl.int_ranges(0, "n").alias("position"))
         .explode("position")
         .select(
             "row",
-            "position",
             (
                 pl.col("key") // pl.lit(powers).gather(pl.col("n") - 1 - pl.col("position")) % base
             ).alias("code"),
@@ -272,14 +273,16 @@ def decode_paths(rows: pl.DataFrame, items: pl.Series) -> pl.Series:
     long = (
         numbered.filter(pl.col("long_path").is_not_null())
         .select("row", pl.col("long_path").str.split(",").alias("code"))
-        .with_columns(pl.int_ranges(0, pl.col("code").list.len()).alias("position"))
-        .explode("code", "position")
-        .select("row", "position", pl.col("code").cast(pl.Int64))
+        .explode("code")
+        .select("row", pl.col("code").cast(pl.Int64))
     )
-    touches = pl.concat([short, long]).sort("row", "position")
-    names = items.cast(pl.String)
-    lists = touches.group_by("row", maintain_order=True).agg(
-        pl.lit(names).gather(pl.col("code") - 1).alias("path")
+    lists = pl.concat(
+        [
+            part.with_columns(names.gather(part["code"] - 1).alias("item"))
+            .group_by("row", maintain_order=True)
+            .agg(pl.col("item").alias("path"))
+            for part in (short, long)
+        ]
     )
     return (
         numbered.select("row")

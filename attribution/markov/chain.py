@@ -372,17 +372,22 @@ class PathChain:
         touches = raw.with_columns(
             pl.col("channel").replace_strict(channel_id, return_dtype=pl.Int64).alias("c")
         )
-        per_cell = (
-            touches.group_by("pid", "c")
-            .agg(pl.len().alias("n"))
-            .join(touches.group_by("pid").agg(pl.len().alias("total")), on="pid")
-        )
-        cell = (per_cell["pid"].to_numpy(), per_cell["c"].to_numpy())
         shape = (n_paths, len(channels))
-        touch_fraction = sp.csr_array(
-            ((per_cell["n"] / per_cell["total"]).to_numpy(), cell), shape=shape
+        pid = touches["pid"].to_numpy().astype(np.int64)
+        counts = sp.csr_array(
+            (np.ones(pid.size), (pid, touches["c"].to_numpy().astype(np.int64))), shape=shape
         )
-        touched = sp.csr_array((np.ones(per_cell.height), cell), shape=shape)
+        counts.sum_duplicates()  # touches of each channel on each path
+        rows = np.repeat(np.arange(n_paths), np.diff(counts.indptr))
+        touch_fraction = sp.csr_array(
+            (
+                counts.data / np.bincount(pid, minlength=n_paths)[rows],
+                counts.indices,
+                counts.indptr,
+            ),
+            shape=shape,
+        )
+        touched = sp.csr_array((np.ones(counts.nnz), counts.indices, counts.indptr), shape=shape)
 
         # Touches are in path order, one path after the other: a shift looks back within the
         # path while the path id is unchanged (cheaper than a window over each path).
@@ -420,21 +425,27 @@ class PathChain:
             .fill_null(0)
             .alias("src_id"),
         )
-        # Each path's last state, read while the steps are still in path order.
-        last = steps.group_by("pid").agg(pl.col("dst_id").last())
-        pairs = steps.select("src_id", "dst_id").unique().sort("src_id", "dst_id")
-        pairs = pairs.with_row_index("pair").cast({"pair": pl.Int64})
-        steps = steps.join(pairs, on=["src_id", "dst_id"])
-        hops = steps.group_by("pid", "pair").agg(pl.len().alias("n"))
+        step_path = steps["pid"].to_numpy().astype(np.int64)
+        src_id = steps["src_id"].to_numpy()
+        dst_id = steps["dst_id"].to_numpy()
+        # The transition pairs, sorted by (source, destination), and each step's pair.
+        radix_states = len(keys) + 1
+        step_keys = src_id * radix_states + dst_id
+        if radix_states**2 <= 1 << 24:  # a lookup table over every possible pair: no sort
+            present = np.bincount(step_keys, minlength=radix_states**2) > 0
+            pair_keys = np.flatnonzero(present)
+            pair_of_step = (np.cumsum(present) - 1)[step_keys]
+        else:
+            pair_keys, pair_of_step = np.unique(step_keys, return_inverse=True)
         incidence = sp.csr_array(
-            (
-                hops["n"].to_numpy().astype(np.float64),
-                (hops["pid"].to_numpy(), hops["pair"].to_numpy()),
-            ),
-            shape=(n_paths, pairs.height),
+            (np.ones(step_path.size), (step_path, pair_of_step.ravel())),
+            shape=(n_paths, pair_keys.size),
         )
+        incidence.sum_duplicates()
+        # Each path's last state: the steps are still in path order.
+        is_last = np.append(step_path[1:] != step_path[:-1], True)[: step_path.size]
         last_state = np.full(n_paths, -1, dtype=np.int64)
-        last_state[last["pid"].to_numpy()] = last["dst_id"].to_numpy()
+        last_state[step_path[is_last]] = dst_id[is_last]
         states: list[State] = [START]
         state_channels = np.zeros((len(keys) + 1, len(channels)), dtype=bool)
         for i, key in enumerate(keys, start=1):
@@ -444,8 +455,8 @@ class PathChain:
         return cls(
             channels=tuple(channels),
             states=tuple(states),
-            pair_src=pairs["src_id"].to_numpy().astype(np.int64),
-            pair_dst=pairs["dst_id"].to_numpy().astype(np.int64),
+            pair_src=(pair_keys // radix_states).astype(np.int64),
+            pair_dst=(pair_keys % radix_states).astype(np.int64),
             incidence=incidence,
             last_state=last_state,
             state_channels=state_channels,

@@ -279,6 +279,7 @@ def report_journeys(
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
     conversion_dates: tuple[dt.date, dt.date] | None = None,
+    non_converting: float | None = None,
 ) -> AttributionReport:
     """Credit built journeys with ``model`` and report money metrics (:func:`attribute`'s core).
 
@@ -286,7 +287,10 @@ def report_journeys(
     (:func:`attribution.paths.journeys_from_paths`); parameters as in
     :func:`attribute`. ``conversion_dates`` (first, last) stands in for the
     journeys' conversion dates where those are not real (journeys built from
-    paths): the spend of an open period is summed over them.
+    paths): the spend of an open period is summed over them. ``non_converting``
+    stands in for the count of non-converting journeys where the journeys
+    hold converting ones only (the engine's, for models that credit each
+    journey on its own).
 
     Examples
     --------
@@ -370,7 +374,9 @@ def report_journeys(
     totals = with_money_metrics(sums).to_dicts()[0]
     totals["untouched_conversions"] = untouched.height
     first_touches = journeys.touches.filter(~pl.col("converted") & (pl.col("position") == 0))
-    totals["non_converting_journeys"] = float(first_touches["count"].sum())
+    totals["non_converting_journeys"] = (
+        float(first_touches["count"].sum()) if non_converting is None else float(non_converting)
+    )
     return AttributionReport(
         model=instance.name,
         params=instance.params(),

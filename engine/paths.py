@@ -16,9 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from attribution.journeys import UNTOUCHED, Journeys, resolve_stage
+from attribution.journeys import UNTOUCHED, Journeys, resolve_stage, stage_milestones
 from attribution.paths import journeys_from_path_lists
-from engine.sql import items_sql, journey_paths_sql, path_digits, remapped_sql, stages_sql
+from attribution.schema import JOURNEY_TOUCHES
+from engine.sql import (
+    converting_touches_sql,
+    items_sql,
+    journey_paths_sql,
+    non_converting_sql,
+    path_digits,
+    remapped_sql,
+    stages_sql,
+)
 from ingest.store import Snapshot
 
 PATHS = pl.Schema(
@@ -292,6 +301,137 @@ def decode_paths(rows: pl.DataFrame, items: pl.Series) -> pl.Series:
     )
 
 
+@dataclass(frozen=True)
+class ConvertingJourneys:
+    """The converting journeys of one stage, touch by touch, and how many journeys did not convert.
+
+    For the models whose credit needs more than the path (touch times,
+    stage milestones): they credit converting journeys only, which the
+    engine returns whole, while the non-converting ones (most of the raw
+    data) stay where the data lives and are only counted.
+
+    Attributes
+    ----------
+    journeys
+        :class:`attribution.Journeys` of the converting journeys (with the
+        untouched conversions and the stage milestones).
+    non_converting
+        The number of non-converting journeys.
+
+    Examples
+    --------
+    >>> empty = ConvertingJourneys(Journeys(pl.DataFrame(schema=JOURNEY_TOUCHES),
+    ...     pl.DataFrame(schema=UNTOUCHED), "purchase", 90.0), 12.0)
+    >>> empty.non_converting
+    12.0
+    """
+
+    journeys: Journeys
+    non_converting: float
+
+
+def converting_journeys(
+    rows: pl.DataFrame,
+    conversions: pl.DataFrame,
+    non_converting: float,
+    stage: str,
+    lookback_days: float,
+) -> ConvertingJourneys:
+    """Turn the rows of :func:`engine.sql.converting_touches_sql` (from any engine) into journeys.
+
+    Parameters
+    ----------
+    rows
+        The query's rows: touches of converting journeys, and the untouched
+        conversions (null ``touchpoint_id``).
+    conversions
+        The window's conversions of every stage, ids stitched: the stage
+        milestones are read from them.
+    non_converting
+        What :func:`engine.sql.non_converting_sql` counted.
+    stage, lookback_days
+        What the journeys were built with.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> day = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    >>> rows = pl.DataFrame({"journey_id": ["c1"], "user_id": ["u"], "converted": [True],
+    ...     "conversion_ts": [day], "revenue": [9.0], "touchpoint_id": ["t1"], "ts": [day],
+    ...     "channel": ["Email"], "campaign": [None], "position": [0], "n_touches": [1],
+    ...     "count": [1.0]})
+    >>> sales = pl.DataFrame({"user_id": ["u"], "ts": [day], "stage": ["purchase"]})
+    >>> converting_journeys(rows, sales, 3.0, "purchase", 90.0).journeys.revenue
+    9.0
+    """
+    touched = rows.filter(pl.col("touchpoint_id").is_not_null())
+    touches = touched.select(pl.col(c).cast(t) for c, t in JOURNEY_TOUCHES.items()).sort(
+        "journey_id", "position"
+    )
+    untouched = (
+        rows.filter(pl.col("touchpoint_id").is_null())
+        .select(
+            pl.col("journey_id").alias("conversion_id"),
+            "user_id",
+            pl.col("conversion_ts").alias("ts"),
+            "revenue",
+        )
+        .cast(UNTOUCHED)  # type: ignore[arg-type]
+        .sort("conversion_id")
+    )
+    journeys = Journeys(
+        touches=touches,
+        untouched=untouched,
+        stage=stage,
+        lookback_days=float(lookback_days),
+        milestones=stage_milestones(touches, conversions),
+    )
+    return ConvertingJourneys(journeys, float(non_converting))
+
+
+def store_converting(
+    snap: Snapshot,
+    person_map: pl.DataFrame,
+    conversions: pl.DataFrame,
+    *,
+    stage: str | None,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    stages: Mapping[str, int] | None = None,
+) -> ConvertingJourneys | None:
+    """Build a stage's journeys in DuckDB and bring back the converting ones, touch by touch.
+
+    Parameters as :func:`store_paths`; ``conversions`` as in
+    :func:`converting_journeys`. ``None`` when the window has no conversion.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ingest import Store
+    >>> from attribution.report import _tiny_example
+    >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb")
+    >>> tp, cv, _ = _tiny_example()
+    >>> from ingest import ingest_frame
+    >>> _ = ingest_frame(store, "touchpoints", tp); _ = ingest_frame(store, "conversions", cv)
+    >>> none = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
+    >>> with store.snapshot() as snap:
+    ...     found = store_converting(snap, none, snap.read("conversions"), stage=None,
+    ...         lookback_days=90, start=None, end=None)
+    >>> found.journeys.touches["channel"].to_list(), found.non_converting
+    (['Email', 'Search'], 0.0)
+    """
+    counted = dict(stages) if stages is not None else window_stages(snap, lookback_days, start, end)
+    chosen = chosen_stage(counted, stage)
+    if chosen is None:
+        return None
+    options = {"stage": chosen, "lookback_days": lookback_days, "start": start, "end": end}
+    frames = {"person_map": person_map}
+    rows = snap.query(converting_touches_sql(**options), frames)  # type: ignore[arg-type]
+    nulls = snap.query(non_converting_sql(**options), frames).item()  # type: ignore[arg-type]
+    return converting_journeys(rows, conversions, float(nulls), chosen, lookback_days)
+
+
 def aggregate_rows(
     frame: pl.DataFrame, items: pl.Series, by: str, stage: str | None, lookback_days: float
 ) -> PathAggregate:
@@ -338,13 +478,16 @@ def aggregate_rows(
 
 __all__ = [
     "PATHS",
+    "ConvertingJourneys",
     "PathAggregate",
     "aggregate_rows",
     "chosen_stage",
+    "converting_journeys",
     "decode_paths",
     "empty_aggregate",
     "item_codes",
     "remapped",
+    "store_converting",
     "store_paths",
     "window_stages",
 ]

@@ -21,13 +21,23 @@ import polars as pl
 
 from attribution.errors import InputError, ParameterError
 from engine.paths import (
+    ConvertingJourneys,
     PathAggregate,
     aggregate_rows,
     chosen_stage,
+    converting_journeys,
     empty_aggregate,
     item_codes,
 )
-from engine.sql import items_sql, journey_paths_sql, remapped_sql, stages_sql, to_spark
+from engine.sql import (
+    converting_touches_sql,
+    items_sql,
+    journey_paths_sql,
+    non_converting_sql,
+    remapped_sql,
+    stages_sql,
+    to_spark,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -183,6 +193,38 @@ def lake_paths(
     return aggregate_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
 
 
+def lake_converting(
+    spark: SparkSession,
+    person_map: pl.DataFrame,
+    conversions: pl.DataFrame,
+    *,
+    stage: str | None,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    stages: dict[str, int] | None = None,
+) -> ConvertingJourneys | None:
+    """Build a stage's journeys in Spark and bring back the converting ones, touch by touch.
+
+    Parameters as :func:`engine.paths.store_converting`; the lake's views
+    must be registered (:func:`register_lake`).
+
+    Examples
+    --------
+    >>> lake_converting  # doctest: +ELLIPSIS
+    <function lake_converting at ...>
+    """
+    counted = stages if stages is not None else lake_stages(spark, lookback_days, start, end)
+    chosen = chosen_stage(counted, stage)
+    if chosen is None:
+        return None
+    _person_view(spark, person_map)
+    options = {"stage": chosen, "lookback_days": lookback_days, "start": start, "end": end}
+    rows = _frame(spark, converting_touches_sql(**options))  # type: ignore[arg-type]
+    nulls = _frame(spark, non_converting_sql(**options)).item()  # type: ignore[arg-type]
+    return converting_journeys(rows, conversions, float(nulls), chosen, lookback_days)
+
+
 def read_lake(lake: Path, table: str) -> pl.DataFrame:
     """Read one table of the lake with polars, in its canonical schema.
 
@@ -210,6 +252,7 @@ def read_lake(lake: Path, table: str) -> pl.DataFrame:
 __all__ = [
     "DEFAULT_MASTER",
     "LAKE_TABLES",
+    "lake_converting",
     "lake_paths",
     "lake_remapped",
     "lake_stages",

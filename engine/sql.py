@@ -172,37 +172,22 @@ def journey_paths_sql(
     _check_by(by)
     base, digits = items + 1, path_digits(items)
     powers = _powers(base, digits)
-    lookback_us = dt.timedelta(days=lookback_days) // dt.timedelta(microseconds=1)
-    period = event_window(lookback_days, start, end)
-    keep = f"anchor >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
-    order = "PARTITION BY person ORDER BY ts, is_conv, event_id"
-    following = f"{order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"
+    touch = (
+        "c.code",
+        f"JOIN item_codes AS c ON c.item = COALESCE(CAST(e.{by} AS VARCHAR), {literal(NOT_SET)})",
+    )
+    journeys = _kept_events(
+        stage,
+        lookback_days,
+        start,
+        end,
+        touch_columns=[touch[0]],
+        join=touch[1],
+        conversion_columns=["CAST(NULL AS BIGINT)"],
+        names=["code"],
+    )
     return f"""
-WITH events AS (
-  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, e.touchpoint_id AS event_id,
-         c.code, 0 AS is_conv, CAST(0 AS DOUBLE) AS revenue
-  FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
-  JOIN item_codes AS c ON c.item = COALESCE(CAST(e.{by} AS VARCHAR), {literal(NOT_SET)})
-  WHERE {period}
-  UNION ALL
-  SELECT COALESCE(m.person_id, e.user_id), e.ts, e.conversion_id,
-         CAST(NULL AS BIGINT), 1, COALESCE(CAST(e.revenue AS DOUBLE), 0)
-  FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
-  WHERE e.stage = {literal(stage)} AND {period}
-), placed AS (
-  SELECT *,
-    SUM(is_conv) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - is_conv
-      AS journey,
-    COALESCE(
-      MIN(CASE WHEN is_conv = 1 THEN ts END) OVER ({following}),
-      MAX(ts) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-    ) AS anchor,
-    SUM(1 - is_conv) OVER ({following}) - 1 + is_conv AS later,
-    SUM(1 - is_conv) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-      AS touches,
-    ROW_NUMBER() OVER ({order}) AS seq
-  FROM events
-), journeys AS (
+{journeys}, journeys AS (
   SELECT MAX(is_conv) AS converted, SUM(revenue) AS revenue,
          MAX(CASE WHEN is_conv = 1 THEN event_id END) AS conversion_id,
          MAX(CASE WHEN is_conv = 1 THEN ts END) AS conversion_ts,
@@ -212,8 +197,7 @@ WITH events AS (
          SUM(code * {powers.format("later")}) FILTER (WHERE touches <= {digits}) AS spread,
          STRING_AGG(CAST(code AS VARCHAR), ',' ORDER BY seq) FILTER (WHERE touches > {digits})
            AS long_path
-  FROM placed
-  WHERE {keep} AND ts >= anchor - INTERVAL '{lookback_us}' MICROSECOND
+  FROM kept
   GROUP BY person, journey
 ), keyed AS (
   SELECT converted, revenue, conversion_ts, n, long_path,
@@ -233,6 +217,152 @@ SELECT n, key, long_path,
        untouched_person AS user_id
 FROM keyed
 GROUP BY n, key, long_path, untouched_id, untouched_person
+"""
+
+
+def _kept_events(
+    stage: str,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    *,
+    touch_columns: list[str],
+    join: str,
+    conversion_columns: list[str],
+    names: list[str],
+) -> str:
+    """Return the ``WITH`` clause ending in ``kept``: every event placed in its journey.
+
+    ``kept`` holds the events of the window that survive the lookback and the
+    period: ``person``, ``ts``, ``event_id``, ``is_conv``, ``revenue``, the
+    extra ``names`` (``touch_columns`` for touches, ``conversion_columns`` for
+    conversions; ``join`` is added to the touches' FROM), ``journey`` (the
+    person's conversions before the event), ``converting_anchor`` (the instant
+    of the conversion the event belongs to; null on a non-converting tail),
+    ``later`` (touches of the person after the event), ``touches`` (all the
+    person's touches) and ``seq`` (the event's rank in the person's stream).
+    """
+    lookback_us = dt.timedelta(days=lookback_days) // dt.timedelta(microseconds=1)
+    period = event_window(lookback_days, start, end)
+    keep = f"anchor >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
+    order = "PARTITION BY person ORDER BY ts, is_conv, event_id"
+    following = f"{order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"
+    whole = f"{order} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    touch_extra = "".join(f", {c} AS {n}" for c, n in zip(touch_columns, names, strict=True))
+    conv_extra = "".join(f", {c}" for c in conversion_columns)
+    return f"""WITH events AS (
+  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, e.touchpoint_id AS event_id,
+         0 AS is_conv, CAST(0 AS DOUBLE) AS revenue{touch_extra}
+  FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
+  {join}
+  WHERE {period}
+  UNION ALL
+  SELECT COALESCE(m.person_id, e.user_id), e.ts, e.conversion_id,
+         1, COALESCE(CAST(e.revenue AS DOUBLE), 0){conv_extra}
+  FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
+  WHERE e.stage = {literal(stage)} AND {period}
+), placed AS (
+  SELECT *,
+    SUM(is_conv) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - is_conv
+      AS journey,
+    MIN(CASE WHEN is_conv = 1 THEN ts END) OVER ({following}) AS converting_anchor,
+    MAX(ts) OVER ({whole}) AS last_event,
+    SUM(1 - is_conv) OVER ({following}) - 1 + is_conv AS later,
+    SUM(1 - is_conv) OVER ({whole}) AS touches,
+    ROW_NUMBER() OVER ({order}) AS seq
+  FROM events
+), anchored AS (
+  SELECT *, COALESCE(converting_anchor, last_event) AS anchor FROM placed
+), kept AS (
+  SELECT * FROM anchored
+  WHERE {keep} AND ts >= anchor - INTERVAL '{lookback_us}' MICROSECOND
+)"""
+
+
+def converting_touches_sql(
+    *, stage: str, lookback_days: float, start: dt.date | None, end: dt.date | None
+) -> str:
+    """Return the query of the touches of a stage's converting journeys, and of the untouched.
+
+    The same journeys as :func:`journey_paths_sql`, but one row per touch of
+    a converting journey in the columns of
+    :data:`attribution.schema.JOURNEY_TOUCHES` (``journey_id`` is the
+    conversion id, ``user_id`` the stitched person), for the models whose
+    credit needs more than the path (touch times, stage milestones). A
+    conversion that kept no touch comes back as one row with a null
+    ``touchpoint_id`` and ``n_touches`` 0. Non-converting journeys earn no
+    credit and are not returned (:func:`non_converting_sql` counts them).
+
+    Examples
+    --------
+    >>> sql = converting_touches_sql(stage="purchase", lookback_days=90, start=None, end=None)
+    >>> "converting_anchor IS NOT NULL" in sql
+    True
+    """
+    journeys = _kept_events(
+        stage,
+        lookback_days,
+        start,
+        end,
+        touch_columns=["CAST(e.channel AS VARCHAR)", "CAST(e.campaign AS VARCHAR)"],
+        join="",
+        conversion_columns=["CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"],
+        names=["channel", "campaign"],
+    )
+    journey = "PARTITION BY person, journey"
+    return f"""
+{journeys}, converting AS (
+  SELECT *,
+    ROW_NUMBER() OVER ({journey} ORDER BY seq) - 1 AS position,
+    SUM(1 - is_conv) OVER ({journey}) AS n_touches,
+    MAX(CASE WHEN is_conv = 1 THEN event_id END) OVER ({journey}) AS conversion_id,
+    MAX(revenue) OVER ({journey}) AS conversion_revenue
+  FROM kept
+  WHERE converting_anchor IS NOT NULL
+)
+SELECT conversion_id AS journey_id, person AS user_id, TRUE AS converted,
+       converting_anchor AS conversion_ts, conversion_revenue AS revenue,
+       CASE WHEN is_conv = 0 THEN event_id END AS touchpoint_id,
+       CASE WHEN is_conv = 0 THEN ts END AS ts, channel, campaign,
+       CAST(position AS INTEGER) AS position, CAST(n_touches AS INTEGER) AS n_touches,
+       CAST(1 AS DOUBLE) AS count
+FROM converting
+WHERE is_conv = 0 OR n_touches = 0
+"""
+
+
+def non_converting_sql(
+    *, stage: str, lookback_days: float, start: dt.date | None, end: dt.date | None
+) -> str:
+    """Return the query counting a stage's non-converting journeys (``n``), without a window.
+
+    A person has one when a touch of the window comes after the person's
+    last conversion of the stage (strictly: a touch at the conversion instant
+    belongs to it), and that last touch is in the period.
+
+    Examples
+    --------
+    >>> "last_touch > c.last_conversion" in non_converting_sql(
+    ...     stage="purchase", lookback_days=90, start=None, end=None)
+    True
+    """
+    period = event_window(lookback_days, start, end)
+    keep = f"t.last_touch >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
+    return f"""
+WITH t AS (
+  SELECT COALESCE(m.person_id, e.user_id) AS person, MAX(e.ts) AS last_touch
+  FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
+  WHERE {period}
+  GROUP BY 1
+), c AS (
+  SELECT COALESCE(m.person_id, e.user_id) AS person, MAX(e.ts) AS last_conversion
+  FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
+  WHERE e.stage = {literal(stage)} AND {period}
+  GROUP BY 1
+)
+SELECT COUNT(*) AS n
+FROM t LEFT JOIN c ON c.person = t.person
+WHERE (c.last_conversion IS NULL OR t.last_touch > c.last_conversion) AND {keep}
 """
 
 
@@ -281,10 +411,12 @@ def to_spark(sql: str) -> str:
 
 
 __all__ = [
+    "converting_touches_sql",
     "event_window",
     "items_sql",
     "journey_paths_sql",
     "literal",
+    "non_converting_sql",
     "path_digits",
     "remapped_sql",
     "stages_sql",

@@ -79,7 +79,9 @@ def attribution_report(
     """Compute the report of ``query`` and the identity stitching it used (not cached).
 
     Path-exact models without intervals are credited on the engine's distinct
-    paths (:func:`on_paths`); the others on the journeys of every touch.
+    paths (:func:`on_paths`), the other models that credit each journey on its
+    own on the engine's converting journeys (:func:`on_converting`), the rest
+    (and every bootstrap) on the journeys of every touch.
 
     Examples
     --------
@@ -103,6 +105,21 @@ def attribution_report(
             end=query.end,
             currency=engine.currency,
             conversion_dates=engine.aggregate.conversion_dates,
+        )
+        return report, engine.identity
+    engine = ctx.converting(query) if on_converting(query) else None
+    if engine is not None:
+        ctx.require_conversions(engine, query)
+        assert engine.converting is not None  # conversions were found in the window
+        report = report_journeys(
+            engine.converting.journeys,
+            query.model,
+            costs=engine.costs,
+            by=query.by,
+            start=query.start,
+            end=query.end,
+            currency=engine.currency,
+            non_converting=engine.converting.non_converting,
         )
         return report, engine.identity
     inputs = ctx.inputs(query.window)
@@ -142,6 +159,24 @@ def on_paths(query: AttributionQuery) -> bool:
     False
     """
     return query.ci is None and query.by in PATH_KEYS and query.model.runs_on_paths(query.by)
+
+
+def on_converting(query: AttributionQuery) -> bool:
+    """Say whether the query can be answered from the engine's converting journeys alone.
+
+    Yes when the model credits each journey on its own (see
+    :attr:`attribution.AttributionModel.population_independent`: the
+    non-converting journeys then change nothing) and no bootstrap is asked
+    for (it resamples every person).
+
+    Examples
+    --------
+    >>> on_converting(AttributionQuery.create("time_decay"))
+    True
+    >>> on_converting(AttributionQuery.create("markov"))
+    False
+    """
+    return query.ci is None and query.by in PATH_KEYS and query.model.population_independent
 
 
 def _result(report: AttributionReport, identity: Mapping[str, Any] | None) -> Result:

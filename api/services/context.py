@@ -108,6 +108,24 @@ class Context:
             ),
         )
 
+    def converting(self, query: PeriodQuery) -> PathInputs | None:
+        """Return the engine's converting journeys of ``query``, touch by touch (read once), if any.
+
+        ``None`` when the source has no engine (frames in memory).
+
+        Examples
+        --------
+        >>> from api.services.inputs import FrameSource
+        >>> from attribution.report import _tiny_example
+        >>> Context(FrameSource(*_tiny_example()), ResultCache(0)).converting(PeriodQuery())
+        """
+        return self.cached(
+            ("converting", query.journey_key),
+            lambda: self.source.converting(
+                query.window, stage=query.stage, lookback_days=query.lookback_days
+            ),
+        )
+
     def require_conversions(
         self, inputs: Inputs | PathInputs, query: PeriodQuery | None, what: str = "attribute"
     ) -> None:

@@ -21,7 +21,14 @@ import polars as pl
 
 from attribution.constants import MAX_LOOKBACK_DAYS
 from attribution.errors import ParameterError
-from engine.paths import PathAggregate, remapped, store_paths, window_stages
+from engine.paths import (
+    ConvertingJourneys,
+    PathAggregate,
+    remapped,
+    store_converting,
+    store_paths,
+    window_stages,
+)
 from ingest import Store
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, StitchResult, stitch_identities
 
@@ -177,6 +184,8 @@ class PathInputs:
     conversions: int
     """Conversions of any stage in the read window."""
     data_version: int = 0
+    converting: ConvertingJourneys | None = None
+    """The converting journeys touch by touch, when asked for instead of the paths."""
 
 
 IDENTITY_NOT_STITCHED: dict[str, Any] = {
@@ -318,6 +327,31 @@ class Source(Protocol):
         """Return the engine's aggregated paths of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
 
+    def converting(
+        self, window: Window, *, stage: str | None, lookback_days: float
+    ) -> PathInputs | None:
+        """Return the engine's converting journeys of a window, or ``None`` without an engine."""
+        ...  # pragma: no cover
+
+
+def stitched(conversions: pl.DataFrame, person_map: pl.DataFrame) -> pl.DataFrame:
+    """Replace the conversions' ids by their persons (``person_map``: the ids that change).
+
+    Examples
+    --------
+    >>> sales = pl.DataFrame({"user_id": ["a", "b"]})
+    >>> stitched(sales, pl.DataFrame({"id": ["b"], "person_id": ["a"]}))["user_id"].to_list()
+    ['a', 'a']
+    """
+    if person_map.is_empty():
+        return conversions
+    persons = person_map.select(pl.col("id").alias("user_id"), "person_id")
+    return (
+        conversions.join(persons, on="user_id", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("person_id", "user_id").alias("user_id"))
+        .drop("person_id")
+    )
+
 
 class StoreSource:
     """The embedded DuckDB store: every read of a window in one snapshot.
@@ -441,6 +475,55 @@ class StoreSource:
                 identity=identity,
                 conversions=sum(stages.values()),
                 data_version=snap.data_version,
+            )
+
+    def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
+        """Build the window's journeys in DuckDB and return the converting ones, in one snapshot.
+
+        Only the touches of converting journeys, the window's conversions, the
+        spend of the period and the identity pairs reach Python (see
+        :func:`engine.paths.store_converting`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> source = StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb"))
+        >>> answer = source.converting(Window(), stage=None, lookback_days=90)
+        >>> answer.conversions, answer.converting is None
+        (0, True)
+        """
+        start, end = window.start, window.end
+        with self.store.snapshot() as snap:
+            stages = window_stages(snap, lookback_days, start, end)
+            costs = snap.read("costs", start=start, end=end)
+            never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
+            person_map, identity = persons_of(
+                window,
+                lambda: snap.read("identities"),
+                lambda people: remapped(snap, people, lookback_days, start, end),
+            )
+            converting = None
+            if sum(stages.values()):
+                conversions = snap.read("conversions", end=window.end, ts_from=window.since)
+                converting = store_converting(
+                    snap,
+                    person_map,
+                    stitched(conversions, person_map),
+                    stage=stage,
+                    lookback_days=lookback_days,
+                    start=start,
+                    end=end,
+                    stages=stages,
+                )
+            return PathInputs(
+                aggregate=None,
+                costs=None if never_loaded else costs,
+                currency=snap.currency,
+                source=self.name,
+                identity=identity,
+                conversions=sum(stages.values()),
+                data_version=snap.data_version,
+                converting=converting,
             )
 
     def stages(self) -> list[str]:
@@ -595,6 +678,54 @@ class LakeSource:
             data_version=self.data_version(),
         )
 
+    def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
+        """Build the window's journeys in Spark and return the converting ones.
+
+        Examples
+        --------
+        >>> LakeSource.converting  # doctest: +ELLIPSIS
+        <function LakeSource.converting at ...>
+        """
+        from engine.spark import lake_converting, lake_remapped, lake_stages
+
+        spark = self._session()
+        start, end = window.start, window.end
+        stages = lake_stages(spark, lookback_days, start, end)
+        costs = self._costs(start, end)
+        person_map, identity = persons_of(
+            window,
+            lambda: self._table("identities"),
+            lambda people: lake_remapped(spark, people, lookback_days, start, end),
+        )
+        converting = None
+        if sum(stages.values()):
+            conversions = self._table("conversions")
+            if window.since is not None:
+                conversions = conversions.filter(pl.col("ts") >= window.since)
+            if window.end is not None:
+                horizon = dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+                conversions = conversions.filter(pl.col("ts") < horizon)
+            converting = lake_converting(
+                spark,
+                person_map,
+                stitched(conversions, person_map),
+                stage=stage,
+                lookback_days=lookback_days,
+                start=start,
+                end=end,
+                stages=stages,
+            )
+        return PathInputs(
+            aggregate=None,
+            costs=costs,
+            currency=self.currency,
+            source=self.name,
+            identity=identity,
+            conversions=sum(stages.values()),
+            data_version=self.data_version(),
+            converting=converting,
+        )
+
     def stages(self) -> list[str]:
         """Return the distinct conversion stages of the lake.
 
@@ -706,6 +837,18 @@ class FrameSource:
         --------
         >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
         >>> FrameSource(empty, empty).paths(Window(), by="channel", stage=None, lookback_days=90)
+        """
+        return None
+
+    def converting(
+        self, window: Window, *, stage: str | None, lookback_days: float
+    ) -> PathInputs | None:
+        """Return ``None``: frames in memory are attributed by polars, journey by journey.
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+        >>> FrameSource(empty, empty).converting(Window(), stage=None, lookback_days=90)
         """
         return None
 

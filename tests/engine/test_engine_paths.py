@@ -240,3 +240,35 @@ def test_long_journeys_and_keys_of_the_same_path_agree(tmp_path: Path) -> None:
     assert merged["revenue"].to_list() == [30.0]
     tail = aggregate.paths.filter(pl.col("path").list.len() == 37)
     assert tail["path"].to_list() == [[LETTERS[i % 26] for i in range(37)]]
+
+
+@pytest.mark.parametrize("seed", range(CASES))
+def test_engine_converting_journeys_equal_the_polars_ones(tmp_path: Path, seed: int) -> None:
+    """Touch by touch: the converting journeys, untouched conversions, milestones and the
+    count of non-converting journeys the engine returns are build_journeys' own."""
+    from engine.paths import store_converting
+
+    case = _case(seed)
+    stitched = stitch_identities(case.pairs)
+    people = stitched.mapping.filter(pl.col("id") != pl.col("person_id")).select("id", "person_id")
+    sales = stitched.apply(case.sales)
+    options = {"lookback_days": case.lookback, "start": case.start, "end": case.end}
+    reference = build_journeys(stitched.apply(case.touches), sales, stage="purchase", **options)
+    store = _store(tmp_path, case.touches, case.sales)
+    with store.snapshot() as snap:
+        found = store_converting(snap, people, sales, stage="purchase", **options)
+    assert found is not None
+    columns = ["journey_id", "user_id", "touchpoint_id", "position", "n_touches", "revenue"]
+    want = reference.converting.sort("journey_id", "position")
+    got = found.journeys.touches
+    assert got.select(columns).equals(want.select(columns))
+    assert got.select("ts", "conversion_ts", "channel", "campaign").equals(
+        want.select("ts", "conversion_ts", "channel", "campaign")
+    )
+    assert found.journeys.untouched.equals(reference.untouched)
+    non_converting = reference.touches.filter(~pl.col("converted"))["journey_id"].n_unique()
+    assert found.non_converting == non_converting
+    assert reference.milestones is not None and found.journeys.milestones is not None
+    assert found.journeys.milestones.sort("journey_id").equals(
+        reference.milestones.sort("journey_id")
+    )

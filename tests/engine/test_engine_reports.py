@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from api.services import AttributionQuery, CompareQuery, Services
-from api.services.attribution import on_paths
+from api.services.attribution import on_converting, on_paths
 from attribution import available_models, get_model
 from ingest import Store, ingest_files
 
@@ -79,6 +79,43 @@ def test_engine_report_equals_the_polars_report(
     assert got.members["totals"] == pytest.approx(expected.members["totals"], rel=1e-9)
     # Remapped rows are counted in the read window, as the store's polars reading does.
     assert got.members["identity"] == engine.inputs(query.window).identity
+    rows = {r[by]: r for r in got.to_dict()["data"]}
+    want = {r[by]: r for r in expected.to_dict()["data"]}
+    assert rows.keys() == want.keys()
+    for key, row in want.items():
+        for column, value in row.items():
+            if isinstance(value, float):
+                assert rows[key][column] == pytest.approx(value, rel=1e-9, abs=1e-9), (key, column)
+            else:
+                assert rows[key][column] == value, (key, column)
+
+
+CONVERTING_CASES = [
+    (model, by)
+    for model in available_models()
+    for by in ("channel", "campaign")
+    if not get_model(model).runs_on_paths(by) and get_model(model).population_independent
+]
+
+
+def test_the_converting_route_serves_the_time_and_stage_models() -> None:
+    served = {model for model, _ in CONVERTING_CASES}
+    assert served >= {"time_decay", "u_shaped", "w_shaped", "full_path"}
+    assert ("last_non_direct", "campaign") in CONVERTING_CASES
+
+
+@pytest.mark.parametrize(("model", "by"), CONVERTING_CASES)
+@pytest.mark.parametrize("period", range(len(PERIODS)))
+def test_engine_converting_report_equals_the_polars_report(
+    stores: tuple[Services, Services], model: str, by: str, period: int
+) -> None:
+    """Models that read touch times or milestones get the engine's converting journeys."""
+    engine, frames = stores
+    query = AttributionQuery.create(model, by=by, stage="closed_won", **PERIODS[period])
+    assert on_converting(query) and not on_paths(query)
+    got = engine.attribution(query)
+    expected = frames.attribution(query)
+    assert got.members["totals"] == pytest.approx(expected.members["totals"], rel=1e-9)
     rows = {r[by]: r for r in got.to_dict()["data"]}
     want = {r[by]: r for r in expected.to_dict()["data"]}
     assert rows.keys() == want.keys()

@@ -159,3 +159,31 @@ def test_spark_and_files_do_not_mix(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["attribute", "--model", "linear", "--touchpoints", "t.csv", "--conversions", "c.csv"]
     assert main([*argv, "--engine", "spark", "--lake", "lake"]) == 2
     assert "Give one or the other" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(1, 24, 6))
+def test_spark_converting_journeys_equal_duckdb_ones(spark: Any, tmp_path: Path, seed: int) -> None:
+    from engine.paths import store_converting
+    from engine.spark import lake_converting, register_lake
+
+    case = _case(seed)
+    store = _store(tmp_path, case.touches, case.sales)
+    store.upsert("identities", case.pairs)
+    stitched = stitch_identities(case.pairs)
+    people = stitched.mapping.filter(pl.col("id") != pl.col("person_id")).select("id", "person_id")
+    sales = stitched.apply(case.sales)
+    options: dict[str, Any] = {
+        "stage": "purchase",
+        "lookback_days": case.lookback,
+        "start": case.start,
+        "end": case.end,
+    }
+    with store.snapshot() as snap:
+        duck = store_converting(snap, people, sales, **options)
+    store.export(tmp_path / "lake")
+    register_lake(spark, tmp_path / "lake")
+    lake = lake_converting(spark, people, sales, **options)
+    assert duck is not None and lake is not None
+    assert lake.journeys.touches.equals(duck.journeys.touches)
+    assert lake.journeys.untouched.equals(duck.journeys.untouched)
+    assert lake.non_converting == duck.non_converting

@@ -238,9 +238,9 @@ def decode_paths(rows: pl.DataFrame, items: pl.Series) -> pl.Series:
     Parameters
     ----------
     rows
-        ``n`` (touches), ``key`` (the codes as digits in base
-        ``len(items) + 1``, or null) and ``long_path`` (the codes joined by
-        commas, or null), one row per path.
+        ``n`` (touches), ``last_later`` and the words ``w0``, ``w1``, … (or
+        nulls) and ``long_path`` (the codes joined by commas, or null), one
+        row per path.
     items
         The items of codes 1 … n, in code order (:func:`item_codes`).
 
@@ -251,33 +251,31 @@ def decode_paths(rows: pl.DataFrame, items: pl.Series) -> pl.Series:
 
     Examples
     --------
-    >>> rows = pl.DataFrame({"n": [2, 3], "key": [1 * 3 + 2, None],
+    >>> rows = pl.DataFrame({"n": [2, 3], "last_later": [0, None], "w0": [1 * 3 + 2, None],
     ...     "long_path": [None, "2,2,1"]})
     >>> decode_paths(rows, pl.Series(["Email", "Search"])).to_list()
     [['Email', 'Search'], ['Search', 'Search', 'Email']]
     """
-    base = items.len() + 1
-    powers = pl.Series(
-        "powers", np.array([base**k for k in range(path_digits(items.len()))], dtype=np.int64)
-    )
+    base, digits = items.len() + 1, path_digits(items.len())
+    powers = pl.Series("powers", np.array([base**k for k in range(digits)], dtype=np.int64))
     names = items.cast(pl.String)
+    words = sorted((c for c in rows.columns if c[:1] == "w" and c[1:].isdigit()), key=_word_index)
     numbered = rows.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         pl.col("n").cast(pl.Int64),
-        pl.col("key").cast(pl.Int64),
+        pl.col("last_later").cast(pl.Int64),
+        pl.concat_list(pl.col(w).cast(pl.Int64).fill_null(0) for w in words).alias("words"),
         pl.col("long_path").cast(pl.String),
     )
+    # The touch at `position` has `later` touches of its person after it: its digit's place.
+    later = pl.col("last_later") + pl.col("n") - 1 - pl.col("position")
+    word = pl.col("words").list.get(later // digits)
     # Each kind explodes in (row, position) order, so its lists are gathered without a sort.
     short = (
-        numbered.filter(pl.col("key").is_not_null())
+        numbered.filter(pl.col("long_path").is_null() & (pl.col("n") > 0))
         .with_columns(pl.int_ranges(0, "n").alias("position"))
         .explode("position")
-        .select(
-            "row",
-            (
-                pl.col("key") // pl.lit(powers).gather(pl.col("n") - 1 - pl.col("position")) % base
-            ).alias("code"),
-        )
+        .select("row", (word // pl.lit(powers).gather(later % digits) % base).alias("code"))
     )
     long = (
         numbered.filter(pl.col("long_path").is_not_null())
@@ -299,6 +297,10 @@ def decode_paths(rows: pl.DataFrame, items: pl.Series) -> pl.Series:
         .get_column("path")
         .cast(pl.List(pl.String))
     )
+
+
+def _word_index(column: str) -> int:
+    return int(column[1:])
 
 
 @dataclass(frozen=True)
@@ -439,7 +441,8 @@ def aggregate_rows(
 
     Examples
     --------
-    >>> rows = pl.DataFrame({"n": [2], "key": [4], "long_path": [None], "conversions": [1.0],
+    >>> rows = pl.DataFrame({"n": [2], "last_later": [0], "w0": [4], "long_path": [None],
+    ...     "conversions": [1.0],
     ...     "revenue": [5.0], "nulls": [0.0], "first_conversion": [None],
     ...     "last_conversion": [None], "conversion_id": [None], "user_id": [None]})
     >>> aggregate_rows(rows, pl.Series(["A", "B"]), "channel", "purchase", 90).paths.rows()

@@ -183,14 +183,16 @@ def test_a_wrong_tie_rule_would_be_caught(tmp_path: Path) -> None:
 
 
 LETTERS = [chr(ord("A") + i) for i in range(26)]
+TAIL = 117
+"""Longer than the 4 words of 13 touches that 26 channels' integer codes hold."""
 FIRST = ["C", "A", "B"]
 
 
-def long_case() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Two persons: one of 3 touches, one of 40 touches and two conversions (26 channels)."""
+def long_case(tail: int = TAIL) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Two persons: one of 3 touches, one of 120 touches and two conversions (26 channels)."""
     rows = [("short", i, c) for i, c in enumerate(FIRST)]
     rows += [("long", i, c) for i, c in enumerate(FIRST)]
-    rows += [("long", 10 + i, LETTERS[i % 26]) for i in range(37)]
+    rows += [("long", 10 + i, LETTERS[i % 26]) for i in range(tail)]
     touches = pl.DataFrame(
         {
             "touchpoint_id": [f"t{n:03d}" for n in range(len(rows))],
@@ -208,7 +210,7 @@ def long_case() -> tuple[pl.DataFrame, pl.DataFrame]:
             "ts": [
                 BASE + dt.timedelta(hours=5),
                 BASE + dt.timedelta(hours=5),
-                BASE + dt.timedelta(hours=60),
+                BASE + dt.timedelta(hours=200),
             ],
             "stage": ["purchase"] * 3,
             "revenue": [10.0, 20.0, 40.0],
@@ -217,15 +219,18 @@ def long_case() -> tuple[pl.DataFrame, pl.DataFrame]:
     return touches, sales
 
 
-def test_long_journeys_and_keys_of_the_same_path_agree(tmp_path: Path) -> None:
-    """Persons with more touches than a BIGINT key holds come back as long paths, exactly.
+@pytest.mark.parametrize("tail", [TAIL, 40, 14])
+def test_long_journeys_and_keys_of_the_same_path_agree(tmp_path: Path, tail: int) -> None:
+    """Journeys of every length come back exactly, and equal paths merge.
 
-    26 channels give keys of 13 touches (base 27). ``long`` has 40 touches and
-    two conversions, so both its journeys travel as comma-joined codes; its
-    first journey is the same path as ``short``'s, which travels as a key: the
-    two must be merged into one path with two conversions.
+    26 channels give words of 13 touches (base 27), 4 of them. ``long`` has
+    3 + ``tail`` touches and two conversions: with 117 both its journeys
+    travel as comma-joined codes; with 40 and 14 as several words, its first
+    journey's digits placed after all of its later touches. That first
+    journey is the same path as ``short``'s, which travels as one word: the
+    two must merge into one path with two conversions.
     """
-    touches, sales = long_case()
+    touches, sales = long_case(tail)
     store = _store(tmp_path, touches, sales)
     none = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
     with store.snapshot() as snap:
@@ -238,8 +243,8 @@ def test_long_journeys_and_keys_of_the_same_path_agree(tmp_path: Path) -> None:
     merged = aggregate.paths.filter(pl.col("path") == FIRST)
     assert merged["conversions"].to_list() == [2.0]
     assert merged["revenue"].to_list() == [30.0]
-    tail = aggregate.paths.filter(pl.col("path").list.len() == 37)
-    assert tail["path"].to_list() == [[LETTERS[i % 26] for i in range(37)]]
+    last = aggregate.paths.filter(pl.col("path").list.len() == tail)
+    assert last["path"].to_list() == [[LETTERS[i % 26] for i in range(tail)]]
 
 
 @pytest.mark.parametrize("seed", range(CASES))
@@ -268,7 +273,8 @@ def test_engine_converting_journeys_equal_the_polars_ones(tmp_path: Path, seed: 
     assert found.journeys.untouched.equals(reference.untouched)
     non_converting = reference.touches.filter(~pl.col("converted"))["journey_id"].n_unique()
     assert found.non_converting == non_converting
-    assert reference.milestones is not None and found.journeys.milestones is not None
+    assert reference.milestones is not None
+    assert found.journeys.milestones is not None
     assert found.journeys.milestones.sort("journey_id").equals(
         reference.milestones.sort("journey_id")
     )

@@ -112,7 +112,8 @@ def test_engine_converting_report_equals_the_polars_report(
     """Models that read touch times or milestones get the engine's converting journeys."""
     engine, frames = stores
     query = AttributionQuery.create(model, by=by, stage="closed_won", **PERIODS[period])
-    assert on_converting(query) and not on_paths(query)
+    assert on_converting(query)
+    assert not on_paths(query)
     got = engine.attribution(query)
     expected = frames.attribution(query)
     assert got.members["totals"] == pytest.approx(expected.members["totals"], rel=1e-9)

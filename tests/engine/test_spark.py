@@ -183,7 +183,8 @@ def test_spark_converting_journeys_equal_duckdb_ones(spark: Any, tmp_path: Path,
     store.export(tmp_path / "lake")
     register_lake(spark, tmp_path / "lake")
     lake = lake_converting(spark, people, sales, **options)
-    assert duck is not None and lake is not None
+    assert duck is not None
+    assert lake is not None
     assert lake.journeys.touches.equals(duck.journeys.touches)
     assert lake.journeys.untouched.equals(duck.journeys.untouched)
     assert lake.non_converting == duck.non_converting

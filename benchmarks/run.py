@@ -95,9 +95,9 @@ lognormal revenue). Each row is one case run in a fresh Python process:
 - **markov oK attribute** is `attribute(touchpoints, conversions,
   model=Markov(order=K))` end to end: journeys, paths, chain, removal
   effects (count and value), per-touch credit spreading and the report.
-  **markov oK chain** is the chain alone on the aggregated paths:
-  `transition_counts` → `build_chain` → `removal_effects` and
-  `value_removal_effects` (the same work ChannelAttribution's
+  **markov oK chain** is the chain alone on the aggregated paths, as
+  `Markov(order=K)` solves it: `PathChain.from_paths` → `effects` (removal
+  effects by count and by value, exactly; the same work ChannelAttribution's
   `markov_model` does).
 - **shapley**, **shapley_counterfactual**, **linear**: `attribute` end to end.
 - **bootstrap markov o1**: `attribute(..., model="markov", ci=0.95,
@@ -214,25 +214,23 @@ def _setup_attribute(model: str, **params: Any) -> Callable[[Path], Callable[[],
 
 def _setup_chain(order: int) -> Callable[[Path], Callable[[], Any]]:
     def setup(directory: Path) -> Callable[[], Any]:
-        from attribution.markov import (
-            build_chain,
-            last_state_values,
-            removal_effects,
-            transition_counts,
-            value_removal_effects,
-        )
+        from attribution.markov import PathChain
+        from attribution.markov.chain import path_counts
 
         paths = _paths(directory)
 
         def run() -> dict[str, Any]:
-            chain = build_chain(transition_counts(paths, order))
-            effects = removal_effects(chain)
-            value_removal_effects(chain, last_state_values(paths, order))
+            # What Markov(order=K) solves: the chain's structure from the paths, then its
+            # removal effects (count and value) for the paths' counts, exactly.
+            chain = PathChain.from_paths(paths["path"], order=order)
+            conversions, revenue, nulls = path_counts(paths, "conversions", "revenue", "nulls")
+            solved = chain.effects(conversions, revenue, nulls)
+            effects = solved.as_dict()
             total = sum(effects.values())
             return {
                 "shares": {c: e / total for c, e in effects.items()},
-                "states": chain.number_of_nodes(),
-                "transitions": chain.number_of_edges(),
+                "states": chain.n_states + 2,  # and (conversion), (null)
+                "transitions": chain.transition_counts(conversions, nulls).height,
             }
 
         return run

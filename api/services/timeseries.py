@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.services.attribution import PATH_KEYS
 from api.services.context import Context
 from api.services.queries import TimeSeriesQuery
 from api.services.results import Result
@@ -22,13 +23,24 @@ def timeseries(ctx: Context, query: TimeSeriesQuery) -> Result:
     """
 
     def compute() -> Result:
-        inputs = ctx.inputs(query.window)
-        ctx.require_conversions(inputs, query, "report on")
-        journeys = ctx.journeys(query)
+        engine = ctx.converting(query) if _on_converting(query) else None
+        if engine is not None:
+            # The model credits each journey on its own: the converting ones are enough.
+            ctx.require_conversions(engine, query, "report on")
+            assert engine.converting is not None  # conversions were found in the window
+            journeys, costs, currency = (
+                engine.converting.journeys,
+                engine.costs,
+                engine.currency,
+            )
+        else:
+            inputs = ctx.inputs(query.window)
+            ctx.require_conversions(inputs, query, "report on")
+            journeys, costs, currency = ctx.journeys(query), inputs.costs, inputs.currency
         series = time_series(
             journeys,
             query.model,
-            inputs.costs,
+            costs,
             by=query.by,
             interval=query.interval,
             start=query.start,
@@ -43,12 +55,17 @@ def timeseries(ctx: Context, query: TimeSeriesQuery) -> Result:
             "start": query.start.isoformat() if query.start else None,
             "end": query.end.isoformat() if query.end else None,
             "periods": series["period"].unique().len(),
-            "currency": inputs.currency,
+            "currency": currency,
         }
         frame = series if query.metric == "all" else series.select("period", query.by, query.metric)
         return Result(f"timeseries-{query.metric}", members, frame)
 
     return ctx.cached(("timeseries", query), compute)
+
+
+def _on_converting(query: TimeSeriesQuery) -> bool:
+    """Whether the engine's converting journeys answer the query (see ``on_converting``)."""
+    return query.by in PATH_KEYS and query.model.population_independent
 
 
 __all__ = ["timeseries"]

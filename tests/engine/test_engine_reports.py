@@ -144,3 +144,33 @@ def test_comparison_of_every_model_is_the_same_on_the_engine(
                 assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-9), column
             else:
                 assert row[column] == value, column
+
+
+@pytest.mark.parametrize("model", ["linear", "time_decay", "w_shaped", "last_non_direct"])
+@pytest.mark.parametrize("period", range(len(PERIODS)))
+def test_engine_timeseries_equals_the_polars_one(
+    stores: tuple[Services, Services], model: str, period: int
+) -> None:
+    """Time series of models that credit each journey alone come from converting journeys."""
+    from api.services.queries import TimeSeriesQuery
+
+    engine, frames = stores
+    query = TimeSeriesQuery(
+        metric="all",
+        interval="week",
+        model=get_model(model),
+        by="campaign",
+        stage="closed_won",
+        **PERIODS[period],
+    )
+    got, expected = engine.timeseries(query).to_dict(), frames.timeseries(query).to_dict()
+    assert {k: v for k, v in got.items() if k != "data"} == {
+        k: v for k, v in expected.items() if k != "data"
+    }
+    assert len(got["data"]) == len(expected["data"])
+    for row, want in zip(got["data"], expected["data"], strict=True):
+        for column, value in want.items():
+            if isinstance(value, float):
+                assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-9), column
+            else:
+                assert row[column] == value, column

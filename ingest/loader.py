@@ -2,11 +2,17 @@
 
 One call is one ingest and one transaction:
 
-1. every file is read (:func:`ingest.readers.read_table`), its columns mapped
-   (:func:`ingest.mapping.apply_mapping`) and validated
-   (:func:`ingest.validate.validate`) before anything is written;
-2. if any row is bad and ``skip_invalid`` is off, :class:`ValidationFailedError`
-   lists the problems and **nothing is written**;
+1. every file is read in batches of ``BATCH_ROWS`` rows
+   (:func:`ingest.readers.scan_table`); each batch is mapped
+   (:func:`ingest.mapping.apply_mapping`), checked
+   (:func:`ingest.validate.check_rows`, rows numbered in the whole file) and
+   staged (:meth:`ingest.store.Store.staging`: in memory, or in Parquet
+   files beside the store once there are many), so memory holds about one
+   batch whatever the size of the file;
+2. keys repeated within a file are then found among all its staged rows
+   (:func:`ingest.validate.duplicate_issues`); if any row is bad and
+   ``skip_invalid`` is off, :class:`ValidationFailedError` lists the problems
+   and **nothing is written**;
 3. otherwise the good rows of all files are upserted in one transaction, and
    with ``skip_invalid`` the bad rows go to a rejects CSV file.
 
@@ -25,25 +31,36 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from attribution.errors import InputError, Problem, UnknownTableError, ValidationFailedError
-from attribution.schema import TABLES
+from attribution.schema import KEYS, REQUIRED, TABLES
 from ingest.channels import ChannelRules
 from ingest.mapping import apply_mapping
-from ingest.readers import read_table
-from ingest.store import Store, UpsertCounts
-from ingest.validate import CHUNK_ROWS, MAX_PROBLEMS, ProblemList, validate
+from ingest.readers import scan_table
+from ingest.store import Staging, Store, UpsertCounts
+from ingest.validate import (
+    MAX_PROBLEMS,
+    ProblemList,
+    check_rows,
+    duplicate_issues,
+    problem_list,
+    row_reasons,
+    validate,
+)
 
 __all__ = ["IngestSummary", "ingest_adapter", "ingest_files", "ingest_frame"]
 
 Progress = Callable[[int, int], None]
 
 _SUMMARY_PROBLEMS = 50
+
+BATCH_ROWS = 500_000
+"""Rows of a file read, mapped and validated at a time: about what an ingest holds in memory."""
 
 
 @dataclass
@@ -110,45 +127,31 @@ class IngestSummary:
 
 
 @dataclass
-class _Checked:
+class _Input:
+    """One file (or frame) to ingest: its name, its rows and a way to read them in batches."""
+
     name: str
-    raw: pl.DataFrame
-    good: pl.DataFrame
-    problems: ProblemList
-    rejected: pl.DataFrame
+    rows: int
+    batches: Callable[[int], Iterator[pl.DataFrame]]
+
+
+def _file_input(path: str | Path, fmt: str | None) -> _Input:
+    table = scan_table(path, fmt)
+    return _Input(str(path), table.rows, table.batches)
+
+
+def _frame_input(name: str, frame: pl.DataFrame) -> _Input:
+    def batches(size: int) -> Iterator[pl.DataFrame]:
+        yield frame.slice(0, size)
+        for start in range(size, frame.height, size):
+            yield frame.slice(start, size)
+
+    return _Input(name, frame.height, batches)
 
 
 def _check_table(table: str) -> None:
     if table not in TABLES:
         raise UnknownTableError(table, TABLES)
-
-
-def _check_all(
-    sources: Sequence[tuple[str, pl.DataFrame]],
-    table: str,
-    mapping: Mapping[str, str] | None,
-    currency: str,
-    progress: Progress | None,
-    channel_rules: ChannelRules | None = None,
-) -> list[_Checked]:
-    """Map and validate every source; report progress across all of them."""
-    total = sum(raw.height for _, raw in sources)
-    done = 0
-    checked: list[_Checked] = []
-    for name, raw in sources:
-        mapped = apply_mapping(raw, table, mapping, name, channel_rules=channel_rules)
-        offset = done
-
-        def report(rows_done: int, _rows_total: int, offset: int = offset) -> None:
-            if progress is not None:
-                progress(offset + rows_done, total)
-
-        good, problems, rejected = validate(
-            mapped, table, name, currency=currency, chunk_rows=CHUNK_ROWS, progress=report
-        )
-        checked.append(_Checked(name, raw, good, ProblemList(problems, _total(problems)), rejected))
-        done += raw.height
-    return checked
 
 
 def _total(problems: list[Problem]) -> int:
@@ -170,28 +173,210 @@ def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
-def _rejected_rows(checked: Sequence[_Checked]) -> pl.DataFrame:
-    """Return the rejected rows in the user's own columns, plus ``_file``, ``_row``, ``_reason``."""
-    parts = []
-    for item in checked:
-        if item.rejected.height == 0:
-            continue
-        original = _stringify(item.raw).with_row_index("_row", offset=1)
-        reasons = item.rejected.select("_file", pl.col("_row").cast(pl.UInt32), "_reason")
-        joined = original.join(reasons, on="_row", how="inner").sort("_row")
-        parts.append(
-            joined.select(pl.exclude("_file", "_row", "_reason"), "_file", "_row", "_reason")
+def _reject_text(raw: pl.DataFrame, reasons: pl.DataFrame, offset: int, file: str) -> pl.DataFrame:
+    """Return the rows of ``raw`` (first row ``offset + 1``) that ``reasons`` names, as text.
+
+    Returns the user's own columns, then ``_file``, ``_row`` and ``_reason``.
+    """
+    rows = pl.int_range(offset + 1, offset + 1 + raw.height, dtype=pl.Int64)
+    picked = raw.with_columns(rows.alias("_row")).join(
+        reasons.select(pl.col("_row").cast(pl.Int64), "_reason"),
+        on="_row",
+        how="inner",
+        maintain_order="right",
+    )
+    return _stringify(picked.drop("_row", "_reason")).with_columns(
+        pl.lit(file).alias("_file"), picked["_row"], picked["_reason"]
+    )
+
+
+class _Problems:
+    """Problems of one ingest, in file and row order: the first ``MAX_PROBLEMS`` built, all counted.
+
+    Bad values arrive batch by batch, in row order; repeated keys arrive at
+    the end. Each kind builds at most ``MAX_PROBLEMS`` objects, so the first
+    ``MAX_PROBLEMS`` of both, merged, are the first of the ingest.
+    """
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._found: list[tuple[int, int, int, Problem]] = []
+        self._built = [0, 0]
+
+    def add(self, source: int, file: str, issues: pl.DataFrame, kind: int) -> None:
+        self.total += issues.height
+        built = problem_list(issues, file, limit=MAX_PROBLEMS - self._built[kind])
+        self._built[kind] += len(built)
+        self._found.extend((source, p.row or 0, kind, p) for p in built)
+
+    def first(self) -> list[Problem]:
+        ordered = sorted(self._found, key=lambda item: item[:3])
+        return [item[3] for item in ordered[:MAX_PROBLEMS]]
+
+
+class _Ingest:
+    """One ingest of one table: read, map and validate in batches, stage, then write at once."""
+
+    def __init__(
+        self,
+        staging: Staging,
+        table: str,
+        inputs: Sequence[_Input],
+        *,
+        mapping: Mapping[str, str] | None,
+        currency: str,
+        keep_rejects: bool,
+        progress: Progress | None,
+        channel_rules: ChannelRules | None,
+    ) -> None:
+        self.staging = staging
+        self.table = table
+        self.inputs = inputs
+        self.mapping = mapping
+        self.currency = currency
+        self.keep_rejects = keep_rejects
+        self.progress = progress
+        self.channel_rules = channel_rules
+        self.total = sum(item.rows for item in inputs)
+        self.done = 0
+        self.problems = _Problems()
+        self.bad_rows: dict[int, list[pl.Series]] = {}
+        self.reject_text: dict[int, list[pl.DataFrame]] = {}
+        self.duplicates: dict[int, pl.DataFrame] = {}
+
+    def read_all(self) -> None:
+        """Check and stage every batch of every input, then find repeated keys."""
+        for index, item in enumerate(self.inputs):
+            offset = 0
+            for raw in item.batches(BATCH_ROWS):
+                self._batch(index, item, raw, offset)
+                offset += raw.height
+        self._find_duplicates()
+
+    def _batch(self, index: int, item: _Input, raw: pl.DataFrame, offset: int) -> None:
+        table = self.table
+        mapped = apply_mapping(
+            raw, table, self.mapping, item.name, channel_rules=self.channel_rules
         )
-    if not parts:
-        return pl.DataFrame()
-    rows = pl.concat(parts, how="diagonal_relaxed")
-    return rows.select(pl.exclude("_file", "_row", "_reason"), "_file", "_row", "_reason")
+        before = self.done
+
+        def report(rows_done: int, _rows_total: int) -> None:
+            if self.progress is not None:
+                self.progress(before + rows_done, self.total)
+
+        clean, issues = check_rows(
+            mapped, table, item.name, currency=self.currency, row_offset=offset, progress=report
+        )
+        self.done += raw.height
+        file = Path(item.name).name
+        self.problems.add(index, file, issues, kind=0)
+        reasons = row_reasons(issues)
+        keyed = clean.filter(
+            pl.all_horizontal(pl.col(k).is_not_null() for k in KEYS[table] if k in REQUIRED[table])
+        )
+        ok = ~pl.col("_row").is_in(reasons["_row"].implode())
+        self.staging.stage(table, keyed.with_columns(ok.alias("_ok")), source=index)
+        if reasons.height:
+            self.bad_rows.setdefault(index, []).append(reasons["_row"])
+            if self.keep_rejects:
+                self.reject_text.setdefault(index, []).append(
+                    _reject_text(raw, reasons, offset, file)
+                )
+
+    def _find_duplicates(self) -> None:
+        """Repeated keys within each input, among all its batches."""
+        candidates = self.staging.key_collisions(self.table)
+        for index in candidates["_source"].unique().sort().to_list():
+            rows = candidates.filter(pl.col("_source") == index).drop("_source")
+            found = duplicate_issues(rows, self.table)
+            if found.height:
+                self.duplicates[int(index)] = found
+                self.problems.add(int(index), Path(self.inputs[index].name).name, found, kind=1)
+
+    def excluded(self) -> pl.DataFrame:
+        """``_source`` and ``_row`` of the rows that repeat an earlier row's key."""
+        parts = [
+            found.select(pl.lit(index, dtype=pl.Int32).alias("_source"), "_row")
+            for index, found in self.duplicates.items()
+        ]
+        if not parts:
+            return pl.DataFrame(schema={"_source": pl.Int32, "_row": pl.Int64})
+        return pl.concat(parts)
+
+    def _bad(self, index: int) -> pl.Series:
+        return pl.concat(self.bad_rows.get(index, [pl.Series("_row", [], dtype=pl.Int64)]))
+
+    def rejected(self) -> int:
+        """How many rows were set aside: bad values or a repeated key."""
+        count = 0
+        for index in range(len(self.inputs)):
+            bad = self._bad(index)
+            count += bad.len()
+            found = self.duplicates.get(index)
+            if found is not None:
+                count += found.filter(~pl.col("_row").is_in(bad.implode())).height
+        return count
+
+    def rejects(self) -> pl.DataFrame:
+        """Return the rejected rows: the user's columns, then ``_file``, ``_row``, ``_reason``."""
+        parts: list[pl.DataFrame] = []
+        for index, item in enumerate(self.inputs):
+            text = self.reject_text.get(index, [])
+            found = self.duplicates.get(index)
+            if found is not None:
+                text = [self._with_duplicates(item, text, row_reasons(found))]
+            parts.extend(t for t in text if t.height)
+        if not parts:
+            return pl.DataFrame()
+        rows: pl.DataFrame = pl.concat(parts, how="diagonal_relaxed")
+        return rows.select(pl.exclude("_file", "_row", "_reason"), "_file", "_row", "_reason")
+
+    def _with_duplicates(
+        self, item: _Input, text: list[pl.DataFrame], repeats: pl.DataFrame
+    ) -> pl.DataFrame:
+        """Rejected rows of one input with its repeated keys added (reading those rows again)."""
+        file = Path(item.name).name
+        parts = []
+        if text:
+            known = pl.concat(text, how="diagonal_relaxed")
+            extra = repeats.rename({"_reason": "_repeat"})
+            known = (
+                known.join(extra, on="_row", how="left", maintain_order="left")
+                .with_columns(
+                    pl.when(pl.col("_repeat").is_null())
+                    .then(pl.col("_reason"))
+                    .otherwise(pl.concat_str("_reason", "_repeat", separator="; "))
+                    .alias("_reason")
+                )
+                .drop("_repeat")
+            )
+            parts.append(known)
+            repeats = repeats.filter(~pl.col("_row").is_in(known["_row"].implode()))
+        if repeats.height:
+            parts.append(_read_rows(item, repeats, file))
+        return pl.concat(parts, how="diagonal_relaxed").sort("_row", maintain_order=True)
+
+
+def _read_rows(item: _Input, reasons: pl.DataFrame, file: str) -> pl.DataFrame:
+    """Read an input again for the rows ``reasons`` names (``_row``, ``_reason``), as text."""
+    last = int(reasons.select(pl.col("_row").max()).item() or 0)
+    parts = []
+    offset = 0
+    for raw in item.batches(BATCH_ROWS):
+        end = offset + raw.height
+        wanted = reasons.filter((pl.col("_row") > offset) & (pl.col("_row") <= end))
+        if wanted.height:
+            parts.append(_reject_text(raw, wanted, offset, file))
+        offset = end
+        if offset >= last:
+            break
+    return pl.concat(parts, how="diagonal_relaxed")
 
 
 def _run(
     store: Store,
     table: str,
-    sources: Sequence[tuple[str, pl.DataFrame]],
+    inputs: Sequence[_Input],
     *,
     mapping: Mapping[str, str] | None,
     skip_invalid: bool,
@@ -200,32 +385,42 @@ def _run(
     started: float,
     channel_rules: ChannelRules | None = None,
 ) -> IngestSummary:
-    checked = _check_all(sources, table, mapping, store.currency, progress, channel_rules)
-    problems: list[Problem] = [p for item in checked for p in item.problems][:MAX_PROBLEMS]
-    total_problems = sum(item.problems.total for item in checked)
-    if total_problems and not skip_invalid:
-        raise ValidationFailedError(problems, total_problems)
+    with store.staging() as staging:
+        ingest = _Ingest(
+            staging,
+            table,
+            inputs,
+            mapping=mapping,
+            currency=store.currency,
+            keep_rejects=skip_invalid and rejects_path is not None,
+            progress=progress,
+            channel_rules=channel_rules,
+        )
+        ingest.read_all()
+        problems = ingest.problems
+        if problems.total and not skip_invalid:
+            raise ValidationFailedError(problems.first(), problems.total)
+        counts = UpsertCounts()
+        if staging.rows(table):
+            counts = staging.finish({table: ingest.excluded()}).get(table, counts)
 
-    good = pl.concat([item.good for item in checked], how="vertical")
-    counts = store.upsert(table, good) if good.height else UpsertCounts()
-
-    rejected = sum(item.rejected.height for item in checked)
+    rejected = ingest.rejected()
     written: str | None = None
     if rejected and rejects_path is not None:
         rejects_path.parent.mkdir(parents=True, exist_ok=True)
-        _rejected_rows(checked).write_csv(rejects_path)
+        ingest.rejects().write_csv(rejects_path)
         written = str(rejects_path)
     return IngestSummary(
         table=table,
-        files=[name for name, _ in sources],
-        rows_read=sum(raw.height for _, raw in sources),
+        files=[item.name for item in inputs],
+        rows_read=ingest.done,
         inserted=counts.inserted,
         updated=counts.updated,
         unchanged=counts.unchanged,
         rejected=rejected,
         rejects_path=written,
         seconds=time.perf_counter() - started,
-        problems=problems if skip_invalid else [],
+        problems=problems.first() if skip_invalid else [],
     )
 
 
@@ -315,7 +510,7 @@ def ingest_files(
     files = [paths] if isinstance(paths, str | Path) else list(paths)
     if not files:
         raise InputError(f"No file given to ingest into {table}.")
-    sources = [(str(path), read_table(path, fmt)) for path in files]
+    inputs = [_file_input(path, fmt) for path in files]
     if skip_invalid:
         target = Path(rejects_path) if rejects_path else default_rejects_path(table, files[0])
     else:
@@ -323,7 +518,7 @@ def ingest_files(
     return _run(
         store,
         table,
-        sources,
+        inputs,
         mapping=mapping,
         skip_invalid=skip_invalid,
         rejects_path=target,
@@ -392,7 +587,7 @@ def ingest_frame(
     return _run(
         store,
         table,
-        [(source, frame)],
+        [_frame_input(source, frame)],
         mapping=mapping,
         skip_invalid=skip_invalid,
         rejects_path=None,

@@ -6,6 +6,10 @@ frame; :func:`detect_format` picks the format from the file name and
 reader function and one line to ``READERS`` (and its suffixes to
 ``_SUFFIXES``).
 
+:func:`scan_table` reads a file in batches of rows instead, so a large file
+never sits in memory whole: CSV, TSV and Parquet are streamed; gzipped files
+and JSON are read whole and then handed out in batches.
+
 CSV and TSV are read with every column as ``String`` so that validation sees
 the text exactly as the user wrote it and can quote it back in a message.
 JSON and Parquet keep their native types. A ``.gz`` suffix on any format is
@@ -16,7 +20,9 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -27,9 +33,11 @@ __all__ = [
     "DELIMITERS",
     "READERS",
     "SUPPORTED_SUFFIXES",
+    "TableBatches",
     "detect_format",
     "read_path_table",
     "read_table",
+    "scan_table",
     "sniff_delimiter",
 ]
 
@@ -229,25 +237,164 @@ def read_table(path: str | Path, fmt: str | None = None) -> pl.DataFrame:
     path = Path(path)
     name = detect_format(path, fmt)
     _, gzipped = _split_suffix(path)
-    try:
+    with _reading(path, name):
         if gzipped:
             with gzip.open(path, "rb") as handle:
                 source: Source = io.BytesIO(handle.read())
         else:
             source = path
         frame = READERS[name](source)
-    except FileNotFoundError:
-        raise InputError(f"Cannot read '{path.name}': no such file ({path}).") from None
-    except IsADirectoryError:
-        raise InputError(f"Cannot read '{path.name}': it is a directory, not a file.") from None
-    except pl.exceptions.NoDataError:
-        raise InputError(f"Cannot read '{path.name}': the file is empty.") from None
-    except (pl.exceptions.PolarsError, OSError, ValueError, EOFError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"Cannot read '{path.name}' as {name}: {reason}") from exc
+    return _without_bom(frame)
+
+
+def _without_bom(frame: pl.DataFrame) -> pl.DataFrame:
+    """Remove a UTF-8 byte-order mark from the first column name."""
     if frame.width and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename({frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     return frame
+
+
+@contextmanager
+def _reading(path: Path, name: str) -> Iterator[None]:
+    """Turn the errors of reading ``path`` as format ``name`` into :class:`InputError` naming it."""
+    file = path.name
+    try:
+        yield
+    except FileNotFoundError:
+        raise InputError(f"Cannot read '{file}': no such file ({path}).") from None
+    except IsADirectoryError:
+        raise InputError(f"Cannot read '{file}': it is a directory, not a file.") from None
+    except pl.exceptions.NoDataError:
+        raise InputError(f"Cannot read '{file}': the file is empty.") from None
+    except (pl.exceptions.PolarsError, OSError, ValueError, EOFError) as exc:
+        text = str(exc).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise InputError(f"Cannot read '{file}' as {name}: {reason}") from exc
+
+
+@dataclass(frozen=True)
+class TableBatches:
+    r"""A file to read in batches of rows: how many rows it has, and the batches.
+
+    Made by :func:`scan_table`. :meth:`batches` may be called more than once;
+    each call reads the file again from its first row.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "ids.csv").write_text("anonymous_id,user_id\na1,u1\na2,u1\na3,u2\n")
+    >>> table = scan_table(folder / "ids.csv")
+    >>> table.rows, [batch.height for batch in table.batches(2)]
+    (3, [2, 1])
+    """
+
+    path: Path
+    rows: int
+    _read: Callable[[int], Iterator[pl.DataFrame]]
+
+    def batches(self, size: int) -> Iterator[pl.DataFrame]:
+        r"""Yield the rows in order, about ``size`` at a time; at least one (maybe empty) frame.
+
+        Raises
+        ------
+        InputError
+            When the file turns out malformed part way; the message names it.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "empty.csv").write_text("anonymous_id,user_id\n")
+        >>> [batch.columns for batch in scan_table(folder / "empty.csv").batches(10)]
+        [['anonymous_id', 'user_id']]
+        """
+        return self._read(max(1, size))
+
+
+def _streamed(path: Path, name: str, frame: pl.LazyFrame) -> TableBatches:
+    """Batches of a CSV, TSV or Parquet file read by polars' streaming engine."""
+    with _reading(path, name):
+        schema = frame.collect_schema()
+        rows = int(frame.select(pl.len()).collect().item())
+
+    def read(size: int) -> Iterator[pl.DataFrame]:
+        empty = True
+        with _reading(path, name):
+            for batch in frame.collect_batches(chunk_size=size):
+                empty = False
+                yield _without_bom(batch)
+        if empty:
+            yield _without_bom(pl.DataFrame(schema=schema))
+
+    return TableBatches(path, rows, read)
+
+
+def _whole(path: Path, frame: pl.DataFrame) -> TableBatches:
+    """Batches of a file read whole (gzipped, JSON, NDJSON)."""
+
+    def read(size: int) -> Iterator[pl.DataFrame]:
+        yield frame.slice(0, size)
+        for start in range(size, frame.height, size):
+            yield frame.slice(start, size)
+
+    return TableBatches(path, frame.height, read)
+
+
+def scan_table(path: str | Path, fmt: str | None = None) -> TableBatches:
+    r"""Open one file to read in batches of rows, as :func:`read_table` would read it whole.
+
+    CSV, TSV and Parquet files are streamed (a batch at a time in memory);
+    gzipped files, NDJSON and JSON are read whole first. The batches hold
+    what :func:`read_table` returns, in order.
+
+    Parameters
+    ----------
+    path
+        The file (see :func:`read_table`).
+    fmt
+        Override the format the suffix implies (see :func:`detect_format`).
+
+    Returns
+    -------
+    TableBatches
+        The number of data rows and a way to read them in batches.
+
+    Raises
+    ------
+    UnsupportedFormatError
+        When the format is not supported.
+    InputError
+        When the file is missing, empty or malformed; the message names it.
+        A streamed file may also raise it while its batches are read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "costs.csv").write_text("date,channel,spend\n2024-03-01,Email,12.50\n")
+    >>> table = scan_table(folder / "costs.csv")
+    >>> table.rows
+    1
+    >>> next(table.batches(1000)).row(0)
+    ('2024-03-01', 'Email', '12.50')
+    """
+    path = Path(path)
+    name = detect_format(path, fmt)
+    _, gzipped = _split_suffix(path)
+    if gzipped or name not in ("csv", "tsv", "parquet"):
+        return _whole(path, read_table(path, fmt))
+    with _reading(path, name):
+        if path.is_dir():
+            raise IsADirectoryError(path)
+        if not path.exists():
+            raise FileNotFoundError(path)
+        if name == "parquet":
+            frame = pl.scan_parquet(path, glob=False)
+        else:
+            separator = "\t" if name == "tsv" else sniff_delimiter(_first_line(path))
+            frame = pl.scan_csv(path, infer_schema=False, separator=separator, glob=False)
+    return _streamed(path, name, frame)
 
 
 def read_path_table(

@@ -57,11 +57,20 @@ files, or several tables, is all or nothing. Counts are computed in SQL
 before writing: a key not in the table is *inserted*; a key present with any
 value different (``IS DISTINCT FROM``) is *updated*; otherwise the row is
 *unchanged* and not rewritten. Re-ingesting the same rows changes nothing.
+
+A large ingest goes through :meth:`Store.staging` instead: its rows are
+gathered batch by batch (in Parquet files in a temporary folder beside the
+store once they are many) without opening the store, then
+:meth:`Staging.finish` writes them in one transaction. Into an empty table
+that is a plain ``INSERT``; into a non-empty one the rows are compared and
+written in passes over hash partitions of the key (``PASS_ROWS`` rows each),
+which bounds the memory of the join whatever the size of the table.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -69,6 +78,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -92,6 +102,7 @@ __all__ = [
     "DEFAULT_CURRENCY",
     "SCHEMA_VERSION",
     "Snapshot",
+    "Staging",
     "Store",
     "UpsertCounts",
     "default_db_path",
@@ -110,6 +121,15 @@ _SQL_TYPES: dict[pl.DataType, str] = {
     pl.Date(): "DATE",
     pl.Datetime("us", "UTC"): "TIMESTAMPTZ",
 }
+STAGE_MEMORY_ROWS = 200_000
+"""Rows of one table a :class:`Staging` holds in memory; beyond, it writes them to Parquet files."""
+
+PASS_ROWS = 4_000_000
+"""Rows a staged write compares with a non-empty table per pass: bounds the memory of the join."""
+
+_COLLISION_MEMORY = "512MB"
+"""Memory limit of the private DuckDB that looks for repeated keys among spilled rows."""
+
 _TIME_COLUMN = {"touchpoints": "ts", "conversions": "ts", "costs": "date"}
 _EMPTY_KEY_DEFAULTS = {("costs", "campaign"): ""}
 _FIRST_PAUSE = 0.02
@@ -419,6 +439,418 @@ class Snapshot:
         return {t: int(rows[t]) for t in TABLES}
 
 
+def _key_list(table: str, alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + _q(k) for k in KEYS[table])
+
+
+def _staged_frame(table: str, frame: pl.DataFrame, source: int, first_row: int) -> pl.DataFrame:
+    """Canonical columns (key placeholders filled) plus ``_source``, ``_row`` and ``_ok``."""
+    _check_table(table)
+    schema = TABLES[table]
+    missing = [c for c in schema.names() if c not in frame.columns]
+    if missing:
+        raise MissingColumnsError(
+            f"Cannot write to {table}: the frame lacks column(s) "
+            f"{', '.join(repr(c) for c in missing)}. Validate it first."
+        )
+    rows = (
+        pl.col("_row").cast(pl.Int64)
+        if "_row" in frame.columns
+        else pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64)
+    )
+    ok = pl.col("_ok").cast(pl.Boolean) if "_ok" in frame.columns else pl.lit(True)
+    fills = {column: d for (t, column), d in _EMPTY_KEY_DEFAULTS.items() if t == table}
+    return frame.select(
+        *(
+            pl.col(c).cast(dtype).fill_null(fills[c]) if c in fills else pl.col(c).cast(dtype)
+            for c, dtype in schema.items()
+        ),
+        pl.lit(source, dtype=pl.Int32).alias("_source"),
+        rows.alias("_row"),
+        ok.alias("_ok"),
+    )
+
+
+def _key_rows(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """``_source``, ``_row`` and the keys, with ``''`` placeholders back to null."""
+    schema = TABLES[table]
+    keys = KEYS[table]
+    fixes = [
+        pl.when(pl.col(c) == d).then(None).otherwise(pl.col(c)).alias(c)
+        for (t, c), d in _EMPTY_KEY_DEFAULTS.items()
+        if t == table
+    ]
+    return (
+        frame.select(
+            pl.col("_source").cast(pl.Int32),
+            pl.col("_row").cast(pl.Int64),
+            *(pl.col(k).cast(schema[k]) for k in keys),
+        )
+        .with_columns(fixes)
+        .sort("_source", "_row")
+    )
+
+
+class Staging:
+    """Rows gathered for one write, then written at once by :meth:`finish`.
+
+    Obtained from :meth:`Store.staging`. :meth:`stage` takes the rows of a
+    table batch by batch (held in memory up to ``STAGE_MEMORY_ROWS`` per
+    table, in Parquet files beside the store beyond); :meth:`finish` writes
+    everything in one transaction of the store, as one ingest: for a key
+    staged from several sources the row of the highest ``source`` wins,
+    and counts are of the rows that remain. Within one source a key must
+    appear once among the rows to write (:meth:`key_collisions` finds the
+    repeats, which :meth:`finish` can leave out).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+    >>> _ = store.upsert("identities", pl.DataFrame({"anonymous_id": ["a1"], "user_id": ["u1"]}))
+    >>> first = pl.DataFrame({"anonymous_id": ["a1", "a2"], "user_id": ["u1", "u1"]})
+    >>> with store.staging() as staging:
+    ...     staging.stage("identities", first, source=0)
+    ...     staging.stage("identities", first.head(1), source=1)
+    ...     staging.finish()
+    {'identities': UpsertCounts(inserted=1, updated=0, unchanged=1)}
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._folder: Path | None = None
+        self._memory: dict[str, list[pl.DataFrame]] = {}
+        self._memory_rows: dict[str, int] = {}
+        self._parts: dict[str, list[Path]] = {}
+        self._rows: dict[str, int] = {}
+        self._next_row: dict[tuple[str, int], int] = {}
+        self._finished = False
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
+
+    def stage(self, table: str, frame: pl.DataFrame, *, source: int = 0) -> None:
+        """Add rows of one table to write.
+
+        Parameters
+        ----------
+        table
+            A canonical table name.
+        frame
+            The rows in the table's canonical columns (others are ignored),
+            plus optionally ``_row`` (their row in the source; by default
+            numbered on from the rows staged before from that source) and
+            ``_ok`` (``False`` keeps a row for :meth:`key_collisions` but
+            never writes it).
+        source
+            Which input the rows came from: for a key staged from several
+            sources, the row of the highest one is written.
+
+        Raises
+        ------
+        UnknownTableError, MissingColumnsError
+            When ``table`` is not canonical or ``frame`` lacks a column.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+        >>> with store.staging() as staging:
+        ...     staging.stage("identities", pl.DataFrame({"anonymous_id": ["a"], "user_id": ["u"]}))
+        ...     staging.rows("identities")
+        1
+        """
+        if self._finished:
+            raise StoreError("This staging was written already; start another one.")
+        first_row = self._next_row.get((table, source), 1)
+        staged = _staged_frame(table, frame, source, first_row)
+        self._next_row[(table, source)] = first_row + staged.height
+        self._rows[table] = self._rows.get(table, 0) + staged.height
+        self._memory.setdefault(table, []).append(staged)
+        self._memory_rows[table] = self._memory_rows.get(table, 0) + staged.height
+        if self._memory_rows[table] >= STAGE_MEMORY_ROWS:
+            self._spill(table)
+
+    def rows(self, table: str) -> int:
+        """Return how many rows of ``table`` were staged.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").staging() as staging:
+        ...     staging.rows("costs")
+        0
+        """
+        return self._rows.get(table, 0)
+
+    def _spill(self, table: str) -> None:
+        """Write the rows of ``table`` held in memory to a new Parquet file."""
+        frames = self._memory.pop(table, [])
+        self._memory_rows[table] = 0
+        if not frames:
+            return
+        if self._folder is None:
+            self._folder = Path(
+                tempfile.mkdtemp(
+                    prefix=f".{self.store.path.name}.staging-", dir=self.store.path.parent
+                )
+            )
+        parts = self._parts.setdefault(table, [])
+        path = self._folder / f"{table}-{len(parts):06d}.parquet"
+        frame = pl.concat(frames, how="vertical")
+        self._wait()  # one file in flight at a time: memory stays bounded
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging")
+        self._pending = self._writer.submit(
+            frame.write_parquet, path, compression="lz4", statistics=False
+        )
+        parts.append(path)
+
+    def _wait(self) -> None:
+        """Wait for the Parquet file being written, raising its error if it failed."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def _in_memory(self, table: str) -> pl.DataFrame:
+        frames = self._memory.get(table, [])
+        if frames:
+            return pl.concat(frames, how="vertical")
+        return _staged_frame(table, pl.DataFrame(schema=TABLES[table]), 0, 1)
+
+    def _parquet(self, table: str) -> str:
+        """Return the SQL reading every spilled row of ``table``, spilling what memory held."""
+        self._spill(table)
+        self._wait()
+        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in self._parts[table])
+        return f"read_parquet([{files}])"
+
+    def key_collisions(self, table: str) -> pl.DataFrame:
+        """Return the rows whose key may repeat one of another row of the same source.
+
+        Every row of a key staged twice or more from one source is returned,
+        and perhaps a few others (spilled rows are compared by a 64-bit hash
+        of their key, so rows of different keys may collide): check the
+        returned rows exactly (see :func:`ingest.validate.duplicate_issues`).
+
+        Returns
+        -------
+        polars.DataFrame
+            ``_source``, ``_row`` and the key columns (canonical types, an
+            absent campaign as null), sorted by source and row.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> rows = pl.DataFrame({"anonymous_id": ["a", "b", "a"], "user_id": ["u", "u", "u"]})
+        >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").staging() as staging:
+        ...     staging.stage("identities", rows)
+        ...     staging.key_collisions("identities")["_row"].to_list()
+        [1, 3]
+        """
+        _check_table(table)
+        keys = list(KEYS[table])
+        if not self._parts.get(table):
+            frame = self._in_memory(table)
+            repeated = frame.filter(pl.struct("_source", *keys).is_duplicated())
+            return _key_rows(table, repeated)
+        assert self._folder is not None
+        listed = _key_list(table)
+        sql = (
+            f"WITH s AS (SELECT _source, _row, {listed}, hash({listed}) AS _h "
+            f"FROM {self._parquet(table)}) "
+            f"SELECT s._source, s._row, {_key_list(table, 's')} FROM s SEMI JOIN "
+            "(SELECT _source, _h FROM s GROUP BY _source, _h HAVING count(*) > 1) c "
+            "ON s._source = c._source AND s._h = c._h ORDER BY s._source, s._row"
+        )
+        spill = str(self._folder / "spill").replace("'", "''")
+        con = duckdb.connect(
+            ":memory:", config={"memory_limit": _COLLISION_MEMORY, "temp_directory": spill}
+        )
+        try:
+            return _key_rows(table, _frame(con, sql))
+        finally:
+            con.close()
+
+    def finish(self, exclude: Mapping[str, pl.DataFrame] | None = None) -> dict[str, UpsertCounts]:
+        """Write every staged row in one transaction of the store, and return the counts.
+
+        Parameters
+        ----------
+        exclude
+            Per table, rows (``_source``, ``_row``) to leave out: repeats of
+            a key within a source, for instance.
+
+        Returns
+        -------
+        dict[str, UpsertCounts]
+            Per staged table (canonical order): rows inserted, updated and
+            unchanged, counting for a key staged from several sources only
+            the row written.
+
+        Raises
+        ------
+        StoreBusyError
+            When another process holds the store.
+        StoreError
+            When DuckDB refuses the write (a key twice in one source, for
+            instance); nothing was written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+        >>> rows = pl.DataFrame({"anonymous_id": ["a", "b", "a"], "user_id": ["u", "u", "u"]})
+        >>> with store.staging() as staging:
+        ...     staging.stage("identities", rows)
+        ...     staging.finish(exclude={"identities": pl.DataFrame({"_source": [0], "_row": [3]})})
+        {'identities': UpsertCounts(inserted=2, updated=0, unchanged=0)}
+        """
+        if self._finished:
+            raise StoreError("This staging was written already; start another one.")
+        self._finished = True
+        tables = [t for t in TABLES if t in self._rows]
+        if not tables:
+            return {}
+        spilled = any(self._parts.get(t) for t in tables)
+        with self.store._transaction(tables[0], any_order=spilled) as con:
+            counts = {t: self._write(con, t, (exclude or {}).get(t)) for t in tables}
+            if any(c.inserted or c.updated for c in counts.values()):
+                _bump_version(con)
+        return counts
+
+    def _write(
+        self, con: duckdb.DuckDBPyConnection, table: str, exclude: pl.DataFrame | None
+    ) -> UpsertCounts:
+        """Write the staged rows of one table inside the caller's transaction."""
+        registered: list[str] = []
+        if self._parts.get(table):
+            relation = self._parquet(table)
+        else:
+            relation = f"_staged_{table}"
+            con.register(relation, self._in_memory(table))
+            registered.append(relation)
+        where = "s._ok"
+        if exclude is not None and exclude.height:
+            con.register(
+                "_excluded",
+                exclude.select(pl.col("_source").cast(pl.Int32), pl.col("_row").cast(pl.Int64)),
+            )
+            registered.append("_excluded")
+            where += (
+                " AND NOT EXISTS (SELECT 1 FROM _excluded x"
+                " WHERE x._source = s._source AND x._row = s._row)"
+            )
+        casts = ", ".join(
+            f"CAST(s.{_q(c)} AS {_SQL_TYPES[dtype]}) AS {_q(c)}"
+            for c, dtype in TABLES[table].items()
+        )
+        incoming = f"SELECT {casts}, s._source FROM {relation} s WHERE {where}"
+        try:
+            return self._write_passes(con, table, incoming)
+        finally:
+            for name in registered:
+                con.unregister(name)
+
+    def _write_passes(
+        self, con: duckdb.DuckDBPyConnection, table: str, incoming: str
+    ) -> UpsertCounts:
+        """Write ``incoming`` in passes over hash partitions of the key, to bound memory."""
+        row = _first(_run(con, f"SELECT count(*) FROM {_q(table)}"))
+        target_rows = int(row[0]) if row else 0
+        sources = len({s for t, s in self._next_row if t == table})
+        if target_rows == 0 and sources == 1:
+            passes = 1
+        else:
+            passes = max(1, math.ceil(max(self.rows(table), target_rows) / PASS_ROWS))
+        keys = _key_list(table)
+        counts = UpsertCounts()
+        for number in range(passes):
+            part, partition = incoming, "TRUE"
+            if passes > 1:
+                part = f"SELECT * FROM ({part}) WHERE hash({keys}) % {passes} = {number}"
+                partition = f"hash({_key_list(table, 't')}) % {passes} = {number}"
+            if sources > 1:
+                latest = f"max(_source) OVER (PARTITION BY {keys})"
+                part = f"SELECT * FROM ({part}) QUALIFY _source = {latest}"
+            counts += _write_part(con, table, part, empty=target_rows == 0, partition=partition)
+        return counts
+
+    def close(self) -> None:
+        """Forget the staged rows and remove their files (done when the ``with`` block ends).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> Staging(Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")).close()
+        """
+        self._memory.clear()
+        self._parts.clear()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+            self._pending = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+
+def _write_part(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    part: str,
+    *,
+    empty: bool,
+    partition: str = "TRUE",
+) -> UpsertCounts:
+    """Insert new keys and update changed rows of one part (keys unique) of the staged rows.
+
+    ``partition`` is the condition on the table's rows (alias ``t``) that can
+    match the part: the same hash partition of the key. It keeps the table's
+    side of the insert's anti-join small; the other joins build on the part.
+    """
+    keys, columns = KEYS[table], TABLES[table].names()
+    values = [c for c in columns if c not in keys]
+    t = _q(table)
+    column_list = ", ".join(_q(c) for c in columns)
+    if empty:
+        row = _first(
+            _run(con, f"INSERT INTO {t} ({column_list}) SELECT {column_list} FROM ({part})")
+        )
+        return UpsertCounts(inserted=int(row[0]) if row else 0)
+    match = " AND ".join(f"t.{_q(k)} = i.{_q(k)}" for k in keys)
+    differs = " OR ".join(f"t.{_q(c)} IS DISTINCT FROM i.{_q(c)}" for c in values) or "FALSE"
+    first_key = f"t.{_q(keys[0])}"
+    row = _first(
+        _run(
+            con,
+            f"SELECT count(*), count({first_key}), count(*) FILTER (WHERE {first_key} IS NOT NULL"
+            f" AND ({differs})) FROM ({part}) i LEFT JOIN {t} t ON {match}",
+        )
+    )
+    total, matched, updated = (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+    inserted = total - matched
+    if updated:
+        selected = ", ".join(f"i.{_q(c)}" for c in columns)
+        _run(
+            con,
+            f"CREATE OR REPLACE TEMP TABLE _changes AS SELECT {selected} FROM ({part}) i"
+            f" JOIN {t} t ON {match} WHERE {differs}",
+        )
+        try:
+            assignments = ", ".join(f"{_q(c)} = i.{_q(c)}" for c in values)
+            _run(con, f"UPDATE {t} AS t SET {assignments} FROM _changes i WHERE {match}")
+        finally:
+            _run(con, "DROP TABLE _changes")
+    if inserted:
+        _run(
+            con,
+            f"INSERT INTO {t} ({column_list}) SELECT {column_list} FROM ({part}) i"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {t} t WHERE {match} AND {partition})",
+        )
+    return UpsertCounts(inserted, updated, total - inserted - updated)
+
+
 class Store:
     """The canonical tables in one DuckDB file; see the module docstring.
 
@@ -613,21 +1045,73 @@ class Store:
         """
         prepared = [(table, self._prepare(table, frame)) for table, frame in batches]
         first_table = prepared[0][0] if prepared else None
-        with self._write_lock, self._connect(first_table) as con:
-            _run(con, "BEGIN TRANSACTION")
-            try:
-                counts = [self._upsert_one(con, table, frame) for table, frame in prepared]
-                if any(c.inserted or c.updated for c in counts):
-                    _bump_version(con)
-                _run(con, "COMMIT")
-            except BaseException as exc:
-                _run(con, "ROLLBACK")
-                if isinstance(exc, duckdb.Error):
-                    raise StoreError(
-                        f"Writing to the store '{self.path}' failed; nothing was written: {exc}"
-                    ) from exc
-                raise
+        with self._transaction(first_table) as con:
+            counts = [self._upsert_one(con, table, frame) for table, frame in prepared]
+            if any(c.inserted or c.updated for c in counts):
+                _bump_version(con)
         return counts
+
+    @contextmanager
+    def _transaction(
+        self, table: str | None = None, *, any_order: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction: committed when the block ends, rolled back on any error.
+
+        ``any_order`` lets DuckDB store the rows of a large insert in any order
+        (``preserve_insertion_order``, a setting of the whole database, is put
+        back afterwards): faster, and less memory.
+        """
+        with self._write_lock, self._connect(table) as con:
+            relaxed = False
+            if any_order:
+                row = _first(_run(con, "SELECT current_setting('preserve_insertion_order')"))
+                relaxed = bool(row[0]) if row else False
+            if relaxed:
+                _run(con, "SET preserve_insertion_order = false")
+            try:
+                _run(con, "BEGIN TRANSACTION")
+                try:
+                    yield con
+                    _run(con, "COMMIT")
+                except BaseException as exc:
+                    _run(con, "ROLLBACK")
+                    if isinstance(exc, duckdb.Error):
+                        raise StoreError(
+                            f"Writing to the store '{self.path}' failed; nothing was written: {exc}"
+                        ) from exc
+                    raise
+            finally:
+                if relaxed:
+                    _run(con, "SET preserve_insertion_order = true")
+
+    @contextmanager
+    def staging(self) -> Iterator[Staging]:
+        """Gather rows batch by batch, then write them all in one transaction.
+
+        The rows wait in memory, or in Parquet files in a temporary folder
+        beside the store once there are many, until :meth:`Staging.finish`
+        writes them; the store is not opened before then. The folder is
+        removed when the block ends, whatever happens.
+
+        Yields
+        ------
+        Staging
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+        >>> pairs = pl.DataFrame({"anonymous_id": ["a1"], "user_id": ["u1"]})
+        >>> with store.staging() as staging:
+        ...     staging.stage("identities", pairs)
+        ...     staging.finish()
+        {'identities': UpsertCounts(inserted=1, updated=0, unchanged=0)}
+        """
+        staging = Staging(self)
+        try:
+            yield staging
+        finally:
+            staging.close()
 
     @staticmethod
     def _prepare(table: str, frame: pl.DataFrame) -> pl.DataFrame:

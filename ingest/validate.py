@@ -47,7 +47,11 @@ __all__ = [
     "CURRENCY_TABLES",
     "MAX_PROBLEMS",
     "ProblemList",
+    "check_rows",
+    "duplicate_issues",
+    "problem_list",
     "require_columns",
+    "row_reasons",
     "validate",
 ]
 
@@ -187,24 +191,27 @@ def _numbers(series: pl.Series) -> pl.Series:
         return series.str.strip_chars().cast(pl.Float64, strict=False)
     if series.dtype.is_numeric() or series.dtype == pl.Null:
         return series.cast(pl.Float64)
-    return pl.Series(series.name, [None] * len(series), dtype=pl.Float64)
+    return pl.repeat(None, len(series), dtype=pl.Float64, eager=True).alias(series.name)
 
 
 def _clean_column(
     name: str, dtype: pl.DataType, raw: pl.Series, table: str
 ) -> tuple[pl.Series, pl.Series, str]:
     """Return (cleaned values, bad-value mask, message template) for one column."""
-    missing = _missing(raw)
     if dtype == pl.String:
         text = raw.cast(pl.String, strict=False).str.strip_chars()
+        # Missing: null, or (text only) empty once stripped; stripping once serves both.
+        missing = (text == "") if raw.dtype == pl.String else raw.is_null()
         clean = pl.select(pl.when(missing).then(None).otherwise(text)).to_series()
-        return clean.alias(name), pl.Series(name, [False] * len(raw), dtype=pl.Boolean), ""
+        none = pl.repeat(False, len(raw), dtype=pl.Boolean, eager=True)
+        return clean.alias(name), none.alias(name), ""
     if isinstance(dtype, pl.Datetime):
         ts, bad = parse_timestamps(raw)
         return ts.alias(name), bad, TIMESTAMP_EXPECTED + ", got '{}'"
     if dtype == pl.Date:
         dates, bad = parse_dates(raw)
         return dates.alias(name), bad, DATE_EXPECTED + ", got '{}'"
+    missing = _missing(raw)
     numbers = _numbers(raw)
     invalid = numbers.is_null() | ~numbers.is_finite().fill_null(False) | (numbers < 0)
     if dtype == pl.Int64:
@@ -233,7 +240,7 @@ def _validate_chunk(
         if name in chunk.columns:
             raw = chunk[name]
         else:
-            raw = pl.Series(name, [None] * chunk.height, dtype=pl.String)
+            raw = pl.repeat(None, chunk.height, dtype=pl.String, eager=True).alias(name)
         clean, bad, template = _clean_column(name, dtype, raw, table)
         cleaned.append(clean)
         if name in REQUIRED[table]:
@@ -277,7 +284,38 @@ def _duplicate_issues(clean: pl.DataFrame, table: str) -> pl.DataFrame:
                 + pl.col("_first").cast(pl.String)
             ).alias("message"),
         )
+        .sort("_row", maintain_order=True)
+        .cast(_PROBLEM_SCHEMA)
     )
+
+
+def duplicate_issues(rows: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Return the repeated keys among rows of one file, as issues naming the first row.
+
+    Parameters
+    ----------
+    rows
+        ``_row`` (1-based row of the file) and the key columns of ``table``
+        (see ``KEYS`` in the schema), cleaned as :func:`check_rows` returns
+        them. It may be any subset of a file's rows that holds, with every
+        row, all the rows of the file with the same key.
+    table
+        A canonical table name.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``_row``, ``field`` and ``message`` of every row whose key an earlier
+        row holds, sorted by row; rows with a missing required key are
+        ignored (they are rejected for that already).
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"_row": [2, 7, 9], "conversion_id": ["c1", "c2", "c1"]})
+    >>> duplicate_issues(rows, "conversions").rows()
+    [(9, 'conversion_id', "duplicate key (conversion_id='c1'), first seen at row 2")]
+    """
+    return _duplicate_issues(rows, table)
 
 
 def validate(
@@ -355,17 +393,95 @@ def validate(
     >>> rejected["_row"].to_list()
     [2, 3]
     """
+    name = Path(file).name
+    clean, issues = check_rows(
+        frame, table, file, currency=currency, chunk_rows=chunk_rows, progress=progress
+    )
+    all_issues = pl.concat([issues, _duplicate_issues(clean, table)], how="vertical").sort(
+        "_row", maintain_order=True
+    )
+    problems = problem_list(all_issues, name)
+    reasons = row_reasons(all_issues)
+    good = (
+        clean.join(reasons.select("_row"), on="_row", how="anti", maintain_order="left")
+        .select(list(TABLES[table]))
+        .cast(TABLES[table])
+    )
+    numbered = frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64))
+    rejected = (
+        numbered.join(reasons, on="_row", how="inner", maintain_order="right")
+        .select(*frame.columns, pl.lit(name).alias("_file"), "_row", "_reason")
+        .sort("_row")
+    )
+    return good, problems, rejected
+
+
+def check_rows(
+    frame: pl.DataFrame,
+    table: str,
+    file: str | Path,
+    *,
+    currency: str | None = None,
+    row_offset: int = 0,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Clean rows and find their bad values, leaving repeated keys aside.
+
+    The part of :func:`validate` that looks at one row at a time, so a file
+    can be checked batch by batch; repeated keys span batches and are found
+    afterwards (:func:`duplicate_issues`).
+
+    Parameters
+    ----------
+    frame
+        Rows with canonical column names, as for :func:`validate`.
+    table
+        ``touchpoints``, ``conversions``, ``costs`` or ``identities``.
+    file
+        Where the rows came from; its base name is used in messages.
+    currency
+        The store's reporting currency (see :func:`validate`).
+    row_offset
+        Rows of the file before ``frame``: its first row is numbered
+        ``row_offset + 1``.
+    chunk_rows
+        Rows checked at a time.
+    progress
+        Called as ``progress(rows_done, rows_total)`` of ``frame`` after every chunk.
+
+    Returns
+    -------
+    tuple[polars.DataFrame, polars.DataFrame]
+        - every row, cleaned (a bad value is null), in canonical columns and
+          order plus ``_row`` first; not yet cast to the canonical types;
+        - the issues: ``_row``, ``field``, ``message``, sorted by row.
+
+    Raises
+    ------
+    UnknownTableError, MissingColumnsError, ColumnTypeError
+        As :func:`validate`.
+
+    Examples
+    --------
+    >>> raw = pl.DataFrame({"anonymous_id": ["a1", None], "user_id": ["u1", "u2"]})
+    >>> clean, issues = check_rows(raw, "identities", "ids.csv", row_offset=100)
+    >>> clean["_row"].to_list()
+    [101, 102]
+    >>> issues.rows()
+    [(102, 'anonymous_id', 'required value is missing')]
+    """
     if table not in TABLES:
         raise UnknownTableError(table, TABLES)
     name = Path(file).name
     require_columns(frame.columns, table, name)
     _check_column_types(frame, table, name)
     total_rows = frame.height
-    numbered = (
-        frame.with_row_index("_row", offset=1).with_columns(pl.col("_row").cast(pl.Int64)).rechunk()
-    )
+    numbered = frame.with_columns(
+        pl.int_range(row_offset + 1, row_offset + 1 + total_rows, dtype=pl.Int64).alias("_row")
+    ).rechunk()
     cleaned_chunks: list[pl.DataFrame] = []
-    issues: list[pl.DataFrame] = []
+    issues: list[pl.DataFrame] = [pl.DataFrame(schema=_PROBLEM_SCHEMA)]
     step = max(1, chunk_rows)
     for start in range(0, max(total_rows, 1), step):
         chunk = numbered.slice(start, step)
@@ -375,29 +491,40 @@ def validate(
         if progress is not None:
             progress(min(start + step, total_rows), total_rows)
     clean = pl.concat(cleaned_chunks, how="vertical")
-    issues.append(_duplicate_issues(clean, table))
     all_issues = pl.concat([i.cast(_PROBLEM_SCHEMA) for i in issues], how="vertical").sort(
         "_row", maintain_order=True
     )
+    return clean, all_issues
 
-    problems = ProblemList(
+
+def problem_list(issues: pl.DataFrame, file: str, limit: int = MAX_PROBLEMS) -> ProblemList:
+    """Return the first ``limit`` issues as :class:`Problem` objects, counting them all.
+
+    Examples
+    --------
+    >>> issues = pl.DataFrame({"_row": [3, 4], "field": ["ts", "ts"], "message": ["bad", "bad"]})
+    >>> found = problem_list(issues, "a.csv", limit=1)
+    >>> [str(p) for p in found], found.total
+    (["a.csv row 3, field 'ts': bad"], 2)
+    """
+    return ProblemList(
         [
-            Problem(file=name, row=row, field=field, message=message)
-            for row, field, message in all_issues.head(MAX_PROBLEMS).iter_rows()
+            Problem(file=file, row=row, field=field, message=message)
+            for row, field, message in issues.head(max(limit, 0)).iter_rows()
         ],
-        total=all_issues.height,
+        total=issues.height,
     )
-    reasons = all_issues.group_by("_row", maintain_order=True).agg(
+
+
+def row_reasons(issues: pl.DataFrame) -> pl.DataFrame:
+    """Return ``_row`` and ``_reason`` (every issue of the row, ``"; "``-joined) per bad row.
+
+    Examples
+    --------
+    >>> issues = pl.DataFrame({"_row": [3, 3], "field": ["ts", "stage"], "message": ["bad", "x"]})
+    >>> row_reasons(issues).rows()
+    [(3, 'ts: bad; stage: x')]
+    """
+    return issues.group_by("_row", maintain_order=True).agg(
         pl.format("{}: {}", "field", "message").str.join("; ").alias("_reason")
     )
-    good = (
-        clean.join(reasons.select("_row"), on="_row", how="anti", maintain_order="left")
-        .select(list(TABLES[table]))
-        .cast(TABLES[table])
-    )
-    rejected = (
-        numbered.join(reasons, on="_row", how="inner", maintain_order="right")
-        .select(*frame.columns, pl.lit(name).alias("_file"), "_row", "_reason")
-        .sort("_row")
-    )
-    return good, problems, rejected

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -257,7 +258,11 @@ def test_engine_converting_journeys_equal_the_polars_ones(tmp_path: Path, seed: 
     stitched = stitch_identities(case.pairs)
     people = stitched.mapping.filter(pl.col("id") != pl.col("person_id")).select("id", "person_id")
     sales = stitched.apply(case.sales)
-    options = {"lookback_days": case.lookback, "start": case.start, "end": case.end}
+    options: dict[str, Any] = {
+        "lookback_days": case.lookback,
+        "start": case.start,
+        "end": case.end,
+    }
     reference = build_journeys(stitched.apply(case.touches), sales, stage="purchase", **options)
     store = _store(tmp_path, case.touches, case.sales)
     with store.snapshot() as snap:

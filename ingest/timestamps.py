@@ -36,8 +36,10 @@ _SECONDS_BELOW = 1e11
 _MILLIS_BELOW = 1e14
 
 
-def _blank(expr: pl.Expr) -> pl.Expr:
-    """Null, empty or whitespace-only text."""
+def _blank(expr: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
+    """Null, empty or whitespace-only text (only null, for a column that is not text)."""
+    if dtype is not None and (dtype.is_temporal() or dtype.is_numeric()):
+        return expr.is_null()  # a native value is never blank text: no cast to text needed
     return expr.is_null() | (expr.cast(pl.String).str.strip_chars() == "")
 
 
@@ -153,7 +155,7 @@ def parse_timestamps(series: pl.Series) -> tuple[pl.Series, pl.Series]:
     frame = series.rename("value").to_frame()
     out = frame.select(
         _timestamp_expr(pl.col("value"), series.dtype).alias("ts"),
-        _blank(pl.col("value")).alias("blank"),
+        _blank(pl.col("value"), series.dtype).alias("blank"),
     ).select(
         pl.col("ts").cast(UTC_DATETIME),
         (pl.col("ts").is_null() & ~pl.col("blank")).alias("bad"),
@@ -211,7 +213,7 @@ def parse_dates(series: pl.Series) -> tuple[pl.Series, pl.Series]:
     out = (
         series.rename("value")
         .to_frame()
-        .select(expr.cast(pl.Date).alias("date"), _blank(value).alias("blank"))
+        .select(expr.cast(pl.Date).alias("date"), _blank(value, series.dtype).alias("blank"))
         .select("date", (pl.col("date").is_null() & ~pl.col("blank")).alias("bad"))
     )
     return out["date"].rename(series.name), out["bad"].rename(series.name)

@@ -264,12 +264,17 @@ def decode_paths(rows: pl.DataFrame, items: pl.Series) -> pl.Series:
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         pl.col("n").cast(pl.Int64),
         pl.col("last_later").cast(pl.Int64),
-        pl.concat_list(pl.col(w).cast(pl.Int64).fill_null(0) for w in words).alias("words"),
+        *(pl.col(w) for w in words),
         pl.col("long_path").cast(pl.String),
     )
     # The touch at `position` has `later` touches of its person after it: its digit's place.
     later = pl.col("last_later") + pl.col("n") - 1 - pl.col("position")
-    word = pl.col("words").list.get(later // digits)
+    place = later // digits
+    word = pl.lit(0, pl.Int64)
+    for index, name in enumerate(words):
+        word = (
+            pl.when(place == index).then(pl.col(name).cast(pl.Int64).fill_null(0)).otherwise(word)
+        )
     # Each kind explodes in (row, position) order, so its lists are gathered without a sort.
     short = (
         numbered.filter(pl.col("long_path").is_null() & (pl.col("n") > 0))

@@ -377,7 +377,7 @@ class PathChain:
         counts = sp.csr_array(
             (np.ones(pid.size), (pid, touches["c"].to_numpy().astype(np.int64))), shape=shape
         )
-        counts.sum_duplicates()  # touches of each channel on each path
+        # touches of each channel on each path (building a CSR array sums repeated cells)
         rows = np.repeat(np.arange(n_paths), np.diff(counts.indptr))
         touch_fraction = sp.csr_array(
             (
@@ -441,7 +441,6 @@ class PathChain:
             (np.ones(step_path.size), (step_path, pair_of_step.ravel())),
             shape=(n_paths, pair_keys.size),
         )
-        incidence.sum_duplicates()
         # Each path's last state: the steps are still in path order.
         is_last = np.append(step_path[1:] != step_path[:-1], True)[: step_path.size]
         last_state = np.full(n_paths, -1, dtype=np.int64)

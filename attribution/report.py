@@ -280,6 +280,7 @@ def report_journeys(
     progress: Callable[[int, int], None] | None = None,
     conversion_dates: tuple[dt.date, dt.date] | None = None,
     non_converting: float | None = None,
+    absent_persons: int = 0,
 ) -> AttributionReport:
     """Credit built journeys with ``model`` and report money metrics (:func:`attribute`'s core).
 
@@ -290,7 +291,8 @@ def report_journeys(
     paths): the spend of an open period is summed over them. ``non_converting``
     stands in for the count of non-converting journeys where the journeys
     hold converting ones only (the engine's, for models that credit each
-    journey on its own).
+    journey on its own), and ``absent_persons`` counts the persons they leave
+    out, whom the bootstrap draws too.
 
     Examples
     --------
@@ -366,7 +368,9 @@ def report_journeys(
         rows = credited.with_columns(pl.lit(None, pl.Float64).alias("spend"))
     rows = with_money_metrics(rows)
     if ci is not None:
-        rows = _with_intervals(rows, journeys, instance, by, touches, ci, bootstrap, seed, progress)
+        rows = _with_intervals(
+            rows, journeys, instance, by, touches, ci, bootstrap, seed, progress, absent_persons
+        )
     rows = rows.sort(["revenue", by], descending=[True, False])
     sums = rows.select(pl.col("conversions", "revenue", "spend").sum())
     if cost_frame is None:
@@ -403,10 +407,18 @@ def _with_intervals(
     resamples: int,
     seed: int,
     progress: Callable[[int, int], None] | None,
+    absent_persons: int = 0,
 ) -> pl.DataFrame:
     """Add the bootstrap intervals; a row no resample credits (spend only) gets 0 to 0."""
     draws = bootstrap_totals(
-        journeys, model, by, resamples=resamples, seed=seed, progress=progress, credited=touches
+        journeys,
+        model,
+        by,
+        resamples=resamples,
+        seed=seed,
+        progress=progress,
+        credited=touches,
+        absent_persons=absent_persons,
     )
     spend = pl.col("spend")
     per_spend = {

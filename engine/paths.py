@@ -324,23 +324,27 @@ class ConvertingJourneys:
         untouched conversions and the stage milestones).
     non_converting
         The number of non-converting journeys.
+    absent_persons
+        The persons of those journeys with no conversion in the period: a
+        person-level bootstrap draws them too (they add nothing).
 
     Examples
     --------
     >>> empty = ConvertingJourneys(Journeys(pl.DataFrame(schema=JOURNEY_TOUCHES),
-    ...     pl.DataFrame(schema=UNTOUCHED), "purchase", 90.0), 12.0)
-    >>> empty.non_converting
-    12.0
+    ...     pl.DataFrame(schema=UNTOUCHED), "purchase", 90.0), 12.0, 7)
+    >>> empty.non_converting, empty.absent_persons
+    (12.0, 7)
     """
 
     journeys: Journeys
     non_converting: float
+    absent_persons: int = 0
 
 
 def converting_journeys(
     rows: pl.DataFrame,
     conversions: pl.DataFrame,
-    non_converting: float,
+    counted: pl.DataFrame,
     stage: str,
     lookback_days: float,
 ) -> ConvertingJourneys:
@@ -354,8 +358,8 @@ def converting_journeys(
     conversions
         The window's conversions of every stage, ids stitched: the stage
         milestones are read from them.
-    non_converting
-        What :func:`engine.sql.non_converting_sql` counted.
+    counted
+        What :func:`engine.sql.non_converting_sql` counted (``n``, ``alone``).
     stage, lookback_days
         What the journeys were built with.
 
@@ -368,7 +372,8 @@ def converting_journeys(
     ...     "channel": ["Email"], "campaign": [None], "position": [0], "n_touches": [1],
     ...     "count": [1.0]})
     >>> sales = pl.DataFrame({"user_id": ["u"], "ts": [day], "stage": ["purchase"]})
-    >>> converting_journeys(rows, sales, 3.0, "purchase", 90.0).journeys.revenue
+    >>> counted = pl.DataFrame({"n": [3], "alone": [2]})
+    >>> converting_journeys(rows, sales, counted, "purchase", 90.0).journeys.revenue
     9.0
     """
     touched = rows.filter(pl.col("touchpoint_id").is_not_null())
@@ -393,7 +398,7 @@ def converting_journeys(
         lookback_days=float(lookback_days),
         milestones=stage_milestones(touches, conversions),
     )
-    return ConvertingJourneys(journeys, float(non_converting))
+    return ConvertingJourneys(journeys, float(counted["n"].item()), int(counted["alone"].item()))
 
 
 def store_converting(
@@ -435,8 +440,8 @@ def store_converting(
     options = {"stage": chosen, "lookback_days": lookback_days, "start": start, "end": end}
     frames = {"person_map": person_map}
     rows = snap.query(converting_touches_sql(**options), frames)  # type: ignore[arg-type]
-    nulls = snap.query(non_converting_sql(**options), frames).item()  # type: ignore[arg-type]
-    return converting_journeys(rows, conversions, float(nulls), chosen, lookback_days)
+    tallies = snap.query(non_converting_sql(**options), frames)  # type: ignore[arg-type]
+    return converting_journeys(rows, conversions, tallies, chosen, lookback_days)
 
 
 def aggregate_rows(

@@ -221,8 +221,8 @@ def lake_converting(
     _person_view(spark, person_map)
     options = {"stage": chosen, "lookback_days": lookback_days, "start": start, "end": end}
     rows = _frame(spark, converting_touches_sql(**options))  # type: ignore[arg-type]
-    nulls = _frame(spark, non_converting_sql(**options)).item()  # type: ignore[arg-type]
-    return converting_journeys(rows, conversions, float(nulls), chosen, lookback_days)
+    tallies = _frame(spark, non_converting_sql(**options))  # type: ignore[arg-type]
+    return converting_journeys(rows, conversions, tallies, chosen, lookback_days)
 
 
 def read_lake(lake: Path, table: str) -> pl.DataFrame:

@@ -361,11 +361,13 @@ WHERE is_conv = 0 OR n_touches = 0
 def non_converting_sql(
     *, stage: str, lookback_days: float, start: dt.date | None, end: dt.date | None
 ) -> str:
-    """Return the query counting a stage's non-converting journeys (``n``), without a window.
+    """Return the query counting a stage's non-converting journeys, without a window.
 
-    A person has one when a touch of the window comes after the person's
-    last conversion of the stage (strictly: a touch at the conversion instant
-    belongs to it), and that last touch is in the period.
+    ``n``: a person has one when a touch of the window comes after the
+    person's last conversion of the stage (strictly: a touch at the
+    conversion instant belongs to it), and that last touch is in the period.
+    ``alone``: those of them with no conversion of the stage in the period —
+    the persons a bootstrap draws that the converting journeys do not hold.
 
     Examples
     --------
@@ -382,12 +384,13 @@ WITH t AS (
   WHERE {period}
   GROUP BY 1
 ), c AS (
-  SELECT COALESCE(m.person_id, e.user_id) AS person, MAX(e.ts) AS last_conversion
+  SELECT COALESCE(m.person_id, e.user_id) AS person, MAX(e.ts) AS last_conversion,
+         COUNT(*) FILTER (WHERE {event_window(0, start, end)}) AS in_period
   FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
   WHERE e.stage = {literal(stage)} AND {period}
   GROUP BY 1
 )
-SELECT COUNT(*) AS n
+SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE COALESCE(c.in_period, 0) = 0) AS alone
 FROM t LEFT JOIN c ON c.person = t.person
 WHERE (c.last_conversion IS NULL OR t.last_touch > c.last_conversion) AND {keep}
 """

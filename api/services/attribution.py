@@ -80,8 +80,9 @@ def attribution_report(
 
     Path-exact models without intervals are credited on the engine's distinct
     paths (:func:`on_paths`), the other models that credit each journey on its
-    own on the engine's converting journeys (:func:`on_converting`), the rest
-    (and every bootstrap) on the journeys of every touch.
+    own (with or without intervals) on the engine's converting journeys
+    (:func:`on_converting`), the rest (Markov's or counterfactual Shapley's
+    intervals, Markov's ``order=auto``) on the journeys of every touch.
 
     Examples
     --------
@@ -119,7 +120,12 @@ def attribution_report(
             start=query.start,
             end=query.end,
             currency=engine.currency,
+            ci=query.ci,
+            bootstrap=query.bootstrap,
+            seed=query.seed,
+            progress=progress,
             non_converting=engine.converting.non_converting,
+            absent_persons=engine.converting.absent_persons,
         )
         return report, engine.identity
     inputs = ctx.inputs(query.window)
@@ -165,18 +171,21 @@ def on_converting(query: AttributionQuery) -> bool:
     """Say whether the query can be answered from the engine's converting journeys alone.
 
     Yes when the model credits each journey on its own (see
-    :attr:`attribution.AttributionModel.population_independent`: the
-    non-converting journeys then change nothing) and no bootstrap is asked
-    for (it resamples every person).
+    :attr:`attribution.AttributionModel.population_independent`): the
+    non-converting journeys then earn nothing and change nothing. A bootstrap
+    too: it draws the persons those journeys leave out as well (they add
+    nothing), so the intervals vary exactly as over every person.
 
     Examples
     --------
     >>> on_converting(AttributionQuery.create("time_decay"))
     True
+    >>> on_converting(AttributionQuery.create("linear", ci=0.9))
+    True
     >>> on_converting(AttributionQuery.create("markov"))
     False
     """
-    return query.ci is None and query.by in PATH_KEYS and query.model.population_independent
+    return query.by in PATH_KEYS and query.model.population_independent
 
 
 def _result(report: AttributionReport, identity: Mapping[str, Any] | None) -> Result:

@@ -219,9 +219,11 @@ class _Persons:
     ids: list[str]
     weight: FloatArray
     n_draws: int
+    absent: int = 0
+    """Persons drawn too but not in the journeys (they add nothing to any total)."""
 
     @classmethod
-    def of(cls, journeys: Journeys) -> _Persons:
+    def of(cls, journeys: Journeys, absent: int = 0) -> _Persons:
         frames = [
             journeys.touches.select(unit_id(), pl.col("count").cast(pl.Float64)),
             journeys.untouched.select(unit_id(), pl.lit(1.0).alias("count")),
@@ -229,7 +231,8 @@ class _Persons:
         units = pl.concat(frames).group_by("user_id").agg(pl.col("count").max()).sort("user_id")
         weight = units["count"].to_numpy().astype(np.float64)
         weight = np.where(weight > 0, weight, 0.0)
-        return cls(units["user_id"].to_list(), weight, max(1, round(float(weight.sum()))))
+        draws = max(1, round(float(weight.sum())))
+        return cls(units["user_id"].to_list(), weight, draws, max(0, int(absent)))
 
     @property
     def unit_weights(self) -> bool:
@@ -252,13 +255,19 @@ class _Persons:
         total = self.weight.sum()
         if total <= 0:
             return np.ones_like(self.weight)
+        draws = self.n_draws
+        if self.absent:
+            # Of the draws over every person, those landing on the present ones: a binomial
+            # share, then spread over them as below (exactly the same distribution).
+            everyone = self.n_draws + self.absent
+            draws = int(rng.binomial(everyone, self.n_draws / everyone))
         if self.unit_weights:
             # N uniform picks, counted: a Multinomial(N, 1/N, …) draw, far faster than
             # numpy's multinomial over 100k categories.
-            picks = rng.integers(0, self.weight.size, size=self.n_draws)
+            picks = rng.integers(0, self.weight.size, size=draws)
             drawn = np.bincount(picks, minlength=self.weight.size).astype(np.float64)
         else:
-            drawn = rng.multinomial(self.n_draws, self.weight / total).astype(np.float64)
+            drawn = rng.multinomial(draws, self.weight / total).astype(np.float64)
         return np.divide(drawn, self.weight, out=np.zeros_like(drawn), where=self.weight > 0)
 
 
@@ -271,6 +280,7 @@ def bootstrap_totals(
     seed: int = 0,
     progress: ProgressCallback | None = None,
     credited: pl.DataFrame | None = None,
+    absent_persons: int = 0,
 ) -> BootstrapDraws:
     """Draw ``resamples`` person-level bootstrap resamples and total the model's credit per key.
 
@@ -292,6 +302,11 @@ def bootstrap_totals(
     credited
         The converting touches already credited by ``model``
         (:func:`attribution.credit_touches`), to save crediting them again.
+    absent_persons
+        Persons of the population that ``journeys`` leave out because they
+        earn no credit (the engine returns only converting journeys to models
+        that credit each journey on its own): each resample draws from them
+        too, so the totals vary exactly as over the whole population.
 
     Returns
     -------
@@ -309,7 +324,7 @@ def bootstrap_totals(
     """
     require_resamples(resamples, seed)
     require_touch_column(journeys.touches, by)
-    persons = _Persons.of(journeys)
+    persons = _Persons.of(journeys, absent_persons)
     rng = np.random.default_rng(seed)
     untouched = journeys.untouched.join(persons.index(), on="user_id", how="left")
     untouched_person = untouched["person"].to_numpy().astype(np.int64)

@@ -455,3 +455,20 @@ def test_coverage_of_channel_shares_on_ground_truth() -> None:
     print(f"overall {rate.mean():.3f} over {replications * len(channels)} intervals")
     assert 0.91 <= rate.mean() <= 0.98
     assert rate.min() >= 0.85
+
+
+def test_absent_persons_are_drawn_too() -> None:
+    """Persons left out of the journeys still take draws: each present person's multiplier is
+    Binomial(N, 1/N) over all N persons (variance 1 - 1/N), not over the present ones only."""
+
+    from attribution.uncertainty.bootstrap import _Persons
+
+    present = _Persons(["a", "b", "c", "d", "e"], np.ones(5), 5)
+    with_absent = _Persons(["a", "b", "c", "d", "e"], np.ones(5), 5, absent=995)
+    rng = np.random.default_rng(0)
+    alone = np.stack([present.multipliers(rng) for _ in range(4000)])
+    drawn = np.stack([with_absent.multipliers(rng) for _ in range(4000)])
+    assert alone.sum(axis=1).std() == 0  # five draws over five persons, always
+    assert drawn.mean() == pytest.approx(1.0, abs=0.05)
+    assert drawn.var() == pytest.approx(1 - 1 / 1000, abs=0.06)
+    assert alone.var() == pytest.approx(1 - 1 / 5, abs=0.06)

@@ -278,6 +278,9 @@ def test_engine_converting_journeys_equal_the_polars_ones(tmp_path: Path, seed: 
     assert found.journeys.untouched.equals(reference.untouched)
     non_converting = reference.touches.filter(~pl.col("converted"))["journey_id"].n_unique()
     assert found.non_converting == non_converting
+    everyone = set(reference.touches["user_id"]) | set(reference.untouched["user_id"])
+    converting = set(reference.converting["user_id"]) | set(reference.untouched["user_id"])
+    assert found.absent_persons == len(everyone - converting)
     assert reference.milestones is not None
     assert found.journeys.milestones is not None
     assert found.journeys.milestones.sort("journey_id").equals(

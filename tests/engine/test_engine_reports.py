@@ -174,3 +174,25 @@ def test_engine_timeseries_equals_the_polars_one(
                 assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-9), column
             else:
                 assert row[column] == value, column
+
+
+@pytest.mark.parametrize("model", ["linear", "time_decay"])
+def test_engine_bootstrap_matches_the_polars_one_in_distribution(
+    stores: tuple[Services, Services], model: str
+) -> None:
+    """The engine's bootstrap draws other random numbers than the polars route (its persons are
+    the converting ones plus a count of the others), but the same distribution: the intervals
+    agree to Monte Carlo error, and the point estimates exactly."""
+    engine, frames = stores
+    query = AttributionQuery.create(
+        model, by="channel", stage="closed_won", ci=0.9, bootstrap=1000, seed=3
+    )
+    assert on_converting(query)
+    got = {r["channel"]: r for r in engine.attribution(query).to_dict()["data"]}
+    want = {r["channel"]: r for r in frames.attribution(query).to_dict()["data"]}
+    assert got.keys() == want.keys()
+    for key, row in want.items():
+        assert got[key]["revenue"] == pytest.approx(row["revenue"], rel=1e-9)
+        width = row["revenue_high"] - row["revenue_low"]
+        for side in ("revenue_low", "revenue_high"):
+            assert got[key][side] == pytest.approx(row[side], abs=0.15 * width + 1e-9), key

@@ -274,7 +274,6 @@ def _kept_events(
     keep = f"anchor >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
     order = "PARTITION BY person ORDER BY ts, is_conv, event_id"
     following = f"{order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"
-    whole = f"{order} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
     touch_extra = "".join(f", {c} AS {n}" for c, n in zip(touch_columns, names, strict=True))
     conv_extra = "".join(f", {c}" for c in conversion_columns)
     return f"""WITH events AS (
@@ -292,14 +291,16 @@ def _kept_events(
   SELECT *,
     SUM(is_conv) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - is_conv
       AS journey,
-    MIN(CASE WHEN is_conv = 1 THEN ts END) OVER ({following}) AS converting_anchor,
-    MAX(ts) OVER ({whole}) AS last_event,
+    FIRST_VALUE(CASE WHEN is_conv = 1 THEN ts END IGNORE NULLS) OVER ({following})
+      AS converting_anchor,
+    LAST_VALUE(ts) OVER ({following}) AS last_event,
     SUM(1 - is_conv) OVER ({following}) - 1 + is_conv AS later,
-    SUM(1 - is_conv) OVER ({whole}) AS touches,
     ROW_NUMBER() OVER ({order}) AS seq
   FROM events
 ), anchored AS (
-  SELECT *, COALESCE(converting_anchor, last_event) AS anchor FROM placed
+  SELECT *, COALESCE(converting_anchor, last_event) AS anchor,
+         seq - journey - is_conv + later AS touches
+  FROM placed
 ), kept AS (
   SELECT * FROM anchored
   WHERE {keep} AND ts >= anchor - INTERVAL '{lookback_us}' MICROSECOND

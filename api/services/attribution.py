@@ -78,11 +78,13 @@ def attribution_report(
 ) -> tuple[AttributionReport, dict[str, Any] | None]:
     """Compute the report of ``query`` and the identity stitching it used (not cached).
 
-    Path-exact models without intervals are credited on the engine's distinct
-    paths (:func:`on_paths`), the other models that credit each journey on its
-    own (with or without intervals) on the engine's converting journeys
-    (:func:`on_converting`), the rest (Markov's or counterfactual Shapley's
-    intervals, Markov's ``order=auto``) on the journeys of every touch.
+    Models that credit each journey on its own (with or without intervals)
+    are credited on the engine's converting journeys (:func:`on_converting`:
+    a few percent of the rows, and cheaper to build than every path); the
+    other path-exact ones (Markov with a fixed order, counterfactual
+    Shapley), which need the non-converting journeys too, on the engine's
+    distinct paths (:func:`on_paths`); the rest (their intervals, Markov's
+    ``order=auto``) on the journeys of every touch.
 
     Examples
     --------
@@ -93,6 +95,26 @@ def attribution_report(
     >>> report.totals["revenue"], identity["stitched"]
     (100.0, True)
     """
+    converting = ctx.converting(query) if on_converting(query) else None
+    if converting is not None:
+        ctx.require_conversions(converting, query)
+        assert converting.converting is not None  # conversions were found in the window
+        report = report_journeys(
+            converting.converting.journeys,
+            query.model,
+            costs=converting.costs,
+            by=query.by,
+            start=query.start,
+            end=query.end,
+            currency=converting.currency,
+            ci=query.ci,
+            bootstrap=query.bootstrap,
+            seed=query.seed,
+            progress=progress,
+            non_converting=converting.converting.non_converting,
+            absent_persons=converting.converting.absent_persons,
+        )
+        return report, converting.identity
     engine = ctx.paths(query, query.by) if on_paths(query) else None
     if engine is not None:
         ctx.require_conversions(engine, query)
@@ -106,26 +128,6 @@ def attribution_report(
             end=query.end,
             currency=engine.currency,
             conversion_dates=engine.aggregate.conversion_dates,
-        )
-        return report, engine.identity
-    engine = ctx.converting(query) if on_converting(query) else None
-    if engine is not None:
-        ctx.require_conversions(engine, query)
-        assert engine.converting is not None  # conversions were found in the window
-        report = report_journeys(
-            engine.converting.journeys,
-            query.model,
-            costs=engine.costs,
-            by=query.by,
-            start=query.start,
-            end=query.end,
-            currency=engine.currency,
-            ci=query.ci,
-            bootstrap=query.bootstrap,
-            seed=query.seed,
-            progress=progress,
-            non_converting=engine.converting.non_converting,
-            absent_persons=engine.converting.absent_persons,
         )
         return report, engine.identity
     inputs = ctx.inputs(query.window)

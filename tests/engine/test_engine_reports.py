@@ -196,3 +196,37 @@ def test_engine_bootstrap_matches_the_polars_one_in_distribution(
         width = row["revenue_high"] - row["revenue_low"]
         for side in ("revenue_low", "revenue_high"):
             assert got[key][side] == pytest.approx(row[side], abs=0.15 * width + 1e-9), key
+
+
+@pytest.mark.parametrize("by", ["channel", "campaign"])
+@pytest.mark.parametrize("collapse", [True, False])
+@pytest.mark.parametrize("period", range(len(PERIODS)))
+def test_engine_path_statistics_equal_the_polars_ones(
+    stores: tuple[Services, Services], by: str, collapse: bool, period: int
+) -> None:
+    """Top paths, lengths and time lags from converting journeys plus the other paths' counts."""
+    from api.services.queries import PathsQuery
+
+    engine, frames = stores
+    query = PathsQuery(by=by, collapse=collapse, stage="closed_won", **PERIODS[period])
+    got, expected = engine.paths(query).to_dict(), frames.paths(query).to_dict()
+    assert got.keys() == expected.keys()
+    for member, want in expected.items():
+        if member == "data":
+            continue
+        assert _close(got[member], want), member
+    got_rows = sorted(got["data"], key=lambda r: r["path"])
+    want_rows = sorted(expected["data"], key=lambda r: r["path"])
+    assert len(got_rows) == len(want_rows)
+    for row, want in zip(got_rows, want_rows, strict=True):
+        assert _close(row, want), want["path"]
+
+
+def _close(got: Any, want: Any) -> bool:
+    if isinstance(want, dict):
+        return got.keys() == want.keys() and all(_close(got[k], want[k]) for k in want)
+    if isinstance(want, list):
+        return len(got) == len(want) and all(_close(g, w) for g, w in zip(got, want, strict=True))
+    if isinstance(want, float):
+        return got == pytest.approx(want, rel=1e-9, abs=1e-9)
+    return bool(got == want)

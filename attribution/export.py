@@ -1,6 +1,8 @@
 """Frames and results as files and payloads people and programs read.
 
 - :func:`rfc4180_csv`: RFC 4180 CSV, the one CSV dialect every output uses;
+- :func:`neutralise_formulas`: text cells a spreadsheet would run as a
+  formula, prefixed with ``'`` (every CSV closedloop writes goes through it);
 - :func:`json_ready` and :func:`json_rows`: values and rows as strict JSON
   accepts them (no NaN, no infinity: those become ``null``);
 - :func:`text_table`: a frame as the terminal table every command prints.
@@ -10,21 +12,96 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
+
+_STARTS_LIKE_FORMULA = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def _neutralised_name(name: str) -> str:
+    starts = name[:1] in FORMULA_TRIGGERS
+    return f"'{name}" if starts and re.fullmatch(_PLAIN_NUMBER, name) is None else name
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    r"""Return ``frame`` with every text cell a spreadsheet would evaluate prefixed with ``'``.
+
+    A text cell (a ``String``, ``Categorical`` or ``Enum`` column) that starts
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula
+    to Excel, LibreOffice and Google Sheets: ``=HYPERLINK(...)`` in a
+    campaign name would run when the CSV is opened (OWASP's "CSV injection").
+    Such a cell gets a leading ``'``, which spreadsheets show as text. Two
+    kinds of cell are left as they are:
+
+    - numeric columns (integers, floats, decimals), so ``-3.5`` stays a number;
+    - text that is a plain number (``-40``, ``+1``, ``-2.5e3``): a spreadsheet
+      reads it as that number and evaluates nothing, and a rejects file keeps
+      the value the user wrote.
+
+    Column names (the header row) follow the same rule. The work is one
+    polars expression per text column; no Python runs per row.
+
+    Parameters
+    ----------
+    frame
+        The rows about to be written as CSV.
+
+    Returns
+    -------
+    polars.DataFrame
+        The same rows; text columns come back as ``String``.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({
+    ...     "campaign": ['=HYPERLINK("http://x")', "@SUM(A1)", "-2+3", "-40", "brand", None],
+    ...     "revenue": [-3.5, 1.0, 2.0, 3.0, 4.0, 5.0],
+    ... })
+    >>> neutralise_formulas(frame).to_dicts()[:4]
+    [{'campaign': '\'=HYPERLINK("http://x")', 'revenue': -3.5},
+     {'campaign': "'@SUM(A1)", 'revenue': 1.0},
+     {'campaign': "'-2+3", 'revenue': 2.0},
+     {'campaign': '-40', 'revenue': 3.0}]
+    >>> neutralise_formulas(frame)["campaign"].to_list()[4:]
+    ['brand', None]
+    """
+    text = [
+        name
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
+    ]
+    cleaned = []
+    for name in text:
+        cell = pl.col(name).cast(pl.String)
+        risky = cell.str.contains(_STARTS_LIKE_FORMULA) & ~cell.str.contains(_PLAIN_NUMBER)
+        cleaned.append(pl.when(risky).then(pl.lit("'") + cell).otherwise(cell).alias(name))
+    out = frame.with_columns(cleaned) if cleaned else frame
+    names = {name: _neutralised_name(name) for name in out.columns}
+    return out.rename({old: new for old, new in names.items() if old != new})
+
 
 def rfc4180_csv(frame: pl.DataFrame) -> str:
     r"""Return ``frame`` as RFC 4180 CSV: a header row, CRLF line ends, quoting where needed.
+
+    Text cells that a spreadsheet would evaluate as a formula are written with
+    a leading ``'`` (see :func:`neutralise_formulas`); numbers are written as
+    they are.
 
     Examples
     --------
     >>> rfc4180_csv(pl.DataFrame({"channel": ["Email", "a,b"], "revenue": [1.5, None]}))
     'channel,revenue\r\nEmail,1.5\r\n"a,b",\r\n'
+    >>> rfc4180_csv(pl.DataFrame({"channel": ["=1+1"], "revenue": [-2.0]}))
+    "channel,revenue\r\n'=1+1,-2.0\r\n"
     """
-    return frame.write_csv(line_terminator="\r\n")
+    return neutralise_formulas(frame).write_csv(line_terminator="\r\n")
 
 
 def json_ready(value: Any, *, iso_dates: bool = False) -> Any:
@@ -120,4 +197,11 @@ def text_table(
         return str(frame)
 
 
-__all__ = ["json_ready", "json_rows", "rfc4180_csv", "text_table"]
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "json_ready",
+    "json_rows",
+    "neutralise_formulas",
+    "rfc4180_csv",
+    "text_table",
+]

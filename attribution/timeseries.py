@@ -53,15 +53,50 @@ def require_interval(interval: str) -> None:
         raise ParameterError(f"Unknown interval {interval!r}. Use one of: {', '.join(INTERVALS)}.")
 
 
+MAX_BUCKETS = 10_000
+"""The most periods one time series holds (27 years of days, 190 years of weeks)."""
+
+
+def bucket_count(start: dt.date, end: dt.date, interval: str) -> int:
+    """Return how many buckets overlap ``[start, end]``, without listing them.
+
+    Examples
+    --------
+    >>> bucket_count(dt.date(2024, 1, 31), dt.date(2024, 3, 1), "month")
+    3
+    >>> bucket_count(dt.date(1, 1, 1), dt.date(9999, 12, 30), "day")
+    3652058
+    """
+    require_interval(interval)
+    if end < start:
+        return 0
+    if interval == "day":
+        return (end - start).days + 1
+    if interval == "week":
+        first_monday = start - dt.timedelta(days=start.weekday())
+        return (end - first_monday).days // 7 + 1
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
 def bucket_range(start: dt.date, end: dt.date, interval: str) -> list[dt.date]:
     """Return the start dates of every bucket that overlaps ``[start, end]``.
+
+    Raises
+    ------
+    ParameterError
+        When that is more than :data:`MAX_BUCKETS` buckets.
 
     Examples
     --------
     >>> bucket_range(dt.date(2024, 1, 31), dt.date(2024, 3, 1), "month")
     [datetime.date(2024, 1, 1), datetime.date(2024, 2, 1), datetime.date(2024, 3, 1)]
     """
-    require_interval(interval)
+    count = bucket_count(start, end, interval)
+    if count > MAX_BUCKETS:
+        raise ParameterError(
+            f"{start} to {end} is {count:,} {interval}s; a time series holds at most "
+            f"{MAX_BUCKETS:,}. Narrow start/end or choose a coarser interval."
+        )
     first = pl.select(bucket_start(pl.lit(start), interval)).item()
     return pl.date_range(first, end, _TRUNCATE[interval], eager=True).to_list()
 
@@ -189,7 +224,9 @@ def _empty(by: str) -> pl.DataFrame:
 
 __all__ = [
     "INTERVALS",
+    "MAX_BUCKETS",
     "METRICS",
+    "bucket_count",
     "bucket_range",
     "bucket_start",
     "require_interval",

@@ -14,7 +14,9 @@ One call is one ingest and one transaction:
    ``skip_invalid`` is off, :class:`ValidationFailedError` lists the problems
    and **nothing is written**;
 3. otherwise the good rows of all files are upserted in one transaction, and
-   with ``skip_invalid`` the bad rows go to a rejects CSV file.
+   with ``skip_invalid`` the bad rows go to a rejects CSV file (a cell a
+   spreadsheet would run as a formula is prefixed with ``'``: see
+   :func:`attribution.export.neutralise_formulas`).
 
 When the same key appears in two files of one ingest, the row of the **later
 file wins** (files are applied in the order given), as if they had been
@@ -38,6 +40,7 @@ from pathlib import Path
 import polars as pl
 
 from attribution.errors import InputError, Problem, UnknownTableError, ValidationFailedError
+from attribution.export import neutralise_formulas
 from attribution.schema import KEYS, REQUIRED, TABLES
 from ingest.channels import ChannelRules
 from ingest.mapping import apply_mapping
@@ -50,6 +53,7 @@ from ingest.validate import (
     duplicate_issues,
     problem_list,
     row_reasons,
+    temporal_text,
     validate,
 )
 
@@ -168,6 +172,9 @@ def _stringify(frame: pl.DataFrame) -> pl.DataFrame:
             columns.append(pl.col(name).struct.json_encode())
         elif dtype.is_nested():
             columns.append(pl.col(name).cast(pl.List(pl.String), strict=False).list.join(", "))
+        elif dtype.is_temporal():
+            # A Parquet date past year 262,143 would crash polars' formatting.
+            columns.append(temporal_text(pl.col(name), dtype).alias(name))
         else:
             columns.append(pl.col(name).cast(pl.String, strict=False))
     return frame.select(columns)
@@ -408,7 +415,7 @@ def _run(
     written: str | None = None
     if rejected and rejects_path is not None:
         rejects_path.parent.mkdir(parents=True, exist_ok=True)
-        ingest.rejects().write_csv(rejects_path)
+        neutralise_formulas(ingest.rejects()).write_csv(rejects_path)
         written = str(rejects_path)
     return IngestSummary(
         table=table,
@@ -747,7 +754,8 @@ def ingest_adapter(
             else ((first if first.is_dir() else first.parent) / f"{source}.rejects.csv")
         )
         target.parent.mkdir(parents=True, exist_ok=True)
-        pl.concat([_stringify(r) for r in rejects], how="diagonal_relaxed").write_csv(target)
+        rows = pl.concat([_stringify(r) for r in rejects], how="diagonal_relaxed")
+        neutralise_formulas(rows).write_csv(target)
         written = str(target)
     seconds = time.perf_counter() - started
     return [

@@ -1,4 +1,4 @@
-"""Read the files users have into polars frames, one reader per format.
+r"""Read the files users have into polars frames, one reader per format.
 
 ``READERS`` maps a format name to a function that reads bytes or a path into a
 frame; :func:`detect_format` picks the format from the file name and
@@ -14,12 +14,31 @@ CSV and TSV are read with every column as ``String`` so that validation sees
 the text exactly as the user wrote it and can quote it back in a message.
 JSON and Parquet keep their native types. A ``.gz`` suffix on any format is
 decompressed first.
+
+Before polars parses a CSV or TSV file, its raw bytes are scanned once, in
+chunks and with C-speed ``bytes`` methods (no Python loop per row):
+
+- a NUL byte, or bytes that are not UTF-8 (a Latin-1 or Windows-1252 export),
+  is an :class:`InputError` naming the data row (1 = the line under the
+  header) and the byte offset;
+- lines may end with ``\n``, ``\r\n`` or a lone ``\r`` (old Mac
+  spreadsheets), even mixed in one file. A file with a lone ``\r`` is read
+  whole into memory with its line ends made ``\n`` first (so a lone ``\r``
+  inside a quoted value becomes ``\n`` too);
+- a header that names a column twice, and a header without any data row,
+  are :class:`InputError` s naming the file.
+
+:func:`read_table` and :func:`scan_table` make the same checks and raise the
+same errors. Parquet and JSON files need none of them.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import gzip
 import io
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,12 +89,177 @@ def sniff_delimiter(header: str) -> str:
 
 
 def _first_line(source: Source) -> str:
+    r"""Return the header line, without its line end (``\n``, ``\r\n`` or a lone ``\r``)."""
     if isinstance(source, Path):
         with source.open("rb") as handle:
             raw = handle.readline()
     else:
-        raw = source.getvalue().split(b"\n", 1)[0]
+        source.seek(0)
+        raw = source.readline()
+        source.seek(0)
+    raw = raw.split(b"\r", 1)[0].rstrip(b"\n")
     return raw.decode("utf-8-sig", errors="replace")
+
+
+_SCAN_BYTES = 1 << 22
+"""Bytes of a CSV file scanned at a time by :func:`_scan_bytes`."""
+
+
+def _byte_chunks(source: Source, stop: int | None = None) -> Iterator[bytes]:
+    """Yield the raw bytes of ``source`` (up to offset ``stop``), ``_SCAN_BYTES`` at a time."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            done = 0
+            while stop is None or done < stop:
+                size = _SCAN_BYTES if stop is None else min(_SCAN_BYTES, stop - done)
+                chunk = handle.read(size)
+                if not chunk:
+                    return
+                done += len(chunk)
+                yield chunk
+    else:
+        with source.getbuffer() as view:
+            end = len(view) if stop is None else min(stop, len(view))
+            for start in range(0, end, _SCAN_BYTES):
+                yield bytes(view[start : min(start + _SCAN_BYTES, end)])
+
+
+def _line_of(source: Source, offset: int) -> int:
+    r"""0-based line of the byte at ``offset``: line ends before it (``\n``, ``\r\n``, ``\r``)."""
+    lines = 0
+    carried_cr = False
+    for chunk in _byte_chunks(source, offset):
+        if carried_cr and chunk.startswith(b"\n"):
+            lines -= 1  # a \r\n split between chunks was counted twice
+        lines += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+        carried_cr = chunk.endswith(b"\r")
+    return lines
+
+
+def _where(source: Source, offset: int) -> str:
+    """Where the byte at ``offset`` is, as a message says it: the header or a data row."""
+    line = _line_of(source, offset)
+    if line == 0:
+        return "the header"
+    return f"row {line:,} (line {line + 1:,} of the file)"
+
+
+def _scan_bytes(source: Source, file: str) -> bool:
+    r"""Check the raw bytes of a CSV file; return whether some line ends with a lone ``\r``.
+
+    Raises
+    ------
+    InputError
+        At the first NUL byte or the first byte that is not UTF-8, naming its row.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    lone_cr = carried_cr = False
+    bad: tuple[int, str] | None = None
+    for chunk in _byte_chunks(source):
+        nul = chunk.find(b"\x00")
+        pending = decoder.getstate()[0]
+        if pending or not chunk.isascii():
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                at = offset - len(pending) + exc.start
+                bad = (at, "utf-8") if nul < 0 or at < offset + nul else (offset + nul, "nul")
+                break
+        if nul >= 0:
+            bad = (offset + nul, "nul")
+            break
+        if not lone_cr:
+            crs = chunk.count(b"\r")
+            lone = crs - chunk.count(b"\r\n") - (1 if chunk.endswith(b"\r") else 0)
+            lone_cr = lone > 0 or (carried_cr and not chunk.startswith(b"\n"))
+            carried_cr = chunk.endswith(b"\r")
+        offset += len(chunk)
+    if bad is None:
+        pending = decoder.getstate()[0]
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            bad = (offset - len(pending) + exc.start, "utf-8")
+    if bad is not None:
+        at, kind = bad
+        where = _where(source, at)
+        if kind == "nul":
+            raise InputError(
+                f"Cannot read '{file}': {where} holds a NUL byte (\\x00, at byte {at:,}). "
+                "A CSV file must be text: remove it, or re-save the file as UTF-8 "
+                "(it may be UTF-16, or not a CSV file at all)."
+            )
+        raise InputError(
+            f"Cannot read '{file}': {where} is not valid UTF-8 (byte "
+            f"0x{_byte_at(source, at):02X} at byte {at:,}). Re-save the file as UTF-8 "
+            "(it may be Latin-1, Windows-1252 or UTF-16)."
+        )
+    return lone_cr or carried_cr
+
+
+def _byte_at(source: Source, offset: int) -> int:
+    """Return the byte at ``offset`` of ``source``."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read(1)[0]
+    return source.getbuffer()[offset]
+
+
+def _normal_line_ends(data: bytes) -> bytes:
+    r"""Return ``data`` with every ``\r\n`` and lone ``\r`` made ``\n``.
+
+    Examples
+    --------
+    >>> _normal_line_ends(b"a,b\r1,2\r\n3,4\n5,6\r")
+    b'a,b\n1,2\n3,4\n5,6\n'
+    """
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _header_names(header: str, separator: str) -> list[str]:
+    """Return the column names of a header line, as the csv module parses it."""
+    return next(csv.reader([header], delimiter=separator), [])
+
+
+def _separator(source: Source, name: str) -> str:
+    return "\t" if name == "tsv" else sniff_delimiter(_first_line(source))
+
+
+def _checked_csv(source: Source, file: str, name: str, separator: str | None = None) -> Source:
+    r"""Check a CSV/TSV file's bytes and header before polars reads it (see the module docstring).
+
+    Returns ``source``, or its bytes with normal line ends when a line ends
+    with a lone ``\r``.
+
+    Raises
+    ------
+    InputError
+        For a NUL byte, bytes that are not UTF-8, or a column named twice.
+    """
+    if _scan_bytes(source, file):
+        data = source.read_bytes() if isinstance(source, Path) else source.getvalue()
+        source = io.BytesIO(_normal_line_ends(data))
+    sep = separator or _separator(source, name)
+    counts = Counter(n for n in _header_names(_first_line(source), sep) if n != "")
+    repeated = sorted(n for n, count in counts.items() if count > 1)
+    if repeated:
+        raise InputError(
+            f"Cannot read '{file}': the header names column(s) "
+            f"{', '.join(repr(n) for n in repeated)} more than once. "
+            "Give every column its own name."
+        )
+    return source
+
+
+def _require_rows(rows: int, file: str) -> None:
+    """Raise if a CSV/TSV file read has no data row under its header."""
+    if rows == 0:
+        raise InputError(
+            f"Cannot read '{file}': it has a header but no data rows. "
+            "Export the rows too, or leave the file out."
+        )
 
 
 def _read_csv(source: Source) -> pl.DataFrame:
@@ -123,6 +307,8 @@ _SUFFIXES: dict[str, str] = {
     ".json": "json",
 }
 _FORMAT_ALIASES = {"jsonl": "ndjson"}
+_TEXT_FORMATS = ("csv", "tsv")
+"""Formats whose bytes and header are checked (:func:`_checked_csv`) before polars reads them."""
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(
     sorted([*_SUFFIXES, *(s + ".gz" for s in _SUFFIXES if s != ".parquet")])
@@ -218,6 +404,8 @@ def read_table(path: str | Path, fmt: str | None = None) -> pl.DataFrame:
         When the format is not supported.
     InputError
         When the file is missing, empty or malformed; the message names it.
+        For CSV and TSV also: a NUL byte or bytes that are not UTF-8 (naming
+        the row), a column named twice, or a header without data rows.
 
     Examples
     --------
@@ -243,7 +431,11 @@ def read_table(path: str | Path, fmt: str | None = None) -> pl.DataFrame:
                 source: Source = io.BytesIO(handle.read())
         else:
             source = path
+        if name in _TEXT_FORMATS:
+            source = _checked_csv(source, path.name, name)
         frame = READERS[name](source)
+    if name in _TEXT_FORMATS:
+        _require_rows(frame.height, path.name)
     return _without_bom(frame)
 
 
@@ -260,6 +452,11 @@ def _reading(path: Path, name: str) -> Iterator[None]:
     file = path.name
     try:
         yield
+    except InputError:
+        raise  # already names the file
+    except pl.exceptions.PanicException as exc:  # a polars bug on odd input: still the file's fault
+        reason = (str(exc).strip().splitlines() or ["a reader error"])[0]
+        raise InputError(f"Cannot read '{file}' as {name}: malformed file ({reason}).") from exc
     except FileNotFoundError:
         raise InputError(f"Cannot read '{file}': no such file ({path}).") from None
     except IsADirectoryError:
@@ -305,8 +502,8 @@ class TableBatches:
         --------
         >>> import tempfile, pathlib
         >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = (folder / "empty.csv").write_text("anonymous_id,user_id\n")
-        >>> [batch.columns for batch in scan_table(folder / "empty.csv").batches(10)]
+        >>> _ = (folder / "ids.csv").write_text("anonymous_id,user_id\na1,u1\n")
+        >>> [batch.columns for batch in scan_table(folder / "ids.csv").batches(10)]
         [['anonymous_id', 'user_id']]
         """
         return self._read(max(1, size))
@@ -365,8 +562,9 @@ def scan_table(path: str | Path, fmt: str | None = None) -> TableBatches:
     UnsupportedFormatError
         When the format is not supported.
     InputError
-        When the file is missing, empty or malformed; the message names it.
-        A streamed file may also raise it while its batches are read.
+        When the file is missing, empty or malformed; the message names it
+        (the same errors as :func:`read_table`). A streamed file may also
+        raise it while its batches are read.
 
     Examples
     --------
@@ -392,9 +590,18 @@ def scan_table(path: str | Path, fmt: str | None = None) -> TableBatches:
         if name == "parquet":
             frame = pl.scan_parquet(path, glob=False)
         else:
-            separator = "\t" if name == "tsv" else sniff_delimiter(_first_line(path))
-            frame = pl.scan_csv(path, infer_schema=False, separator=separator, glob=False)
-    return _streamed(path, name, frame)
+            source = _checked_csv(path, path.name, name)
+            if isinstance(source, io.BytesIO):  # line ends normalised in memory: read it whole
+                whole = _without_bom(READERS[name](source))
+                _require_rows(whole.height, path.name)
+                return _whole(path, whole)
+            frame = pl.scan_csv(
+                path, infer_schema=False, separator=_separator(path, name), glob=False
+            )
+    table = _streamed(path, name, frame)
+    if name in _TEXT_FORMATS:
+        _require_rows(table.rows, path.name)
+    return table
 
 
 def read_path_table(
@@ -434,10 +641,14 @@ def read_path_table(
     try:
         if path.suffix.lower() == ".gz":
             with gzip.open(path, "rb") as handle:
-                data = handle.read()
-            frame = pl.read_csv(data, separator=delimiter, infer_schema=False)
+                source: Source = io.BytesIO(handle.read())
         else:
-            frame = pl.read_csv(path, separator=delimiter, infer_schema=False)
+            source = path
+        source = _checked_csv(source, path.name, "csv", separator=delimiter)
+        frame = pl.read_csv(source, separator=delimiter, infer_schema=False)
+        _require_rows(frame.height, path.name)
+    except InputError:
+        raise
     except pl.exceptions.NoDataError:
         raise InputError(f"Cannot read '{path.name}': the file is empty.") from None
     except (pl.exceptions.PolarsError, OSError, ValueError, EOFError) as exc:

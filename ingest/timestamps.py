@@ -18,6 +18,13 @@ Accepted timestamp forms (all turned into ``Datetime("us", "UTC")``):
 - native polars ``Datetime`` (naive ones are UTC, aware ones are converted)
   and ``Date`` columns, as Parquet and JSON readers give them.
 
+Absurd values never wrap around: an epoch number, native ``Datetime`` or
+``Date`` too far from 1970 to be held in microseconds (say
+``9223372036854775807`` seconds, or ``1e400``) is clamped to just outside the
+years 1 to 9999, so :mod:`ingest.validate` rejects it as out of range (see
+:mod:`ingest.limits`) instead of storing a wrapped-around date. Only a value
+that is not a number or a timestamp at all is flagged as unparseable here.
+
 Everything is done with polars expressions: a few ``str.to_datetime`` formats
 coalesced, never a Python loop per row.
 """
@@ -43,8 +50,28 @@ def _blank(expr: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
     return expr.is_null() | (expr.cast(pl.String).str.strip_chars() == "")
 
 
+_MIN_MICROS = -62_135_596_800_000_001
+"""Microseconds since 1970 just before 0001-01-01: what too early a value is clamped to."""
+_MAX_MICROS = 253_402_300_799_999_999
+"""Microseconds since 1970 of 9999-12-31T23:59:59.999999: what too late a value is clamped to."""
+_MIN_DAYS = -719_163
+"""Days since 1970 of 0000-12-31, just before 0001-01-01."""
+_MAX_DAYS = 2_932_896
+"""Days since 1970 of 9999-12-31."""
+_MICROS_PER = {"us": 1, "ms": 1_000}
+_US_PER_DAY = 86_400_000_000
+
+
+def _utc_micros(micros: pl.Expr) -> pl.Expr:
+    """Int64 microseconds since 1970 (already clamped) to ``Datetime("us", "UTC")``."""
+    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
 def _epoch_expr(value: pl.Expr) -> pl.Expr:
-    """Epoch seconds / milliseconds / microseconds (by magnitude) to UTC datetimes."""
+    """Epoch seconds / milliseconds / microseconds (by magnitude) to UTC datetimes.
+
+    Infinite values are clamped like any huge one; NaN becomes null.
+    """
     magnitude = value.abs()
     micros = (
         pl.when(magnitude < _SECONDS_BELOW)
@@ -53,25 +80,40 @@ def _epoch_expr(value: pl.Expr) -> pl.Expr:
         .then(value * 1_000)
         .otherwise(value)
     )
-    return (
-        micros.round(0)
-        .cast(pl.Int64, strict=False)
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone("UTC")
-    )
+    clamped = micros.clip(float(_MIN_MICROS), float(_MAX_MICROS)).round(0)
+    return _utc_micros(clamped.cast(pl.Int64, strict=False).clip(_MIN_MICROS, _MAX_MICROS))
 
 
 def _int_epoch_expr(value: pl.Expr) -> pl.Expr:
-    """Like :func:`_epoch_expr` but exact for integers (no float rounding)."""
-    magnitude = value.abs()
+    """Like :func:`_epoch_expr` but exact for integers (no float rounding), and never overflowing.
+
+    The magnitude is tested on the value itself (``abs`` of the smallest
+    Int64 overflows), and the multiplications only see values small enough.
+    """
+    seconds = (value > -int(_SECONDS_BELOW)) & (value < int(_SECONDS_BELOW))
+    millis = (value > -int(_MILLIS_BELOW)) & (value < int(_MILLIS_BELOW))
     micros = (
-        pl.when(magnitude < int(_SECONDS_BELOW))
-        .then(value * 1_000_000)
-        .when(magnitude < int(_MILLIS_BELOW))
-        .then(value * 1_000)
-        .otherwise(value)
+        pl.when(seconds).then(value * 1_000_000).when(millis).then(value * 1_000).otherwise(value)
     )
-    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return _utc_micros(micros.clip(_MIN_MICROS, _MAX_MICROS))
+
+
+def _native_micros(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Microseconds since 1970 (UTC) of a native ``Datetime`` or ``Date``, clamped.
+
+    Works on the physical integers, so a value polars cannot format (a year
+    beyond 262,143) is never formatted, and none overflows.
+    """
+    if isinstance(dtype, pl.Date):
+        days = expr.to_physical().cast(pl.Int64).clip(_MIN_DAYS, _MAX_DAYS)
+        return days * _US_PER_DAY
+    assert isinstance(dtype, pl.Datetime)
+    physical = expr.to_physical()
+    unit = dtype.time_unit or "us"
+    if unit == "ns":
+        return physical.floordiv(1_000)
+    per = _MICROS_PER[unit]
+    return physical.clip(_MIN_MICROS // per, _MAX_MICROS // per) * per
 
 
 def _string_timestamps(text: pl.Expr) -> pl.Expr:
@@ -93,25 +135,27 @@ def _string_timestamps(text: pl.Expr) -> pl.Expr:
     )
     is_integer = stripped.str.contains(r"^-?\d+$") & ~is_yyyymmdd
     is_decimal = stripped.str.contains(r"^-?\d+\.\d*$")
+    as_float = _epoch_expr(stripped.cast(pl.Float64, strict=False))
     epoch = (
         pl.when(is_integer)
-        .then(_int_epoch_expr(stripped.cast(pl.Int64, strict=False)))
+        # Digits beyond Int64 do not fit: as a float they are clamped out of range.
+        .then(pl.coalesce(_int_epoch_expr(stripped.cast(pl.Int64, strict=False)), as_float))
         .when(is_decimal)
-        .then(_epoch_expr(stripped.cast(pl.Float64, strict=False)))
+        .then(as_float)
         .otherwise(None)
     )
     return pl.coalesce(*attempts, compact_date, epoch)
 
 
 def _timestamp_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is None:
-            expr = expr.dt.replace_time_zone("UTC")
-        else:
-            expr = expr.dt.convert_time_zone("UTC")
-        return expr.dt.cast_time_unit("us")
-    if isinstance(dtype, pl.Date):
-        return expr.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    if isinstance(dtype, pl.Datetime | pl.Date):
+        # Naive values are UTC already; aware ones are stored as UTC instants: either way
+        # the physical integers are the UTC microseconds (milliseconds, days ...).
+        return _utc_micros(_native_micros(expr, dtype))
+    if dtype == pl.UInt64:  # beyond Int64: clamped out of range as a float
+        return pl.coalesce(
+            _int_epoch_expr(expr.cast(pl.Int64, strict=False)), _epoch_expr(expr.cast(pl.Float64))
+        )
     if dtype.is_integer():
         return _int_epoch_expr(expr.cast(pl.Int64, strict=False))
     if dtype.is_float():
@@ -197,7 +241,9 @@ def parse_dates(series: pl.Series) -> tuple[pl.Series, pl.Series]:
     if isinstance(dtype, pl.Date):
         expr = value
     elif isinstance(dtype, pl.Datetime):
-        expr = value.dt.date()
+        # Its own (local) date, from clamped microseconds: an absurd year never overflows.
+        local = _native_micros(value, dtype).cast(pl.Datetime("us", dtype.time_zone))
+        expr = local.dt.date()
     elif dtype.is_numeric() or dtype == pl.Null:
         expr = _timestamp_expr(value, dtype).dt.date()
     else:

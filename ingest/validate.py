@@ -11,15 +11,25 @@ Rules, per canonical column type (see ``attribution/schema.py``):
 
 - ids and other text: surrounding whitespace is removed and empty text is
   missing; a missing required value is rejected;
-- timestamps (``ts``): any form :mod:`ingest.timestamps` accepts;
-- dates (``costs.date``): a calendar day, or a timestamp's day as written;
-- money (``revenue``, ``spend``): a finite number ≥ 0 (a missing revenue
-  is 0);
-- counts (``impressions``, ``clicks``): a whole number ≥ 0, or missing;
+- timestamps (``ts``): any form :mod:`ingest.timestamps` accepts, from
+  1 January of ``CLOSEDLOOP_MIN_YEAR`` (default 1970) to before 1 January of
+  ``CLOSEDLOOP_MAX_YEAR`` (default 2100), UTC;
+- dates (``costs.date``): a calendar day, or a timestamp's day as written,
+  in the same range of years;
+- money (``revenue``, ``spend``): a finite number ≥ 0 and at most
+  ``CLOSEDLOOP_MAX_AMOUNT`` (default 1e12; a missing revenue is 0); ``inf``,
+  ``nan`` and ``1e400`` are not finite;
+- counts (``impressions``, ``clicks``, any integer column): a whole number
+  ≥ 0 that fits the column's type (``Int64``: below 2**63), checked before
+  it is cast, or missing;
 - ``currency`` (optional column of conversions and costs): must equal the
   store's reporting currency when one is given;
 - keys (``KEYS`` in the schema): a key seen twice in one file is rejected on
   every repeat, naming the row where it was first seen.
+
+The environment variables are read every time rows are checked; see
+:mod:`ingest.limits`. A value out of these bounds is a problem of its row and
+field, like any other bad value: it is never clamped, wrapped or stored.
 
 Rows are numbered from 1 for the first data row: the header line of a CSV
 file is not counted, so row 1 is the second line of the file, as a
@@ -37,9 +47,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
+from polars.datatypes import IntegerType
 
 from attribution.errors import ColumnTypeError, MissingColumnsError, Problem, UnknownTableError
 from attribution.schema import KEYS, REQUIRED, TABLES
+from ingest.limits import MAX_AMOUNT_VAR, MAX_YEAR_VAR, MIN_YEAR_VAR, Limits, current_limits
 from ingest.timestamps import parse_dates, parse_timestamps
 
 __all__ = [
@@ -52,6 +64,7 @@ __all__ = [
     "problem_list",
     "require_columns",
     "row_reasons",
+    "temporal_text",
     "validate",
 ]
 
@@ -151,8 +164,59 @@ def _check_column_types(frame: pl.DataFrame, table: str, file: str) -> None:
             )
 
 
-def _raw_text(name: str) -> pl.Expr:
-    text = pl.col(name).cast(pl.String, strict=False)
+_FORMATTABLE_DAYS = 94_900_000
+"""About 260,000 years either side of 1970: polars formats no date beyond the year 262,143."""
+_PER_DAY = {"ms": 86_400_000, "us": 86_400_000_000}
+
+
+def temporal_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Show native dates or datetimes as text, never formatting one polars cannot.
+
+    Polars panics (``PanicException``) when it formats a ``Date`` or
+    ``Datetime`` beyond the year 262,143, which a Parquet file may hold; such
+    values are shown as their raw count of days / ms / µs since 1970 instead.
+    Other dtypes are cast to text as usual.
+
+    Parameters
+    ----------
+    expr
+        The column.
+    dtype
+        Its dtype.
+
+    Returns
+    -------
+    polars.Expr
+        A ``String`` expression.
+
+    Examples
+    --------
+    >>> days = pl.Series("d", [19_783, 2**31 - 1], dtype=pl.Int32).cast(pl.Date)
+    >>> days.to_frame().select(temporal_text(pl.col("d"), days.dtype)).to_series().to_list()
+    ['2024-03-01', '2147483647 days since 1970-01-01']
+    """
+    if isinstance(dtype, pl.Date):
+        physical, unit, limit = expr.to_physical().cast(pl.Int64), "days", _FORMATTABLE_DAYS
+    elif isinstance(dtype, pl.Datetime) and (dtype.time_unit or "us") in _PER_DAY:
+        unit = dtype.time_unit or "us"
+        physical, limit = expr.to_physical(), _FORMATTABLE_DAYS * _PER_DAY[unit]
+    else:  # nanoseconds (every Int64 is formattable), or not a date at all
+        return expr.cast(pl.String, strict=False)
+    safe = (physical > -limit) & (physical < limit)
+    physical_dtype = pl.Int32 if isinstance(dtype, pl.Date) else pl.Int64
+    shown = pl.when(safe).then(physical).otherwise(0).cast(physical_dtype).cast(dtype)
+    return (
+        pl.when(safe)
+        .then(shown.cast(pl.String))
+        .otherwise(pl.format("{} {} since 1970-01-01", physical, pl.lit(unit)))
+    )
+
+
+def _raw_text(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
+    if dtype is not None and isinstance(dtype, pl.Date | pl.Datetime):
+        text = temporal_text(pl.col(name), dtype)
+    else:
+        text = pl.col(name).cast(pl.String, strict=False)
     return (
         pl.when(text.str.len_chars() > _QUOTED_MAX)
         .then(text.str.slice(0, _QUOTED_MAX) + "…")
@@ -171,7 +235,7 @@ def _issues(
             pl.col("_row"),
             pl.lit(field).alias("field"),
             (
-                pl.format(template, _raw_text(field).fill_null(""))
+                pl.format(template, _raw_text(field, raw.dtype).fill_null(""))
                 if "{}" in template
                 else pl.lit(template)
             ).alias("message"),
@@ -194,42 +258,128 @@ def _numbers(series: pl.Series) -> pl.Series:
     return pl.repeat(None, len(series), dtype=pl.Float64, eager=True).alias(series.name)
 
 
+Rule = tuple[pl.Series, str]
+"""A mask of the bad values of one column and the message template saying why."""
+
+
+def _unless(mask: pl.Series, values: pl.Series) -> pl.Series:
+    """``values`` with null where ``mask`` is true."""
+    return pl.select(pl.when(mask).then(None).otherwise(values)).to_series()
+
+
+def _range_text(limits: Limits) -> str:
+    return (
+        f"from {limits.earliest.isoformat()} to before {limits.before.isoformat()} "
+        f"({MIN_YEAR_VAR}, {MAX_YEAR_VAR})"
+    )
+
+
+def _clean_timestamps(raw: pl.Series, limits: Limits) -> tuple[pl.Series, list[Rule]]:
+    ts, bad = parse_timestamps(raw)
+    out = (ts.is_not_null() & ((ts < limits.earliest_ts) | (ts >= limits.before_ts))).fill_null(
+        False
+    )
+    rules = [
+        (bad, TIMESTAMP_EXPECTED + ", got '{}'"),
+        (out, f"expected a timestamp {_range_text(limits)}, got '{{}}'"),
+    ]
+    return _unless(out, ts), rules
+
+
+def _clean_dates(raw: pl.Series, limits: Limits) -> tuple[pl.Series, list[Rule]]:
+    dates, bad = parse_dates(raw)
+    out = (dates.is_not_null() & ((dates < limits.earliest) | (dates >= limits.before))).fill_null(
+        False
+    )
+    rules = [
+        (bad, DATE_EXPECTED + ", got '{}'"),
+        (out, f"expected a date {_range_text(limits)}, got '{{}}'"),
+    ]
+    return _unless(out, dates), rules
+
+
+def _clean_money(
+    raw: pl.Series, fill: float | None, limits: Limits
+) -> tuple[pl.Series, list[Rule]]:
+    """Clean money: a finite number ≥ 0 and ≤ the cap; ``fill`` stands for a missing value."""
+    missing = _missing(raw)
+    numbers = _numbers(raw)
+    invalid = numbers.is_null() | ~numbers.is_finite().fill_null(False) | (numbers < 0)
+    too_big = (~invalid & (numbers > limits.max_amount)).fill_null(False)
+    clean = pl.select(
+        pl.when(missing).then(fill).when(invalid | too_big).then(None).otherwise(numbers)
+    ).to_series()
+    rules = [
+        ((invalid & ~missing).fill_null(False), MONEY_EXPECTED + ", got '{}'"),
+        (
+            (too_big & ~missing).fill_null(False),
+            f"expected an amount ≤ {limits.amount_text} ({MAX_AMOUNT_VAR}), got '{{}}'",
+        ),
+    ]
+    return clean, rules
+
+
+def _clean_count(raw: pl.Series, dtype: pl.DataType) -> tuple[pl.Series, list[Rule]]:
+    """Clean counts: whole numbers ≥ 0 that fit ``dtype``, checked before any cast.
+
+    Whole numbers written as digits are read exactly (not through a float);
+    other numbers (``12.0``, ``1e3``) must be whole and finite.
+    """
+    assert isinstance(dtype, IntegerType)
+    high = int(pl.select(dtype.max()).item())
+    missing = _missing(raw)
+    numbers = _numbers(raw)
+    if raw.dtype == pl.String:
+        text = raw.str.strip_chars()
+        digits = text.str.contains(r"^\+?\d+$").fill_null(False)
+        exact = text.cast(pl.Int64, strict=False)
+    elif raw.dtype.is_integer():
+        digits = raw.is_not_null()
+        exact = raw.cast(pl.Int64, strict=False)  # null for a UInt64 beyond Int64
+    else:
+        digits = pl.repeat(False, len(raw), dtype=pl.Boolean, eager=True)
+        exact = pl.repeat(None, len(raw), dtype=pl.Int64, eager=True)
+    whole = numbers.is_finite().fill_null(False) & (numbers == numbers.floor()).fill_null(False)
+    as_float = pl.select(pl.when(whole).then(numbers).otherwise(None)).to_series()
+    value = pl.select(
+        pl.when(digits).then(exact).otherwise(as_float.cast(pl.Int64, strict=False))
+    ).to_series()
+    too_big = (
+        (digits & exact.is_null()) | (~digits & whole & (numbers >= 2.0**63)) | (value > high)
+    ).fill_null(False)
+    invalid = (~too_big & (value.is_null() | (value < 0))).fill_null(True)
+    bad = (invalid | too_big) & ~missing
+    clean = _unless(bad | missing, value).cast(dtype)
+    rules = [
+        (invalid & ~missing, COUNT_EXPECTED + ", got '{}'"),
+        (too_big & ~missing, f"expected a whole number ≤ {high:,}, got '{{}}'"),
+    ]
+    return clean, rules
+
+
 def _clean_column(
-    name: str, dtype: pl.DataType, raw: pl.Series, table: str
-) -> tuple[pl.Series, pl.Series, str]:
-    """Return (cleaned values, bad-value mask, message template) for one column."""
+    name: str, dtype: pl.DataType, raw: pl.Series, table: str, limits: Limits
+) -> tuple[pl.Series, list[Rule]]:
+    """Return the cleaned values of one column (null where bad) and its rules (mask, message)."""
     if dtype == pl.String:
         text = raw.cast(pl.String, strict=False).str.strip_chars()
         # Missing: null, or (text only) empty once stripped; stripping once serves both.
         missing = (text == "") if raw.dtype == pl.String else raw.is_null()
-        clean = pl.select(pl.when(missing).then(None).otherwise(text)).to_series()
-        none = pl.repeat(False, len(raw), dtype=pl.Boolean, eager=True)
-        return clean.alias(name), none.alias(name), ""
+        return _unless(missing, text).alias(name), []
     if isinstance(dtype, pl.Datetime):
-        ts, bad = parse_timestamps(raw)
-        return ts.alias(name), bad, TIMESTAMP_EXPECTED + ", got '{}'"
-    if dtype == pl.Date:
-        dates, bad = parse_dates(raw)
-        return dates.alias(name), bad, DATE_EXPECTED + ", got '{}'"
-    missing = _missing(raw)
-    numbers = _numbers(raw)
-    invalid = numbers.is_null() | ~numbers.is_finite().fill_null(False) | (numbers < 0)
-    if dtype == pl.Int64:
-        invalid = invalid | (numbers != numbers.floor())
-        clean = pl.select(pl.when(invalid).then(None).otherwise(numbers).cast(pl.Int64)).to_series()
-        template = COUNT_EXPECTED + ", got '{}'"
+        clean, rules = _clean_timestamps(raw, limits)
+    elif dtype == pl.Date:
+        clean, rules = _clean_dates(raw, limits)
+    elif dtype.is_integer():
+        clean, rules = _clean_count(raw, dtype)
     else:
         fill = 0.0 if (table, name) == ("conversions", "revenue") else None
-        clean = pl.select(
-            pl.when(missing).then(fill).when(invalid).then(None).otherwise(numbers)
-        ).to_series()
-        template = MONEY_EXPECTED + ", got '{}'"
-    bad = (invalid & ~missing).fill_null(False)
-    return clean.alias(name), bad, template
+        clean, rules = _clean_money(raw, fill, limits)
+    return clean.alias(name), [(mask.alias(name), template) for mask, template in rules]
 
 
 def _validate_chunk(
-    chunk: pl.DataFrame, table: str, currency: str | None
+    chunk: pl.DataFrame, table: str, currency: str | None, limits: Limits
 ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """Clean one chunk (which carries ``_row``): cleaned columns + ``_row``, and its issues."""
     schema = TABLES[table]
@@ -241,12 +391,15 @@ def _validate_chunk(
             raw = chunk[name]
         else:
             raw = pl.repeat(None, chunk.height, dtype=pl.String, eager=True).alias(name)
-        clean, bad, template = _clean_column(name, dtype, raw, table)
+        clean, rules = _clean_column(name, dtype, raw, table, limits)
         cleaned.append(clean)
         if name in REQUIRED[table]:
+            bad = pl.repeat(False, chunk.height, dtype=pl.Boolean, eager=True)
+            for mask, _ in rules:
+                bad = bad | mask
             issues.append(_issues(rows, raw, clean.is_null() & ~bad, name, MISSING))
-        if template:
-            issues.append(_issues(rows, raw, bad, name, template))
+        for mask, template in rules:
+            issues.append(_issues(rows, raw, mask, name, template))
     if currency is not None and table in CURRENCY_TABLES and "currency" in chunk.columns:
         raw = chunk["currency"].cast(pl.String, strict=False)
         given = raw.str.strip_chars().str.to_uppercase()
@@ -365,6 +518,9 @@ def validate(
         When a required column is absent.
     ColumnTypeError
         When a canonical column holds nested values (lists, structs).
+    ParameterError
+        When ``CLOSEDLOOP_MIN_YEAR``, ``CLOSEDLOOP_MAX_YEAR`` or
+        ``CLOSEDLOOP_MAX_AMOUNT`` is set to a bad value (see :mod:`ingest.limits`).
 
     Examples
     --------
@@ -459,7 +615,7 @@ def check_rows(
 
     Raises
     ------
-    UnknownTableError, MissingColumnsError, ColumnTypeError
+    UnknownTableError, MissingColumnsError, ColumnTypeError, ParameterError
         As :func:`validate`.
 
     Examples
@@ -482,10 +638,11 @@ def check_rows(
     ).rechunk()
     cleaned_chunks: list[pl.DataFrame] = []
     issues: list[pl.DataFrame] = [pl.DataFrame(schema=_PROBLEM_SCHEMA)]
+    limits = current_limits()
     step = max(1, chunk_rows)
     for start in range(0, max(total_rows, 1), step):
         chunk = numbered.slice(start, step)
-        clean, chunk_issues = _validate_chunk(chunk, table, currency)
+        clean, chunk_issues = _validate_chunk(chunk, table, currency, limits)
         cleaned_chunks.append(clean)
         issues.extend(chunk_issues)
         if progress is not None:

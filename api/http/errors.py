@@ -23,22 +23,32 @@ Where the errors come from:
 - Anything else is a bug: 500 with a generic detail and no stack trace in the
   body (the traceback goes to the server log).
 
-``type`` is ``about:blank``: closedloop does not publish problem-type
+No ``detail`` shows where files live on the server or what the database said
+(:func:`public_detail`): the store's path becomes its file name (the CLI keeps
+the path, its user needs it), any other absolute path its last part, and an
+error raised by DuckDB gets a generic detail and the ``type``
+:data:`DATABASE_ERROR_TYPE`, its full text going to the server log.
+
+``type`` is otherwise ``about:blank``: closedloop does not publish problem-type
 documents; ``title`` and ``status`` say what kind of problem it is.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.http.settings import get_settings
 from attribution.errors import (
     ClosedloopError,
     StoreBusyError,
@@ -58,6 +68,17 @@ INTERNAL_ERROR_DETAIL = (
     "An unexpected error occurred while handling the request. It has been logged on the "
     "server; if it persists, please report it with the time of the request."
 )
+
+DATABASE_ERROR_TYPE = "urn:closedloop:problem:database-error"
+"""``type`` of a problem DuckDB raised: its detail is generic, the full text is in the log."""
+
+_ABSOLUTE_PATH = re.compile(
+    r"""(?<![\w/.:~-])(?:/(?:[^\s'"()<>/]+/)+[^\s'"()<>,;]*|[A-Za-z]:\\[^\s'"()<>,;]*)"""
+)
+"""A POSIX path with two parts or more, or a Windows one, not inside a URL or a word."""
+
+_API_PATHS = ("/v1/", "/docs", "/redoc", "/static/", "/openapi.json")
+"""Paths of this API, which a detail may name (``POST /v1/ingest/touchpoints``)."""
 
 _PARAMETER_PLACES = {
     "query": "Query parameter",
@@ -95,13 +116,102 @@ def problem(
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
+def _last_part(path: str) -> str:
+    """Return the file or folder name a path ends with (``/srv/db/s.duckdb`` → ``s.duckdb``)."""
+    return re.split(r"[\\/]", path.rstrip("\\/"))[-1] or path
+
+
+def public_detail(detail: str, store_path: Path | None = None) -> str:
+    r"""Return ``detail`` without the server's absolute paths, for an HTTP client.
+
+    The store's path, as given or absolute, becomes its file name (as
+    ``/v1/health`` names it); any other absolute path becomes its last part.
+    Paths of the API itself (``/v1/...``) and URLs are left alone.
+
+    Parameters
+    ----------
+    detail
+        The message of an error, as the CLI would print it.
+    store_path
+        The store file the server uses, when known.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> public_detail("The store '/srv/data/s.duckdb' is locked: POST /v1/ingest/costs.")
+    "The store 's.duckdb' is locked: POST /v1/ingest/costs."
+    >>> public_detail("Cannot read 'x.csv': no such file (/tmp/up-1/x.csv).")
+    "Cannot read 'x.csv': no such file (x.csv)."
+    >>> public_detail("Store 'data/my store.duckdb' is busy.", Path("data/my store.duckdb"))
+    "Store 'my store.duckdb' is busy."
+    >>> public_detail("See https://example.com/a/b and C:\\Users\\me\\s.duckdb")
+    'See https://example.com/a/b and s.duckdb'
+    """
+    if store_path is not None:
+        forms = {str(store_path), str(store_path.absolute()), str(store_path.resolve())}
+        for form in sorted(forms, key=len, reverse=True):
+            detail = detail.replace(form, store_path.name)
+
+    def shorten(match: re.Match[str]) -> str:
+        path = match.group(0)
+        return path if path.startswith(_API_PATHS) else _last_part(path)
+
+    return _ABSOLUTE_PATH.sub(shorten, detail)
+
+
+def _from_database(exc: BaseException) -> bool:
+    """Whether DuckDB raised ``exc`` or the error it was raised from (its text is DuckDB's)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, duckdb.Error):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return False
+
+
+def _store_path(request: Request) -> Path | None:
+    """Return the path of the store the app serves (from its settings), if it can be told."""
+    provider = request.app.dependency_overrides.get(get_settings, get_settings)
+    try:
+        path = provider().db_path
+    except Exception:  # an error handler must not fail on its own
+        return None
+    return path if isinstance(path, Path) else None
+
+
+def _database_detail(store: Path | None, message: str) -> str:
+    name = f"The store '{store.name}'" if store is not None else "The store"
+    written = "; nothing was written" if "nothing was written" in message else ""
+    return (
+        f"{name} reported a database error{written}. The full message is in the server log; "
+        "if it persists, report it with the time of the request."
+    )
+
+
 async def closedloop_error(request: Request, exc: Exception) -> ProblemResponse:
-    """Answer one of closedloop's own errors with the status and title it carries."""
+    """Answer one of closedloop's own errors with the status and title it carries.
+
+    The detail is the error's message with the server's paths shortened
+    (:func:`public_detail`); an error DuckDB raised gets a generic detail and
+    the ``type`` :data:`DATABASE_ERROR_TYPE`.
+    """
     if not isinstance(exc, ClosedloopError):  # pragma: no cover - registered for ClosedloopError
         raise exc
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
-    detail = str(exc)
+    store = _store_path(request)
+    detail = public_detail(str(exc), store)
+    if _from_database(exc):
+        logger.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
+        extra["type"] = DATABASE_ERROR_TYPE
+        detail = _database_detail(store, str(exc))
     if isinstance(exc, ValidationFailedError):
         # The message lists the problems line by line for a terminal; the body
         # carries them as data and keeps the summary sentence as the detail.
@@ -112,7 +222,7 @@ async def closedloop_error(request: Request, exc: Exception) -> ProblemResponse:
         extra["available"] = exc.available
     if isinstance(exc, StoreBusyError):
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    if exc.status >= 500:
+    if exc.status >= 500 and "type" not in extra:
         logger.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
     return problem(request, exc.status, exc.title, detail, headers=headers, **extra)
 
@@ -160,6 +270,13 @@ async def internal_error(request: Request, exc: Exception) -> ProblemResponse:
     return problem(request, 500, "Internal Server Error", INTERNAL_ERROR_DETAIL)
 
 
+async def database_error(request: Request, exc: Exception) -> ProblemResponse:
+    """Answer an error DuckDB raised that no closedloop error wraps: 500, a generic detail."""
+    logger.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
+    detail = _database_detail(_store_path(request), "")
+    return problem(request, 500, "Store error", detail, type=DATABASE_ERROR_TYPE)
+
+
 _RESPONSE_DESCRIPTIONS = {
     404: "Unknown model, table or route",
     415: "Unsupported request body type",
@@ -184,16 +301,19 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ClosedloopError, closedloop_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(duckdb.Error, database_error)
     # Starlette hands Exception handlers to its outermost middleware, which
     # sends our response and then re-raises so the server logs the traceback.
     app.add_exception_handler(Exception, internal_error)
 
 
 __all__ = [
+    "DATABASE_ERROR_TYPE",
     "INTERNAL_ERROR_DETAIL",
     "PROBLEM_MEDIA_TYPE",
     "ProblemResponse",
     "install_error_handlers",
     "problem",
     "problem_responses",
+    "public_detail",
 ]

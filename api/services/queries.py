@@ -124,6 +124,27 @@ class PeriodQuery:
         return (self.window, self.stage, self.lookback_days, self.start, self.end)
 
 
+REPORT_KEYS = ("channel", "campaign", "source", "medium", "interaction")
+"""The touch columns answers can be reported by: dimensions, never person-level ids or numbers."""
+
+
+def check_by(by: str) -> None:
+    """Raise :class:`ParameterError` unless ``by`` is a column answers are reported by.
+
+    Examples
+    --------
+    >>> check_by("campaign")
+    >>> check_by("user_id")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: Cannot report by 'user_id': choose one of channel, ...
+    """
+    if by not in REPORT_KEYS:
+        raise ParameterError(
+            f"Cannot report by {str(by)[:64]!r}: choose one of {', '.join(REPORT_KEYS)}."
+        )
+
+
 @dataclass(frozen=True)
 class IntervalQuery(PeriodQuery):
     """A period query that may ask for bootstrap intervals (``ci``, ``bootstrap``, ``seed``).
@@ -146,6 +167,7 @@ class IntervalQuery(PeriodQuery):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_by(self.by)
         check_bootstrap(self.ci, self.bootstrap)
         if self.ci is None:
             object.__setattr__(self, "bootstrap", DEFAULT_BOOTSTRAP)
@@ -222,6 +244,10 @@ class PathsQuery(PeriodQuery):
     by: str = "channel"
     collapse: bool = True
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_by(self.by)
+
 
 TIME_SERIES_METRICS = ("spend", "revenue", "conversions", "roas", "all")
 """What a time series can show; ``all`` keeps every metric (the HTML report's trend)."""
@@ -245,6 +271,7 @@ class TimeSeriesQuery(PeriodQuery):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_by(self.by)
         if self.metric not in TIME_SERIES_METRICS:
             raise ParameterError(
                 f"Unknown metric '{self.metric}'; choose from {', '.join(TIME_SERIES_METRICS)}."

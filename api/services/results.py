@@ -89,7 +89,10 @@ class Result:
     json_data: list[Any] | None = field(default=None, compare=False, repr=False)
     """Rows as JSON when they nest (budget curves' points); ``data`` then feeds CSV only."""
     csv: Callable[[], str] | None = field(default=None, compare=False, repr=False)
-    """Writes the whole CSV when it is more than the rows (the funnel's TOTAL row)."""
+    """Writes the whole CSV when it is more than the rows (the funnel's TOTAL row).
+
+    It must write through :func:`attribution.export.rfc4180_csv`, which neutralises formulas.
+    """
 
     @property
     def total_rows(self) -> int:
@@ -128,10 +131,16 @@ class Result:
     def to_csv(self, offset: int = 0, limit: int | None = None) -> str:
         r"""Return RFC 4180 CSV of the rows of one page (all rows by default).
 
+        A text cell a spreadsheet would run as a formula (``=...``, ``+...``,
+        ``-...``, ``@...``) is written with a leading ``'``; numbers are
+        written as they are (:func:`attribution.export.neutralise_formulas`).
+
         Examples
         --------
         >>> Result("x", {}, pl.DataFrame({"a": [1]})).to_csv()
         'a\r\n1\r\n'
+        >>> Result("x", {}, pl.DataFrame({"c": ["@SUM(A1)"], "n": [-1]})).to_csv()
+        "c,n\r\n'@SUM(A1),-1\r\n"
         """
         if self.csv is not None and offset == 0 and limit is None:
             return self.csv()

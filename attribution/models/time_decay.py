@@ -19,6 +19,10 @@ from attribution.models.base import (
 _MICROSECONDS_PER_DAY = 86_400_000_000
 
 
+MIN_HALF_LIFE_DAYS = 1e-6
+"""The shortest half-life accepted: shorter ones only round every weight but the last to 0."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class TimeDecay(AttributionModel):
     """More credit to touches closer to the conversion, halving every half-life.
@@ -44,13 +48,19 @@ class TimeDecay(AttributionModel):
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "exponential decay towards the conversion"
     param_docs: ClassVar[dict[str, str]] = {
-        "half_life_days": "days after which a touch's weight halves (> 0)",
+        "half_life_days": "days after which a touch's weight halves (at least 1e-6, ~0.1 s)",
     }
 
     half_life_days: float = 7.0
 
     def __post_init__(self) -> None:
         require_positive(self, "half_life_days", self.half_life_days)
+        if self.half_life_days < MIN_HALF_LIFE_DAYS:
+            # 1 / half_life overflows to inf below ~1e-308, and 0 x inf is NaN.
+            raise ParameterError(
+                f"half_life_days must be at least {MIN_HALF_LIFE_DAYS:g} (about 0.1 s). "
+                f"Got {self.half_life_days!r} instead."
+            )
 
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
         """Weight touches by ``2 ** (-days_before_conversion / half_life_days)``."""

@@ -279,8 +279,8 @@ def test_run_attribution_repeated_param(client: TestClient, assert_problem: Asse
         (
             "by=colour",
             "Invalid parameter",
-            "Cannot group by 'colour': it is not a touch column. Available: campaign, channel, "
-            "interaction, medium, source, touchpoint_id, ts, user_id.",
+            "Cannot report by 'colour': choose one of channel, campaign, source, medium, "
+            "interaction.",
         ),
         (
             "end=9999-12-31",

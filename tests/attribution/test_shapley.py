@@ -631,7 +631,8 @@ def test_many_channels_are_sampled() -> None:
         ),
         (
             {"samples": 0},
-            "The 'samples' parameter of ShapleyCounterfactual must be >= 1. Got 0 instead.",
+            "The 'samples' parameter of ShapleyCounterfactual must be between 1 and 100,000. "
+            "Got 0 instead.",
         ),
         (
             {"sampling_seed": -1},

@@ -224,9 +224,9 @@ def test_engine_path_statistics_equal_the_polars_ones(
 
 def _close(got: Any, want: Any) -> bool:
     if isinstance(want, dict):
-        return got.keys() == want.keys() and all(_close(got[k], want[k]) for k in want)
+        return bool(got.keys() == want.keys()) and all(_close(got[k], want[k]) for k in want)
     if isinstance(want, list):
         return len(got) == len(want) and all(_close(g, w) for g, w in zip(got, want, strict=True))
     if isinstance(want, float):
-        return got == pytest.approx(want, rel=1e-9, abs=1e-9)
+        return bool(got == pytest.approx(want, rel=1e-9, abs=1e-9))
     return bool(got == want)

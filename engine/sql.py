@@ -359,6 +359,53 @@ WHERE is_conv = 0 OR n_touches = 0
 """
 
 
+def funnel_touches_sql(*, start: dt.date | None, end: dt.date | None, cut: bool) -> str:
+    """Return the query of the touches a funnel reads: all of converted persons', a few of others'.
+
+    The funnel (:func:`attribution.funnel.funnel`) reads, of a person with no
+    conversion row, only their first and last touch (in ``ts``,
+    ``touchpoint_id`` order), their first ``visit`` and their first visit in
+    the period ``[start, end]``; so only those rows come back for them, and
+    every touch of a person with a conversion. ``cut`` drops touches after
+    ``end`` (the funnel's ``period`` mode). Reads ``touchpoints``,
+    ``conversions`` and ``person_map``; ``user_id`` is the stitched person.
+
+    Examples
+    --------
+    >>> "is_last" in funnel_touches_sql(start=None, end=None, cut=False)
+    True
+    """
+    in_period = event_window(0, start, end)
+    until = event_window(0, None, end) if cut else "TRUE"
+    order = "PARTITION BY user_id ORDER BY ts, touchpoint_id"
+    return f"""
+WITH t AS (
+  SELECT COALESCE(m.person_id, e.user_id) AS user_id, e.touchpoint_id, e.ts, e.channel,
+         e.campaign, e.source, e.medium, e.interaction,
+         CASE WHEN e.interaction = 'visit' THEN 1 ELSE 0 END AS is_visit,
+         CASE WHEN e.interaction = 'visit' AND {in_period} THEN 1 ELSE 0 END AS is_period_visit
+  FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
+  WHERE {until}
+), converted AS (
+  SELECT DISTINCT COALESCE(m.person_id, c.user_id) AS user_id
+  FROM conversions AS c LEFT JOIN person_map AS m ON m.id = c.user_id
+), ranked AS (
+  SELECT *,
+    ROW_NUMBER() OVER ({order}) AS rn,
+    LEAD(touchpoint_id) OVER ({order}) IS NULL AS is_last,
+    SUM(is_visit) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS visits,
+    SUM(is_period_visit) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+      AS period_visits
+  FROM t
+)
+SELECT r.user_id, r.touchpoint_id, r.ts, r.channel, r.campaign, r.source, r.medium,
+       r.interaction
+FROM ranked AS r LEFT JOIN converted AS c ON c.user_id = r.user_id
+WHERE c.user_id IS NOT NULL OR r.rn = 1 OR r.is_last
+   OR (r.is_visit = 1 AND r.visits = 1) OR (r.is_period_visit = 1 AND r.period_visits = 1)
+"""
+
+
 def non_converting_sql(
     *, stage: str, lookback_days: float, start: dt.date | None, end: dt.date | None
 ) -> str:
@@ -444,6 +491,7 @@ def to_spark(sql: str) -> str:
 __all__ = [
     "converting_touches_sql",
     "event_window",
+    "funnel_touches_sql",
     "items_sql",
     "journey_paths_sql",
     "literal",

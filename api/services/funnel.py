@@ -7,6 +7,7 @@ id and the touches recorded under a cookie of the same person meet.
 from __future__ import annotations
 
 from api.services.context import Context
+from api.services.inputs import Inputs, StoreSource
 from api.services.queries import FunnelQuery
 from api.services.results import Result, report_result
 from attribution.funnel import funnel as count_funnel
@@ -27,7 +28,7 @@ def funnel(ctx: Context, query: FunnelQuery) -> Result:
     """
 
     def compute() -> Result:
-        inputs = ctx.inputs(query.window)
+        inputs = _inputs(ctx, query)
         ctx.require_conversions(inputs, None, "count")
         touchpoints, costs = inputs.touchpoints, inputs.costs
         report = count_funnel(
@@ -45,6 +46,19 @@ def funnel(ctx: Context, query: FunnelQuery) -> Result:
         return report_result("funnel", report, csv=report.to_csv)
 
     return ctx.cached(("funnel", query), compute)
+
+
+def _inputs(ctx: Context, query: FunnelQuery) -> Inputs:
+    """Return the funnel's inputs: from the store only the touches it looks at, else all rows."""
+    source = ctx.source
+    if isinstance(source, StoreSource):
+        return ctx.cached(
+            ("funnel-inputs", query.window, query.start, query.end, query.mode),
+            lambda: source.funnel_read(
+                query.window, start=query.start, end=query.end, cut=query.mode == "period"
+            ),
+        )
+    return ctx.inputs(query.window)
 
 
 __all__ = ["funnel"]

@@ -29,6 +29,7 @@ from engine.paths import (
     store_paths,
     window_stages,
 )
+from engine.sql import funnel_touches_sql
 from ingest import Store
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, StitchResult, stitch_identities
 
@@ -353,6 +354,11 @@ def stitched(conversions: pl.DataFrame, person_map: pl.DataFrame) -> pl.DataFram
     )
 
 
+def _no_remap(people: pl.DataFrame) -> dict[str, int]:
+    """Count nothing: the funnel echoes no remapped-row counts."""
+    return {}
+
+
 class StoreSource:
     """The embedded DuckDB store: every read of a window in one snapshot.
 
@@ -474,6 +480,39 @@ class StoreSource:
                 source=self.name,
                 identity=identity,
                 conversions=sum(stages.values()),
+                data_version=snap.data_version,
+            )
+
+    def funnel_read(
+        self, window: Window, *, start: dt.date | None, end: dt.date | None, cut: bool
+    ) -> Inputs:
+        """Read what a funnel needs, stitched: every conversion, and the touches it looks at.
+
+        Only a few touches of each person without a conversion leave the store
+        (:func:`engine.sql.funnel_touches_sql`); ``cut`` drops touches after
+        ``end`` (the ``period`` mode).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> source = StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb"))
+        >>> source.funnel_read(Window.everything(), start=None, end=None, cut=False).currency
+        'USD'
+        """
+        with self.store.snapshot() as snap:
+            costs = snap.read("costs", start=window.start, end=window.end)
+            never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
+            person_map, identity = persons_of(window, lambda: snap.read("identities"), _no_remap)
+            sql = funnel_touches_sql(start=start, end=end, cut=cut)
+            touchpoints = snap.query(sql, {"person_map": person_map})
+            conversions = stitched(snap.read("conversions"), person_map)
+            return Inputs(
+                touchpoints=touchpoints,
+                conversions=conversions,
+                costs=None if never_loaded else costs,
+                currency=snap.currency,
+                source=self.name,
+                identity=identity,
                 data_version=snap.data_version,
             )
 

@@ -230,3 +230,38 @@ def _close(got: Any, want: Any) -> bool:
     if isinstance(want, float):
         return bool(got == pytest.approx(want, rel=1e-9, abs=1e-9))
     return bool(got == want)
+
+
+@pytest.mark.parametrize("by", [None, "channel", "campaign", "lead_source"])
+@pytest.mark.parametrize("mode", ["cohort", "period"])
+@pytest.mark.parametrize("assign", ["first_touch", "lead_touch"])
+@pytest.mark.parametrize(
+    "period", [{}, {"start": dt.date(2025, 3, 1), "end": dt.date(2025, 4, 30)}]
+)
+def test_funnel_from_the_stores_few_touches_equals_the_polars_one(
+    stores: tuple[Services, Services],
+    by: str | None,
+    mode: str,
+    assign: str,
+    period: dict[str, Any],
+) -> None:
+    """Of a person without a conversion the funnel reads only their first and last touch and
+    first visits: the store sends only those, and every number stays the same."""
+    from api.services.queries import FunnelQuery
+
+    engine, frames = stores
+    query = FunnelQuery.create(by=by, mode=mode, assign=assign, **period)
+    got, expected = engine.funnel(query).to_dict(), frames.funnel(query).to_dict()
+    assert _close(got, expected)
+
+
+def test_the_store_sends_the_funnel_fewer_touches(stores: tuple[Services, Services]) -> None:
+    from api.services.inputs import StoreSource, Window
+
+    engine, frames = stores
+    source = engine.context.source
+    assert isinstance(source, StoreSource)
+    sent = source.funnel_read(Window.everything(), start=None, end=None, cut=False)
+    everything = frames.inputs(Window.everything()).touchpoints
+    assert 0 < sent.touchpoints.height < everything.height
+    assert sent.touchpoints["user_id"].n_unique() == everything["user_id"].n_unique()

@@ -34,7 +34,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from api.http.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
-from api.http.limits import BodySizeLimit
+from api.http.limits import BodySizeLimit, ComputeLimit
 from api.http.routes import (
     attribution,
     attribution_paths,
@@ -159,8 +159,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
-    limit = (settings or get_settings()).max_upload_bytes
-    app.add_middleware(BodySizeLimit, max_bytes=limit)
+    bounds = settings or get_settings()
+    app.add_middleware(BodySizeLimit, max_bytes=bounds.max_upload_bytes)
+    app.add_middleware(
+        ComputeLimit, slots=bounds.max_compute, wait_seconds=bounds.compute_wait_seconds
+    )
     install_error_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix="/v1")

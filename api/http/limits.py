@@ -1,4 +1,4 @@
-"""Request-size limits: bodies and uploads larger than the server's bound get 413.
+"""Request limits: bodies larger than the server's bound get 413, a full server 503.
 
 :class:`BodySizeLimit` is a pure ASGI middleware: a ``Content-Length`` over
 the bound is answered at once with an RFC 9457 problem, and a body sent
@@ -9,7 +9,9 @@ as the bound is passed, before the whole body is buffered.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -112,4 +114,109 @@ async def _refuse(scope: Scope, send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-__all__ = ["BodySizeLimit", "RequestTooLargeError", "too_large_detail"]
+class ServerBusyError(ClosedloopError):
+    """Raised when every computing slot stayed taken for as long as a request may wait."""
+
+    status = 503
+    title = "Server busy"
+
+
+COMPUTING_PREFIXES = (
+    "/v1/attribution",
+    "/v1/compare",
+    "/v1/paths",
+    "/v1/timeseries",
+    "/v1/funnel",
+    "/v1/budget",
+    "/v1/models/",
+    "/v1/ingest",
+)
+"""The routes that compute or write (cheap ones — health, the schema, static files — never wait)."""
+
+
+class ComputeLimit:
+    """ASGI middleware letting at most ``slots`` computing requests run at once.
+
+    A request over the bound waits up to ``wait_seconds`` for a slot, then is
+    answered ``503`` with ``Retry-After`` (an RFC 9457 problem): a burst of
+    heavy requests queues or is turned away instead of exhausting memory.
+
+    Examples
+    --------
+    >>> async def app(scope, receive, send):
+    ...     pass
+    >>> ComputeLimit(app, slots=2, wait_seconds=1.0).slots
+    2
+    """
+
+    def __init__(self, app: ASGIApp, slots: int, wait_seconds: float) -> None:
+        self.app = app
+        self.slots = max(1, slots)
+        self.wait_seconds = max(0.0, wait_seconds)
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run a computing request once a slot is free, or refuse it with 503."""
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(COMPUTING_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:  # created on the server's event loop
+            self._semaphore = asyncio.Semaphore(self.slots)
+        semaphore = self._semaphore
+        try:
+            await asyncio.wait_for(semaphore.acquire(), timeout=self.wait_seconds or 1e-9)
+        except TimeoutError:
+            await _busy(scope, send, self.slots, self.wait_seconds)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            semaphore.release()
+
+
+def busy_detail(slots: int, wait_seconds: float) -> str:
+    """Say why a request was turned away and what to do.
+
+    Examples
+    --------
+    >>> busy_detail(2, 30.0)
+    'All 2 computing slots stayed busy for 30 s. Retry later (the bound is CLOSEDLOOP_MAX_COMPUTE).'
+    """
+    return (
+        f"All {slots} computing slots stayed busy for {wait_seconds:g} s. Retry later "
+        "(the bound is CLOSEDLOOP_MAX_COMPUTE)."
+    )
+
+
+async def _busy(scope: Scope, send: Send, slots: int, wait_seconds: float) -> None:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": ServerBusyError.title,
+        "status": 503,
+        "detail": busy_detail(slots, wait_seconds),
+        "instance": scope.get("path", ""),
+    }
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"retry-after", str(max(1, math.ceil(wait_seconds))).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+__all__ = [
+    "COMPUTING_PREFIXES",
+    "BodySizeLimit",
+    "ComputeLimit",
+    "RequestTooLargeError",
+    "ServerBusyError",
+    "busy_detail",
+    "too_large_detail",
+]

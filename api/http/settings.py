@@ -3,9 +3,11 @@
 ``CLOSEDLOOP_DB`` names the store file (default ``./closedloop.duckdb``, as
 for the CLI); ``CLOSEDLOOP_CACHE_MB`` bounds the result cache (default 1/8
 of physical memory); ``CLOSEDLOOP_MAX_UPLOAD_MB`` bounds one upload or
-request body (default 256). :func:`get_settings` is cached; tests and
-``closedloop serve`` swap it through ``app.dependency_overrides`` (see
-:func:`api.http.app.create_app`).
+request body (default 256); ``CLOSEDLOOP_MAX_COMPUTE`` bounds the requests
+that compute at once (default: the CPU count) and ``CLOSEDLOOP_COMPUTE_WAIT``
+how many seconds one waits for a turn before a 503 (default 30).
+:func:`get_settings` is cached; tests and ``closedloop serve`` swap it
+through ``app.dependency_overrides`` (see :func:`api.http.app.create_app`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ def _max_upload_bytes() -> int:
     return int(float(text) * 2**20) if text else DEFAULT_MAX_UPLOAD_BYTES
 
 
+def _max_compute() -> int:
+    text = os.environ.get("CLOSEDLOOP_MAX_COMPUTE")
+    return max(1, int(text)) if text else max(1, os.cpu_count() or 1)
+
+
+def _compute_wait() -> float:
+    text = os.environ.get("CLOSEDLOOP_COMPUTE_WAIT")
+    return max(0.0, float(text)) if text else 30.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the store is, how long to wait for it, and the server's memory bounds.
@@ -44,6 +56,10 @@ class Settings:
     """Bound of the result cache, in bytes (0 caches nothing)."""
     max_upload_bytes: int = field(default_factory=_max_upload_bytes)
     """Largest upload or request body, in bytes: larger ones get 413."""
+    max_compute: int = field(default_factory=_max_compute)
+    """Requests that compute at once (attribution, compare, paths, ...); others wait their turn."""
+    compute_wait_seconds: float = field(default_factory=_compute_wait)
+    """How long a request waits for a turn before it gets 503 with ``Retry-After``."""
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -101,6 +101,7 @@ from attribution.schema import KEYS, REQUIRED, TABLES
 __all__ = [
     "DEFAULT_CURRENCY",
     "SCHEMA_VERSION",
+    "PersonDeletion",
     "Snapshot",
     "Staging",
     "Store",
@@ -189,6 +190,27 @@ class UpsertCounts:
     def to_dict(self) -> dict[str, int]:
         """Return the counts as a plain dict."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class PersonDeletion:
+    """What :meth:`Store.delete_person` removed: the ids, and rows per table.
+
+    Examples
+    --------
+    >>> PersonDeletion(("u1",), touchpoints=3, conversions=1, identities=0).rows
+    4
+    """
+
+    ids: tuple[str, ...]
+    touchpoints: int = 0
+    conversions: int = 0
+    identities: int = 0
+
+    @property
+    def rows(self) -> int:
+        """Rows removed from every table together."""
+        return self.touchpoints + self.conversions + self.identities
 
 
 def _q(name: str) -> str:
@@ -1257,6 +1279,68 @@ class Store:
                 _run(con, "ROLLBACK")
         with _locks_guard:
             _seen_versions[self._key] = (state, snap.data_version)
+
+    def delete_person(
+        self, user_id: str, *, follow_identities: bool = True, max_component_size: int | None = None
+    ) -> PersonDeletion:
+        """Delete every row of one person, in one transaction (the right to erasure).
+
+        Parameters
+        ----------
+        user_id
+            Any id of the person: a CRM id, a cookie, an email hash.
+        follow_identities
+            Also delete the rows of every id stitched to it through the
+            identity pairs (the person as reports see them). An id in an
+            oversized component (see :func:`ingest.stitch_identities`) is
+            not merged in reports, so only its own rows go.
+        max_component_size
+            The stitching cap reports use (default: theirs).
+
+        Returns
+        -------
+        PersonDeletion
+            The ids deleted and the rows removed from each table.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb")
+        >>> _ = store.upsert("identities", pl.DataFrame({"anonymous_id": ["c1"],
+        ...     "user_id": ["crm-7"]}))
+        >>> store.delete_person("crm-7")
+        PersonDeletion(ids=('c1', 'crm-7'), touchpoints=0, conversions=0, identities=1)
+        """
+        from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, stitch_identities
+
+        cap = max_component_size or DEFAULT_MAX_COMPONENT_SIZE
+        with self._transaction("identities") as con:
+            ids = {user_id}
+            if follow_identities:
+                pairs = _frame(con, "SELECT anonymous_id, user_id FROM identities")
+                persons = stitch_identities(pairs, max_component_size=cap).mapping
+                mine = persons.filter(pl.col("id") == user_id)
+                if not mine.is_empty():
+                    person = mine["person_id"][0]
+                    ids |= set(persons.filter(pl.col("person_id") == person)["id"].to_list())
+            listed = sorted(ids)
+            removed = {}
+            for table, where in (
+                ("touchpoints", "user_id IN (SELECT UNNEST(?))"),
+                ("conversions", "user_id IN (SELECT UNNEST(?))"),
+                (
+                    "identities",
+                    "anonymous_id IN (SELECT UNNEST(?)) OR user_id IN (SELECT UNNEST(?))",
+                ),
+            ):
+                params = [listed] * where.count("?")
+                row = _first(_run(con, f"SELECT count(*) FROM {_q(table)} WHERE {where}", params))
+                removed[table] = int(row[0]) if row else 0
+                if removed[table]:
+                    _run(con, f"DELETE FROM {_q(table)} WHERE {where}", params)
+            if any(removed.values()):
+                _bump_version(con)
+        return PersonDeletion(tuple(listed), **removed)
 
     def export(self, folder: str | Path) -> dict[str, int]:
         """Write every table to ``folder/<table>/part-00000.parquet`` from one snapshot.

@@ -26,6 +26,7 @@ NAMES = [
     "funnel",
     "report",
     "export",
+    "delete",
 ]
 
 Capture = pytest.CaptureFixture[str]

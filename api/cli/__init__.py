@@ -40,6 +40,7 @@ from api.cli import (
     attribute,
     budget,
     channels,
+    delete,
     export,
     funnel,
     ingest,
@@ -81,6 +82,7 @@ COMMANDS: tuple[Command, ...] = (
     funnel,
     report,
     export,
+    delete,
 )
 """Every command module, in the order ``closedloop --help`` lists them."""
 

@@ -192,6 +192,50 @@ class UpsertCounts:
         return asdict(self)
 
 
+def _backup_parts(folder: Path, table: str) -> list[Path]:
+    """List the Parquet files of one table in an export folder (none when absent)."""
+    inside = folder / table
+    if inside.is_dir():
+        return sorted(inside.glob("*.parquet"))
+    single = folder / f"{table}.parquet"
+    return [single] if single.is_file() else []
+
+
+def _read_backup_part(table: str, part: Path) -> pl.DataFrame:
+    """Read one Parquet part of an export in the table's canonical schema, or say why not."""
+    schema = TABLES[table]
+    where = f"'{part.name}' of {table}"
+    try:
+        frame = pl.read_parquet(part)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        reason = type(exc).__name__
+        raise InputError(
+            f"Cannot restore {where}: the file is damaged or not Parquet ({reason})."
+        ) from None
+    missing = [c for c in schema.names() if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"Cannot restore {where}: it lacks column(s) {', '.join(missing)}; "
+            "it is not a closedloop export."
+        )
+    try:
+        return frame.select(schema.names()).cast(schema)  # type: ignore[arg-type]
+    except pl.exceptions.PolarsError:
+        raise InputError(
+            f"Cannot restore {where}: its columns have other types than a closedloop export's."
+        ) from None
+
+
+def _backup_currency(folder: Path) -> str | None:
+    """Return the currency an export recorded in ``meta.json`` (``None`` when absent)."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    currency = meta.get("currency") if isinstance(meta, dict) else None
+    return str(currency).upper() if currency else None
+
+
 @dataclass(frozen=True)
 class PersonDeletion:
     """What :meth:`Store.delete_person` removed: the ids, and rows per table.
@@ -1397,6 +1441,57 @@ class Store:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return written
+
+    def restore(self, folder: str | Path) -> dict[str, UpsertCounts]:
+        """Load a folder written by :meth:`export` back into the store, in one transaction.
+
+        Into an empty store this restores the exported one exactly (rows and
+        reporting currency); into a store holding data it is an upsert, the
+        backup's row winning for a key both hold. Every table present in
+        ``folder`` is read (``folder/<table>/`` of Parquet parts, or
+        ``folder/<table>.parquet``); absent tables are left alone.
+
+        Returns
+        -------
+        dict[str, UpsertCounts]
+            Per table read: rows inserted, updated, unchanged.
+
+        Raises
+        ------
+        InputError
+            When the folder holds no table, a file is damaged or not a
+            closedloop export (the message names the table and file, not
+            the folder), or the backup's currency differs from the store's
+            while the store holds money; nothing was written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> root = pathlib.Path(tempfile.mkdtemp())
+        >>> first = Store(root / "a.duckdb")
+        >>> _ = first.upsert("identities", pl.DataFrame({"anonymous_id": ["a"], "user_id": ["u"]}))
+        >>> _ = first.export(root / "backup")
+        >>> Store(root / "b.duckdb").restore(root / "backup")["identities"]
+        UpsertCounts(inserted=1, updated=0, unchanged=0)
+        """
+        source = Path(folder)
+        frames: list[tuple[str, pl.DataFrame]] = []
+        for table in TABLES:
+            parts = _backup_parts(source, table)
+            for part in parts:
+                frames.append((table, _read_backup_part(table, part)))
+        if not frames:
+            raise InputError(
+                f"'{source.name}' holds no table of a closedloop export (touchpoints/, "
+                "conversions/, costs/, identities/). Write one with: closedloop export --out DIR."
+            )
+        currency = _backup_currency(source)
+        if currency is not None and currency != self.currency:
+            self.set_currency(currency)  # refused (InputError) while money in another is held
+        with self.staging() as staging:
+            for table, frame in frames:
+                staging.stage(table, frame)
+            return staging.finish()
 
     def data_version(self) -> int:
         """Return the store's ``data_version``: it moves with every committed change.

@@ -43,6 +43,7 @@ from api.cli import (
     delete,
     export,
     funnel,
+    import_,
     ingest,
     models,
     report,
@@ -82,6 +83,7 @@ COMMANDS: tuple[Command, ...] = (
     funnel,
     report,
     export,
+    import_,
     delete,
 )
 """Every command module, in the order ``closedloop --help`` lists them."""

@@ -34,6 +34,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from api.http.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
+from api.http.guards import SameOriginWrites, SecurityHeaders
 from api.http.limits import BodySizeLimit, ComputeLimit
 from api.http.routes import (
     attribution,
@@ -164,6 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         ComputeLimit, slots=bounds.max_compute, wait_seconds=bounds.compute_wait_seconds
     )
+    app.add_middleware(SameOriginWrites)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router, prefix="/v1")

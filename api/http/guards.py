@@ -16,11 +16,11 @@ browsers send no ``Origin`` and are not affected.
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http.limits import send_problem
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
@@ -118,26 +118,14 @@ def same_site(origin: str, host: str) -> bool:
 
 
 async def _refuse(scope: Scope, send: Send) -> None:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": "Cross-site request refused",
-        "status": 403,
-        "detail": "This server does not accept writes from pages of another site. Send the "
-        "request from the dashboard itself, or from a client that is not a browser.",
-        "instance": scope.get("path", ""),
-    }
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
+    await send_problem(
+        scope,
+        send,
+        403,
+        "Cross-site request refused",
+        "This server does not accept writes from pages of another site. Send the request from "
+        "the dashboard itself, or from a client that is not a browser.",
     )
-    await send({"type": "http.response.body", "body": payload})
 
 
 __all__ = ["CONTENT_SECURITY_POLICY", "SameOriginWrites", "SecurityHeaders", "same_site"]

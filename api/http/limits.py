@@ -91,27 +91,57 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(scope: Scope, send: Send, limit: int) -> None:
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer from ASGI middleware with an RFC 9457 problem (no route ran).
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> sent = []
+    >>> async def send(message):
+    ...     sent.append(message)
+    >>> asyncio.run(send_problem({"path": "/v1/x"}, send, 503, "Server busy", "Later."))
+    >>> sent[0]["status"], json.loads(sent[1]["body"])["detail"]
+    (503, 'Later.')
+    """
     body: dict[str, Any] = {
         "type": "about:blank",
-        "title": RequestTooLargeError.title,
-        "status": 413,
-        "detail": too_large_detail(limit),
+        "title": title,
+        "status": status,
+        "detail": detail,
         "instance": scope.get("path", ""),
     }
     payload = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(payload)).encode()),
-                (b"connection", b"close"),
+                *(headers or []),
             ],
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _refuse(scope: Scope, send: Send, limit: int) -> None:
+    await send_problem(
+        scope,
+        send,
+        413,
+        RequestTooLargeError.title,
+        too_large_detail(limit),
+        [(b"connection", b"close")],
+    )
 
 
 class ServerBusyError(ClosedloopError):
@@ -189,26 +219,15 @@ def busy_detail(slots: int, wait_seconds: float) -> str:
 
 
 async def _busy(scope: Scope, send: Send, slots: int, wait_seconds: float) -> None:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": ServerBusyError.title,
-        "status": 503,
-        "detail": busy_detail(slots, wait_seconds),
-        "instance": scope.get("path", ""),
-    }
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"retry-after", str(max(1, math.ceil(wait_seconds))).encode()),
-            ],
-        }
+    retry = str(max(1, math.ceil(wait_seconds))).encode()
+    await send_problem(
+        scope,
+        send,
+        503,
+        ServerBusyError.title,
+        busy_detail(slots, wait_seconds),
+        [(b"retry-after", retry)],
     )
-    await send({"type": "http.response.body", "body": payload})
 
 
 __all__ = [
@@ -218,5 +237,6 @@ __all__ = [
     "RequestTooLargeError",
     "ServerBusyError",
     "busy_detail",
+    "send_problem",
     "too_large_detail",
 ]

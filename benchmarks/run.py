@@ -43,7 +43,7 @@ just that section and keeps the rest of ``--out`` as it is; ``--only engine``
 the reverse. Experiments write elsewhere with ``--out``::
 
     python benchmarks/run.py --only pipeline                      # ~10 min here
-    python benchmarks/run.py --only pipeline --pipeline-sizes 1000000 --out /tmp/b.md
+    python benchmarks/run.py --only pipeline --pipeline-sizes 1000000 --out my-run.md
 """
 
 from __future__ import annotations

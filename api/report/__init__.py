@@ -40,21 +40,9 @@ def build_report(
 
     Parameters
     ----------
-    store
-        The store to report on, or the services over a store or a lake.
-    start, end
-        The period (inclusive dates); default: the dates of the data.
-    models
-        Models to compare; default every registered model that runs on the
-        data. The channel and campaign tables use ``linear`` when it is one
-        of them, else the first.
-    stage, lookback_days
-        As in :func:`attribution.attribute`.
-    ci, bootstrap, seed
-        Add bootstrap intervals at level ``ci`` to the model comparison,
-        from ``bootstrap`` resamples seeded by ``seed``.
-    top_paths
-        How many paths to list.
+    store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths
+        As in :func:`api.report.data.gather_report_data`, which computes the
+        numbers this renders.
 
     Returns
     -------

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from api.services.context import Context
-from api.services.queries import AttributionQuery, check_bootstrap
+from api.services.queries import AttributionQuery, TimeSeriesQuery, check_bootstrap
 from api.services.results import Result, report_result
 from attribution import AttributionModel
 from attribution.errors import ParameterError
@@ -169,7 +169,7 @@ def on_paths(query: AttributionQuery) -> bool:
     return query.ci is None and query.by in PATH_KEYS and query.model.runs_on_paths(query.by)
 
 
-def on_converting(query: AttributionQuery) -> bool:
+def on_converting(query: AttributionQuery | TimeSeriesQuery) -> bool:
     """Say whether the query can be answered from the engine's converting journeys alone.
 
     Yes when the model credits each journey on its own (see

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import polars as pl
 
@@ -32,6 +32,10 @@ from engine.paths import (
 from engine.sql import funnel_touches_sql
 from ingest import Store
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, StitchResult, stitch_identities
+from ingest.store import Snapshot
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def check_period(lookback_days: float, start: dt.date | None, end: dt.date | None) -> None:
@@ -451,6 +455,34 @@ class StoreSource:
         >>> answer.conversions, answer.aggregate is None
         (0, True)
         """
+        return self._engine_inputs(
+            window,
+            lookback_days,
+            lambda snap, people, stages: {
+                "aggregate": store_paths(
+                    snap,
+                    people,
+                    by=by,
+                    stage=stage,
+                    lookback_days=lookback_days,
+                    start=window.start,
+                    end=window.end,
+                    stages=stages,
+                )
+            },
+        )
+
+    def _engine_inputs(
+        self,
+        window: Window,
+        lookback_days: float,
+        compute: Callable[[Snapshot, pl.DataFrame, dict[str, int]], dict[str, Any]],
+    ) -> PathInputs:
+        """Read, in one snapshot, what every engine answer shares, and ``compute`` the rest.
+
+        ``compute(snap, person_map, stages)`` runs only when the window holds a
+        conversion and returns the :class:`PathInputs` fields it fills.
+        """
         start, end = window.start, window.end
         with self.store.snapshot() as snap:
             stages = window_stages(snap, lookback_days, start, end)
@@ -461,26 +493,16 @@ class StoreSource:
                 lambda: snap.read("identities"),
                 lambda people: remapped(snap, people, lookback_days, start, end),
             )
-            aggregate = None
-            if sum(stages.values()):
-                aggregate = store_paths(
-                    snap,
-                    person_map,
-                    by=by,
-                    stage=stage,
-                    lookback_days=lookback_days,
-                    start=start,
-                    end=end,
-                    stages=stages,
-                )
+            computed = compute(snap, person_map, stages) if sum(stages.values()) else {}
             return PathInputs(
-                aggregate=aggregate,
+                aggregate=computed.get("aggregate"),
                 costs=None if never_loaded else costs,
                 currency=snap.currency,
                 source=self.name,
                 identity=identity,
                 conversions=sum(stages.values()),
                 data_version=snap.data_version,
+                converting=computed.get("converting"),
             )
 
     def funnel_read(
@@ -531,39 +553,24 @@ class StoreSource:
         >>> answer.conversions, answer.converting is None
         (0, True)
         """
-        start, end = window.start, window.end
-        with self.store.snapshot() as snap:
-            stages = window_stages(snap, lookback_days, start, end)
-            costs = snap.read("costs", start=start, end=end)
-            never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
-            person_map, identity = persons_of(
-                window,
-                lambda: snap.read("identities"),
-                lambda people: remapped(snap, people, lookback_days, start, end),
-            )
-            converting = None
-            if sum(stages.values()):
-                conversions = snap.read("conversions", end=window.end, ts_from=window.since)
-                converting = store_converting(
+        return self._engine_inputs(
+            window,
+            lookback_days,
+            lambda snap, people, stages: {
+                "converting": store_converting(
                     snap,
-                    person_map,
-                    stitched(conversions, person_map),
+                    people,
+                    stitched(
+                        snap.read("conversions", end=window.end, ts_from=window.since), people
+                    ),
                     stage=stage,
                     lookback_days=lookback_days,
-                    start=start,
-                    end=end,
+                    start=window.start,
+                    end=window.end,
                     stages=stages,
                 )
-            return PathInputs(
-                aggregate=None,
-                costs=None if never_loaded else costs,
-                currency=snap.currency,
-                source=self.name,
-                identity=identity,
-                conversions=sum(stages.values()),
-                data_version=snap.data_version,
-                converting=converting,
-            )
+            },
+        )
 
     def stages(self) -> list[str]:
         """Return the distinct conversion stages in the store.
@@ -684,7 +691,33 @@ class LakeSource:
         >>> LakeSource.paths  # doctest: +ELLIPSIS
         <function LakeSource.paths at ...>
         """
-        from engine.spark import lake_paths, lake_remapped, lake_stages
+        from engine.spark import lake_paths
+
+        return self._engine_inputs(
+            window,
+            lookback_days,
+            lambda spark, people, stages: {
+                "aggregate": lake_paths(
+                    spark,
+                    people,
+                    by=by,
+                    stage=stage,
+                    lookback_days=lookback_days,
+                    start=window.start,
+                    end=window.end,
+                    stages=stages,
+                )
+            },
+        )
+
+    def _engine_inputs(
+        self,
+        window: Window,
+        lookback_days: float,
+        compute: Callable[[SparkSession, pl.DataFrame, dict[str, int]], dict[str, Any]],
+    ) -> PathInputs:
+        """Read what every Spark answer shares, and ``compute`` the rest (as the store does)."""
+        from engine.spark import lake_remapped, lake_stages
 
         spark = self._session()
         start, end = window.start, window.end
@@ -695,26 +728,16 @@ class LakeSource:
             lambda: self._table("identities"),
             lambda people: lake_remapped(spark, people, lookback_days, start, end),
         )
-        aggregate = None
-        if sum(stages.values()):
-            aggregate = lake_paths(
-                spark,
-                person_map,
-                by=by,
-                stage=stage,
-                lookback_days=lookback_days,
-                start=start,
-                end=end,
-                stages=stages,
-            )
+        computed = compute(spark, person_map, stages) if sum(stages.values()) else {}
         return PathInputs(
-            aggregate=aggregate,
+            aggregate=computed.get("aggregate"),
             costs=costs,
             currency=self.currency,
             source=self.name,
             identity=identity,
             conversions=sum(stages.values()),
             data_version=self.data_version(),
+            converting=computed.get("converting"),
         )
 
     def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
@@ -725,44 +748,23 @@ class LakeSource:
         >>> LakeSource.converting  # doctest: +ELLIPSIS
         <function LakeSource.converting at ...>
         """
-        from engine.spark import lake_converting, lake_remapped, lake_stages
+        from engine.spark import lake_converting
 
-        spark = self._session()
-        start, end = window.start, window.end
-        stages = lake_stages(spark, lookback_days, start, end)
-        costs = self._costs(start, end)
-        person_map, identity = persons_of(
+        return self._engine_inputs(
             window,
-            lambda: self._table("identities"),
-            lambda people: lake_remapped(spark, people, lookback_days, start, end),
-        )
-        converting = None
-        if sum(stages.values()):
-            conversions = self._table("conversions")
-            if window.since is not None:
-                conversions = conversions.filter(pl.col("ts") >= window.since)
-            if window.end is not None:
-                horizon = dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time(), dt.UTC)
-                conversions = conversions.filter(pl.col("ts") < horizon)
-            converting = lake_converting(
-                spark,
-                person_map,
-                stitched(conversions, person_map),
-                stage=stage,
-                lookback_days=lookback_days,
-                start=start,
-                end=end,
-                stages=stages,
-            )
-        return PathInputs(
-            aggregate=None,
-            costs=costs,
-            currency=self.currency,
-            source=self.name,
-            identity=identity,
-            conversions=sum(stages.values()),
-            data_version=self.data_version(),
-            converting=converting,
+            lookback_days,
+            lambda spark, people, stages: {
+                "converting": lake_converting(
+                    spark,
+                    people,
+                    stitched(_in_window(self._table("conversions"), window), people),
+                    stage=stage,
+                    lookback_days=lookback_days,
+                    start=window.start,
+                    end=window.end,
+                    stages=stages,
+                )
+            },
         )
 
     def stages(self) -> list[str]:

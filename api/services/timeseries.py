@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.services.attribution import PATH_KEYS
+from api.services.attribution import on_converting
 from api.services.context import Context
 from api.services.queries import TimeSeriesQuery
 from api.services.results import Result
@@ -23,7 +23,7 @@ def timeseries(ctx: Context, query: TimeSeriesQuery) -> Result:
     """
 
     def compute() -> Result:
-        engine = ctx.converting(query) if _on_converting(query) else None
+        engine = ctx.converting(query) if on_converting(query) else None
         if engine is not None:
             # The model credits each journey on its own: the converting ones are enough.
             ctx.require_conversions(engine, query, "report on")
@@ -61,11 +61,6 @@ def timeseries(ctx: Context, query: TimeSeriesQuery) -> Result:
         return Result(f"timeseries-{query.metric}", members, frame)
 
     return ctx.cached(("timeseries", query), compute)
-
-
-def _on_converting(query: TimeSeriesQuery) -> bool:
-    """Whether the engine's converting journeys answer the query (see ``on_converting``)."""
-    return query.by in PATH_KEYS and query.model.population_independent
 
 
 __all__ = ["timeseries"]

@@ -527,3 +527,28 @@ def test_paths_total_equals_journeys(touchpoints: pl.DataFrame, conversions: pl.
     n_non_converting = j.touches.filter(~pl.col("converted"))["journey_id"].n_unique()
     assert paths["nulls"].sum() == n_non_converting
     assert paths["path"].is_unique().all()
+
+
+def test_journeys_from_a_path_table_know_the_paths_they_roll_up_to() -> None:
+    """The path table is kept instead of rolled up again; a copy with other touches rolls up."""
+    from dataclasses import replace
+
+    from attribution.paths import journeys_from_path_lists
+
+    table = pl.DataFrame(
+        {
+            "path": [["A", "B"], ["B"], [None, "A"], ["C"]],
+            "conversions": [2.0, 0.0, 1.0, 3.0],
+            "revenue": [30.0, 0.0, 7.0, 5.0],
+            "nulls": [1.0, 4.0, 0.0, 0.0],
+        },
+        schema_overrides={"path": pl.List(pl.String)},
+    )
+    journeys = journeys_from_path_lists(table, by="channel")
+    known = journeys.paths("channel")
+    rolled = replace(journeys, known_paths=None).paths("channel")
+    assert known["path"].to_list() == rolled["path"].to_list()
+    for column in ("conversions", "nulls", "revenue"):
+        assert known[column].to_list() == pytest.approx(rolled[column].to_list(), rel=1e-12)
+    fewer = replace(journeys, touches=journeys.touches.filter(pl.col("converted")))
+    assert fewer.paths("channel")["nulls"].sum() == 0  # not the known table: its touches differ

@@ -29,6 +29,7 @@ NAMES = [
     "export",
     "import",
     "delete",
+    "keys",
 ]
 
 Capture = pytest.CaptureFixture[str]

@@ -95,15 +95,23 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(store_path: Path) -> Iterator[str]:
+    yield from _serve(store_path, public_read=True)
+
+
+@pytest.fixture(scope="module")
+def keyed_server(store_path: Path) -> Iterator[str]:
+    yield from _serve(store_path, public_read=False)
+
+
+def _serve(store_path: Path, *, public_read: bool) -> Iterator[str]:
     import uvicorn
 
     from api.http.app import create_app
     from api.http.settings import Settings
 
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(db_path=store_path)), host="127.0.0.1", port=port, log_level="warning"
-    )
+    settings = Settings(db_path=store_path, public_read=public_read)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     with warnings.catch_warnings():
@@ -170,6 +178,20 @@ def test_dashboard_renders_the_api_numbers(server: str, images: Path) -> None:
         f"{server}/",
     )
     assert (images / "dashboard.png").stat().st_size > 10_000
+
+
+def test_dashboard_asks_for_a_key_where_reads_need_one(keyed_server: str, images: Path) -> None:
+    dom = _chromium("--virtual-time-budget=5000", "--dump-dom", f"{keyed_server}/")
+    assert 'data-ready="key"' in dom, dom[-3000:]
+    assert re.search(r'<label id="keybox"(?![^>]*hidden)', dom), "the key field is not shown"
+    assert "needs an API key with the read scope" in dom
+    assert "Enter a read key and Apply" in dom
+    _chromium(
+        "--virtual-time-budget=5000",
+        "--window-size=1400,500",
+        f"--screenshot={images / 'dashboard-key.png'}",
+        f"{keyed_server}/",
+    )
 
 
 def test_report_screenshot(store_path: Path, tmp_path: Path, images: Path) -> None:

@@ -45,6 +45,7 @@ from api.cli import (
     funnel,
     import_,
     ingest,
+    keys,
     models,
     report,
     serve,
@@ -85,6 +86,7 @@ COMMANDS: tuple[Command, ...] = (
     export,
     import_,
     delete,
+    keys,
 )
 """Every command module, in the order ``closedloop --help`` lists them."""
 

@@ -27,14 +27,17 @@ with ``Retry-After``, never a hang or a 500.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from api.http.errors import PROBLEM_MEDIA_TYPE, install_error_handlers
-from api.http.guards import SameOriginWrites, SecurityHeaders
+from api.http.auth import requires
+from api.http.errors import PROBLEM_MEDIA_TYPE, install_error_handlers, problem_responses
+from api.http.guards import SameOriginWrites, SecurityHeaders, TrustedHosts
 from api.http.limits import BodySizeLimit, ComputeLimit
 from api.http.routes import (
     attribution,
@@ -48,6 +51,7 @@ from api.http.routes import (
     models,
     models_explain,
     paths,
+    persons,
     timeseries,
     ui,
 )
@@ -83,6 +87,7 @@ OPENAPI_TAGS = [
     {"name": "models", "description": "The registered attribution models and their parameters."},
     {"name": "attribution", "description": "Attributed revenue, spend, ROAS, ROI and CPA."},
     {"name": "ingest", "description": "Load touchpoints, conversions, costs and identities."},
+    {"name": "persons", "description": "Privacy: remove every row of one person."},
 ]
 
 
@@ -126,8 +131,13 @@ ROUTERS = (
     funnel,
     budget,
     ingest,
+    persons,
 )
 """The route modules under ``/v1``, one per path they serve; adding a route is one line here."""
+
+ACCESS: dict[ModuleType, str | None] = {health: None, ingest: "write", persons: "admin"}
+"""The key scope each route module needs (:mod:`api.http.auth`); ``read`` unless named here.
+``None``: no key (the health probe answers its details only to callers who may read)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -165,11 +175,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         ComputeLimit, slots=bounds.max_compute, wait_seconds=bounds.compute_wait_seconds
     )
-    app.add_middleware(SameOriginWrites)
+    app.add_middleware(SameOriginWrites, allowed_origins=bounds.cors_origins)
+    if bounds.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(bounds.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Accept"],
+            expose_headers=["Link", "Retry-After"],
+        )
+    app.add_middleware(TrustedHosts, allowed_hosts=bounds.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     for module in ROUTERS:
-        app.include_router(module.router, prefix="/v1")
+        scope = ACCESS.get(module, "read")
+        if scope is None:
+            app.include_router(module.router, prefix="/v1")
+        else:
+            app.include_router(
+                module.router,
+                prefix="/v1",
+                dependencies=[Depends(requires(scope))],
+                responses=problem_responses(401, 403),
+            )
     app.include_router(dashboard.page)
     ui.install(app)  # /static, offline /docs and /redoc, the dashboard's chart specs
 

@@ -278,6 +278,9 @@ async def database_error(request: Request, exc: Exception) -> ProblemResponse:
 
 
 _RESPONSE_DESCRIPTIONS = {
+    400: "Malformed request body (not valid JSON text, or broken multipart data)",
+    401: "No API key, or one that is unknown or revoked (see WWW-Authenticate)",
+    403: "The API key's scope does not allow this request, or a cross-site write",
     404: "Unknown model, table or route",
     415: "Unsupported request body type",
     422: "Invalid parameter or rejected input rows",

@@ -60,15 +60,25 @@ class CachePublic(BaseModel):
 
 
 class HealthPublic(BaseModel):
-    """The service is up, and what its store holds."""
+    """The service is up, and what its store holds.
+
+    Without a key on a server that needs one for reads, only ``status`` and
+    ``version`` are answered (a load balancer's probe needs no more).
+    """
 
     status: str = Field(examples=["ok"])
     version: str
-    store: str = Field(description="file name of the DuckDB store (never its path)")
-    counts: dict[str, int] = Field(description="rows per canonical table")
-    currency: str | None = Field(description="ISO 4217 reporting currency of the store")
-    data_version: int = Field(description="moves with every committed change to the store")
-    cache: CachePublic
+    store: str | None = Field(
+        default=None, description="file name of the DuckDB store (never its path)"
+    )
+    counts: dict[str, int] | None = Field(default=None, description="rows per canonical table")
+    currency: str | None = Field(
+        default=None, description="ISO 4217 reporting currency of the store"
+    )
+    data_version: int | None = Field(
+        default=None, description="moves with every committed change to the store"
+    )
+    cache: CachePublic | None = None
 
 
 class ParamPublic(BaseModel):
@@ -341,6 +351,19 @@ class IngestSummaryPublic(BaseModel):
     )
 
 
+class PersonDeletionPublic(BaseModel):
+    """What deleting a person removed: the ids and the rows of each table."""
+
+    user_id: str = Field(description="the id asked for")
+    ids: list[str] = Field(
+        description="every id deleted: the one asked for and those stitched to it"
+    )
+    touchpoints: int
+    conversions: int
+    identities: int = Field(description="identity pairs removed")
+    rows: int = Field(description="rows removed from every table together")
+
+
 class FunnelPublic(BaseModel):
     """Funnel counts and rates per group (``data``) and over everyone (``totals``)."""
 
@@ -493,6 +516,7 @@ __all__ = [
     "PathLengthRow",
     "PathRow",
     "PathsPublic",
+    "PersonDeletionPublic",
     "PlanPublic",
     "PlanRequest",
     "Problem",

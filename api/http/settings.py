@@ -6,6 +6,12 @@ of physical memory); ``CLOSEDLOOP_MAX_UPLOAD_MB`` bounds one upload or
 request body (default 256); ``CLOSEDLOOP_MAX_COMPUTE`` bounds the requests
 that compute at once (default: the CPU count) and ``CLOSEDLOOP_COMPUTE_WAIT``
 how many seconds one waits for a turn before a 503 (default 30).
+Access (:mod:`api.http.auth`, :mod:`api.http.guards`): ``CLOSEDLOOP_PUBLIC_READ=1``
+lets reads through without a key (default off here; ``closedloop serve`` turns it
+on when it listens on loopback only); ``CLOSEDLOOP_ALLOWED_HOSTS`` lists the
+``Host`` names answered (comma-separated, default any) and
+``CLOSEDLOOP_CORS_ORIGINS`` the web origins allowed to call the API from a
+browser (default none).
 :func:`get_settings` is cached; tests and ``closedloop serve`` swap it
 through ``app.dependency_overrides`` (see :func:`api.http.app.create_app`).
 """
@@ -39,6 +45,14 @@ def _compute_wait() -> float:
     return max(0.0, float(text)) if text else 30.0
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _names(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the store is, how long to wait for it, and the server's memory bounds.
@@ -52,6 +66,12 @@ class Settings:
 
     db_path: Path
     wait_seconds: float = 10.0
+    public_read: bool = True
+    """Reads need no key (writes always do). ``closedloop serve`` turns it on only on loopback."""
+    allowed_hosts: tuple[str, ...] = ("*",)
+    """``Host`` headers answered (``*.example.com`` wildcards; ``*`` any): others get 400."""
+    cors_origins: tuple[str, ...] = ()
+    """Web origins (``https://bi.example.com``) whose pages may call the API; none by default."""
     cache_bytes: int = field(default_factory=default_cache_bytes)
     """Bound of the result cache, in bytes (0 caches nothing)."""
     max_upload_bytes: int = field(default_factory=_max_upload_bytes)
@@ -70,7 +90,12 @@ class Settings:
         >>> Settings.from_env().wait_seconds
         10.0
         """
-        return cls(db_path=Path(default_db_path()))
+        return cls(
+            db_path=Path(default_db_path()),
+            public_read=_flag("CLOSEDLOOP_PUBLIC_READ"),
+            allowed_hosts=_names("CLOSEDLOOP_ALLOWED_HOSTS") or ("*",),
+            cors_origins=_names("CLOSEDLOOP_CORS_ORIGINS"),
+        )
 
 
 @lru_cache

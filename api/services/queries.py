@@ -127,21 +127,33 @@ class PeriodQuery:
 REPORT_KEYS = ("channel", "campaign", "source", "medium", "interaction")
 """The touch columns answers can be reported by: dimensions, never person-level ids or numbers."""
 
+PERSON_KEYS = ("user_id", "touchpoint_id")
+"""Person-level columns: only path listings may be keyed by them (over HTTP, with an admin key)."""
 
-def check_by(by: str) -> None:
+
+def check_by(by: str, *, person_level: bool = False) -> None:
     """Raise :class:`ParameterError` unless ``by`` is a column answers are reported by.
+
+    Parameters
+    ----------
+    by
+        The column asked for.
+    person_level
+        Also accept :data:`PERSON_KEYS` (path listings: one row per person's path).
 
     Examples
     --------
     >>> check_by("campaign")
+    >>> check_by("user_id", person_level=True)
     >>> check_by("user_id")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     attribution.errors.ParameterError: Cannot report by 'user_id': choose one of channel, ...
     """
-    if by not in REPORT_KEYS:
+    allowed = REPORT_KEYS + PERSON_KEYS if person_level else REPORT_KEYS
+    if by not in allowed:
         raise ParameterError(
-            f"Cannot report by {str(by)[:64]!r}: choose one of {', '.join(REPORT_KEYS)}."
+            f"Cannot report by {str(by)[:64]!r}: choose one of {', '.join(allowed)}."
         )
 
 
@@ -246,7 +258,7 @@ class PathsQuery(PeriodQuery):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_by(self.by)
+        check_by(self.by, person_level=True)
 
 
 TIME_SERIES_METRICS = ("spend", "revenue", "conversions", "roas", "all")
@@ -474,6 +486,8 @@ __all__ = [
     "MAX_BOOTSTRAP",
     "MAX_TOP",
     "MIN_BOOTSTRAP",
+    "PERSON_KEYS",
+    "REPORT_KEYS",
     "TIME_SERIES_METRICS",
     "AttributionQuery",
     "CompareQuery",
@@ -485,6 +499,7 @@ __all__ = [
     "PeriodQuery",
     "TimeSeriesQuery",
     "check_bootstrap",
+    "check_by",
     "parse_stages",
     "resolve_model",
     "without_intervals",

@@ -22,6 +22,7 @@ import pytest
 from api.http.app import create_app
 from api.http.settings import Settings
 from ingest import Store, ingest_files
+from ingest.keys import KeyRing
 
 with warnings.catch_warnings():
     # Newer Starlette warns that its test client prefers `httpx2`; the client works the same.
@@ -95,9 +96,17 @@ def filled_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def with_key(client: TestClient, path: Path, scope: str = "write") -> TestClient:
+    """Give ``client`` a new key of ``scope`` on the store at ``path`` (sent as ``X-API-Key``)."""
+    _, token = KeyRing(Store(path)).create(f"tests-{scope}", scope)
+    client.headers["X-API-Key"] = token
+    return client
+
+
 def _client(path: Path) -> Iterator[TestClient]:
+    """A client with a write key: reads are public (the default), writes need the key."""
     with TestClient(create_app(Settings(db_path=path, wait_seconds=0.2))) as client:
-        yield client
+        yield with_key(client, path)
 
 
 @pytest.fixture

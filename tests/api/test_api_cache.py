@@ -14,7 +14,7 @@ from api.http.app import create_app
 from api.http.settings import Settings
 from ingest import Store, ingest_files
 
-from .conftest import TestClient
+from .conftest import TestClient, with_key
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "data"
@@ -93,6 +93,7 @@ def test_an_ingest_over_http_is_reflected_in_the_next_answer(tmp_path: Path) -> 
         ingest_files(store, table, [EXAMPLES / f"{table}.csv"])
     stage = store.stages()[-1]
     with TestClient(create_app(Settings(db_path=store.path))) as client:
+        with_key(client, store.path)
         url = f"/v1/attribution?model=linear&stage={stage}"
         before = client.get(url).json()["totals"]["revenue"]
         upload = {"file": ("more.csv", NEW_CONVERSION.format(stage=stage).encode())}

@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from fastapi import FastAPI
@@ -141,6 +142,7 @@ def test_openapi_document(client: TestClient) -> None:
         "dashboard-compare",
         "dashboard-read_paths",
         "dashboard-read_timeseries",
+        "persons-delete_person",
     }
     attribution = operations[("/v1/attribution", "get")]
     assert set(attribution["responses"]["200"]["content"]) == {
@@ -174,6 +176,13 @@ def test_default_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             with TestClient(create_app()) as client:
-                assert client.get("/v1/health").json()["store"] == "env.duckdb"
+                # Reads need a key unless CLOSEDLOOP_PUBLIC_READ says otherwise: the
+                # health probe then says only that the service is up.
+                assert client.get("/v1/health").json() == {"status": "ok", "version": ANY}
+                assert client.get("/v1/models").status_code == 401
+        monkeypatch.setenv("CLOSEDLOOP_PUBLIC_READ", "1")
+        settings.get_settings.cache_clear()
+        with TestClient(create_app()) as client:
+            assert client.get("/v1/health").json()["store"] == "env.duckdb"
     finally:
         settings.get_settings.cache_clear()

@@ -12,7 +12,7 @@ from api.http.app import create_app
 from api.http.settings import Settings
 from api.services.queries import MAX_BOOTSTRAP
 
-from .conftest import TestClient
+from .conftest import TestClient, with_key
 
 LIMIT = 1_000
 
@@ -21,7 +21,7 @@ LIMIT = 1_000
 def small_client(filled_db: Path) -> Iterator[TestClient]:
     settings = Settings(db_path=filled_db, wait_seconds=0.2, max_upload_bytes=LIMIT)
     with TestClient(create_app(settings)) as client:
-        yield client
+        yield with_key(client, filled_db)
 
 
 def test_an_upload_over_the_limit_is_413(

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
+from api.http.settings import Settings
 from attribution import attribute_paths
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
@@ -22,8 +23,8 @@ RECORDS = [
 
 
 @pytest.fixture
-def client() -> TestClient:
-    return TestClient(create_app())
+def client(tmp_path: Path) -> TestClient:
+    return TestClient(create_app(Settings(db_path=tmp_path / "paths.duckdb")))
 
 
 def test_json_body_matches_the_library(client: TestClient) -> None:

@@ -16,11 +16,9 @@ from attribution.timeseries import MAX_BUCKETS, bucket_count
 @pytest.mark.parametrize(
     "url",
     [
-        "/v1/paths?by=user_id",
         "/v1/paths?by=revenue",
         "/v1/compare?by=revenue",
-        "/v1/attribution?model=linear&by=touchpoint_id",
-        "/v1/timeseries?by=user_id",
+        "/v1/timeseries?by=owner",
     ],
 )
 def test_only_channel_or_campaign_is_a_dimension(client: TestClient, url: str) -> None:
@@ -62,8 +60,9 @@ def test_a_denormal_half_life_is_refused(client: TestClient) -> None:
 def test_the_query_objects_check_the_dimension() -> None:
     for build in (
         lambda: AttributionQuery.create("linear", by="revenue"),
-        lambda: PathsQuery(by="user_id"),
+        lambda: PathsQuery(by="revenue"),
         lambda: TimeSeriesQuery(by="owner"),
+        lambda: TimeSeriesQuery(by="user_id"),
         lambda: AttributionQuery.create("linear", by="touchpoint_id"),
     ):
         with pytest.raises(ParameterError, match="choose one of channel, campaign"):

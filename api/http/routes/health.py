@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from api.http.auth import permits
 from api.http.deps import ServicesDep, StoreDep
 from api.http.errors import problem_responses
 from api.http.schemas import HealthPublic
@@ -20,13 +22,24 @@ def _version() -> str:
         return "unknown"
 
 
-@router.get("", response_model=HealthPublic, responses=problem_responses(503))
-def read_health(store: StoreDep, services: ServicesDep) -> dict[str, object]:
+@router.get(
+    "",
+    response_model=HealthPublic,
+    response_model_exclude_none=True,
+    responses=problem_responses(503),
+)
+def read_health(
+    store: StoreDep, services: ServicesDep, may_read: Annotated[bool, Depends(permits("read"))]
+) -> dict[str, object]:
     """Report the version, the store's file name, row counts, currency, data version and cache.
 
-    The store is named by its file name only, not by its path on the server;
-    all figures come from one snapshot of the store.
+    Needs no key; without one, on a server where reads need a key, only
+    ``status`` and ``version`` are answered. The store is named by its file
+    name only, not by its path on the server; all figures come from one
+    snapshot of the store.
     """
+    if not may_read:
+        return {"status": "ok", "version": _version()}
     with store.snapshot() as snap:
         counts, currency, data_version = snap.counts(), snap.currency, snap.data_version
     return {

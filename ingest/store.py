@@ -1,6 +1,7 @@
 """The store: the canonical tables in one embedded DuckDB file.
 
-This is the only module that speaks SQL. Everything else reads and writes
+This is the only module that speaks SQL to the tables (API keys: :mod:`ingest.keys`;
+the engine's journey queries: :mod:`engine.sql`). Everything else reads and writes
 polars frames in the canonical schemas of ``attribution/schema.py`` through
 :class:`Store`, so another backend can replace this one module.
 
@@ -89,6 +90,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from attribution.cancel import check_cancelled
 from attribution.errors import (
     InputError,
     MissingColumnsError,
@@ -97,6 +99,7 @@ from attribution.errors import (
     UnknownTableError,
 )
 from attribution.schema import KEYS, REQUIRED, TABLES
+from ingest.cancel import watch
 
 __all__ = [
     "DEFAULT_CURRENCY",
@@ -1001,6 +1004,7 @@ class Store:
     @contextmanager
     def _connect(self, table: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """Open a connection for one operation, waiting while another process holds the file."""
+        check_cancelled()  # a cancelled request's work stops here; its queries can be interrupted
         deadline = time.monotonic() + self.wait_seconds
         pause = _FIRST_PAUSE
         while True:
@@ -1030,7 +1034,8 @@ class Store:
                 time.sleep(min(pause, left))
                 pause = min(pause * 2, _MAX_PAUSE)
         try:
-            yield con
+            with watch(con):
+                yield con
         finally:
             with self._open_lock:
                 con.close()

@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-    uvicorn.run(app, host=args.host, port=args.port)
+    # A request still computing at shutdown is given 5 s, then the server exits.
+    uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)
     return 0
 
 

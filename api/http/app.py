@@ -173,7 +173,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     bounds = settings or get_settings()
     app.add_middleware(BodySizeLimit, max_bytes=bounds.max_upload_bytes)
     app.add_middleware(
-        ComputeLimit, slots=bounds.max_compute, wait_seconds=bounds.compute_wait_seconds
+        ComputeLimit,
+        slots=bounds.max_compute,
+        wait_seconds=bounds.compute_wait_seconds,
+        timeout_seconds=bounds.compute_timeout_seconds,
+        max_memory_bytes=bounds.max_memory_bytes,
     )
     app.add_middleware(SameOriginWrites, allowed_origins=bounds.cors_origins)
     if bounds.cors_origins:

@@ -49,6 +49,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.http.settings import get_settings
+from attribution.cancel import ComputationCancelledError
 from attribution.errors import (
     ClosedloopError,
     StoreBusyError,
@@ -222,7 +223,8 @@ async def closedloop_error(request: Request, exc: Exception) -> ProblemResponse:
         extra["available"] = exc.available
     if isinstance(exc, StoreBusyError):
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    if exc.status >= 500 and "type" not in extra:
+    if exc.status >= 500 and "type" not in extra and not isinstance(exc, ComputationCancelledError):
+        # A stopped computation (time limit, memory, client gone) is logged by the limiter.
         logger.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
     return problem(request, exc.status, exc.title, detail, headers=headers, **extra)
 

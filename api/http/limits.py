@@ -1,21 +1,49 @@
-"""Request limits: bodies larger than the server's bound get 413, a full server 503.
+"""Request limits: large bodies get 413; heavy work is bounded in number, time and memory.
 
 :class:`BodySizeLimit` is a pure ASGI middleware: a ``Content-Length`` over
 the bound is answered at once with an RFC 9457 problem, and a body sent
 without one (chunked) is counted as it is read, so a route reading it gets
 :class:`RequestTooLargeError` — answered as the same 413 problem — as soon
 as the bound is passed, before the whole body is buffered.
+
+:class:`ComputeLimit` bounds the requests that compute (:data:`COMPUTING_PREFIXES`):
+
+=============================  ==============================  ==========================
+Environment variable           Bound (default)                 Answer past it
+=============================  ==============================  ==========================
+``CLOSEDLOOP_MAX_COMPUTE``     requests computing at once      wait, then 503 Server busy
+                               (the CPU count)                 with ``Retry-After``
+``CLOSEDLOOP_COMPUTE_WAIT``    seconds to wait for a turn (30)
+``CLOSEDLOOP_COMPUTE_TIMEOUT`` seconds one computation may     504 Computation took too
+                               run (120; 0: no limit)          long, the work stopped
+``CLOSEDLOOP_MAX_MEMORY_MB``   resident memory of the server   503 Server out of memory
+                               (3/4 of physical memory or of   headroom with
+                               the cgroup's limit; 0: none)    ``Retry-After``
+=============================  ==============================  ==========================
+
+A computation is also stopped when its client disconnects. Stopping goes
+through :mod:`attribution.cancel`: DuckDB queries are interrupted
+(:mod:`ingest.cancel`) and long loops stop at their next check, so a
+stopped request frees its slot, and never holds up the server's shutdown,
+for longer than the step it was in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import gc
 import json
+import logging
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from attribution.cancel import Cancellation, ComputationCancelledError
 from attribution.errors import ClosedloopError
 
 
@@ -151,6 +179,27 @@ class ServerBusyError(ClosedloopError):
     title = "Server busy"
 
 
+class ComputeTimeoutError(ComputationCancelledError):
+    """Raised in work that ran longer than the server's time limit (answered 504)."""
+
+    status = 504
+    title = "Computation took too long"
+
+
+class OutOfMemoryHeadroomError(ComputationCancelledError):
+    """Raised when the server's memory is over its ceiling (answered 503 with Retry-After)."""
+
+    status = 503
+    title = "Server out of memory headroom"
+
+
+class ClientDisconnectedError(ComputationCancelledError):
+    """Raised in work whose client closed the connection (nobody is left to answer)."""
+
+    status = 499
+    title = "Client closed request"
+
+
 COMPUTING_PREFIXES = (
     "/v1/attribution",
     "/v1/compare",
@@ -163,32 +212,326 @@ COMPUTING_PREFIXES = (
 )
 """The routes that compute or write (cheap ones — health, the schema, static files — never wait)."""
 
+UNTIMED_PREFIXES = ("/v1/ingest",)
+"""Computing routes without a time limit: writes, bounded by the size of their body instead."""
+
+DEFAULT_COMPUTE_TIMEOUT = 120.0
+"""Seconds a computation may run by default (``CLOSEDLOOP_COMPUTE_TIMEOUT``)."""
+
+DEFAULT_MEMORY_FRACTION = 0.75
+"""Share of the machine's memory (or of the cgroup's limit) the server may use by default."""
+
+DUCKDB_MEMORY_FRACTION = 0.5
+"""Share of the server's memory ceiling DuckDB may use (its ``memory_limit``): it spills beyond."""
+
+MEMORY_RETRY_AFTER_SECONDS = 10
+"""``Retry-After`` of a 503 for want of memory headroom."""
+
+_CGROUP_LIMITS = (
+    Path("/sys/fs/cgroup/memory.max"),  # cgroup v2
+    Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"),  # cgroup v1
+)
+
+logger = logging.getLogger("closedloop.api")
+
+
+def default_compute_timeout() -> float:
+    """Return ``$CLOSEDLOOP_COMPUTE_TIMEOUT`` seconds, else :data:`DEFAULT_COMPUTE_TIMEOUT`.
+
+    ``0`` means no time limit.
+
+    Examples
+    --------
+    >>> os.environ["CLOSEDLOOP_COMPUTE_TIMEOUT"] = "2.5"
+    >>> default_compute_timeout()
+    2.5
+    >>> del os.environ["CLOSEDLOOP_COMPUTE_TIMEOUT"]
+    >>> default_compute_timeout()
+    120.0
+    """
+    text = os.environ.get("CLOSEDLOOP_COMPUTE_TIMEOUT")
+    return max(0.0, float(text)) if text else DEFAULT_COMPUTE_TIMEOUT
+
+
+def memory_bound_bytes() -> int | None:
+    """Return the memory this process can have: physical memory, or the cgroup's limit if lower.
+
+    ``None`` when neither can be read (not Linux nor POSIX).
+
+    Examples
+    --------
+    >>> memory_bound_bytes() > 2**20
+    True
+    """
+    bound: int | None = None
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        bound = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    for path in _CGROUP_LIMITS:
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and (bound is None or 0 < int(text) < bound):
+            bound = int(text)  # "max" (v2) or a huge number (v1) mean no limit
+    return bound
+
+
+def default_max_memory_bytes() -> int:
+    """Return the memory ceiling: ``$CLOSEDLOOP_MAX_MEMORY_MB`` MiB, else 3/4 of the bound.
+
+    The bound is :func:`memory_bound_bytes`; ``0`` (or no readable bound)
+    means no ceiling.
+
+    Examples
+    --------
+    >>> os.environ["CLOSEDLOOP_MAX_MEMORY_MB"] = "1024"
+    >>> default_max_memory_bytes()
+    1073741824
+    >>> del os.environ["CLOSEDLOOP_MAX_MEMORY_MB"]
+    >>> default_max_memory_bytes() == int(memory_bound_bytes() * DEFAULT_MEMORY_FRACTION)
+    True
+    """
+    text = os.environ.get("CLOSEDLOOP_MAX_MEMORY_MB")
+    if text:
+        return max(0, int(float(text) * 2**20))
+    bound = memory_bound_bytes()
+    return int(bound * DEFAULT_MEMORY_FRACTION) if bound else 0
+
+
+def resident_bytes() -> int | None:
+    """Return this process's resident memory (RSS) now, from ``/proc/self/statm``.
+
+    ``None`` where there is no ``/proc`` (then no memory ceiling applies).
+
+    Examples
+    --------
+    >>> resident_bytes() > 2**20
+    True
+    """
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):  # pragma: no cover - not Linux
+        return None
+
+
+def release_memory() -> None:
+    """Collect garbage and hand the C allocator's free pages back to the system (glibc).
+
+    Examples
+    --------
+    >>> release_memory()
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _size(nbytes: int) -> str:
+    if nbytes >= 2**30:
+        return f"{nbytes / 2**30:,.1f} GiB"
+    return f"{nbytes / 2**20:,.0f} MiB"
+
+
+def timeout_detail(seconds: float) -> str:
+    """Say that a computation ran out of time, and how to ask for less.
+
+    Examples
+    --------
+    >>> timeout_detail(120.0)
+    'The computation ran longer than the 120 s this server allows, so it was stopped. Narrow the period (start, end), ask for fewer bootstrap resamples or samples, or run it from the command line (the bound is CLOSEDLOOP_COMPUTE_TIMEOUT).'
+    """  # noqa: E501
+    return (
+        f"The computation ran longer than the {seconds:g} s this server allows, so it was "
+        "stopped. Narrow the period (start, end), ask for fewer bootstrap resamples or "
+        "samples, or run it from the command line (the bound is CLOSEDLOOP_COMPUTE_TIMEOUT)."
+    )
+
+
+def memory_detail(resident: int, ceiling: int, *, stopped: bool = False) -> str:
+    """Say that the server is out of memory headroom, and what to do.
+
+    Examples
+    --------
+    >>> memory_detail(3 * 2**30, 2**31)
+    'The server is using 3.0 GiB of the 2.0 GiB of memory it may use, so it cannot start another computation now. Retry later (the bound is CLOSEDLOOP_MAX_MEMORY_MB).'
+    >>> memory_detail(3 * 2**30, 2**31, stopped=True)
+    'The server ran out of memory headroom (3.0 GiB of the 2.0 GiB it may use) while computing this answer, so the computation was stopped. Retry later, or narrow the period (start, end) (the bound is CLOSEDLOOP_MAX_MEMORY_MB).'
+    """  # noqa: E501
+    if stopped:
+        return (
+            f"The server ran out of memory headroom ({_size(resident)} of the {_size(ceiling)} "
+            "it may use) while computing this answer, so the computation was stopped. Retry "
+            "later, or narrow the period (start, end) (the bound is CLOSEDLOOP_MAX_MEMORY_MB)."
+        )
+    return (
+        f"The server is using {_size(resident)} of the {_size(ceiling)} of memory it may use, "
+        "so it cannot start another computation now. Retry later (the bound is "
+        "CLOSEDLOOP_MAX_MEMORY_MB)."
+    )
+
+
+DISCONNECTED_DETAIL = "The client closed the connection before the answer was ready."
+
+SHUTDOWN_DETAIL = "The computation was stopped: its request was cancelled."
+
+
+class _Run:
+    """One computing request in flight: its cancellation and what was sent."""
+
+    def __init__(self, send: Send, cancellation: Cancellation, timed: bool) -> None:
+        self.send = send
+        self.cancellation = cancellation
+        self.timed = timed
+        self.clock = asyncio.get_running_loop().time()
+        """When the time limit started counting: when the request got its slot."""
+        self.response_started = False
+        self.response_complete = False
+        self.answered = False
+        """The middleware answered in the app's stead, or the client left: the app's messages
+        are dropped."""
+        self.handled = False
+
+    async def app_send(self, message: Message) -> None:
+        if self.answered:
+            return
+        if message["type"] == "http.response.start":
+            self.response_started = True
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.response_complete = True
+        await self.send(message)
+
+
+class _Receiver:
+    """Reads the client's messages for the app, noticing when the client leaves.
+
+    One message is read ahead at most (a queue of one), so a large body is
+    still read only as fast as the app consumes it.
+    """
+
+    def __init__(self, receive: Receive, run: _Run) -> None:
+        self._receive = receive
+        self._run = run
+        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
+        self._disconnected = False
+        self._failure: Exception | None = None
+
+    async def pump(self) -> None:
+        while True:
+            try:
+                message = await self._receive()
+            except Exception as exc:  # handed to the app, which would have got it reading
+                self._failure = exc
+                await self._queue.put(_RECEIVE_FAILED)
+                return
+            if message["type"] == "http.disconnect":
+                self._disconnected = True
+                if not self._run.response_complete:
+                    self._run.answered = True  # nobody is left to answer
+                    self._run.cancellation.cancel(ClientDisconnectedError, DISCONNECTED_DETAIL)
+            await self._queue.put(message)
+            if self._disconnected:
+                return
+
+    async def receive(self) -> Message:
+        if self._disconnected and self._queue.empty():
+            return {"type": "http.disconnect"}
+        message = await self._queue.get()
+        if message is _RECEIVE_FAILED and self._failure is not None:
+            self._queue.put_nowait(message)  # every later read fails the same way
+            raise self._failure
+        return message
+
+
+_RECEIVE_FAILED: Message = {"type": "closedloop.receive.failed"}
+
 
 class ComputeLimit:
-    """ASGI middleware letting at most ``slots`` computing requests run at once.
+    """ASGI middleware bounding computing requests: how many at once, how long, how much memory.
 
-    A request over the bound waits up to ``wait_seconds`` for a slot, then is
-    answered ``503`` with ``Retry-After`` (an RFC 9457 problem): a burst of
-    heavy requests queues or is turned away instead of exhausting memory.
+    - At most ``slots`` run at once. A request over the bound waits up to
+      ``wait_seconds`` for a slot, then is answered ``503 Server busy`` with
+      ``Retry-After``: a burst of heavy requests queues or is turned away.
+    - A computation running longer than ``timeout_seconds`` (counted from
+      when it got its slot, reading an uploaded body included; writes under
+      :data:`UNTIMED_PREFIXES` have no time limit) is stopped and answered
+      ``504 Computation took too long``.
+    - While the process's resident memory is over ``max_memory_bytes``, a new
+      computing request is answered ``503 Server out of memory headroom``
+      with ``Retry-After``, and the youngest running computation is stopped
+      and answered so (one a second at most) until it is under again. DuckDB
+      is given a ``memory_limit`` of :data:`DUCKDB_MEMORY_FRACTION` of the
+      ceiling, so it spills to disk instead of growing past it.
+    - A computation whose client closes the connection is stopped.
+
+    Stopping one sets its :class:`~attribution.cancel.Cancellation`: the
+    queries it runs in DuckDB are interrupted (again every ``poll_seconds``
+    until it ends) and its code stops at the next
+    :func:`~attribution.cancel.check_cancelled`. Its slot is freed once its
+    thread has actually ended, so the bound holds for the work running, not
+    just for the answers pending. Once its response has started (the
+    computation is done, the answer is being sent), only a disconnect stops it.
+
+    Parameters
+    ----------
+    app
+        The application.
+    slots, wait_seconds
+        ``CLOSEDLOOP_MAX_COMPUTE`` and ``CLOSEDLOOP_COMPUTE_WAIT``.
+    timeout_seconds
+        ``CLOSEDLOOP_COMPUTE_TIMEOUT``; ``0`` for none, ``None`` to read the
+        environment (:func:`default_compute_timeout`).
+    max_memory_bytes
+        ``CLOSEDLOOP_MAX_MEMORY_MB`` in bytes; ``0`` for no ceiling, ``None``
+        to read the environment (:func:`default_max_memory_bytes`).
+    poll_seconds
+        How often a running computation's clock and the memory are looked at.
 
     Examples
     --------
     >>> async def app(scope, receive, send):
     ...     pass
-    >>> ComputeLimit(app, slots=2, wait_seconds=1.0).slots
-    2
+    >>> limit = ComputeLimit(app, slots=2, wait_seconds=1.0, timeout_seconds=60,
+    ...     max_memory_bytes=2**32)
+    >>> limit.slots, limit.timeout_seconds, limit.duckdb_memory_bytes
+    (2, 60.0, 2147483648)
     """
 
-    def __init__(self, app: ASGIApp, slots: int, wait_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        slots: int,
+        wait_seconds: float,
+        *,
+        timeout_seconds: float | None = None,
+        max_memory_bytes: int | None = None,
+        poll_seconds: float = 0.1,
+    ) -> None:
         self.app = app
         self.slots = max(1, slots)
         self.wait_seconds = max(0.0, wait_seconds)
+        timeout = default_compute_timeout() if timeout_seconds is None else timeout_seconds
+        self.timeout_seconds = max(0.0, float(timeout))
+        ceiling = default_max_memory_bytes() if max_memory_bytes is None else max_memory_bytes
+        self.max_memory_bytes = max(0, int(ceiling))
+        self.duckdb_memory_bytes = (
+            int(self.max_memory_bytes * DUCKDB_MEMORY_FRACTION) if self.max_memory_bytes else None
+        )
+        self.poll_seconds = max(0.001, poll_seconds)
         self._semaphore: asyncio.Semaphore | None = None
+        self._running: list[_Run] = []
+        self._next_memory_check = 0.0
+        self._next_shed = 0.0
+        self._next_release = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run a computing request once a slot is free, or refuse it with 503."""
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(COMPUTING_PREFIXES):
+        """Run a computing request within the bounds, or refuse or stop it with a problem."""
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not path.startswith(COMPUTING_PREFIXES):
             await self.app(scope, receive, send)
+            return
+        if await self._refused_for_memory(scope, send):
             return
         if self._semaphore is None:  # created on the server's event loop
             self._semaphore = asyncio.Semaphore(self.slots)
@@ -199,9 +542,108 @@ class ComputeLimit:
             await _busy(scope, send, self.slots, self.wait_seconds)
             return
         try:
-            await self.app(scope, receive, send)
+            if await self._refused_for_memory(scope, send):
+                return
+            timed = self.timeout_seconds > 0 and not path.startswith(UNTIMED_PREFIXES)
+            await self._compute(scope, receive, send, timed)
         finally:
             semaphore.release()
+
+    async def _refused_for_memory(self, scope: Scope, send: Send) -> bool:
+        """Answer 503 if the process is over its memory ceiling (after trying to give some back)."""
+        if not self.max_memory_bytes:
+            return False
+        resident = resident_bytes()
+        if resident is None or resident <= self.max_memory_bytes:
+            return False
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_release:
+            self._next_release = now + 5.0
+            release_memory()
+            resident = resident_bytes()
+            if resident is None or resident <= self.max_memory_bytes:
+                return False
+        await send_problem(
+            scope,
+            send,
+            OutOfMemoryHeadroomError.status,
+            OutOfMemoryHeadroomError.title,
+            memory_detail(resident, self.max_memory_bytes),
+            [(b"retry-after", str(MEMORY_RETRY_AFTER_SECONDS).encode())],
+        )
+        return True
+
+    async def _compute(self, scope: Scope, receive: Receive, send: Send, timed: bool) -> None:
+        """Run the app on one request, watching its clock, the memory and its client."""
+        cancellation = Cancellation(memory_limit_bytes=self.duckdb_memory_bytes)
+        run = _Run(send, cancellation, timed)
+        receiver = _Receiver(receive, run)
+        pump = asyncio.create_task(receiver.pump())
+        with cancellation.active():  # the app's task, and the threads it starts, see it
+            work = asyncio.ensure_future(self.app(scope, receiver.receive, run.app_send))
+        self._running.append(run)
+        try:
+            while not work.done():
+                if not cancellation.cancelled:
+                    self._watch(run)
+                if cancellation.cancelled:
+                    if not run.handled:
+                        await self._answer(scope, run)
+                    cancellation.interrupt()  # queries started since the last interrupt
+                await asyncio.wait({work}, timeout=self.poll_seconds)
+        except asyncio.CancelledError:
+            cancellation.cancel(ComputationCancelledError, SHUTDOWN_DETAIL)
+            work.cancel()
+            raise
+        finally:
+            self._running.remove(run)
+            pump.cancel()
+            await asyncio.gather(pump, return_exceptions=True)
+        if cancellation.cancelled:
+            if not run.handled:  # cancelled as it ended (the client left at the last moment)
+                await self._answer(scope, run)
+            failure = None if work.cancelled() else work.exception()
+            if failure is not None:  # the work's own end, once stopped: not a server error
+                logger.debug("Stopped computation ended with %r", failure)
+            return
+        work.result()  # an unexpected error of the app goes on to the server's error handling
+
+    def _watch(self, run: _Run) -> None:
+        """Stop ``run`` if its time is up; stop the youngest run if memory is over the ceiling."""
+        if run.response_started:
+            return
+        now = asyncio.get_running_loop().time()
+        if run.timed and now - run.clock >= self.timeout_seconds:
+            run.cancellation.cancel(ComputeTimeoutError, timeout_detail(self.timeout_seconds))
+            return
+        if not self.max_memory_bytes or now < max(self._next_memory_check, self._next_shed):
+            return
+        self._next_memory_check = now + self.poll_seconds
+        resident = resident_bytes()
+        if resident is None or resident <= self.max_memory_bytes:
+            return
+        for youngest in reversed(self._running):
+            if not youngest.cancellation.cancelled and not youngest.response_started:
+                detail = memory_detail(resident, self.max_memory_bytes, stopped=True)
+                youngest.cancellation.cancel(OutOfMemoryHeadroomError, detail)
+                self._next_shed = now + 1.0
+                return
+
+    async def _answer(self, scope: Scope, run: _Run) -> None:
+        """Answer a stopped computation's client in the app's stead, if it is still there."""
+        run.handled = True
+        cancellation = run.cancellation
+        error = cancellation.error_type
+        answerable = error in (ComputeTimeoutError, OutOfMemoryHeadroomError)
+        level = logging.WARNING if answerable else logging.INFO
+        logger.log(level, "%s stopped: %s", scope.get("path", ""), cancellation.detail)
+        if run.response_started or not answerable:
+            return
+        run.answered = True
+        headers = []
+        if error.status == 503:
+            headers.append((b"retry-after", str(MEMORY_RETRY_AFTER_SECONDS).encode()))
+        await send_problem(scope, run.send, error.status, error.title, cancellation.detail, headers)
 
 
 def busy_detail(slots: int, wait_seconds: float) -> str:
@@ -232,11 +674,26 @@ async def _busy(scope: Scope, send: Send, slots: int, wait_seconds: float) -> No
 
 __all__ = [
     "COMPUTING_PREFIXES",
+    "DEFAULT_COMPUTE_TIMEOUT",
+    "DEFAULT_MEMORY_FRACTION",
+    "DUCKDB_MEMORY_FRACTION",
+    "MEMORY_RETRY_AFTER_SECONDS",
+    "UNTIMED_PREFIXES",
     "BodySizeLimit",
+    "ClientDisconnectedError",
     "ComputeLimit",
+    "ComputeTimeoutError",
+    "OutOfMemoryHeadroomError",
     "RequestTooLargeError",
     "ServerBusyError",
     "busy_detail",
+    "default_compute_timeout",
+    "default_max_memory_bytes",
+    "memory_bound_bytes",
+    "memory_detail",
+    "release_memory",
+    "resident_bytes",
     "send_problem",
+    "timeout_detail",
     "too_large_detail",
 ]

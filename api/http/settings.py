@@ -5,7 +5,13 @@ for the CLI); ``CLOSEDLOOP_CACHE_MB`` bounds the result cache (default 1/8
 of physical memory); ``CLOSEDLOOP_MAX_UPLOAD_MB`` bounds one upload or
 request body (default 256); ``CLOSEDLOOP_MAX_COMPUTE`` bounds the requests
 that compute at once (default: the CPU count) and ``CLOSEDLOOP_COMPUTE_WAIT``
-how many seconds one waits for a turn before a 503 (default 30).
+how many seconds one waits for a turn before a 503 (default 30);
+``CLOSEDLOOP_COMPUTE_TIMEOUT`` how many seconds one may compute before it is
+stopped and answered 504 (default 120, 0 for no limit);
+``CLOSEDLOOP_MAX_MEMORY_MB`` the resident memory above which computing
+requests get 503 (default 3/4 of physical memory, or of the cgroup's limit
+when lower; 0 for no ceiling; DuckDB gets half of it as its
+``memory_limit``). See :mod:`api.http.limits`.
 Access (:mod:`api.http.auth`, :mod:`api.http.guards`): ``CLOSEDLOOP_PUBLIC_READ=1``
 lets reads through without a key (default off here; ``closedloop serve`` turns it
 on when it listens on loopback only); ``CLOSEDLOOP_ALLOWED_HOSTS`` lists the
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from api.http.limits import default_compute_timeout, default_max_memory_bytes
 from api.services.cache import default_cache_bytes
 from ingest import default_db_path
 
@@ -80,6 +87,10 @@ class Settings:
     """Requests that compute at once (attribution, compare, paths, ...); others wait their turn."""
     compute_wait_seconds: float = field(default_factory=_compute_wait)
     """How long a request waits for a turn before it gets 503 with ``Retry-After``."""
+    compute_timeout_seconds: float = field(default_factory=default_compute_timeout)
+    """How long a computation may run before it is stopped and answered 504 (0: no limit)."""
+    max_memory_bytes: int = field(default_factory=default_max_memory_bytes)
+    """Resident memory above which computing requests get 503 (0: no ceiling)."""
 
     @classmethod
     def from_env(cls) -> Settings:

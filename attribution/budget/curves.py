@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from attribution.cancel import check_cancelled
 from attribution.errors import ParameterError
 
 FloatArray = npt.NDArray[np.float64]
@@ -503,6 +504,7 @@ def fit_curve(
         res_n = yn - fitted_n
         rows = []
         for _ in range(resamples):
+            check_cancelled()
             y_star = fitted_n + rng.choice(res_n, size=res_n.size, replace=True)
             rows.append(_to_money(kind, _fit_scaled(kind, xn, y_star, [theta]), xs, ys))
         draws = np.array(rows)

@@ -72,6 +72,7 @@ import numpy.typing as npt
 import polars as pl
 import scipy.sparse as sp
 
+from attribution.cancel import check_cancelled
 from attribution.constants import DEFAULT_RESAMPLES, INTERVAL_COLUMNS, NO_TOUCHPOINT
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys, require_touch_column
@@ -345,6 +346,7 @@ def bootstrap_totals(
     rev = np.zeros((resamples, len(keys)))
     block = max(1, resampler.block)
     for first in range(0, resamples, block):
+        check_cancelled()  # a server request that ran out of time or lost its client stops here
         last = min(resamples, first + block)
         mult = np.stack([persons.multipliers(rng) for _ in range(first, last)], axis=1)
         conv[first:last], rev[first:last] = resampler.evaluate(mult)

@@ -140,6 +140,27 @@ ACCESS: dict[ModuleType, str | None] = {health: None, ingest: "write", persons: 
 ``None``: no key (the health probe answers its details only to callers who may read)."""
 
 
+def _keyless_operations(public_read: bool) -> set[tuple[str, str]]:
+    """Return the ``(path, method)`` pairs that answer without a key on this server."""
+    keyless = set()
+    for module in ROUTERS:
+        scope = ACCESS.get(module, "read")
+        if scope is None or (scope == "read" and public_read):
+            for route in module.router.routes:
+                if isinstance(route, APIRoute):
+                    keyless |= {(f"/v1{route.path}", m.lower()) for m in route.methods or ()}
+    return keyless
+
+
+def _optional_keys(schema: dict[str, Any], keyless: set[tuple[str, str]]) -> dict[str, Any]:
+    """Mark the operations that need no key with an empty security requirement (OpenAPI 3.1)."""
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if (path, method) in keyless and {} not in operation.get("security", [{}]):
+                operation["security"].append({})
+    return schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API.
 
@@ -205,17 +226,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.page)
     ui.install(app)  # /static, offline /docs and /redoc, the dashboard's chart specs
 
+    keyless = _keyless_operations(bounds.public_read)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _problem_media_types(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                    tags=app.openapi_tags,
-                )
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
             )
+            app.openapi_schema = _optional_keys(_problem_media_types(schema), keyless)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

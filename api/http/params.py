@@ -7,9 +7,12 @@ written here, so ``/docs`` shows them alike everywhere.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import Header, Query
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from api.http.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from api.services.inputs import MAX_LOOKBACK_DAYS
@@ -32,11 +35,38 @@ Lookback = Annotated[
         description="Touches at most this many days before a conversion count.",
     ),
 ]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_text(value: Any) -> Any:
+    """Let only ``YYYY-MM-DD`` text through to the date parser.
+
+    Pydantic also reads a number as a Unix time, so ``start=0`` would mean
+    1970-01-01 and ``start=20240101`` fail with a message about datetimes.
+
+    Examples
+    --------
+    >>> _iso_date_text("2024-03-31")
+    '2024-03-31'
+    >>> _iso_date_text("0")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.PydanticCustomError: Input should be a date as YYYY-MM-DD
+    """
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", "Input should be a date as YYYY-MM-DD")
+    return value
+
+
 Start = Annotated[
-    dt.date | None, Query(description="First day of the period, `YYYY-MM-DD`, inclusive (UTC).")
+    dt.date | None,
+    BeforeValidator(_iso_date_text),
+    Query(description="First day of the period, `YYYY-MM-DD`, inclusive (UTC)."),
 ]
 End = Annotated[
-    dt.date | None, Query(description="Last day of the period, `YYYY-MM-DD`, inclusive (UTC).")
+    dt.date | None,
+    BeforeValidator(_iso_date_text),
+    Query(description="Last day of the period, `YYYY-MM-DD`, inclusive (UTC)."),
 ]
 Ci = Annotated[
     float | None,

@@ -240,8 +240,18 @@ def test_run_attribution_repeated_param(client: TestClient, assert_problem: Asse
         (
             "end=yesterday",
             "Invalid request",
-            "Query parameter 'end': Input should be a valid date or datetime, input is too short. "
-            "Got 'yesterday'.",
+            "Query parameter 'end': Input should be a date as YYYY-MM-DD. Got 'yesterday'.",
+        ),
+        # Not a Unix time: pydantic alone read start=0 as 1970-01-01 (found by Schemathesis).
+        (
+            "start=0",
+            "Invalid request",
+            "Query parameter 'start': Input should be a date as YYYY-MM-DD. Got '0'.",
+        ),
+        (
+            "end=20240131",
+            "Invalid request",
+            "Query parameter 'end': Input should be a date as YYYY-MM-DD. Got '20240131'.",
         ),
         (
             "start=2024-02-01&end=2024-01-01",

@@ -58,7 +58,7 @@ def _read_json(body: bytes) -> pl.DataFrame:
 
 @router.post(
     "/paths",
-    responses={**table_responses("The report"), **problem_responses(404, 413, 415, 422)},
+    responses={**table_responses("The report"), **problem_responses(400, 404, 413, 415, 422)},
     openapi_extra={
         "requestBody": {
             "required": True,

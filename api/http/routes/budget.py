@@ -112,7 +112,7 @@ def read_curves(
 @router.post(
     "/plan",
     response_model=PlanPublic,
-    responses={**table_responses("The plan"), **problem_responses(404, 413, 422, 503)},
+    responses={**table_responses("The plan"), **problem_responses(400, 404, 413, 422, 503)},
 )
 def create_plan(
     body: PlanRequest,
@@ -139,7 +139,7 @@ def create_plan(
 @router.post(
     "/whatif",
     response_model=WhatIfPublic,
-    responses={**table_responses("The prediction"), **problem_responses(404, 413, 422, 503)},
+    responses={**table_responses("The prediction"), **problem_responses(400, 404, 413, 422, 503)},
 )
 def create_what_if(
     body: WhatIfRequest,

@@ -143,7 +143,7 @@ def _ingest_body(
 @router.post(
     "/{table}",
     response_model=IngestSummaryPublic,
-    responses=problem_responses(404, 415, 422, 503),
+    responses=problem_responses(400, 404, 413, 415, 422, 503),
     openapi_extra=_REQUEST_BODY,
 )
 async def ingest_table(

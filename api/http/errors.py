@@ -47,6 +47,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.settings import get_settings
 from attribution.cancel import ComputationCancelledError
@@ -272,6 +273,49 @@ async def internal_error(request: Request, exc: Exception) -> ProblemResponse:
     return problem(request, 500, "Internal Server Error", INTERNAL_ERROR_DETAIL)
 
 
+class UnexpectedErrors:
+    """ASGI middleware answering any exception the app did not handle: 500, connection kept.
+
+    Starlette's own last resort sends the 500 and then raises the exception
+    again for the server to log, and uvicorn then closes the connection, so a
+    browser's or a client pool's next request on it fails. This middleware logs
+    the traceback itself and answers the problem (when no response has started),
+    so the connection stays open for the next request.
+
+    Examples
+    --------
+    >>> async def app(scope, receive, send):
+    ...     pass
+    >>> UnexpectedErrors(app).app is app
+    True
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; answer 500 problem+json for whatever it raises, without re-raising."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            logger.error("Unexpected error on %s", scope.get("path", ""), exc_info=exc)
+            if started:  # too late for an answer: the server closes the connection
+                raise
+            response = problem(Request(scope), 500, "Internal Server Error", INTERNAL_ERROR_DETAIL)
+            await response(scope, receive, send)
+
+
 async def database_error(request: Request, exc: Exception) -> ProblemResponse:
     """Answer an error DuckDB raised that no closedloop error wraps: 500, a generic detail."""
     logger.error("%s: %s", type(exc).__name__, exc, exc_info=exc)
@@ -307,8 +351,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(duckdb.Error, database_error)
-    # Starlette hands Exception handlers to its outermost middleware, which
-    # sends our response and then re-raises so the server logs the traceback.
+    # What no handler takes is answered by UnexpectedErrors (added in create_app), which
+    # keeps the connection open; this handler is Starlette's last resort behind it.
     app.add_exception_handler(Exception, internal_error)
 
 
@@ -317,6 +361,7 @@ __all__ = [
     "INTERNAL_ERROR_DETAIL",
     "PROBLEM_MEDIA_TYPE",
     "ProblemResponse",
+    "UnexpectedErrors",
     "install_error_handlers",
     "problem",
     "problem_responses",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -221,3 +222,60 @@ def test_default_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
             assert client.get("/v1/health").json()["store"] == "env.duckdb"
     finally:
         settings.get_settings.cache_clear()
+
+
+def test_a_500_keeps_the_connection_open(tmp_path: Path) -> None:
+    """Issue #12: after any 500 the server dropped the keep-alive connection."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    app = create_app(Settings(db_path=tmp_path / "k.duckdb"))
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            answers = []
+            for path in ("/boom", "/v1/models"):
+                conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                answers.append(_read_response(conn))
+        (status_500, body_500), (status_200, _) = answers
+        assert status_500 == 500
+        assert json.loads(body_500)["detail"] == INTERNAL_ERROR_DETAIL
+        assert status_200 == 200  # answered on the same connection
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _read_response(conn: Any) -> tuple[int, bytes]:
+    """Read one HTTP/1.1 response with a Content-Length from a socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(
+        int(line.split(":")[1]) for line in lines if line.lower().startswith("content-length")
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        assert chunk, "the server closed the connection"
+        body += chunk
+    return int(lines[0].split()[1]), body[:length]

@@ -107,6 +107,21 @@ def test_ingest_table_upload_keeps_only_the_base_name(
     assert response.json()["files"] == ["t.csv"]
 
 
+def test_a_300_character_upload_name_is_shortened_not_a_500(
+    empty_client: TestClient, touchpoints_csv: bytes
+) -> None:
+    # Issue #12: the name became a temporary file name longer than the file system allows.
+    name = "a" * 300 + ".csv.gz"
+    response = upload(empty_client, "touchpoints", name, gzip.compress(touchpoints_csv))
+    assert response.status_code == 200, response.text
+    (shown,) = response.json()["files"]
+    assert shown.endswith("….csv.gz")
+    assert shown.startswith("aaaa")
+    assert len(shown.encode()) <= 120
+    odd = upload(empty_client, "touchpoints", "t\u202egpj.csv", touchpoints_csv)
+    assert odd.json()["files"] == ["tgpj.csv"]
+
+
 def test_ingest_table_upload_with_map(empty_client: TestClient, touchpoints_csv: bytes) -> None:
     theirs = touchpoints_csv.decode().replace("user_id", "cookie").replace(",ts,", ",time,")
     response = upload(

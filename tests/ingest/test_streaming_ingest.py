@@ -429,3 +429,30 @@ def test_staged_upsert_in_passes_matches_upsert(tiny: None, tmp_path: Path) -> N
     assert staged == stores[1].upsert("touchpoints", changed)
     assert staged == UpsertCounts(inserted=8, updated=30, unchanged=10)
     assert_same_contents(contents(stores[0]), contents(stores[1]))
+
+
+def test_staging_folders_of_dead_processes_are_swept(tmp_path: Path) -> None:
+    """A SIGKILLed ingest leaves its staging folder; the next ingest's staging removes it."""
+    import os
+    import subprocess
+    import sys
+
+    from ingest.store import _sweep_staging
+
+    store_path = tmp_path / "s.duckdb"
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = tmp_path / f".s.duckdb.staging-{gone.stdout.strip()}-abc"
+    alive = tmp_path / f".s.duckdb.staging-{os.getppid()}-def"
+    other = tmp_path / ".t.duckdb.staging-1-xyz"
+    for folder in (dead, alive, other):
+        folder.mkdir()
+        (folder / "touchpoints-000000.parquet").write_bytes(b"x")
+    _sweep_staging(store_path)
+    assert not dead.exists()
+    assert alive.exists()  # its process still runs
+    assert other.exists()  # another store's

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
@@ -80,12 +81,37 @@ def _check_table(table: str) -> None:
         raise UnknownTableError(table, TABLES)
 
 
+MAX_NAME_BYTES = 120
+"""Longest upload name kept as it is (UTF-8 bytes); longer ones are shortened, suffixes kept."""
+
+
 def _upload_name(filename: str | None, fmt: str | None) -> str:
-    """Return the upload's base name (never a path), so problems name the user's file."""
-    name = Path(filename or "").name
+    """Return a safe base name for the upload, so problems name the user's file.
+
+    Never a path; control and bidirectional-formatting characters are dropped;
+    a name longer than :data:`MAX_NAME_BYTES` keeps its start and its
+    suffixes (``.csv.gz``), which pick the reader.
+
+    Examples
+    --------
+    >>> _upload_name("../../etc/passwd", None), _upload_name(None, "parquet")
+    ('passwd', 'upload.parquet')
+    >>> _upload_name("a" * 300 + ".csv.gz", None)[-12:]
+    'aaaa….csv.gz'
+    >>> _upload_name("evil\u202egpj.csv", None)
+    'evilgpj.csv'
+    """
+    raw = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in raw if unicodedata.category(c)[0] != "C")
     if name in {"", ".", ".."}:
-        name = f"upload.{fmt or 'csv'}"
-    return name
+        return f"upload.{fmt or 'csv'}"
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    suffixes = "".join(s for s in Path(name).suffixes[-2:] if len(s) <= 9 and s[1:].isalnum())
+    stem = name[: len(name) - len(suffixes)] if suffixes else name
+    while len((stem + "…" + suffixes).encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + "…" + suffixes
 
 
 def _ingest_upload(

@@ -82,6 +82,28 @@ def test_currency_mismatch_is_rejected_naming_file_and_row(store: Store, tmp_pat
     assert store.counts()["costs"] == 0
 
 
+def test_a_failed_ingest_with_currency_leaves_the_currency_as_it_was(
+    store: Store, tmp_path: Path
+) -> None:
+    """--currency is written with the rows, in one transaction: a failure changes neither."""
+    (tmp_path / "ms.csv").write_text(
+        "TimePeriod,CampaignName,Spend,Impressions,Clicks,CurrencyCode\n"
+        "2024-03-01,A,1.5,10,1,EUR\n2024-03-02,B,n/a,10,1,EUR\n"
+    )
+    version = store.data_version()
+    with pytest.raises(ValidationFailedError):
+        ingest_adapter(store, "microsoft_ads", [tmp_path / "ms.csv"], currency="eur")
+    assert store.currency == "USD"
+    assert store.data_version() == version
+    (tmp_path / "ms.csv").write_text(
+        "TimePeriod,CampaignName,Spend,Impressions,Clicks,CurrencyCode\n2024-03-01,A,1.5,10,1,EUR\n"
+    )
+    ingest_adapter(store, "microsoft_ads", [tmp_path / "ms.csv"], currency="eur")
+    assert store.currency == "EUR"
+    assert store.counts()["costs"] == 1
+    assert store.data_version() == version + 1  # rows and currency: one commit
+
+
 def test_bad_spend_names_the_source_row(store: Store, tmp_path: Path) -> None:
     (tmp_path / "ms.csv").write_text(
         "TimePeriod,CampaignName,Spend,Impressions,Clicks,CurrencyCode\n"

@@ -12,6 +12,14 @@ Values outside these bounds are rejected as row problems (with
 ``CLOSEDLOOP_MAX_AMOUNT`` (default ``1e12``)
     The largest money amount (``revenue`` of conversions, ``spend`` of
     costs), in the store's reporting currency: a positive, finite number.
+``CLOSEDLOOP_MAX_TEXT`` (default ``4096``)
+    The most characters of a text value (after its surrounding whitespace
+    is removed): every id and dimension of the canonical tables
+    (``touchpoint_id``, ``user_id``, ``channel``, ``campaign``, ``stage``
+    ...), a whole number from 1 to 100,000,000. The canonical tables hold
+    no URL: a ``landing_url`` or ``referrer`` column only serves to derive
+    ``source``, ``medium``, ``campaign`` and ``channel``, which are then held
+    to this bound like any other text.
 
 Counts (``impressions``, ``clicks``) are bounded by their column type
 (``Int64``: at most ``2**63 - 1``); that bound is not configurable.
@@ -33,9 +41,11 @@ from attribution.errors import ParameterError
 
 __all__ = [
     "DEFAULT_MAX_AMOUNT",
+    "DEFAULT_MAX_TEXT",
     "DEFAULT_MAX_YEAR",
     "DEFAULT_MIN_YEAR",
     "MAX_AMOUNT_VAR",
+    "MAX_TEXT_VAR",
     "MAX_YEAR_VAR",
     "MIN_YEAR_VAR",
     "Limits",
@@ -51,29 +61,35 @@ MAX_YEAR_VAR = "CLOSEDLOOP_MAX_YEAR"
 MAX_AMOUNT_VAR = "CLOSEDLOOP_MAX_AMOUNT"
 """Environment variable: the largest revenue or spend accepted."""
 
+MAX_TEXT_VAR = "CLOSEDLOOP_MAX_TEXT"
+"""Environment variable: the most characters of an id or other text value."""
+
 DEFAULT_MIN_YEAR = 1970
 DEFAULT_MAX_YEAR = 2100
 DEFAULT_MAX_AMOUNT = 1e12
+DEFAULT_MAX_TEXT = 4_096
 
 _YEAR_RANGE = (1, 9999)
+_TEXT_RANGE = (1, 100_000_000)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on timestamps, dates and money amounts (see the module docstring).
+    """Bounds on timestamps, dates, money amounts and text (see the module docstring).
 
     Examples
     --------
     >>> limits = Limits()
     >>> limits.earliest, limits.before
     (datetime.date(1970, 1, 1), datetime.date(2100, 1, 1))
-    >>> limits.amount_text
-    '1,000,000,000,000'
+    >>> limits.amount_text, limits.max_text
+    ('1,000,000,000,000', 4096)
     """
 
     min_year: int = DEFAULT_MIN_YEAR
     max_year: int = DEFAULT_MAX_YEAR
     max_amount: float = DEFAULT_MAX_AMOUNT
+    max_text: int = DEFAULT_MAX_TEXT
 
     @property
     def earliest(self) -> dt.date:
@@ -136,6 +152,23 @@ def _amount(environ: Mapping[str, str], name: str, default: float) -> float:
     return amount
 
 
+def _count(environ: Mapping[str, str], name: str, default: int, bounds: tuple[int, int]) -> int:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    low, high = bounds
+    try:
+        count = int(text)
+    except ValueError:
+        count = None
+    if count is None or not low <= count <= high:
+        raise ParameterError(
+            f"{name} must be a whole number from {low:,} to {high:,}; got '{text}'. "
+            f"Unset it to use the default ({default:,})."
+        )
+    return count
+
+
 def current_limits(environ: Mapping[str, str] | None = None) -> Limits:
     """Return the bounds set by the environment variables, or their defaults.
 
@@ -147,8 +180,9 @@ def current_limits(environ: Mapping[str, str] | None = None) -> Limits:
     Returns
     -------
     Limits
-        ``CLOSEDLOOP_MIN_YEAR``, ``CLOSEDLOOP_MAX_YEAR`` and
-        ``CLOSEDLOOP_MAX_AMOUNT``, each defaulted when unset or empty.
+        ``CLOSEDLOOP_MIN_YEAR``, ``CLOSEDLOOP_MAX_YEAR``,
+        ``CLOSEDLOOP_MAX_AMOUNT`` and ``CLOSEDLOOP_MAX_TEXT``, each defaulted
+        when unset or empty.
 
     Raises
     ------
@@ -159,9 +193,10 @@ def current_limits(environ: Mapping[str, str] | None = None) -> Limits:
     Examples
     --------
     >>> current_limits({})
-    Limits(min_year=1970, max_year=2100, max_amount=1000000000000.0)
-    >>> current_limits({"CLOSEDLOOP_MIN_YEAR": "2000", "CLOSEDLOOP_MAX_AMOUNT": "5e6"})
-    Limits(min_year=2000, max_year=2100, max_amount=5000000.0)
+    Limits(min_year=1970, max_year=2100, max_amount=1000000000000.0, max_text=4096)
+    >>> current_limits({"CLOSEDLOOP_MIN_YEAR": "2000", "CLOSEDLOOP_MAX_AMOUNT": "5e6",
+    ...                 "CLOSEDLOOP_MAX_TEXT": "255"})
+    Limits(min_year=2000, max_year=2100, max_amount=5000000.0, max_text=255)
     >>> current_limits({"CLOSEDLOOP_MAX_YEAR": "1960"})
     Traceback (most recent call last):
     ...
@@ -175,4 +210,9 @@ def current_limits(environ: Mapping[str, str] | None = None) -> Limits:
         raise ParameterError(
             f"{MIN_YEAR_VAR} ({min_year}) must be before {MAX_YEAR_VAR} ({max_year})."
         )
-    return Limits(min_year, max_year, _amount(env, MAX_AMOUNT_VAR, DEFAULT_MAX_AMOUNT))
+    return Limits(
+        min_year,
+        max_year,
+        _amount(env, MAX_AMOUNT_VAR, DEFAULT_MAX_AMOUNT),
+        _count(env, MAX_TEXT_VAR, DEFAULT_MAX_TEXT, _TEXT_RANGE),
+    )

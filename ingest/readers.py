@@ -15,18 +15,36 @@ the text exactly as the user wrote it and can quote it back in a message.
 JSON and Parquet keep their native types. A ``.gz`` suffix on any format is
 decompressed first.
 
-Before polars parses a CSV or TSV file, its raw bytes are scanned once, in
-chunks and with C-speed ``bytes`` methods (no Python loop per row):
+Before polars parses a CSV or TSV file, its raw bytes are scanned, in
+chunks and with C-speed ``bytes`` methods and numpy (no Python loop per row):
 
-- a NUL byte, or bytes that are not UTF-8 (a Latin-1 or Windows-1252 export),
-  is an :class:`InputError` naming the data row (1 = the line under the
-  header) and the byte offset;
+- bytes that are not UTF-8 (a Latin-1 or Windows-1252 export), and a NUL
+  byte in the header (a UTF-16 file, or no text at all), are an
+  :class:`InputError` naming the data row (1 = the line under the header)
+  and the byte offset. A NUL byte in a data row is read, and rejected with
+  its row and field by validation like every other control character (see
+  :mod:`ingest.validate`), whatever the format the value came in;
 - lines may end with ``\n``, ``\r\n`` or a lone ``\r`` (old Mac
   spreadsheets), even mixed in one file. A file with a lone ``\r`` is read
   whole into memory with its line ends made ``\n`` first (so a lone ``\r``
   inside a quoted value becomes ``\n`` too);
+- every row must have as many fields as the header (:func:`_check_records`):
+  a row with more (an unquoted value holding the separator) or fewer (a
+  truncated line, a blank line) is an :class:`InputError` naming the row, its
+  lines and both counts. Missing fields are never filled with nulls, nor
+  extra ones dropped: either would silently shift or lose values;
+- a quoted value whose closing quote never comes (which would swallow the
+  rest of the file) is an :class:`InputError` naming the row and the byte
+  where its quote opens;
 - a header that names a column twice, and a header without any data row,
   are :class:`InputError` s naming the file.
+
+Quoted values may span lines (multi-line notes of a CRM export): rows are
+counted as polars reads them, a line break inside quotes does not end one.
+A row is what lies between two line ends outside quotes, and a field what
+lies between two separators outside quotes; a ``"`` opens or closes quotes
+wherever it is, as polars assumes when it splits a file to read it in
+parallel.
 
 :func:`read_table` and :func:`scan_table` make the same checks and raise the
 same errors. Parquet and JSON files need none of them.
@@ -44,6 +62,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from attribution.errors import InputError, ParameterError, UnsupportedFormatError
@@ -150,14 +169,21 @@ def _scan_bytes(source: Source, file: str) -> bool:
     Raises
     ------
     InputError
-        At the first NUL byte or the first byte that is not UTF-8, naming its row.
+        At the first byte that is not UTF-8, or a NUL byte of the header, naming its row.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0
     lone_cr = carried_cr = False
     bad: tuple[int, str] | None = None
+    in_header = True
     for chunk in _byte_chunks(source):
-        nul = chunk.find(b"\x00")
+        # Only the header is searched: a NUL in a value is a row problem (see the docstring).
+        nul = -1
+        if in_header:
+            ends = [at for at in (chunk.find(b"\n"), chunk.find(b"\r")) if at >= 0]
+            stop = min(ends, default=len(chunk))
+            nul = chunk.find(b"\x00", 0, stop)
+            in_header = stop == len(chunk)
         pending = decoder.getstate()[0]
         if pending or not chunk.isascii():
             try:
@@ -170,8 +196,8 @@ def _scan_bytes(source: Source, file: str) -> bool:
             bad = (offset + nul, "nul")
             break
         if not lone_cr:
-            crs = chunk.count(b"\r")
-            lone = crs - chunk.count(b"\r\n") - (1 if chunk.endswith(b"\r") else 0)
+            crs = chunk.count(b"\r")  # counting "\r\n" costs more: only when there is a "\r"
+            lone = crs and crs - chunk.count(b"\r\n") - (1 if chunk.endswith(b"\r") else 0)
             lone_cr = lone > 0 or (carried_cr and not chunk.startswith(b"\n"))
             carried_cr = chunk.endswith(b"\r")
         offset += len(chunk)
@@ -218,6 +244,144 @@ def _normal_line_ends(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
+_SHOWN_ROWS = 5
+"""Rows a message about rows of the wrong width names (it counts the others)."""
+_QUOTE = ord('"')
+_LINE_END = ord("\n")
+
+
+def _fields(count: int) -> str:
+    return f"{count:,} field{'' if count == 1 else 's'}"
+
+
+def _lines(source: Source, row: int, start: int, end: int) -> str:
+    """Where a row is, as a message says it: ``row 3 (line 4 of the file)``.
+
+    ``start`` is the offset of its first byte, ``end`` that of its line end
+    (or of the end of the file).
+    """
+    if row == 0:
+        return "the header"
+    first, last = _line_of(source, start) + 1, _line_of(source, max(start, end - 1)) + 1
+    if first == last:
+        return f"row {row:,} (line {first:,} of the file)"
+    return f"row {row:,} (lines {first:,} to {last:,} of the file)"
+
+
+def _check_records(source: Source, file: str, separator: str) -> None:
+    r"""Check that every row has the header's number of fields and that every quote closes.
+
+    ``source`` ends its lines with ``\n`` or ``\r\n``. Each chunk of bytes
+    is looked at with numpy, not row by row: the separators and line ends
+    outside quotes are those after an even number of ``"`` (a ``""`` inside
+    a quoted value counts twice), a row's fields are its separators plus one.
+
+    Raises
+    ------
+    InputError
+        For the first row whose number of fields is not the header's (a
+        blank line has one field), naming it, its lines and both counts, and
+        counting the others; or for a quote that never closes, naming the
+        row and the byte where it opens.
+
+    Examples
+    --------
+    >>> _check_records(io.BytesIO(b'a,b\n1,"x,\ny"\n2,3\n'), "ok.csv", ",")
+    >>> _check_records(io.BytesIO(b"a,b\n1,2,3\n"), "ragged.csv", ",")
+    Traceback (most recent call last):
+    ...
+    attribution.errors.InputError: Cannot read 'ragged.csv': row 1 (line 2 of the file) has
+    3 fields, but the header has 2. Quote a value that holds the separator ','
+    ("a,b"), or remove the extra fields.
+    """
+    sep = separator.encode()
+    if len(sep) != 1 or sep in b'"\r\n':
+        return  # polars refuses such a separator itself
+    parity = 0  # 1 when the chunk starts inside quotes
+    offset = 0  # of the chunk
+    start = 0  # offset of the row being read
+    open_seps = 0  # separators of that row in earlier chunks
+    rows = 0  # rows ended so far, the header included
+    width = 0  # fields of the header
+    found: list[tuple[int, int, int, int]] = []  # row, start, end, fields of the first bad rows
+    wrong = 0
+    opened = 0  # offset of the last quote that opened a quoted value
+    for chunk in _byte_chunks(source):
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        quoted = bool(parity) or b'"' in chunk
+        marks = (data == sep[0]) | (data == _LINE_END)
+        if quoted:
+            marks |= data == _QUOTE
+        at = np.flatnonzero(marks)  # separators, line ends (and quotes), in order
+        kind = data[at]
+        if quoted:
+            quote = kind == _QUOTE
+            after = np.bitwise_xor.accumulate(quote.view(np.uint8))  # quotes so far, mod 2
+            outside = ~quote & (after == parity)
+            if after.size:
+                parity ^= int(after[-1])
+                if parity and b'"' in chunk:  # ends inside quotes: its last quote opened them
+                    opened = offset + chunk.rfind(b'"')
+            at, kind = at[outside], kind[outside]
+        index = np.flatnonzero(kind == _LINE_END)  # of the line ends among the marks
+        ends = at[index]
+        if ends.size:
+            fields = np.diff(index, prepend=-1)  # the separators before each line end, plus one
+            fields[0] += open_seps
+            if rows == 0:
+                width = int(fields[0])
+            bad = fields != width
+            count = int(np.count_nonzero(bad))
+            wrong += count
+            for i in np.flatnonzero(bad)[: _SHOWN_ROWS - len(found)].tolist():
+                begin = start if i == 0 else offset + int(ends[i - 1]) + 1
+                found.append((rows + i, begin, offset + int(ends[i]), int(fields[i])))
+            rows += int(ends.size)
+            start = offset + int(ends[-1]) + 1
+            open_seps = int(at.size - 1 - index[-1])
+        else:
+            open_seps += int(at.size)
+        offset += len(chunk)
+    if not parity and start < offset:  # the last row has no line end
+        if rows == 0:
+            width = open_seps + 1
+        elif open_seps + 1 != width:
+            wrong += 1
+            if len(found) < _SHOWN_ROWS:
+                found.append((rows, start, offset, open_seps + 1))
+    if found:
+        row, begin, end, count = found[0]
+        where = _lines(source, row, begin, end)
+        if count == 1 and (end == begin or (end == begin + 1 and _byte_at(source, begin) == 13)):
+            message = f"{where} is blank, but the header has {_fields(width)}. Remove the line."
+        elif count > width:
+            shown = "(a tab)" if separator == "\t" else f"'{separator}' (\"a{separator}b\")"
+            message = (
+                f"{where} has {_fields(count)}, but the header has {width:,}. Quote a value "
+                f"that holds the separator {shown}, or remove the extra fields."
+            )
+        else:
+            message = (
+                f"{where} has {_fields(count)}, but the header has {width:,}. Give every row "
+                "all its fields, empty ones too: missing fields are not filled in."
+            )
+        if "lines" in where:
+            message += " A quoted value spans its lines: check that each quote closes."
+        if wrong > 1:
+            others = ", ".join(f"row {r:,} has {_fields(n)}" for r, _, _, n in found[1:])
+            more = wrong - len(found)
+            message += f" Other rows without {_fields(width)}: {others}"
+            message += f" and {more:,} more." if more else "."
+        raise InputError(f"Cannot read '{file}': {message}")
+    if parity:
+        where = _lines(source, rows, opened, opened + 1)
+        raise InputError(
+            f"Cannot read '{file}': a quoted value opens in {where}, at byte {opened:,}, "
+            "and never closes, so the rest of the file would be read as that one value. "
+            'Close the quote, or write a quote inside a value as two ("").'
+        )
+
+
 def _header_names(header: str, separator: str) -> list[str]:
     """Return the column names of a header line, as the csv module parses it."""
     return next(csv.reader([header], delimiter=separator), [])
@@ -236,7 +400,9 @@ def _checked_csv(source: Source, file: str, name: str, separator: str | None = N
     Raises
     ------
     InputError
-        For a NUL byte, bytes that are not UTF-8, or a column named twice.
+        For bytes that are not UTF-8, a NUL byte in the header, a column
+        named twice, a row with more or fewer fields than the header, or a
+        quote that never closes.
     """
     if _scan_bytes(source, file):
         data = source.read_bytes() if isinstance(source, Path) else source.getvalue()
@@ -250,6 +416,7 @@ def _checked_csv(source: Source, file: str, name: str, separator: str | None = N
             f"{', '.join(repr(n) for n in repeated)} more than once. "
             "Give every column its own name."
         )
+    _check_records(source, file, sep)
     return source
 
 

@@ -1,4 +1,4 @@
-"""Check rows against a canonical table and cast them to its schema.
+r"""Check rows against a canonical table and cast them to its schema.
 
 :func:`validate` is the one place where raw input becomes canonical rows. It
 never raises for a bad *row*: it returns the good rows, a :class:`Problem` for
@@ -10,7 +10,18 @@ holds nested values).
 Rules, per canonical column type (see ``attribution/schema.py``):
 
 - ids and other text: surrounding whitespace is removed and empty text is
-  missing; a missing required value is rejected;
+  missing; a missing required value is rejected. What remains must be at
+  most ``CLOSEDLOOP_MAX_TEXT`` characters (default 4,096) and hold no
+  control character (:data:`CONTROL_CHARACTERS`): no C0 or C1 control but
+  the tab (NUL included, whatever the format), no line break inside the
+  value (line feed, carriage return, U+2028, U+2029 ...: every text column
+  of the canonical tables is an id or a dimension, never free text; a
+  multi-line note in a column closedloop does not use is fine, as a line
+  break around a value is removed with the other whitespace), and no
+  Unicode bidirectional control (U+202A–U+202E, U+2066–U+2069, and the
+  marks U+200E, U+200F and U+061C), which render as nothing yet reorder or
+  split text: ``Em\u202eail`` shows as "Emlia", and ``Email\u200e`` looks
+  like ``Email`` while being another channel;
 - timestamps (``ts``): any form :mod:`ingest.timestamps` accepts, from
   1 January of ``CLOSEDLOOP_MIN_YEAR`` (default 1970) to before 1 January of
   ``CLOSEDLOOP_MAX_YEAR`` (default 2100), UTC;
@@ -36,6 +47,9 @@ file is not counted, so row 1 is the second line of the file, as a
 spreadsheet shows it when its header row is frozen. In JSON and Parquet,
 row 1 is the first record.
 
+Messages show a value's control characters escaped (``'Em\u202eail'``), so
+an error never reorders a terminal's text or sends it escape sequences.
+
 Everything is computed with polars expressions over chunks of rows; Python
 objects are only built for the first ``MAX_PROBLEMS`` problems (all of them
 are counted).
@@ -43,6 +57,7 @@ are counted).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -51,11 +66,19 @@ from polars.datatypes import IntegerType
 
 from attribution.errors import ColumnTypeError, MissingColumnsError, Problem, UnknownTableError
 from attribution.schema import KEYS, REQUIRED, TABLES
-from ingest.limits import MAX_AMOUNT_VAR, MAX_YEAR_VAR, MIN_YEAR_VAR, Limits, current_limits
+from ingest.limits import (
+    MAX_AMOUNT_VAR,
+    MAX_TEXT_VAR,
+    MAX_YEAR_VAR,
+    MIN_YEAR_VAR,
+    Limits,
+    current_limits,
+)
 from ingest.timestamps import parse_dates, parse_timestamps
 
 __all__ = [
     "CHUNK_ROWS",
+    "CONTROL_CHARACTERS",
     "CURRENCY_TABLES",
     "MAX_PROBLEMS",
     "ProblemList",
@@ -86,6 +109,102 @@ COUNT_EXPECTED = "expected a whole number ≥ 0"
 _PROBLEM_SCHEMA = pl.Schema({"_row": pl.Int64, "field": pl.String, "message": pl.String})
 _QUOTED_MAX = 60
 
+_C0_NAMES = (
+    "NULL",
+    "START OF HEADING",
+    "START OF TEXT",
+    "END OF TEXT",
+    "END OF TRANSMISSION",
+    "ENQUIRY",
+    "ACKNOWLEDGE",
+    "BELL",
+    "BACKSPACE",
+    "CHARACTER TABULATION",
+    "LINE FEED",
+    "LINE TABULATION",
+    "FORM FEED",
+    "CARRIAGE RETURN",
+    "SHIFT OUT",
+    "SHIFT IN",
+    "DATA LINK ESCAPE",
+    "DEVICE CONTROL ONE",
+    "DEVICE CONTROL TWO",
+    "DEVICE CONTROL THREE",
+    "DEVICE CONTROL FOUR",
+    "NEGATIVE ACKNOWLEDGE",
+    "SYNCHRONOUS IDLE",
+    "END OF TRANSMISSION BLOCK",
+    "CANCEL",
+    "END OF MEDIUM",
+    "SUBSTITUTE",
+    "ESCAPE",
+    "INFORMATION SEPARATOR FOUR",
+    "INFORMATION SEPARATOR THREE",
+    "INFORMATION SEPARATOR TWO",
+    "INFORMATION SEPARATOR ONE",
+)
+"""Names of the C0 control characters U+0000 to U+001F."""
+_LINE_BREAKS = "\n\x0b\x0c\r\x85\u2028\u2029"
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def _char_name(char: str) -> str:
+    code = ord(char)
+    if code < 0x20:
+        return _C0_NAMES[code]
+    if code == 0x7F:
+        return "DELETE"
+    if code == 0x85:
+        return "NEXT LINE"
+    if code < 0xA0:
+        return "a C1 control"
+    return unicodedata.name(char)
+
+
+def _describe(char: str) -> str:
+    """How a problem names a control character: its code point, name and why it is refused."""
+    point = f"U+{ord(char):04X} ({_char_name(char)})"
+    if char in _LINE_BREAKS:
+        return f"a line break, {point}; ids and names must fit on one line"
+    if char in _BIDI:
+        return f"the invisible control character {point}, which can disguise text"
+    return f"the invisible control character {point}"
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if char in "\n\r":
+        return repr(char)[1:-1]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+CONTROL_CHARACTERS: dict[str, str] = {
+    char: _describe(char)
+    for char in (
+        *(chr(c) for c in range(0x20) if c != 0x09),
+        *(chr(c) for c in range(0x7F, 0xA0)),
+        *_LINE_BREAKS[-2:],
+        *_BIDI,
+    )
+}
+"""Characters a text value may not hold, and how a problem describes each.
+
+Every C0 and C1 control character but the tab (U+0009), the line and
+paragraph separators U+2028 and U+2029, and the Unicode bidirectional
+controls and marks. A character in the middle of a value is refused;
+surrounding whitespace (line ends included) is removed first. See
+:func:`check_rows` for an example.
+
+The left-to-right and right-to-left marks (U+200E, U+200F) are refused too:
+they render as nothing, so ``Email`` with one looks like ``Email`` yet is
+another channel. Zero-width joiners and spaces (U+200B to U+200D, U+2060,
+U+FEFF) are not: Persian, Indic scripts and emoji need the joiners.
+"""
+
+_CONTROLS = list(CONTROL_CHARACTERS)
+_CONTROL_CLASS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in CONTROL_CHARACTERS) + "]"
+_SHOWN = [_escape(c) for c in CONTROL_CHARACTERS]
+
 Progress = Callable[[int, int], None]
 
 
@@ -100,8 +219,11 @@ class ProblemList(list[Problem]):
         self.total = len(self) if total is None else total
 
 
+_SHOWN_TABLE = str.maketrans(dict(zip(CONTROL_CHARACTERS, _SHOWN, strict=True)))
+
+
 def _quoted(names: Sequence[str]) -> str:
-    return ", ".join(f"'{n}'" for n in names)
+    return ", ".join(f"'{n.translate(_SHOWN_TABLE)}'" for n in names)
 
 
 def require_columns(
@@ -213,33 +335,41 @@ def temporal_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _raw_text(name: str, dtype: pl.DataType | None = None) -> pl.Expr:
+    """Quote a value as a message shows it: its first 60 characters, control characters escaped."""
     if dtype is not None and isinstance(dtype, pl.Date | pl.Datetime):
         text = temporal_text(pl.col(name), dtype)
     else:
         text = pl.col(name).cast(pl.String, strict=False)
-    return (
+    shown = (
         pl.when(text.str.len_chars() > _QUOTED_MAX)
         .then(text.str.slice(0, _QUOTED_MAX) + "…")
         .otherwise(text)
     )
+    return shown.str.replace_many(_CONTROLS, _SHOWN)
+
+
+Message = str | pl.Expr
+"""A rule's message: a template whose ``{}`` gets the raw value, or an expression of the row."""
 
 
 def _issues(
-    rows: pl.Series, raw: pl.Series, bad: pl.Series, field: str, template: str
+    rows: pl.Series, raw: pl.Series, bad: pl.Series, field: str, template: Message
 ) -> pl.DataFrame:
-    """Return the problems of one rule; ``template`` gets the raw value in its ``{}``."""
+    """Return the problems of one rule.
+
+    A ``str`` template gets the raw value in its ``{}``; an expression is
+    computed over the bad rows, whose raw values are the column ``field``.
+    """
+    if isinstance(template, pl.Expr):
+        message = template
+    elif "{}" in template:
+        message = pl.format(template, _raw_text(field, raw.dtype).fill_null(""))
+    else:
+        message = pl.lit(template)
     return (
         pl.DataFrame({"_row": rows, field: raw})
         .filter(bad)
-        .select(
-            pl.col("_row"),
-            pl.lit(field).alias("field"),
-            (
-                pl.format(template, _raw_text(field, raw.dtype).fill_null(""))
-                if "{}" in template
-                else pl.lit(template)
-            ).alias("message"),
-        )
+        .select(pl.col("_row"), pl.lit(field).alias("field"), message.alias("message"))
     )
 
 
@@ -258,8 +388,8 @@ def _numbers(series: pl.Series) -> pl.Series:
     return pl.repeat(None, len(series), dtype=pl.Float64, eager=True).alias(series.name)
 
 
-Rule = tuple[pl.Series, str]
-"""A mask of the bad values of one column and the message template saying why."""
+Rule = tuple[pl.Series, Message]
+"""A mask of the bad values of one column and the message saying why."""
 
 
 def _unless(mask: pl.Series, values: pl.Series) -> pl.Series:
@@ -274,12 +404,45 @@ def _range_text(limits: Limits) -> str:
     )
 
 
+def _thousands(count: pl.Expr) -> pl.Expr:
+    """Whole numbers as text with thousands separated (``2,000,000``)."""
+    reverse = count.cast(pl.String).str.reverse()
+    return reverse.str.replace_all(r"(\d{3})", "${1},").str.strip_chars_end(",").str.reverse()
+
+
+def _text_rules(name: str, text: pl.Series, limits: Limits) -> list[Rule]:
+    """Rules of a text value (surrounding whitespace removed): no control character, bounded.
+
+    Computed once per column: one multi-pattern search over the values, and
+    their byte length (characters are only counted when some value has more
+    bytes than the bound, as a character takes at least one byte).
+    """
+    stripped = pl.col(name).cast(pl.String, strict=False).str.strip_chars()
+    first = stripped.str.extract(f"({_CONTROL_CLASS})", 1)
+    described = first.replace_strict(CONTROL_CHARACTERS, default="a control character")
+    control = text.str.contains_any(_CONTROLS).fill_null(False)
+    rules: list[Rule] = [
+        (control, pl.format("contains {}; remove it, got '{}'", described, _raw_text(name)))
+    ]
+    longest = text.str.len_bytes().max()
+    if isinstance(longest, int) and longest > limits.max_text:
+        too_long = (text.str.len_chars() > limits.max_text).fill_null(False)
+        message = pl.format(
+            f"expected at most {limits.max_text:,} characters ({MAX_TEXT_VAR}), "
+            "got {} characters: '{}'",
+            _thousands(stripped.str.len_chars()),
+            _raw_text(name),
+        )
+        rules.append((too_long, message))
+    return rules
+
+
 def _clean_timestamps(raw: pl.Series, limits: Limits) -> tuple[pl.Series, list[Rule]]:
     ts, bad = parse_timestamps(raw)
     out = (ts.is_not_null() & ((ts < limits.earliest_ts) | (ts >= limits.before_ts))).fill_null(
         False
     )
-    rules = [
+    rules: list[Rule] = [
         (bad, TIMESTAMP_EXPECTED + ", got '{}'"),
         (out, f"expected a timestamp {_range_text(limits)}, got '{{}}'"),
     ]
@@ -291,7 +454,7 @@ def _clean_dates(raw: pl.Series, limits: Limits) -> tuple[pl.Series, list[Rule]]
     out = (dates.is_not_null() & ((dates < limits.earliest) | (dates >= limits.before))).fill_null(
         False
     )
-    rules = [
+    rules: list[Rule] = [
         (bad, DATE_EXPECTED + ", got '{}'"),
         (out, f"expected a date {_range_text(limits)}, got '{{}}'"),
     ]
@@ -309,7 +472,7 @@ def _clean_money(
     clean = pl.select(
         pl.when(missing).then(fill).when(invalid | too_big).then(None).otherwise(numbers)
     ).to_series()
-    rules = [
+    rules: list[Rule] = [
         ((invalid & ~missing).fill_null(False), MONEY_EXPECTED + ", got '{}'"),
         (
             (too_big & ~missing).fill_null(False),
@@ -350,7 +513,7 @@ def _clean_count(raw: pl.Series, dtype: pl.DataType) -> tuple[pl.Series, list[Ru
     invalid = (~too_big & (value.is_null() | (value < 0))).fill_null(True)
     bad = (invalid | too_big) & ~missing
     clean = _unless(bad | missing, value).cast(dtype)
-    rules = [
+    rules: list[Rule] = [
         (invalid & ~missing, COUNT_EXPECTED + ", got '{}'"),
         (too_big & ~missing, f"expected a whole number ≤ {high:,}, got '{{}}'"),
     ]
@@ -365,7 +528,11 @@ def _clean_column(
         text = raw.cast(pl.String, strict=False).str.strip_chars()
         # Missing: null, or (text only) empty once stripped; stripping once serves both.
         missing = (text == "") if raw.dtype == pl.String else raw.is_null()
-        return _unless(missing, text).alias(name), []
+        rules = _text_rules(name, text, limits)
+        bad = missing
+        for mask, _ in rules:
+            bad = bad | mask
+        return _unless(bad, text).alias(name), [(m.alias(name), t) for m, t in rules]
     if isinstance(dtype, pl.Datetime):
         clean, rules = _clean_timestamps(raw, limits)
     elif dtype == pl.Date:
@@ -519,8 +686,9 @@ def validate(
     ColumnTypeError
         When a canonical column holds nested values (lists, structs).
     ParameterError
-        When ``CLOSEDLOOP_MIN_YEAR``, ``CLOSEDLOOP_MAX_YEAR`` or
-        ``CLOSEDLOOP_MAX_AMOUNT`` is set to a bad value (see :mod:`ingest.limits`).
+        When ``CLOSEDLOOP_MIN_YEAR``, ``CLOSEDLOOP_MAX_YEAR``,
+        ``CLOSEDLOOP_MAX_AMOUNT`` or ``CLOSEDLOOP_MAX_TEXT`` is set to a bad
+        value (see :mod:`ingest.limits`).
 
     Examples
     --------
@@ -582,7 +750,7 @@ def check_rows(
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Clean rows and find their bad values, leaving repeated keys aside.
+    r"""Clean rows and find their bad values, leaving repeated keys aside.
 
     The part of :func:`validate` that looks at one row at a time, so a file
     can be checked batch by batch; repeated keys span batches and are found
@@ -626,6 +794,21 @@ def check_rows(
     [101, 102]
     >>> issues.rows()
     [(102, 'anonymous_id', 'required value is missing')]
+
+    Text holds no control character (:data:`CONTROL_CHARACTERS`) and at
+    most ``CLOSEDLOOP_MAX_TEXT`` characters; surrounding whitespace goes:
+
+    >>> raw = pl.DataFrame({"anonymous_id": ["a1\n", "a\u202e2", "a3"],
+    ...                     "user_id": ["u1", "u2", "u" * 5000]})
+    >>> clean, issues = check_rows(raw, "identities", "ids.csv")
+    >>> clean["anonymous_id"].to_list()
+    ['a1', None, 'a3']
+    >>> for message in issues["message"]:
+    ...     print(message)
+    contains the invisible control character U+202E (RIGHT-TO-LEFT OVERRIDE), which can
+    disguise text; remove it, got 'a\u202e2'
+    expected at most 4,096 characters (CLOSEDLOOP_MAX_TEXT), got 5,000 characters:
+    'uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu…'
     """
     if table not in TABLES:
         raise UnknownTableError(table, TABLES)

@@ -7,7 +7,12 @@
 - CSV files with CR-only or mixed line ends, a header only, a column named
   twice, NUL bytes or bytes that are not UTF-8;
 - a bounded fuzz test: malformed CSV / NDJSON / JSON / Parquet files either
-  load correctly or raise a clear closedloop error naming the file.
+  load correctly or raise a clear closedloop error naming the file;
+- text values without control characters (bidi overrides, C0/C1 controls,
+  line breaks inside ids and names) and at most ``CLOSEDLOOP_MAX_TEXT``
+  characters, in every format and through the streaming ingest;
+- rows with more or fewer fields than the header, and quotes that never
+  close, name their row.
 """
 
 from __future__ import annotations
@@ -46,7 +51,12 @@ INT64_MAX = "expected a whole number ≤ 9,223,372,036,854,775,807"
 
 @pytest.fixture(autouse=True)
 def _default_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CLOSEDLOOP_MIN_YEAR", "CLOSEDLOOP_MAX_YEAR", "CLOSEDLOOP_MAX_AMOUNT"):
+    for name in (
+        "CLOSEDLOOP_MIN_YEAR",
+        "CLOSEDLOOP_MAX_YEAR",
+        "CLOSEDLOOP_MAX_AMOUNT",
+        "CLOSEDLOOP_MAX_TEXT",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -165,6 +175,9 @@ def test_years_come_from_the_environment_at_validation_time(
         ({"CLOSEDLOOP_MIN_YEAR": "2100"}, r"CLOSEDLOOP_MIN_YEAR \(2100\) must be before"),
         ({"CLOSEDLOOP_MAX_AMOUNT": "inf"}, "CLOSEDLOOP_MAX_AMOUNT must be a finite number > 0"),
         ({"CLOSEDLOOP_MAX_AMOUNT": "-1"}, "CLOSEDLOOP_MAX_AMOUNT must be a finite number > 0"),
+        ({"CLOSEDLOOP_MAX_TEXT": "0"}, "CLOSEDLOOP_MAX_TEXT must be a whole number from 1 to"),
+        ({"CLOSEDLOOP_MAX_TEXT": "4k"}, "CLOSEDLOOP_MAX_TEXT must be a whole number from 1 to"),
+        ({"CLOSEDLOOP_MAX_TEXT": "1e9"}, "CLOSEDLOOP_MAX_TEXT must be a whole number from 1 to"),
     ],
 )
 def test_bad_limits_in_the_environment(env: dict[str, str], match: str) -> None:
@@ -173,7 +186,7 @@ def test_bad_limits_in_the_environment(env: dict[str, str], match: str) -> None:
 
 
 def test_default_limits() -> None:
-    assert current_limits({}) == Limits(1970, 2100, 1e12)
+    assert current_limits({}) == Limits(1970, 2100, 1e12, 4096)
 
 
 def test_out_of_range_timestamp_writes_nothing_or_is_rejected(tmp_path: Path) -> None:
@@ -318,8 +331,11 @@ def test_line_ends_split_between_scanned_chunks(
         path = tmp_path / "t.csv"
         path.write_bytes(touch_csv(ends))
         assert read_table(path).rows() == TOUCHES
-    path.write_bytes("id,name\n1,é\n2,x\x003\n".encode())
-    with pytest.raises(InputError, match=r"row 2 \(line 3 of the file\) holds a NUL byte"):
+    path.write_bytes("id,name\n1,é\n2,x".encode() + b"\xff3\n")
+    with pytest.raises(InputError, match=r"row 2 \(line 3 of the file\) is not valid UTF-8"):
+        read_table(path)
+    path.write_bytes(b"id,na\x00me\n1,x\n")
+    with pytest.raises(InputError, match=r"the header holds a NUL byte \(\\x00, at byte 5\)"):
         read_table(path)
 
 
@@ -347,13 +363,31 @@ def test_duplicate_column_names(tmp_path: Path) -> None:
             read(path)
 
 
-def test_nul_byte_names_the_row(tmp_path: Path) -> None:
+def test_nul_byte_names_the_row_and_field(tmp_path: Path) -> None:
+    """A NUL in a value is a control character like the others: a problem of its row and field."""
     path = tmp_path / "touchpoints.csv"
-    path.write_bytes(b"touchpoint_id,user_id,ts,channel\nt1,u1,2024-03-01,Email\nt2,u\x002,x,y\n")
-    match = r"Cannot read 'touchpoints\.csv': row 2 \(line 3 of the file\) holds a NUL byte"
+    path.write_bytes(
+        b"touchpoint_id,user_id,ts,channel,notes\n"
+        b"t1,u1,2024-03-01,Email,ok\nt2,u\x002,2024-03-01,y,n\x00te\n"
+    )
+    with pytest.raises(ValidationFailedError) as caught:
+        ingest_files(Store(tmp_path / "s.duckdb"), "touchpoints", path)
+    assert [str(p) for p in caught.value.problems] == [
+        "touchpoints.csv row 2, field 'user_id': contains the invisible control character "
+        "U+0000 (NULL); remove it, got 'u\\x002'"
+    ]
+    path.write_bytes(b"touchpoint_id,user\x00_id\nt1,u1\n")
+    match = r"Cannot read 'touchpoints\.csv': the header holds a NUL byte \(\\x00, at byte 18\)"
     for read in (read_table, scan_table):
         with pytest.raises(InputError, match=match):
             read(path)
+
+
+def test_utf16_without_a_byte_order_mark_is_not_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "touchpoints.csv"
+    path.write_bytes("touchpoint_id,user_id\nt1,u1\n".encode("utf-16-le"))
+    with pytest.raises(InputError, match=r"the header holds a NUL byte.*it may be UTF-16"):
+        read_table(path)
 
 
 def test_latin1_names_the_row_and_suggests_utf8(tmp_path: Path) -> None:
@@ -579,3 +613,346 @@ def test_rejects_file_shows_a_date_polars_cannot_format(tmp_path: Path) -> None:
     written = pl.read_csv(rejects)
     assert written["ts"].to_list() == ["2147483647 days since 1970-01-01"]
     assert dt.date(2024, 3, 1).isoformat() not in written["ts"].to_list()
+
+
+# --- 6. text values: no control characters, bounded length -------------------------------------
+
+TOUCH_HEADER = "touchpoint_id,user_id,ts,channel"
+RLO = (
+    "contains the invisible control character U+202E (RIGHT-TO-LEFT OVERRIDE), "
+    "which can disguise text; remove it"
+)
+
+
+def touchpoints(**columns: list[Any]) -> pl.DataFrame:
+    n = len(next(iter(columns.values())))
+    base: dict[str, Any] = {
+        "touchpoint_id": [f"t{i}" for i in range(n)],
+        "user_id": ["u1"] * n,
+        "ts": ["2024-03-01"] * n,
+        "channel": ["Email"] * n,
+    }
+    return pl.DataFrame({**base, **columns})
+
+
+def ingest_problems(path: Path, table: str = "touchpoints") -> list[str]:
+    """The problems of ingesting ``path`` into a fresh store, which must stay empty."""
+    store = Store(path.parent / f"{path.name}.duckdb")
+    with pytest.raises(ValidationFailedError) as caught:
+        ingest_files(store, table, path)
+    assert store.read(table).height == 0
+    return [str(p) for p in caught.value.problems]
+
+
+def test_bidi_override_is_a_row_problem(tmp_path: Path) -> None:
+    """The issue's reproduction: 'Em\\u202eail' shows as 'Emlia' and was stored silently."""
+    path = tmp_path / "bidi.csv"
+    path.write_bytes(f"{TOUCH_HEADER}\nt1,u1,2024-01-01T00:00:00Z,Em\u202eail\n".encode())
+    assert ingest_problems(path) == [f"bidi.csv row 1, field 'channel': {RLO}, got 'Em\\u202eail'"]
+
+
+@pytest.mark.parametrize(
+    ("char", "shown", "described"),
+    [
+        ("\u202a", "\\u202a", "the invisible control character U+202A (LEFT-TO-RIGHT EMBEDDING)"),
+        ("\u2066", "\\u2066", "the invisible control character U+2066 (LEFT-TO-RIGHT ISOLATE)"),
+        ("\u2069", "\\u2069", "the invisible control character U+2069 (POP DIRECTIONAL ISOLATE)"),
+        ("\u200f", "\\u200f", "the invisible control character U+200F (RIGHT-TO-LEFT MARK)"),
+        ("\u061c", "\\u061c", "the invisible control character U+061C (ARABIC LETTER MARK)"),
+        ("\x01", "\\x01", "the invisible control character U+0001 (START OF HEADING)"),
+        ("\x1b", "\\x1b", "the invisible control character U+001B (ESCAPE)"),
+        ("\x7f", "\\x7f", "the invisible control character U+007F (DELETE)"),
+        ("\x9b", "\\x9b", "the invisible control character U+009B (a C1 control)"),
+        ("\x00", "\\x00", "the invisible control character U+0000 (NULL)"),
+        ("\n", "\\n", "a line break, U+000A (LINE FEED); ids and names must fit on one line"),
+        ("\r", "\\r", "a line break, U+000D (CARRIAGE RETURN); ids and names must fit on one line"),
+        ("\x85", "\\x85", "a line break, U+0085 (NEXT LINE); ids and names must fit on one line"),
+        ("\u2028", "\\u2028", "a line break, U+2028 (LINE SEPARATOR); ids and names must fit"),
+    ],
+)
+def test_control_characters_inside_text_are_row_problems(
+    char: str, shown: str, described: str
+) -> None:
+    frame = touchpoints(user_id=["u1", f"u{char}2"], campaign=["x", "y"])
+    found = messages(frame, "touchpoints", "t.json")
+    assert len(found) == 1
+    assert found[0].startswith(f"t.json row 2, field 'user_id': contains {described}")
+    assert found[0].endswith(f"; remove it, got 'u{shown}2'")
+    assert char not in found[0]  # never echoed raw: no terminal escapes, no reordering
+
+
+def test_whitespace_around_text_and_tabs_inside_are_kept_out_of_the_rules() -> None:
+    frame = touchpoints(
+        channel=[" Email\r\n", "\tPaid\tSearch\t", "\u2028Social\u2029"], campaign=["a\tb", "", " "]
+    )
+    good, problems, _ = validate(frame, "touchpoints", "t.csv")
+    assert problems == []
+    assert good["channel"].to_list() == ["Email", "Paid\tSearch", "Social"]
+    assert good["campaign"].to_list() == ["a\tb", None, None]
+
+
+def identities(**columns: list[Any]) -> pl.DataFrame:
+    return pl.DataFrame({"anonymous_id": ["a1", "a2"], "user_id": ["u1", "u2"], **columns})
+
+
+def test_every_text_column_of_every_table_is_checked() -> None:
+    frames = {
+        "touchpoints": touchpoints,
+        "conversions": conversions,
+        "costs": costs,
+        "identities": identities,
+    }
+    for table, schema in TABLES.items():
+        for name, dtype in schema.items():
+            if dtype != pl.String:
+                continue
+            frame = frames[table](**{name: ["ok", "b\u202ead"]})
+            found = messages(frame, table)
+            assert found == [f"f.csv row 2, field '{name}': {RLO}, got 'b\\u202ead'"], found
+
+
+def test_multi_line_notes_in_unused_columns_are_fine(tmp_path: Path) -> None:
+    """CRM exports carry multi-line notes: only the canonical ids and names must be one line."""
+    path = tmp_path / "conversions.csv"
+    path.write_bytes(
+        b"conversion_id,user_id,ts,stage,notes\r\n"
+        b'c1,u1,2024-03-01,lead,"called twice,\r\nleft a message"\r\n'
+        b'c2,u2,2024-03-02,"closed\nwon","a ""quoted"" note"\r\n'
+    )
+    assert ingest_problems(path, "conversions") == [
+        "conversions.csv row 2, field 'stage': contains a line break, U+000A (LINE FEED); "
+        "ids and names must fit on one line; remove it, got 'closed\\nwon'"
+    ]
+    path.write_bytes(path.read_bytes().replace(b'"closed\nwon"', b"closed_won"))
+    summary = ingest_files(Store(tmp_path / "ok.duckdb"), "conversions", path)
+    assert (summary.rows_read, summary.inserted) == (2, 2)
+
+
+def test_control_characters_in_json_ndjson_and_parquet(tmp_path: Path) -> None:
+    rows = [
+        {"touchpoint_id": "t1", "user_id": "u1", "ts": "2024-03-01", "channel": "Em\u202eail"},
+        {"touchpoint_id": "t\x002", "user_id": "u1", "ts": "2024-03-01", "channel": "Email"},
+    ]
+    expected = [
+        "row 1, field 'channel': " + RLO + ", got 'Em\\u202eail'",
+        "row 2, field 'touchpoint_id': contains the invisible control character U+0000 (NULL); "
+        "remove it, got 't\\x002'",
+    ]
+    (tmp_path / "t.json").write_text(json.dumps(rows))
+    (tmp_path / "t.ndjson").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pl.DataFrame(rows).write_parquet(tmp_path / "t.parquet")
+    for name in ("t.json", "t.ndjson", "t.parquet"):
+        assert ingest_problems(tmp_path / name) == [f"{name} {e}" for e in expected]
+
+
+def test_rows_with_control_characters_can_be_set_aside(tmp_path: Path) -> None:
+    path = tmp_path / "touchpoints.csv"
+    path.write_bytes(
+        f"{TOUCH_HEADER}\nt1,u1,2024-03-01,Email\nt2,u2,2024-03-01,=cmd\x07\n".encode()
+    )
+    rejects = tmp_path / "rejects.csv"
+    summary = ingest_files(
+        Store(tmp_path / "s.duckdb"), "touchpoints", path, skip_invalid=True, rejects_path=rejects
+    )
+    assert (summary.inserted, summary.rejected) == (1, 1)
+    written = pl.read_csv(rejects, infer_schema=False)
+    assert written["_reason"].to_list() == [
+        "channel: contains the invisible control character U+0007 (BELL); "
+        "remove it, got '=cmd\\x07'"
+    ]
+    assert written["channel"].to_list() == ["'=cmd\x07"]  # the row as given, formula-neutralised
+
+
+def test_other_problems_show_control_characters_escaped() -> None:
+    frame = conversions(ts=["2024-03-01", "\x1b]0;pwned\x072024"], revenue=["1", "\u202e5"])
+    assert messages(frame, "conversions") == [
+        f"f.csv row 2, field 'ts': {TIMESTAMP}, got '\\x1b]0;pwned\\x072024'",
+        "f.csv row 2, field 'revenue': expected a number ≥ 0, got '\\u202e5'",
+    ]
+
+
+TIMESTAMP = "expected an ISO 8601 timestamp, a date or epoch seconds/milliseconds"
+
+
+def test_two_million_character_name_is_a_row_problem(tmp_path: Path) -> None:
+    """The issue's reproduction: a 2,000,000-character channel was stored."""
+    path = tmp_path / "big.csv"
+    path.write_text(f"{TOUCH_HEADER}\nt1,u1,2024-01-01,{'x' * 2_000_000}\nt2,u2,2024-01-01,ok\n")
+    assert ingest_problems(path) == [
+        "big.csv row 1, field 'channel': expected at most 4,096 characters "
+        f"(CLOSEDLOOP_MAX_TEXT), got 2,000,000 characters: '{'x' * 60}…'"
+    ]
+
+
+def test_text_bound_counts_characters_after_stripping() -> None:
+    frame = touchpoints(
+        channel=["é" * 4096, " " + "x" * 4096 + " ", "y" * 4097], campaign=["a", "b", "c"]
+    )
+    assert messages(frame, "touchpoints") == [
+        "f.csv row 3, field 'channel': expected at most 4,096 characters "
+        f"(CLOSEDLOOP_MAX_TEXT), got 4,097 characters: '{'y' * 60}…'"
+    ]
+
+
+def test_text_bound_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOSEDLOOP_MAX_TEXT", "5")
+    frame = pl.DataFrame(
+        {"anonymous_id": ["abcde", "abcdef", "a"], "user_id": ["u1", "u1", "u123456789"]}
+    )
+    assert messages(frame, "identities") == [
+        "f.csv row 2, field 'anonymous_id': expected at most 5 characters "
+        "(CLOSEDLOOP_MAX_TEXT), got 6 characters: 'abcdef'",
+        "f.csv row 3, field 'user_id': expected at most 5 characters "
+        "(CLOSEDLOOP_MAX_TEXT), got 10 characters: 'u123456789'",
+    ]
+
+
+def test_text_rules_hold_in_the_streaming_ingest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of a large file are checked like a small file, rows numbered in the whole file."""
+    import ingest.loader as loader
+
+    monkeypatch.setattr(loader, "BATCH_ROWS", 3)
+    monkeypatch.setenv("CLOSEDLOOP_MAX_TEXT", "8")
+    lines = [f"t{i},u{i},2024-03-01,Email" for i in range(10)]
+    lines[4] = "t4,u4,2024-03-01,Em\u202eail"
+    lines[8] = "t8,u8,2024-03-01,Newsletters"
+    path = tmp_path / "touchpoints.csv"
+    path.write_text(TOUCH_HEADER + "\n" + "\n".join(lines) + "\n")
+    assert ingest_problems(path) == [
+        f"touchpoints.csv row 5, field 'channel': {RLO}, got 'Em\\u202eail'",
+        "touchpoints.csv row 9, field 'channel': expected at most 8 characters "
+        "(CLOSEDLOOP_MAX_TEXT), got 11 characters: 'Newsletters'",
+    ]
+
+
+# --- 7. rows with the wrong number of fields, quotes that never close ---------------------------
+
+RAGGED = f"{TOUCH_HEADER}\nt3,u3,2024-01-01T00:00:00Z,Email,extra\nt4,u4\n"
+UNCLOSED = f'{TOUCH_HEADER}\nt5,u5,2024-01-01T00:00:00Z,"Email\nt6,u6,2024-01-01T00:00:00Z,Email\n'
+
+
+def all_readers_raise(path: Path, match: str) -> None:
+    """read_table, scan_table and ingest_files all raise ``match``, and nothing is written."""
+    for read in (read_table, scan_table):
+        with pytest.raises(InputError, match=match):
+            read(path)
+    store = Store(path.parent / f"{path.name}.duckdb")
+    with pytest.raises(InputError, match=match):
+        ingest_files(store, "touchpoints", path)
+    assert store.read("touchpoints").height == 0
+
+
+def test_too_many_fields_names_the_row(tmp_path: Path) -> None:
+    """The issue's reproduction: polars said 'found more fields than defined in Schema'."""
+    path = tmp_path / "ragged.csv"
+    path.write_text(RAGGED)
+    all_readers_raise(
+        path,
+        r"^Cannot read 'ragged\.csv': row 1 \(line 2 of the file\) has 5 fields, but the "
+        r"header has 4\. Quote a value that holds the separator ',' \(\"a,b\"\), or remove "
+        r"the extra fields\. Other rows without 4 fields: row 2 has 2 fields\.$",
+    )
+
+
+def test_too_few_fields_are_an_error_not_filled_with_nulls(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text(f"{TOUCH_HEADER},campaign\nt1,u1,2024-01-01,Email,spring\nt2,u2,2024-01-01,x\n")
+    all_readers_raise(
+        path,
+        r"^Cannot read 'short\.csv': row 2 \(line 3 of the file\) has 4 fields, but the header "
+        r"has 5\. Give every row all its fields, empty ones too: missing fields are not filled "
+        r"in\.$",
+    )
+
+
+def test_blank_line_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_bytes(
+        f"{TOUCH_HEADER}\r\nt1,u1,2024-01-01,Email\r\n\r\nt2,u2,2024-01-01,x\r\n".encode()
+    )
+    all_readers_raise(
+        path,
+        r"^Cannot read 'blank\.csv': row 2 \(line 3 of the file\) is blank, but the header has "
+        r"4 fields\. Remove the line\.$",
+    )
+
+
+def test_many_ragged_rows_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "many.tsv"
+    good = "t\tu\t2024-01-01\tEmail\n"
+    path.write_text(TOUCH_HEADER.replace(",", "\t") + "\n" + good + "t\tu\n" * 9 + good)
+    all_readers_raise(
+        path,
+        r"row 2 \(line 3 of the file\) has 2 fields, but the header has 4\..* Other rows "
+        r"without 4 fields: row 3 has 2 fields, row 4 has 2 fields, row 5 has 2 fields, "
+        r"row 6 has 2 fields and 4 more\.$",
+    )
+
+
+def test_unclosed_quote_names_the_row_where_it_opens(tmp_path: Path) -> None:
+    """The issue's reproduction: it said 'it has a header but no data rows'."""
+    path = tmp_path / "quote.csv"
+    path.write_text(UNCLOSED)
+    all_readers_raise(
+        path,
+        r"^Cannot read 'quote\.csv': a quoted value opens in row 1 \(line 2 of the file\), at "
+        r"byte 60, and never closes, so the rest of the file would be read as that one value\. "
+        r"Close the quote, or write a quote inside a value as two \(\"\"\)\.$",
+    )
+    text = f'{TOUCH_HEADER}\nt0,u0,2024-01-01,"a\nb"\n' + UNCLOSED.split("\n", 1)[1]
+    path.write_text(text)
+    at = text.index('"Email')
+    all_readers_raise(path, rf"a quoted value opens in row 2 \(line 4 of the file\), at byte {at},")
+    path.write_text('touchpoint_id,"user_id\nt1,u1\n')
+    all_readers_raise(path, r"a quoted value opens in the header, at byte 14,")
+
+
+def test_quote_closed_too_late_names_the_lines_it_spans(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_text(f'{TOUCH_HEADER}\nt1,u1,2024-01-01,"Email\nt2,u2,2024-01-01,Email",x\n')
+    all_readers_raise(
+        path,
+        r"row 1 \(lines 2 to 3 of the file\) has 5 fields, but the header has 4\..* A quoted "
+        r"value spans its lines: check that each quote closes\.$",
+    )
+
+
+def test_quoted_separators_and_line_breaks_are_one_field(tmp_path: Path) -> None:
+    path = tmp_path / "touchpoints.csv"
+    path.write_bytes(
+        b'touchpoint_id,user_id,ts,channel,"note, with comma"\n'
+        b't1,u1,2024-01-01,Email,"a,b\nc ""d,e"""\n'
+        b't2,u2,2024-01-01,"Paid, Search",""\n'
+        b"t3,u3,2024-01-01,Video,x"
+    )
+    assert read_table(path)["note, with comma"].to_list() == ['a,b\nc "d,e"', "", "x"]
+    summary = ingest_files(Store(tmp_path / "s.duckdb"), "touchpoints", path)
+    assert (summary.rows_read, summary.inserted) == (3, 3)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7])
+def test_records_are_checked_across_scanned_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    monkeypatch.setattr(readers, "_SCAN_BYTES", size)
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'a,b\r\n"x\r\n,y",2\r\n"""",""\r\n3,"4"\r\n')
+    assert read_table(path).rows() == [("x\r\n,y", "2"), ('"', ""), ("3", "4")]
+    path.write_bytes(b'a,b\n1,"2\n3,4\n')
+    with pytest.raises(InputError, match=r"opens in row 1 \(line 2 of the file\), at byte 6,"):
+        read_table(path)
+    path.write_bytes(b'a,b\n"1,2",3\n4,5,"6\n7"\n8,9\n')
+    with pytest.raises(InputError, match=r"row 2 \(lines 3 to 4 of the file\) has 3 fields"):
+        read_table(path)
+
+
+def test_ragged_gzipped_and_path_tables(tmp_path: Path) -> None:
+    path = tmp_path / "touchpoints.csv.gz"
+    path.write_bytes(gzip.compress(RAGGED.encode()))
+    all_readers_raise(path, r"row 1 \(line 2 of the file\) has 5 fields, but the header has 4")
+    table = tmp_path / "paths.csv"
+    table.write_text("path;total_conversions\na > b;2;7\n")
+    with pytest.raises(InputError, match=r"row 1 \(line 2 of the file\) has 3 fields"):
+        readers.read_path_table(table)

@@ -317,7 +317,7 @@ def test_failure_in_the_last_batch_writes_nothing(
     assert_same_contents(before, contents(store))
 
     ragged = tmp_path / "ragged.csv"
-    ragged.write_text(newer.write_csv() + "x1,u1,2024-03-01,Email,,extra\n")
+    ragged.write_text(newer.write_csv() + 'x1,u1,2024-03-01,"Email"x,\n')
     with pytest.raises(InputError, match=r"Cannot read 'ragged\.csv' as csv"):
         ingest_files(store, "touchpoints", ragged)
     assert_same_contents(before, contents(store))

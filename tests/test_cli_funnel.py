@@ -29,10 +29,31 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_funnel_table(capsys: Capture, db: str) -> None:
     code, out, err = run(capsys, "funnel", "--by", "channel", "--db", db)
     assert code == 0, err
-    assert out.startswith("funnel lead → mql → sql → opportunity → closed_won")
+    # The data has lead and closed_won rows: the default funnel keeps those stages.
+    assert out.startswith("funnel lead → closed_won (lost: closed_lost)")
     assert "cohort · by channel (person's first touch)" in out
     assert "lead_conversion_rate" in out
     assert "TOTAL" in out
+    assert out.rstrip().endswith(
+        "note: no losing stage (closed_lost) in the data: lost and win_rate are null"
+    )
+
+
+def test_funnel_absent_stages_show_as_dashes_not_rates(capsys: Capture, db: str) -> None:
+    stages = "lead,mql,sql,opportunity,closed_won"
+    code, out, err = run(capsys, "funnel", "--stages", stages, "--db", db)
+    assert code == 0, err
+    lines = {line.split("┆")[0].strip("│ "): line for line in out.splitlines() if "┆" in line}
+    for metric in ("mqls", "sqls", "opportunities", "lost", "lead_to_mql_rate",
+                   "mql_to_sql_rate", "sql_to_opportunity_rate", "opportunity_to_won_rate",
+                   "win_rate"):  # fmt: skip
+        assert lines[metric].split("┆")[1].strip(" │") == "—", metric
+    assert lines["leads"].split("┆")[1].strip(" │") == "2"
+    assert "note: no rows of mql, sql, opportunity in the data" in out
+    code, out, _ = run(capsys, "funnel", "--stages", stages, "--format", "csv", "--db", db)
+    header, total = out.splitlines()
+    cells = dict(zip(header.split(","), total.split(","), strict=True))
+    assert (cells["leads"], cells["mqls"], cells["win_rate"]) == ("2", "", "")
 
 
 def test_funnel_json_period(capsys: Capture, db: str) -> None:

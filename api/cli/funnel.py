@@ -45,7 +45,9 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         "total, with stage-to-stage rates, win rate = won / (won + lost), time to conversion, "
         "revenue per customer, LTV, CPL, CPA and CAC. Cohort mode (default): a rate is over "
         "the persons who entered its earlier stage in the period. Period mode: counts per "
-        "period, rates as their ratios (which can exceed 100%). See docs/funnel.md.",
+        "period, rates as their ratios (which can exceed 100%). A stage with no row in the "
+        "data is null (—), never filled in; win rate is null without a losing stage. See "
+        "docs/funnel.md.",
     )
     parser.add_argument(
         "--by",
@@ -73,8 +75,9 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--stages",
         metavar="A,B,...",
-        help="the funnel, entry first, winning stage last "
-        "(default lead,mql,sql,opportunity,closed_won; lead,purchase for e-commerce data)",
+        help="the funnel, entry first, winning stage last (default: the stages of "
+        "lead,mql,sql,opportunity,closed_won - lead,purchase for e-commerce data - that the "
+        "data has); a stage with no row in the data shows as null (—)",
     )
     parser.add_argument(
         "--lost-stages", metavar="A,...", help="losing stages with --stages (default closed_lost)"

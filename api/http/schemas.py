@@ -372,14 +372,27 @@ class FunnelPublic(BaseModel):
     assign: str | None = Field(description="how persons are put in a channel or campaign")
     stages: list[str] = Field(description="the funnel, entry stage first, winning stage last")
     lost_stages: list[str]
+    absent_stages: list[str] = Field(
+        description="stages of the funnel (losing ones included) with no row in the data the "
+        "report read: their counts and every rate that needs them are null, never filled in"
+    )
+    count_columns: list[str] = Field(
+        description="the count column of each stage of `stages`, in order (`leads`, `mqls`, "
+        "…, `won`)"
+    )
     start: str | None
     end: str | None
     currency: str
     data: list[dict[str, Any]] = Field(
         description="one row per group: the group column, counts, rates, times and money "
-        "(see docs/funnel.md); a ratio with a zero denominator is null"
+        "(see docs/funnel.md); a ratio with a zero denominator is null, and so is a count or "
+        "rate of an absent stage, `lost` and `win_rate` without a losing stage in the data"
     )
     totals: dict[str, Any]
+    notes: list[str] = Field(
+        description="what the nulls of absent stages mean, and customers left out of "
+        "`days_lead_to_won` (a win dated before the lead row)"
+    )
 
 
 class CurvesPublic(BaseModel):

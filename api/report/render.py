@@ -314,10 +314,22 @@ def _paths_table(paths: pl.DataFrame, cur: str) -> Table:
 
 
 def _funnel_steps(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the funnel chart's bars: each stage the data has, with its persons.
+
+    A stage absent from the data has a null count and no bar (never a filled-in one).
+
+    Examples
+    --------
+    >>> _funnel_steps({"count_columns": ["leads", "mqls", "won"],
+    ...     "totals": {"leads": None, "mqls": 8000, "won": 842}})
+    [{'step': 'MQLs', 'count': 8000}, {'step': 'won', 'count': 842}]
+    """
     totals = report["totals"]
+    labels = dict(FUNNEL_STEPS)
+    keys = report.get("count_columns") or [key for key, _ in FUNNEL_STEPS]
     return [
-        {"step": label, "count": totals[key]}
-        for key, label in FUNNEL_STEPS
+        {"step": labels.get(key, key), "count": totals[key]}
+        for key in keys
         if totals.get(key) is not None
     ]
 
@@ -329,8 +341,10 @@ def _funnel_table(report: Mapping[str, Any], cur: str) -> Table:
     def cash(v: float | None) -> str:
         return money(v, cur)
 
+    # The funnel's entry stage: leads, or the first stage of the data's own funnel (MQLs).
+    entry = (report.get("count_columns") or ["leads"])[0]
     cols: list[tuple[str, Callable[[float | None], str]]] = [
-        ("leads", count), ("won", count), ("win_rate", percent),
+        (entry, count), ("won", count), ("win_rate", percent),
         ("lead_conversion_rate", percent), ("revenue", cash), ("cpl", cash), ("cac", cash),
     ]  # fmt: skip
     rows = []
@@ -340,7 +354,8 @@ def _funnel_table(report: Mapping[str, Any], cur: str) -> Table:
             value = r.get(key)
             cells.append((fn(value), value))
         rows.append(cells)
-    headers = ["channel", "leads", "won", "win rate", "lead → won", "revenue", "CPL", "CAC"]
+    label = dict(FUNNEL_STEPS).get(entry, entry)
+    headers = ["channel", label, "won", "win rate", f"{label} → won", "revenue", "CPL", "CAC"]
     return Table(headers, rows)
 
 

@@ -1,7 +1,9 @@
 """Funnel: lead-funnel counts and rates per group (``GET /v1/funnel``, ``closedloop funnel``).
 
 Counted on stitched persons, like attribution: a lead recorded under a CRM
-id and the touches recorded under a cookie of the same person meet.
+id and the touches recorded under a cookie of the same person meet, on the
+store (:meth:`~api.services.inputs.StoreSource.funnel_read`, touches chosen
+by :func:`engine.sql.funnel_touches_sql`) and on frames in memory alike.
 """
 
 from __future__ import annotations

@@ -6,11 +6,22 @@ person reached), optionally touchpoints (to group by channel or campaign and
 count visitors) and costs (CPL, CPA, CAC). ``docs/funnel.md`` has every
 formula; in short:
 
-**Unit.** A *person* (``user_id``). Conversions carry no deal id, so a person
-counts once per stage. A person *enters* a stage at their first conversion of
-it; a person with a later stage and no row for an earlier one (skipped
-stages) enters the earlier one at the same instant, and a losing stage
-(``closed_lost``) implies every stage but the winning one.
+**Unit.** A *person* (``user_id``, stitched by the services). Conversions
+carry no deal id, so a person counts once per stage. A person *enters* a
+stage at their first conversion of it; a person with a later stage and no
+row for an earlier one (skipped stages) enters the earlier one at the same
+instant, and a losing stage (``closed_lost``) implies every stage but the
+winning one. A person's *lead date* is their earliest funnel row (their
+first lead row unless a later stage is dated before it): it puts them in a
+cohort and in a channel, and times their conversion.
+
+**Partial data.** A stage with no row in the data (all rows in cohort mode,
+rows up to ``end`` in period mode) is *absent*: nobody enters it, its count
+and every rate that needs it are null, never filled in from its neighbours
+(skipped stages are implied only among the stages the data has). Without a
+losing stage in the data ``lost`` and ``win_rate`` are null. A customer
+whose win is dated before their lead row is left out of the lead-to-won
+time and counted in the report's notes.
 
 **Modes** (conventions.md section 7):
 
@@ -93,6 +104,10 @@ class FunnelReport:
     currency: str
     data: pl.DataFrame
     totals: dict[str, Any]
+    absent_stages: tuple[str, ...] = ()
+    """Stages of the funnel (losing ones included) with no row in the data the report read."""
+    notes: tuple[str, ...] = ()
+    """Lines explaining the nulls of absent stages and who was left out of a time."""
 
     @property
     def columns(self) -> list[str]:
@@ -114,11 +129,14 @@ class FunnelReport:
             "assign": self.assign if self.by in ("channel", "campaign") else None,
             "stages": list(self.stages.order),
             "lost_stages": list(self.stages.lost),
+            "absent_stages": list(self.absent_stages),
+            "count_columns": [self.stages.count_column(s) for s in self.stages.order],
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "currency": self.currency,
             "data": json_ready(self.data.to_dicts()),
             "totals": json_ready(self.totals),
+            "notes": list(self.notes),
         }
 
     def to_csv(self) -> str:
@@ -150,7 +168,7 @@ class FunnelReport:
             f"funnel {self.stages} · {self.mode} · by {self.by or 'total'}{how} · "
             f"{period} · {self.currency}"
         )
-        return f"{header}\n{table}"
+        return "\n".join([header, table, *self.notes])
 
     def __str__(self) -> str:
         return self.to_table()
@@ -192,8 +210,14 @@ def _entry(k: int) -> str:
     return f"_entry{k}"
 
 
-def _persons(convs: pl.DataFrame, stages: FunnelStages) -> pl.DataFrame:
-    """One row per person: entry instant of each funnel stage, first loss, attributes."""
+def _persons(convs: pl.DataFrame, stages: FunnelStages, present: frozenset[str]) -> pl.DataFrame:
+    """One row per person: entry instant of each funnel stage, lead date, first loss, attributes.
+
+    A stage absent from the data (not in ``present``) is entered by nobody;
+    a present one is entered at the person's first row of it or, when the
+    person skipped it, at their first row of a later stage or of a loss.
+    ``_lead`` is the person's lead date: their earliest funnel row.
+    """
     order = stages.order
     ordered = convs.sort("ts", "conversion_id")
     firsts = ordered.group_by("user_id").agg(
@@ -205,22 +229,25 @@ def _persons(convs: pl.DataFrame, stages: FunnelStages) -> pl.DataFrame:
         pl.col("lead_source").drop_nulls().first().alias("lead_source"),
         pl.col("owner").drop_nulls().last().alias("owner"),
     )
-    # Skipped stages: entering a later stage (or losing) means passing the earlier ones.
+    # Skipped stages: entering a later stage (or losing) means passing the earlier
+    # ones, but only the ones the data has: an absent stage is never filled in.
     last = len(order) - 1
-    entries = [pl.col(f"_first{last}").alias(_entry(last))]
-    frame = firsts.with_columns(entries)
-    for k in range(last - 1, -1, -1):
-        implied = [pl.col(f"_first{k}"), pl.col(_entry(k + 1)), pl.col("_lost")]
-        frame = frame.with_columns(pl.min_horizontal(implied).alias(_entry(k)))
-    return frame
+    nobody = pl.lit(None).cast(convs.schema["ts"])
+    later = pl.col(f"_first{last}")
+    entries: list[pl.Expr] = []
+    for k in range(last, -1, -1):
+        if k < last:
+            later = pl.min_horizontal(pl.col(f"_first{k}"), later, pl.col("_lost"))
+        entries.append((later if order[k] in present else nobody).alias(_entry(k)))
+    return firsts.with_columns(*entries, later.alias("_lead"))
 
 
 def _assign_touch(
     persons: pl.DataFrame, touches: pl.DataFrame, by: str, assign: str
 ) -> pl.DataFrame:
     """Add ``by`` to each person: the value of their first or lead-creation touch."""
-    anchored = touches.join(persons.select("user_id", _entry(0)), on="user_id", how="left").filter(
-        pl.col(_entry(0)).is_null() | (pl.col("ts") <= pl.col(_entry(0)))
+    anchored = touches.join(persons.select("user_id", "_lead"), on="user_id", how="left").filter(
+        pl.col("_lead").is_null() | (pl.col("ts") <= pl.col("_lead"))
     )
     pick = pl.col(by).first() if assign == "first_touch" else pl.col(by).last()
     chosen = (
@@ -311,7 +338,6 @@ def funnel(
     convs = _conform(conversions, CONVERSIONS, CONVERSIONS_REQUIRED, "conversions").with_columns(
         pl.col("revenue").fill_null(0.0)
     )
-    funnel_stages = as_stages(stages, convs)
     since = _day_start(start) if start is not None else None
     until = _day_start(end + dt.timedelta(days=1)) if end is not None else None
     touches = (
@@ -326,13 +352,18 @@ def funnel(
         convs = convs.filter(pl.col("ts") < until)
         if touches is not None:
             touches = touches.filter(pl.col("ts") < until)
+    # The stages the data has: all rows for a cohort (followed to the end of the
+    # data), rows up to the end of the period for a period report.
+    present = frozenset(convs["stage"].drop_nulls().unique().to_list())
+    funnel_stages = as_stages(stages, convs)
+    absent = tuple(s for s in (*funnel_stages.order, *funnel_stages.lost) if s not in present)
 
     data_dates = convs["ts"].dt.date().drop_nulls()
     first_day: dt.date | None = start or (data_dates.min() if not data_dates.is_empty() else None)  # type: ignore[assignment]
     last_day: dt.date | None = end or (data_dates.max() if not data_dates.is_empty() else None)  # type: ignore[assignment]
     data_end: dt.date | None = data_dates.max() if not data_dates.is_empty() else None  # type: ignore[assignment]
 
-    persons = _persons(convs, funnel_stages)
+    persons = _persons(convs, funnel_stages, present)
     won_stage = funnel_stages.won
     orders = convs.filter(pl.col("stage") == won_stage).select("user_id", "ts", "revenue")
     lost_rows = convs.filter(pl.col("stage").is_in(list(funnel_stages.lost))).select(
@@ -395,8 +426,8 @@ def funnel(
 
     if mode == "cohort":
         # The cohort's customers' orders count to the end of the data.
-        cohort_orders = orders.join(persons.select("user_id", _entry(0)), on="user_id").filter(
-            pl.col("ts") >= pl.col(_entry(0))
+        cohort_orders = orders.join(persons.select("user_id", "_lead"), on="user_id").filter(
+            pl.col("ts") >= pl.col("_lead")
         )
         cohort_stats = cohort_orders.group_by("user_id").agg(
             pl.len().alias("_orders_cohort"),
@@ -420,7 +451,7 @@ def funnel(
     else:
         observed_to = last_day
     observed_days = float((observed_to - first_day).days + 1) if first_day and observed_to else None
-    ctx = _Context(funnel_stages, mode, since, until, visits_known, observed_days)
+    ctx = _Context(funnel_stages, mode, since, until, visits_known, observed_days, present)
     rows = persons.group_by("_key").agg(ctx.aggregations())
     totals_frame = (
         persons.with_columns(pl.lit(TOTAL).alias("_key")).group_by("_key").agg(ctx.aggregations())
@@ -445,9 +476,11 @@ def funnel(
         rows = rows.with_columns(pl.lit(None, pl.Float64).alias("spend"))
     totals_frame = totals_frame.with_columns(pl.lit(spend_total, pl.Float64).alias("spend"))
     rows = ctx.finish(rows).rename({"_key": key})
+    untimed = int(totals_frame["_untimed"][0] or 0)
     totals = ctx.finish(totals_frame).drop("_key").to_dicts()[0]
-    entry_count = funnel_stages.count_column(funnel_stages.entry)
-    rows = rows.sort([entry_count, key], descending=[True, False], nulls_last=True)
+    # Largest groups first, by the first stage the data has.
+    counted = [funnel_stages.count_column(s) for s in funnel_stages.order if s in present][:1]
+    rows = rows.sort([*counted, key], descending=[*(True for _ in counted), False], nulls_last=True)
     if by is None:
         rows = rows.drop(key)
     return FunnelReport(
@@ -460,7 +493,41 @@ def funnel(
         currency=currency,
         data=rows,
         totals=totals,
+        absent_stages=absent,
+        notes=_notes(funnel_stages, absent, untimed),
     )
+
+
+def _notes(stages: FunnelStages, absent: tuple[str, ...], untimed: int) -> tuple[str, ...]:
+    """Say what the nulls of a funnel on partial data mean, and who was not timed.
+
+    Examples
+    --------
+    >>> for line in _notes(FunnelStages.parse("lead,mql,closed_won"), ("lead", "closed_lost"), 1):
+    ...     print(line)
+    note: no rows of lead in the data: its count and every rate that needs it are null
+    note: no losing stage (closed_lost) in the data: lost and win_rate are null
+    note: 1 customer's win is dated before their lead row: left out of days_lead_to_won
+    """
+    notes: list[str] = []
+    missing = [s for s in absent if s in stages.order]
+    if missing:
+        its, them = ("its", "it") if len(missing) == 1 else ("their", "them")
+        notes.append(
+            f"note: no rows of {', '.join(missing)} in the data: {its} count"
+            f"{'' if len(missing) == 1 else 's'} and every rate that needs {them} are null"
+        )
+    if stages.lost and all(s in absent for s in stages.lost):
+        notes.append(
+            f"note: no losing stage ({', '.join(stages.lost)}) in the data: lost and win_rate "
+            "are null"
+        )
+    if untimed:
+        who = "customer's win is" if untimed == 1 else "customers' wins are"
+        notes.append(
+            f"note: {untimed:,} {who} dated before their lead row: left out of days_lead_to_won"
+        )
+    return tuple(notes)
 
 
 def _spend(
@@ -498,9 +565,20 @@ class _Context:
     until: dt.datetime | None
     visits_known: bool
     observed_days: float | None
+    present: frozenset[str]
+    """The stages the data has; the others are absent (null counts and rates)."""
 
     def _in(self, column: str) -> pl.Expr:
         return _in(column, self.since, self.until)
+
+    def _has(self, stage: str) -> bool:
+        return stage in self.present
+
+    def _won_base(self) -> pl.Expr:
+        """Return the cohort of ``won`` and ``lost``: the last present stage before the win."""
+        order = self.stages.order
+        before = [k for k in range(len(order) - 1) if self._has(order[k])]
+        return self._in(_entry(before[-1] if before else len(order) - 1))
 
     def aggregations(self) -> list[pl.Expr]:
         """Per-group sums over the person-level frame (counts, numerators, durations)."""
@@ -517,10 +595,11 @@ class _Context:
             )
         has_lost = bool(self.stages.lost)
         if self.mode == "cohort":
-            base = self._in(_entry(last - 1)) if last > 0 else self._in(_entry(last))
+            base = self._won_base()
             won = base & reached[last]
             lost = base & ~reached[last] & pl.col("_lost").is_not_null()
-            customers = self._in(_entry(0)) & reached[last]
+            # The lead cohort: persons whose lead date is in the window.
+            customers = self._in("_lead") & reached[last]
             new_customers = customers
             orders = pl.col("_orders_cohort").filter(customers).sum()
             revenue = pl.col("_revenue_cohort").filter(customers).sum()
@@ -551,12 +630,12 @@ class _Context:
         if self.visits_known:
             if self.mode == "cohort":
                 visitors = self._in("_first_visit")
-                visitor_leads = visitors & (pl.col(_entry(0)) >= pl.col("_first_visit")).fill_null(
+                visitor_leads = visitors & (pl.col("_lead") >= pl.col("_first_visit")).fill_null(
                     False
                 )
             else:
                 visitors = pl.col("_visited_in").fill_null(False)
-                visitor_leads = self._in(_entry(0))
+                visitor_leads = self._in("_lead")
             out += [
                 visitors.sum().cast(pl.Int64).alias("visitors"),
                 visitor_leads.sum().cast(pl.Int64).alias("_visitor_leads"),
@@ -566,15 +645,24 @@ class _Context:
                 pl.lit(None, pl.Int64).alias("visitors"),
                 pl.lit(None, pl.Int64).alias("_visitor_leads"),
             ]
-        # Time to conversion: the persons who became customers (new ones in a period).
+        # Time to conversion: the persons who became customers (new ones in a period),
+        # from the same lead date that puts them in a cohort. Persons with no lead row
+        # are not timed, nor those whose win is dated before their lead row (counted
+        # in ``_untimed`` and reported): their lead-to-won time is not known.
         converted = new_customers
-        lead_days = (pl.col(_entry(last)) - pl.col("_first0")).dt.total_seconds() / DAY_SECONDS
+        has_lead_row = pl.col("_first0").is_not_null()
+        won_first = pl.col(_entry(last)) < pl.col("_first0")
+        lead_days = (pl.col(_entry(last)) - pl.col("_lead")).dt.total_seconds() / DAY_SECONDS
         touch_days = (
             pl.col(_entry(last)) - pl.col("_first_touch")
         ).dt.total_seconds() / DAY_SECONDS
-        lead_days = lead_days.filter(converted & pl.col("_first0").is_not_null())
+        lead_days = lead_days.filter(converted & has_lead_row & ~won_first.fill_null(False))
         touch_days = touch_days.filter(converted & pl.col("_first_touch").is_not_null())
         out += [
+            (converted & has_lead_row & won_first.fill_null(False))
+            .sum()
+            .cast(pl.Int64)
+            .alias("_untimed"),
             lead_days.mean().alias("days_lead_to_won_mean"),
             lead_days.median().alias("days_lead_to_won_median"),
             touch_days.mean().alias("days_first_touch_to_won_mean"),
@@ -582,10 +670,27 @@ class _Context:
         ]
         return out
 
+    def _lost_known(self) -> bool:
+        """Whether the data has a losing stage: without one nobody knows how many lost."""
+        return any(self._has(s) for s in self.stages.lost)
+
+    def _unknown(self) -> list[str]:
+        """Return the count and money columns an absent stage leaves unknown (null, not 0)."""
+        unknown = [self.stages.count_column(s) for s in self.stages.order if not self._has(s)]
+        if not self._has(self.stages.won):
+            unknown += ["customers", "new_customers", "orders", "revenue"]
+        if not self._lost_known():
+            unknown.append("lost")
+        return list(dict.fromkeys(unknown))
+
     def finish(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Turn the sums into rates and money metrics, in the documented column order."""
         order = self.stages.order
+        frame = frame.with_columns(
+            pl.lit(None).cast(frame.schema[c]).alias(c) for c in self._unknown()
+        )
         entry_count = pl.col(self.stages.count_column(order[0]))
+        nothing = pl.lit(None, pl.Float64)
         rates: list[pl.Expr] = []
         for k, (a, b) in enumerate(self.stages.steps()):
             denominator = pl.col(self.stages.count_column(a))
@@ -593,9 +698,15 @@ class _Context:
                 numerator = pl.col("won") if b == self.stages.won else pl.col(f"_reach{k}")
             else:
                 numerator = pl.col(self.stages.count_column(b))
-            rates.append(safe_ratio(numerator, denominator).alias(self.stages.rate_column(a, b)))
+            known = self._has(a) and self._has(b)
+            rate = safe_ratio(numerator, denominator) if known else nothing
+            rates.append(rate.alias(self.stages.rate_column(a, b)))
         leads_won = pl.col("customers") if self.mode == "cohort" else pl.col("new_customers")
-        visitor_numerator = pl.col("_visitor_leads") if self.mode == "cohort" else entry_count
+        visitor_numerator = (
+            (pl.col("_visitor_leads") if self.mode == "cohort" else entry_count)
+            if self._has(order[0])
+            else nothing
+        )
         spend = pl.col("spend")
         aov = safe_ratio(pl.col("revenue"), pl.col("orders"))
         per_customer = safe_ratio(pl.col("orders").cast(pl.Float64), pl.col("customers"))
@@ -618,8 +729,8 @@ class _Context:
             *rates,
             (
                 safe_ratio(pl.col("won").cast(pl.Float64), pl.col("won") + pl.col("lost"))
-                if self.stages.lost
-                else pl.lit(None, pl.Float64)
+                if self._lost_known()
+                else nothing
             ).alias("win_rate"),
             safe_ratio(pl.col("revenue"), pl.col("customers")).alias(
                 "average_revenue_per_customer"

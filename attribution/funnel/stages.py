@@ -13,7 +13,8 @@ the lead conversion rate and of CPL), the last is the winning end
   ``closedloop funnel --stages subscriber,lead,customer``.
 
 :func:`default_stages` picks B2B unless the conversions are e-commerce
-(``purchase`` present and ``closed_won`` absent).
+(``purchase`` present and ``closed_won`` absent), and keeps of it the stages
+the data has (Olist's ``mql`` and ``closed_won``: ``mql → closed_won``).
 
 The stage-aware models (``u_shaped``, ``w_shaped``, ``full_path``) name the
 stages they look for with their own parameters (``lead_stage``,
@@ -147,19 +148,37 @@ ECOMMERCE_STAGES = FunnelStages(order=("lead", "purchase"), lost=())
 
 
 def default_stages(conversions: pl.DataFrame) -> FunnelStages:
-    """Pick the B2B funnel, or the e-commerce one when the data has purchases and no deals.
+    """Pick the B2B or e-commerce funnel, keeping of it the stages the data has.
+
+    E-commerce (``lead → purchase``) when the data has purchases and no
+    ``closed_won``, B2B otherwise. Of the preset's stages, those with a row
+    in ``conversions`` are kept, in the preset's order, when there are at
+    least two of them and the winning stage is one: Olist's ``mql`` and
+    ``closed_won`` rows give ``mql → closed_won``. Otherwise the whole
+    preset is the funnel, and the report shows its absent stages as null.
+    The losing stages are kept either way (when the data has none, ``lost``
+    and ``win_rate`` are null).
 
     Examples
     --------
     >>> default_stages(pl.DataFrame({"stage": ["lead", "purchase"]})) is ECOMMERCE_STAGES
     True
-    >>> default_stages(pl.DataFrame({"stage": ["lead", "closed_won"]})) is B2B_STAGES
+    >>> default_stages(pl.DataFrame({"stage": ["lead", "mql", "sql", "opportunity",
+    ...     "closed_won"]})) is B2B_STAGES
+    True
+    >>> default_stages(pl.DataFrame({"stage": ["mql", "closed_won", "closed_won"]}))
+    FunnelStages(order=('mql', 'closed_won'), lost=('closed_lost',))
+    >>> default_stages(pl.DataFrame({"stage": ["lead", "mql"]})) is B2B_STAGES
     True
     """
     present = set(conversions["stage"].drop_nulls().unique().to_list())
-    if "purchase" in present and "closed_won" not in present:
-        return ECOMMERCE_STAGES
-    return B2B_STAGES
+    preset = (
+        ECOMMERCE_STAGES if "purchase" in present and "closed_won" not in present else B2B_STAGES
+    )
+    kept = tuple(s for s in preset.order if s in present)
+    if kept == preset.order or len(kept) < 2 or kept[-1] != preset.won:
+        return preset
+    return FunnelStages(order=kept, lost=preset.lost)
 
 
 def as_stages(

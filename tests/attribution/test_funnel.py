@@ -391,3 +391,231 @@ def test_bad_parameters(conversions: pl.DataFrame, kwargs: dict[str, Any], messa
     with pytest.raises(ParameterError, match=None) as info:
         funnel(conversions, **kwargs)
     assert message in str(info.value)
+
+
+# Partial data: stages absent from the data, no losing stage, one lead date.
+
+
+def _conversions(rows: list[tuple[str, str, str]], revenue: float = 10.0) -> pl.DataFrame:
+    """Conversions from ``(user, ts, stage)`` rows; wins carry ``revenue``."""
+    return pl.DataFrame(
+        {
+            "conversion_id": [f"{u}-{s}-{t}" for u, t, s in rows],
+            "user_id": [u for u, _, _ in rows],
+            "ts": [t for _, t, _ in rows],
+            "stage": [s for _, _, s in rows],
+            "revenue": [revenue if s == "closed_won" else 0.0 for _, _, s in rows],
+        }
+    )
+
+
+B2B = "lead,mql,sql,opportunity,closed_won"
+
+# MQLs and wins only, as Olist ships them: p wins, q and r do not.
+MQL_AND_WON = _conversions(
+    [
+        ("p", "2024-01-02", "mql"),
+        ("p", "2024-01-12", "closed_won"),
+        ("q", "2024-01-03", "mql"),
+        ("r", "2024-01-04", "mql"),
+    ]
+)
+
+
+@pytest.mark.parametrize("mode", ["cohort", "period"])
+def test_absent_stages_give_null_counts_and_rates_never_one(mode: str) -> None:
+    report = funnel(MQL_AND_WON, stages=B2B, mode=mode)
+    totals = report.totals
+    assert report.absent_stages == ("lead", "sql", "opportunity", "closed_lost")
+    for column in ("leads", "sqls", "opportunities", "lost"):
+        assert totals[column] is None, column
+    assert (totals["mqls"], totals["won"], totals["customers"]) == (3, 1, 1)
+    for rate in (
+        "lead_to_mql_rate",
+        "mql_to_sql_rate",
+        "sql_to_opportunity_rate",
+        "opportunity_to_won_rate",
+        "win_rate",
+        "lead_conversion_rate",
+        "days_lead_to_won_mean",
+    ):
+        assert totals[rate] is None, rate
+
+
+def test_absent_stages_on_every_output() -> None:
+    report = funnel(MQL_AND_WON, stages=B2B)
+    body = report.to_dict()
+    assert body["absent_stages"] == ["lead", "sql", "opportunity", "closed_lost"]
+    assert body["count_columns"] == ["leads", "mqls", "sqls", "opportunities", "won"]
+    assert (body["totals"]["leads"], body["totals"]["win_rate"]) == (None, None)
+    header, row = report.to_csv().splitlines()
+    cells = dict(zip(header.split(","), row.split(","), strict=True))
+    assert (cells["leads"], cells["mqls"], cells["win_rate"], cells["mql_to_sql_rate"]) == (
+        "",
+        "3",
+        "",
+        "",
+    )
+    table = report.to_table()
+    lines = {line.split("┆")[0].strip("│ "): line for line in table.splitlines() if "┆" in line}
+    assert "—" in lines["leads"]
+    assert "—" in lines["opportunity_to_won_rate"]
+    assert not [name for name, line in lines.items() if "rate" in name and "1.000" in line]
+    assert "note: no rows of lead, sql, opportunity in the data" in table
+    assert "note: no losing stage (closed_lost) in the data: lost and win_rate are null" in table
+    assert body["notes"] == list(report.notes)
+
+
+def test_the_default_funnel_keeps_the_stages_the_data_has() -> None:
+    report = funnel(MQL_AND_WON)
+    assert report.stages == FunnelStages(("mql", "closed_won"), ("closed_lost",))
+    assert report.absent_stages == ("closed_lost",)
+    check(
+        report.totals,
+        {"mqls": 3, "won": 1, "lost": None, "mql_to_won_rate": 1 / 3, "win_rate": None},
+    )
+    check(report.totals, {"lead_conversion_rate": 1 / 3, "days_lead_to_won_mean": 10.0})
+
+
+def test_without_a_losing_stage_win_rate_is_null_not_one() -> None:
+    data = _conversions(
+        [
+            ("p", "2024-01-01", "lead"),
+            ("p", "2024-01-02", "opportunity"),
+            ("p", "2024-01-05", "closed_won"),
+            ("q", "2024-01-01", "lead"),
+            ("q", "2024-01-03", "opportunity"),
+        ]
+    )
+    totals = funnel(data, stages="lead,opportunity,closed_won").totals
+    check(totals, {"won": 1, "lost": None, "win_rate": None, "opportunity_to_won_rate": 0.5})
+    # No losing stage configured at all (e-commerce): the same.
+    no_loss = FunnelStages.parse("lead,closed_won", lost=None)
+    check(funnel(data, stages=no_loss).totals, {"won": 1, "lost": None, "win_rate": None})
+
+
+def test_a_group_without_a_present_stage_shows_zero_not_null(conversions: pl.DataFrame) -> None:
+    got = rows(funnel(conversions, by="lead_source"))
+    # Presence is decided over everyone: Event (b) never won and Partner (e) never lost,
+    # but the data has wins and losses, so those are zeros, not unknowns.
+    check(got["Event"], {"won": 0, "customers": 0, "lost": 1, "win_rate": 0.0})
+    check(got["Partner"], {"won": 1, "lost": 0, "win_rate": 1.0})
+    check(got["Web"], {"leads": 2, "mqls": 1, "lost": 0, "lead_conversion_rate": 0.5})
+
+
+def test_skipped_stages_are_filled_in_only_among_present_stages() -> None:
+    # s has an MQL and a win, no SQL row; nobody has an SQL or opportunity row.
+    data = _conversions(
+        [
+            ("s", "2024-01-01", "lead"),
+            ("s", "2024-01-02", "mql"),
+            ("s", "2024-01-09", "closed_won"),
+            ("t", "2024-01-01", "lead"),
+            ("t", "2024-01-05", "closed_lost"),
+        ]
+    )
+    totals = funnel(data, stages=B2B).totals
+    # t lost: that implies the MQL stage (present), never SQL or opportunity (absent).
+    check(totals, {"leads": 2, "mqls": 2, "sqls": None, "opportunities": None})
+    check(totals, {"lead_to_mql_rate": 1.0, "mql_to_sql_rate": None})
+    # won / lost counted over the last present stage before the win: the MQLs.
+    check(totals, {"won": 1, "lost": 1, "win_rate": 0.5, "lead_conversion_rate": 0.5})
+
+
+def test_without_the_winning_stage_nothing_is_invented() -> None:
+    data = _conversions([("u", "2024-01-01", "lead"), ("u", "2024-01-02", "mql")])
+    totals = funnel(data, stages="lead,mql,closed_won").totals
+    check(totals, {"leads": 1, "mqls": 1, "lead_to_mql_rate": 1.0})
+    for column in ("won", "customers", "orders", "revenue", "mql_to_won_rate", "win_rate"):
+        assert totals[column] is None, column
+    assert totals["lead_conversion_rate"] is None
+
+
+def test_without_the_entry_stage_lead_ratios_are_null(
+    touchpoints: pl.DataFrame, costs: pl.DataFrame
+) -> None:
+    data = _conversions([("a", "2024-01-04", "mql"), ("a", "2024-01-11", "closed_won")])
+    report = funnel(data, touchpoints, costs, by="channel", stages="lead,mql,closed_won")
+    totals = report.totals
+    check(totals, {"leads": None, "mqls": 1, "won": 1, "customers": 1, "visitors": 4})
+    for column in ("lead_conversion_rate", "visitor_to_lead_rate", "cpl", "lead_to_mql_rate"):
+        assert totals[column] is None, column
+    # A channel with spend and nobody in it: 0 MQLs, but leads stay unknown (not 0).
+    got = rows(report)
+    check(got["Social"], {"leads": None, "mqls": 0, "spend": 5.0})
+    # Sorted by the first stage the data has.
+    assert report.data["channel"].to_list()[0] == "Email"
+
+
+def test_in_a_period_a_stage_counts_as_present_only_up_to_its_end() -> None:
+    data = _conversions(
+        [
+            ("a", "2024-01-01", "lead"),
+            ("a", "2024-01-10", "closed_won"),
+            ("b", "2024-02-01", "lead"),
+            ("b", "2024-02-03", "mql"),
+            ("b", "2024-02-20", "closed_won"),
+        ]
+    )
+    january = funnel(data, stages="lead,mql,closed_won", mode="period", **JANUARY)
+    # MQL rows start in February: in a January period report the stage is absent.
+    assert january.absent_stages == ("mql", "closed_lost")
+    check(january.totals, {"leads": 1, "mqls": None, "won": 1, "lead_to_mql_rate": None})
+    cohort = funnel(data, stages="lead,mql,closed_won", **JANUARY)
+    # A cohort is followed to the end of the data, where MQLs exist: a skipped them.
+    assert cohort.absent_stages == ("closed_lost",)
+    check(cohort.totals, {"leads": 1, "mqls": 1, "lead_to_mql_rate": 1.0})
+
+
+# One lead date: the −1.18-day case of Olist (a deal won before its MQL row).
+WON_BEFORE_LEAD = _conversions(
+    [
+        ("w", "2018-03-08T00:00:00Z", "mql"),
+        ("w", "2018-03-06T19:38:55Z", "closed_won"),
+        ("x", "2018-03-01T00:00:00Z", "mql"),
+        ("x", "2018-03-11T00:00:00Z", "closed_won"),
+    ]
+)
+
+
+@pytest.mark.parametrize("mode", ["cohort", "period"])
+def test_a_win_before_the_lead_row_is_never_a_negative_time(mode: str) -> None:
+    report = funnel(WON_BEFORE_LEAD, mode=mode)
+    totals = report.totals
+    # w is a customer (and a lead, from its earliest row), but its lead-to-won time is
+    # unknown: left out and reported, never −1.18 days (nor a made-up 0).
+    check(totals, {"mqls": 2, "customers": 2, "won": 2})
+    check(totals, {"days_lead_to_won_mean": 10.0, "days_lead_to_won_median": 10.0})
+    assert "note: 1 customer's win is dated before their lead row" in report.to_table()
+    assert report.to_dict()["notes"][-1].endswith("left out of days_lead_to_won")
+
+
+def test_one_lead_date_for_the_cohort_and_the_time() -> None:
+    # w's lead date is its earliest funnel row (the win, Mar 6): a cohort starting
+    # Mar 7 does not hold w, one ending Mar 6 does — by the date that would time it.
+    late = funnel(WON_BEFORE_LEAD, start=dt.date(2018, 3, 7), end=dt.date(2018, 3, 31))
+    assert (late.totals["mqls"], late.totals["customers"]) == (0, 0)
+    early = funnel(WON_BEFORE_LEAD, start=dt.date(2018, 3, 6), end=dt.date(2018, 3, 6))
+    assert (early.totals["mqls"], early.totals["customers"]) == (1, 1)
+    assert early.totals["days_lead_to_won_mean"] is None
+    # An MQL dated before the lead row: timed from the earliest row (the MQL).
+    data = _conversions(
+        [
+            ("y", "2024-01-05", "lead"),
+            ("y", "2024-01-01", "mql"),
+            ("y", "2024-01-11", "closed_won"),
+        ]
+    )
+    report = funnel(data, stages="lead,mql,closed_won")
+    check(report.totals, {"leads": 1, "days_lead_to_won_mean": 10.0})
+    assert report.notes == ("note: no losing stage (closed_lost) in the data: lost and win_rate "
+                            "are null",)  # fmt: skip
+
+
+def test_a_person_with_a_win_only_is_a_lead_but_is_not_timed() -> None:
+    data = _conversions(
+        [("a", "2024-01-01", "lead"), ("a", "2024-01-05", "closed_won"), ("b", "2024-01-03",
+         "closed_won")]
+    )  # fmt: skip
+    totals = funnel(data).totals
+    check(totals, {"leads": 2, "customers": 2, "days_lead_to_won_mean": 4.0})

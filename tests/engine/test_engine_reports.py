@@ -255,6 +255,100 @@ def test_funnel_from_the_stores_few_touches_equals_the_polars_one(
     assert _close(got, expected)
 
 
+@pytest.mark.parametrize("by", [None, "channel", "owner"])
+@pytest.mark.parametrize("mode", ["cohort", "period"])
+@pytest.mark.parametrize(
+    "period", [{}, {"start": dt.date(2025, 3, 1), "end": dt.date(2025, 4, 30)}]
+)
+@pytest.mark.parametrize(
+    ("stages", "lost"),
+    [("lead,sal,opportunity,closed_won", "churned"), ("mql,sql,closed_won", None)],
+)
+def test_funnel_with_absent_stages_from_the_store_equals_the_polars_one(
+    stores: tuple[Services, Services],
+    by: str | None,
+    mode: str,
+    period: dict[str, Any],
+    stages: str,
+    lost: str | None,
+) -> None:
+    """A funnel naming stages the data lacks (``sal``, ``churned``) gives the same nulls."""
+    from api.services.queries import FunnelQuery
+
+    engine, frames = stores
+    query = FunnelQuery.create(by=by, mode=mode, stages=stages, lost_stages=lost, **period)
+    got, expected = engine.funnel(query).to_dict(), frames.funnel(query).to_dict()
+    assert _close(got, expected)
+    if lost == "churned":
+        assert got["absent_stages"] == ["sal", "churned"]
+        assert got["totals"]["sals"] is None
+        assert got["totals"]["win_rate"] is None
+
+
+PARTIAL_TOUCHES = """\
+touchpoint_id,user_id,ts,channel,campaign,interaction
+t1,cookie-w,2018-03-01T10:00:00Z,Email,a,visit
+t2,x,2018-02-20T10:00:00Z,Search,b,click
+t3,z,2018-02-25T10:00:00Z,Social,c,visit
+"""
+PARTIAL_SALES = """\
+conversion_id,user_id,ts,stage,revenue,owner,lead_source
+m-w,crm-w,2018-03-08T00:00:00Z,mql,0,,web
+won-w,crm-w,2018-03-06T19:38:55Z,closed_won,10,rep1,web
+m-x,x,2018-03-01T00:00:00Z,mql,0,,ads
+won-x,x,2018-03-11T00:00:00Z,closed_won,20,rep2,ads
+m-y,y,2018-03-02T00:00:00Z,mql,0,,ads
+"""
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory: pytest.TempPathFactory) -> tuple[Services, Services]:
+    """Olist-like data: MQLs and wins only, a win dated before its MQL row, a stitched cookie."""
+    folder = tmp_path_factory.mktemp("partial")
+    store = Store(folder / "partial.duckdb")
+    for table, text in (
+        ("touchpoints", PARTIAL_TOUCHES),
+        ("conversions", PARTIAL_SALES),
+        ("identities", PAIRS + "cookie-w,crm-w\n"),
+    ):
+        path = folder / f"{table}.csv"
+        path.write_text(text)
+        ingest_files(store, table, [path])
+    frames = Services.for_frames(
+        store.read("touchpoints"), store.read("conversions"), identities=store.read("identities")
+    )
+    return Services.for_store(store), frames
+
+
+@pytest.mark.parametrize("by", [None, "channel", "lead_source", "owner"])
+@pytest.mark.parametrize("mode", ["cohort", "period"])
+@pytest.mark.parametrize("stages", [None, "lead,mql,sql,opportunity,closed_won"])
+def test_partial_data_funnel_from_the_store_equals_the_polars_one(
+    partial: tuple[Services, Services], by: str | None, mode: str, stages: str | None
+) -> None:
+    from api.services.queries import FunnelQuery
+
+    engine, frames = partial
+    query = FunnelQuery.create(by=by, mode=mode, stages=stages)
+    got, expected = engine.funnel(query).to_dict(), frames.funnel(query).to_dict()
+    assert _close(got, expected)
+    totals = got["totals"]
+    assert totals["win_rate"] is None
+    if stages is None:
+        # mql → closed_won: w (won before its MQL row) is not timed; x took 10 days.
+        assert got["stages"] == ["mql", "closed_won"]
+        assert (totals["mqls"], totals["customers"]) == (3, 2)
+        assert totals["days_lead_to_won_mean"] == 10.0
+        assert any("dated before their lead row" in n for n in got["notes"])
+    else:
+        assert (totals["leads"], totals["mql_to_sql_rate"]) == (None, None)
+    if by == "channel":
+        # The stitched cookie puts w on Email (its first touch), y has none.
+        rows = {r["channel"]: r for r in got["data"]}
+        assert (rows["Email"]["mqls"], rows["Email"]["customers"]) == (1, 1)
+        assert rows["(no touchpoint)"]["mqls"] == 1
+
+
 def test_the_store_sends_the_funnel_fewer_touches(stores: tuple[Services, Services]) -> None:
     from api.services.inputs import StoreSource, Window
 

@@ -124,14 +124,28 @@ def _same_rows(got_rows: list[dict[str, Any]], want_rows: list[dict[str, Any]]) 
                 assert got[column] == value, column
 
 
+@pytest.mark.parametrize(
+    "stages",
+    [(), ("--stages", "lead,sal,opportunity,closed_won", "--lost-stages", "churned")],
+)
 def test_funnel_on_spark_prints_what_duckdb_prints(
-    spark: Any, example: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    spark: Any,
+    example: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    stages: tuple[str, ...],
 ) -> None:
     db, lake = example
-    args = ("funnel", "--by", "channel", "--format", "json")
+    args = ("funnel", "--by", "channel", *stages, "--format", "json")
     on_duckdb = _json(capsys, *args, "--db", str(db))
     on_spark = _json(capsys, *args, "--engine", "spark", "--lake", str(lake))
     _same_rows(on_spark["data"], on_duckdb["data"])
+    members = ("stages", "absent_stages", "count_columns", "notes")
+    assert {k: on_spark[k] for k in members} == {k: on_duckdb[k] for k in members}
+    if stages:
+        # Stages the data lacks are null on both engines, never filled in.
+        assert on_spark["absent_stages"] == ["sal", "churned"]
+        assert on_spark["totals"]["sals"] is None
+        assert on_spark["totals"]["win_rate"] is None
 
 
 def test_spark_needs_a_lake(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,9 @@
 """``GET /v1/funnel``: lead-funnel counts and rates per channel, campaign, lead source or owner.
 
 Counted on stitched persons, like every other answer (see
-:mod:`api.services.funnel`).
+:mod:`api.services.funnel`). A stage with no row in the data is listed in
+``absent_stages`` and its counts and rates are null (never filled in);
+``notes`` say so in words.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ def read_funnel(
         str | None,
         Query(
             description="The funnel, comma-separated, entry first and winning stage last "
-            "(default `lead,mql,sql,opportunity,closed_won`)."
+            "(default: of `lead,mql,sql,opportunity,closed_won` — `lead,purchase` for "
+            "e-commerce data — the stages the data has). A stage with no row in the data is "
+            "listed in `absent_stages`: its counts and rates are null."
         ),
     ] = None,
     lost_stages: Annotated[

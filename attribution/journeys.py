@@ -23,6 +23,22 @@ their last touch falls in the period.
 Conversions with no touch in their window are returned apart as
 :attr:`Journeys.untouched`: models cannot credit them, reports show them on an
 ``(no touchpoint)`` row so the totals still equal the closed revenue.
+
+Ties in time are broken the same way here and in the engine's SQL
+(:mod:`engine.sql`), with ids compared as text (``"t10"`` sorts before ``"t2"``):
+
+- touches at one instant are ordered by ``touchpoint_id``, so first touch,
+  last touch and every position follow ``(ts, touchpoint_id)``;
+- a touch at the very instant of a conversion belongs to that conversion
+  (the instant is included), and so does a touch exactly ``lookback_days``
+  before it;
+- two conversions of the chosen stage by one person at one instant: the
+  touches up to that instant go to the one with the smaller
+  ``conversion_id``; the other has no touch and is reported as untouched;
+- stage milestones keep only times, so conversions of a milestone stage at
+  one instant tie harmlessly; a touch at a milestone's instant counts as
+  before it, and of several touches at that instant the one with the
+  greatest ``touchpoint_id`` is the milestone touch.
 """
 
 from __future__ import annotations
@@ -80,12 +96,15 @@ class Journeys:
         aggregated paths, whose timestamps only keep the order).
     milestones
         Stage timestamps of each converting journey's person, or ``None`` when
-        unknown (journeys from aggregated paths): ``journey_id`` and one
-        ``<stage>_ts`` column per stage in the conversions, holding the
-        person's **latest** conversion of that stage at or before the
-        journey's conversion instant (null if none). Built from all the
-        person's conversions, not only the attributed stage; the stage-aware
-        models (``u_shaped``, ``w_shaped``, ``full_path``) read it.
+        unknown (journeys from aggregated paths): ``journey_id`` and, per
+        stage in the conversions, ``<stage>_ts``, the person's **latest**
+        conversion of that stage at or before the journey's conversion
+        instant, and ``<stage>_ts_first``, the person's **first** conversion
+        of that stage if it is at or before that instant (null if none).
+        Built from all the person's conversions, not only the attributed
+        stage; the stage-aware models (``u_shaped``, ``w_shaped``,
+        ``full_path``) read it: the first lead (Marketo Measure's lead
+        creation, set once), the latest opportunity and close.
     """
 
     touches: pl.DataFrame
@@ -409,24 +428,31 @@ def build_journeys(
     )
 
 
-def milestone_column(stage: str) -> str:
+def milestone_column(stage: str, first: bool = False) -> str:
     """Name of a stage's column in :attr:`Journeys.milestones`.
+
+    ``first`` names the column of the person's first conversion of the
+    stage rather than the latest. The two families cannot collide: the
+    latest always ends in ``_ts``, the first in ``_ts_first``.
 
     Examples
     --------
-    >>> milestone_column("opportunity")
-    'opportunity_ts'
+    >>> milestone_column("opportunity"), milestone_column("lead", first=True)
+    ('opportunity_ts', 'lead_ts_first')
     """
-    return f"{stage}_ts"
+    return f"{stage}_ts_first" if first else f"{stage}_ts"
 
 
 def stage_milestones(converting: pl.DataFrame, conversions: pl.DataFrame) -> pl.DataFrame:
     """Stage timestamps of each converting journey (see :attr:`Journeys.milestones`).
 
     For every stage present in ``conversions``, the person's latest
-    conversion of that stage at or before the journey's conversion instant,
-    found with one backward as-of join per stage (a handful of joins, never a
-    loop over journeys).
+    conversion of that stage at or before the journey's conversion instant
+    (``<stage>_ts``, one backward as-of join per stage) and the person's
+    first conversion of that stage, if at or before that instant
+    (``<stage>_ts_first``, one join on the person): a handful of joins,
+    never a loop over journeys. Conversions at the same instant tie
+    harmlessly: only their time is kept.
 
     Parameters
     ----------
@@ -442,15 +468,17 @@ def stage_milestones(converting: pl.DataFrame, conversions: pl.DataFrame) -> pl.
     >>> journeys = pl.DataFrame({"journey_id": ["w1"], "user_id": ["a"], "conversion_ts": [day(9)]})
     >>> cv = pl.DataFrame({"user_id": ["a", "a", "a"], "ts": [day(2), day(5), day(9)],
     ...     "stage": ["lead", "opportunity", "closed_won"]})
-    >>> stage_milestones(journeys, cv).with_columns(pl.exclude("journey_id").dt.day())
-    shape: (1, 4)
-    ┌────────────┬───────────────┬─────────┬────────────────┐
-    │ journey_id ┆ closed_won_ts ┆ lead_ts ┆ opportunity_ts │
-    │ ---        ┆ ---           ┆ ---     ┆ ---            │
-    │ str        ┆ i8            ┆ i8      ┆ i8             │
-    ╞════════════╪═══════════════╪═════════╪════════════════╡
-    │ w1         ┆ 9             ┆ 2       ┆ 5              │
-    └────────────┴───────────────┴─────────┴────────────────┘
+    >>> cv = pl.concat([cv, pl.DataFrame({"user_id": ["a"], "ts": [day(7)], "stage": ["lead"]})])
+    >>> found = stage_milestones(journeys, cv).with_columns(pl.exclude("journey_id").dt.day())
+    >>> found.select("journey_id", "lead_ts_first", "lead_ts", "opportunity_ts", "closed_won_ts")
+    shape: (1, 5)
+    ┌────────────┬───────────────┬─────────┬────────────────┬───────────────┐
+    │ journey_id ┆ lead_ts_first ┆ lead_ts ┆ opportunity_ts ┆ closed_won_ts │
+    │ ---        ┆ ---           ┆ ---     ┆ ---            ┆ ---           │
+    │ str        ┆ i8            ┆ i8      ┆ i8             ┆ i8            │
+    ╞════════════╪═══════════════╪═════════╪════════════════╪═══════════════╡
+    │ w1         ┆ 2             ┆ 7       ┆ 5              ┆ 9             │
+    └────────────┴───────────────┴─────────┴────────────────┴───────────────┘
     """
     targets = (
         converting.select("journey_id", "user_id", "conversion_ts")
@@ -475,7 +503,13 @@ def stage_milestones(converting: pl.DataFrame, conversions: pl.DataFrame) -> pl.
             strategy="backward",
             check_sortedness=False,
         )
-        out = out.with_columns(found[column])
+        first = milestone_column(stage, first=True)
+        earliest = of_stage.group_by("user_id").agg(pl.col(column).min().alias(first))
+        found = found.join(earliest, on="user_id", how="left", maintain_order="left")
+        out = out.with_columns(
+            found[column],
+            pl.when(found[first] <= found["conversion_ts"]).then(found[first]).alias(first),
+        )
     return out.sort("journey_id")
 
 

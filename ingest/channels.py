@@ -1,8 +1,9 @@
 """Group touches into channels with the GA4 default channel grouping, kept as data.
 
 The rules live in ``ingest/channel_rules.toml`` and the source-category list
-(which sources are search engines, social networks, video or shopping sites)
-in ``ingest/source_categories.csv``; no rule is written as an ``if`` here.
+(which sources are search engines, social networks, video or shopping sites:
+Google's complete list, plus AI assistants) in
+``ingest/source_categories.csv``; no rule is written as an ``if`` here.
 :func:`load_rules` reads them into a :class:`ChannelRules`, whose
 :meth:`~ChannelRules.classify` and :meth:`~ChannelRules.explain` answer for
 one touch and whose rules :func:`assign_channels` turns into one polars
@@ -30,6 +31,7 @@ the file format.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import functools
 import tomllib
@@ -37,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
@@ -46,10 +48,12 @@ from attribution.errors import InputError
 
 __all__ = [
     "CATEGORIES",
+    "CLICK_ID_MODES",
     "DEFAULT_CATEGORIES_PATH",
     "DEFAULT_RULES_PATH",
     "FIELDS",
     "ChannelRules",
+    "ClickIdMode",
     "Condition",
     "Rule",
     "RuleMatch",
@@ -67,8 +71,14 @@ DEFAULT_CATEGORIES_PATH = Path(__file__).with_name("source_categories.csv")
 FIELDS = ("source", "medium", "campaign")
 """The touch columns rules can test."""
 
-CATEGORIES = ("SEARCH", "SOCIAL", "SHOPPING", "VIDEO")
-"""The source categories of Google's list (``SOURCE_CATEGORY_<name>`` there)."""
+CATEGORIES = ("SEARCH", "SOCIAL", "SHOPPING", "VIDEO", "AI_ASSISTANT")
+"""The source categories: Google's four (``SOURCE_CATEGORY_<name>`` there) and AI_ASSISTANT."""
+
+ClickIdMode = Literal["ga4", "infer"]
+"""How landing-page click ids count when source and medium are derived (see :mod:`ingest.utm`)."""
+
+CLICK_ID_MODES: tuple[ClickIdMode, ...] = ("ga4", "infer")
+"""``ga4`` (the default): as GA4 reads them; ``infer``: closedloop's inference from every id."""
 
 _OPS = ("in", "contains", "endswith", "regex", "pattern")
 _KEYS = (*(f"{f}_{op}" for f in FIELDS for op in _OPS), "source_category")
@@ -123,7 +133,8 @@ class Condition:
     def describe(self, value: str, category: str | None) -> str:
         """Say in words why the test held for ``value``."""
         if self.op == "category":
-            return f"source '{value}' is a {category} source"
+            article = "an" if str(category)[:1] in "AEIOU" else "a"
+            return f"source '{value}' is {article} {category} source"
         what = f"{self.field} '{value}'"
         if self.op == "in":
             return f"{self.field} is '{value}'"
@@ -183,8 +194,8 @@ class RuleMatch:
 
         Examples
         --------
-        >>> RuleMatch("Email", 14, "Email", "medium 'email' is 'email'").to_dict()["rule_number"]
-        14
+        >>> RuleMatch("Email", 15, "Email", "medium 'email' is 'email'").to_dict()["rule_number"]
+        15
         """
         return {
             "channel": self.channel,
@@ -211,12 +222,18 @@ class ChannelRules:
         The channel when no rule matches.
     path
         The rules file it was read from, for messages.
+    click_ids
+        How :func:`ingest.utm.parse_landing_urls` reads click ids when it
+        derives source and medium for these rules: ``"ga4"`` (GA4's
+        treatment, the default) or ``"infer"`` (closedloop's inference).
+        Carried here so one object configures a whole ingest.
     """
 
     rules: tuple[Rule, ...]
     categories: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     fallback: str = "Unassigned"
     path: str = ""
+    click_ids: ClickIdMode = "ga4"
 
     def _expr(self) -> pl.Expr:
         """Return the channel as one expression over the helper columns of ``_with_inputs``."""
@@ -287,7 +304,7 @@ class ChannelRules:
         --------
         >>> match = load_rules().explain("google", "referral")
         >>> match.channel, match.rule_number, match.rule_name
-        ('Organic Search', 12, 'Organic Search')
+        ('Organic Search', 13, 'Organic Search')
         >>> print(match.reason)
         source 'google' is a SEARCH source
         >>> load_rules().explain("flyer", "qr").reason
@@ -318,7 +335,8 @@ class ChannelRules:
                     if ok
                 ][:1]
                 reasons += [t.describe(values[t.field], category) for t in rule.all]
-                return RuleMatch(rule.channel, rule.number, rule.name, " and ".join(reasons))
+                unique = list(dict.fromkeys(reasons))
+                return RuleMatch(rule.channel, rule.number, rule.name, " and ".join(unique))
         return RuleMatch(
             self.fallback, None, None, f"no rule matched; the fallback channel is {self.fallback}"
         )
@@ -462,10 +480,29 @@ def load_source_categories(path: str | Path) -> dict[str, str]:
     return categories
 
 
+def _click_id_mode(value: str) -> ClickIdMode:
+    """Check a click-id mode name and return it lower-cased.
+
+    Examples
+    --------
+    >>> _click_id_mode("GA4")
+    'ga4'
+    """
+    mode = value.strip().lower() if isinstance(value, str) else value
+    for known in CLICK_ID_MODES:
+        if mode == known:
+            return known
+    raise InputError(
+        f"click_ids must be one of {', '.join(CLICK_ID_MODES)} (ga4: as GA4 reads them; "
+        f"infer: closedloop's inference from every click id). Got {value!r} instead."
+    )
+
+
 def load_rules(
     path: str | Path | None = None,
     *,
     extra_categories: str | Path | Mapping[str, str] | None = None,
+    click_ids: ClickIdMode = "ga4",
 ) -> ChannelRules:
     """Read channel rules from a TOML file (default: GA4's default channel grouping).
 
@@ -478,6 +515,13 @@ def load_rules(
         More sources for the category list: a ``source,category`` CSV file
         or a mapping. They win over the built-in list and over the rules
         file's ``[source_categories]``.
+    click_ids
+        How landing-page click ids count when an ingest derives source and
+        medium for these rules (:func:`ingest.utm.parse_landing_urls`):
+        ``"ga4"`` (default) as GA4 reads them, only Google Ads auto-tagging
+        (``gclid``, ``gbraid``, ``wbraid``) making a visit ``google / cpc``;
+        ``"infer"`` closedloop's inference, every known click id being
+        evidence of a paid click (``msclkid`` -> ``bing / cpc`` ...).
 
     Returns
     -------
@@ -490,18 +534,24 @@ def load_rules(
     InputError
         When the file cannot be read, is not valid TOML, or has a rule
         without a channel or tests, an unknown test, pattern or category,
-        or a bad regex. The message names the rule.
+        or a bad regex (the message names the rule); or when ``click_ids``
+        is not ``ga4`` or ``infer``.
 
     Examples
     --------
     >>> rules = load_rules()
-    >>> len(rules.rules), rules.rules[3].channel, rules.fallback
-    (18, 'Paid Search', 'Unassigned')
+    >>> len(rules.rules), rules.rules[3].channel, rules.fallback, rules.click_ids
+    (19, 'Paid Search', 'Unassigned', 'ga4')
     >>> load_rules(extra_categories={"mastodon.social": "SOCIAL"}).classify(
     ...     "mastodon.social", "referral")
     'Organic Social'
+    >>> load_rules(click_ids="infer").click_ids
+    'infer'
     """
+    mode = _click_id_mode(click_ids)
     rules = _default_rules() if path is None else _read_rules(Path(path))
+    if mode != rules.click_ids:
+        rules = dataclasses.replace(rules, click_ids=mode)
     if extra_categories is None:
         return rules
     if isinstance(extra_categories, Mapping):
@@ -513,9 +563,7 @@ def load_rules(
             extra[_category_key_text(source)] = name
     else:
         extra = load_source_categories(extra_categories)
-    return ChannelRules(
-        rules.rules, MappingProxyType({**rules.categories, **extra}), rules.fallback, rules.path
-    )
+    return dataclasses.replace(rules, categories=MappingProxyType({**rules.categories, **extra}))
 
 
 @functools.cache

@@ -9,22 +9,37 @@ analytics tools do, with polars string expressions over the whole column:
    absent. Only the query counts, not the ``#fragment``; values are
    percent-decoded with ``+`` as a space, trimmed, and kept in their case.
    When a URL has a source or a medium tag, a missing one is ``(not set)``.
-2. **Click ids** (:data:`CLICK_IDS`) are evidence of a paid click when
-   ``utm_medium`` is absent: ``gclid`` / ``gbraid`` / ``wbraid`` give
-   ``google`` / ``cpc``, ``msclkid`` gives ``bing`` / ``cpc``, ``dclid``
-   gives ``doubleclick`` / ``display``, and so on. A click id fills the
-   medium, and the source when ``utm_source`` is absent. ``fbclid`` is not
-   such evidence, because Meta adds it to organic outbound clicks too: it
-   only says ``facebook`` / ``referral`` when nothing else is known.
-3. **Referrer**, for untagged visits: a search engine of the source-category
-   list gives the engine (``google``) and ``organic``; another site gives its
+2. **Click ids** (:data:`CLICK_IDS`), in one of two modes
+   (:data:`ingest.channels.CLICK_ID_MODES`):
+
+   - ``ga4`` (the default) treats them as GA4 does: only Google Ads
+     auto-tagging counts (``gclid``, ``gbraid``, ``wbraid``: the ids with
+     ``auto_tagged``), and it gives ``google`` / ``cpc`` even over UTM tags,
+     because GA4 uses the auto-tagged values when both are present. This
+     assumes the Google Ads account is linked to GA4, as auto-tagging needs.
+     Every other id (``msclkid``, ``fbclid``, ``dclid``, ``ttclid`` ...) is
+     ignored: GA4 does not read it, so ``?fbclid=`` alone is Direct and
+     ``?msclkid=`` with a ``bing.com`` referrer is Organic Search.
+   - ``infer`` is closedloop's inference: every paid id is evidence of a
+     paid click when ``utm_medium`` is absent (``gclid`` gives ``google`` /
+     ``cpc``, ``msclkid`` ``bing`` / ``cpc``, ``dclid`` ``doubleclick`` /
+     ``display`` ...); it fills the medium, and the source when
+     ``utm_source`` is absent, and UTM tags win. ``fbclid`` is not such
+     evidence, because Meta adds it to organic outbound clicks too: it only
+     says ``facebook`` / ``referral`` when nothing else is known.
+3. **Referrer**, for untagged visits: an AI assistant of the source-category
+   list (``AI_ASSISTANT``: ``chatgpt.com``, ``gemini.google.com`` ...) gives
+   its host and ``ai-assistant``, as GA4 does; a search engine of the list
+   gives the engine (``google``) and ``organic``; another site gives its
    host without ``www.`` and ``referral``; a referrer on the landing page's
    own host counts as none.
 4. Otherwise ``(direct)`` / ``(none)``.
 
-Untagged rows get GA4's campaign placeholders ``(organic)``, ``(referral)``
-or ``(direct)``. Parameter names are matched exactly (``ScCid`` is
-case-sensitive); click-id values are never lower-cased.
+Untagged rows get GA4's campaign placeholders ``(ai-assistant)``,
+``(organic)``, ``(referral)`` or ``(direct)``. Parameter names are matched
+exactly (``ScCid`` is case-sensitive); click-id values are never
+lower-cased, and ``click_id`` / ``click_id_type`` report the first id found
+in either mode.
 
 To recognise another click id, pass ``click_ids=(*CLICK_IDS, ClickId(...))``.
 """
@@ -38,8 +53,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from attribution.constants import NOT_SET
-from attribution.errors import MissingColumnsError
-from ingest.channels import ChannelRules, load_rules
+from attribution.errors import InputError, MissingColumnsError
+from ingest.channels import CLICK_ID_MODES, ChannelRules, ClickIdMode, load_rules
 
 __all__ = ["CLICK_IDS", "ClickId", "parse_landing_urls"]
 
@@ -48,21 +63,29 @@ __all__ = ["CLICK_IDS", "ClickId", "parse_landing_urls"]
 class ClickId:
     """A click-id query parameter and the source and medium it stands for.
 
-    ``paid`` says whether the id proves a paid click (it then fills a missing
-    ``utm_medium``); a non-paid id is only used when there is no UTM tag and
-    no referrer.
+    ``paid`` says whether, in ``infer`` mode, the id proves a paid click (it
+    then fills a missing ``utm_medium``); a non-paid id is only used when
+    there is no UTM tag and no referrer. ``auto_tagged`` says whether GA4
+    reads it (Google Ads auto-tagging): only such ids count in ``ga4`` mode,
+    where they win over UTM tags.
+
+    Examples
+    --------
+    >>> ClickId("rdt_cid", "reddit", "cpc")
+    ClickId(param='rdt_cid', source='reddit', medium='cpc', paid=True, auto_tagged=False)
     """
 
     param: str
     source: str
     medium: str
     paid: bool = True
+    auto_tagged: bool = False
 
 
 CLICK_IDS: tuple[ClickId, ...] = (
-    ClickId("gclid", "google", "cpc"),
-    ClickId("gbraid", "google", "cpc"),
-    ClickId("wbraid", "google", "cpc"),
+    ClickId("gclid", "google", "cpc", auto_tagged=True),
+    ClickId("gbraid", "google", "cpc", auto_tagged=True),
+    ClickId("wbraid", "google", "cpc", auto_tagged=True),
     ClickId("msclkid", "bing", "cpc"),
     ClickId("dclid", "doubleclick", "display"),
     ClickId("yclid", "yandex", "cpc"),
@@ -157,6 +180,7 @@ def parse_landing_urls(
     referrer_column: str | None = "referrer",
     rules: ChannelRules | None = None,
     click_ids: Sequence[ClickId] = CLICK_IDS,
+    click_id_mode: ClickIdMode | None = None,
 ) -> pl.DataFrame:
     """Fill ``source``, ``medium`` and ``campaign`` from landing-page URLs and referrers.
 
@@ -174,10 +198,14 @@ def parse_landing_urls(
     referrer_column
         The referring URL (or host); an absent column means no referrer.
     rules
-        Whose source-category list says which referrers are search engines;
-        ``None`` for the built-in list.
+        Whose source-category list says which referrers are search engines
+        and AI assistants, and whose ``click_ids`` is the default click-id
+        mode; ``None`` for the built-in list and ``ga4``.
     click_ids
         The click ids to recognise, in precedence order.
+    click_id_mode
+        ``"ga4"`` (GA4's treatment) or ``"infer"`` (closedloop's inference),
+        as the module docstring describes; ``None`` takes ``rules.click_ids``.
 
     Returns
     -------
@@ -189,6 +217,8 @@ def parse_landing_urls(
     ------
     MissingColumnsError
         When ``url_column`` is not in ``frame``.
+    InputError
+        When ``click_id_mode`` is not ``ga4`` or ``infer``.
 
     Examples
     --------
@@ -215,6 +245,15 @@ def parse_landing_urls(
     │ g2.com     ┆ referral ┆ (referral)  ┆ null     ┆ null          │
     │ (direct)   ┆ (none)   ┆ (direct)    ┆ null     ┆ null          │
     └────────────┴──────────┴─────────────┴──────────┴───────────────┘
+
+    GA4 ignores ``msclkid`` and ``fbclid``; closedloop's inference reads them:
+
+    >>> ads = pl.DataFrame({"landing_url": ["https://acme.io/?msclkid=5f1e", "https://acme.io/?fbclid=Iw"],
+    ...     "referrer": ["https://www.bing.com/", None]})
+    >>> parse_landing_urls(ads).select("source", "medium").rows()
+    [('bing', 'organic'), ('(direct)', '(none)')]
+    >>> parse_landing_urls(ads, click_id_mode="infer").select("source", "medium").rows()
+    [('bing', 'cpc'), ('facebook', 'referral')]
     """
     if url_column not in frame.columns:
         raise MissingColumnsError(
@@ -222,11 +261,27 @@ def parse_landing_urls(
             f"{', '.join(repr(c) for c in frame.columns) or '(none)'}."
         )
     rules = rules or load_rules()
+    mode = rules.click_ids if click_id_mode is None else click_id_mode
+    if mode not in CLICK_ID_MODES:
+        raise InputError(
+            f"click_id_mode must be one of {', '.join(CLICK_ID_MODES)}. Got {mode!r} instead."
+        )
+    ga4 = mode == "ga4"
     search = [s for s, category in rules.categories.items() if category == "SEARCH"]
+    assistants = [s for s, category in rules.categories.items() if category == "AI_ASSISTANT"]
     url = pl.col(url_column).cast(pl.String)
     tmp = {
         name: f"__utm_{name}"
-        for name in (*_TAGS, "query", "click_id", "type", "paid_type", "ref_host", "engine")
+        for name in (
+            *_TAGS,
+            "query",
+            "click_id",
+            "type",
+            "weak_type",
+            "paid_type",
+            "ref_host",
+            "engine",
+        )
     }
     query = pl.col(tmp["query"])
 
@@ -237,11 +292,17 @@ def parse_landing_urls(
     found = [(cid, _param(query, cid.param)) for cid in click_ids]
     found = [(cid, pl.when(value != "").then(value)) for cid, value in found]
 
-    def first(paid_only: bool) -> pl.Expr:
+    def counts(cid: ClickId, paid_only: bool) -> bool:
+        """Whether the id counts: as a paid click, or (``paid_only`` off) at all, in this mode."""
+        if ga4:
+            return cid.auto_tagged
+        return cid.paid or not paid_only
+
+    def first(paid_only: bool, every: bool = False) -> pl.Expr:
         kinds = [
             pl.when(value.is_not_null()).then(pl.lit(cid.param))
             for cid, value in found
-            if cid.paid or not paid_only
+            if every or counts(cid, paid_only)
         ]
         return pl.coalesce(kinds) if kinds else pl.lit(None, dtype=pl.String)
 
@@ -258,7 +319,8 @@ def parse_landing_urls(
         (pl.coalesce(v for _, v in found) if found else pl.lit(None, dtype=pl.String)).alias(
             tmp["click_id"]
         ),
-        first(False).alias(tmp["type"]),
+        first(False, every=True).alias(tmp["type"]),
+        first(False).alias(tmp["weak_type"]),
         first(True).alias(tmp["paid_type"]),
         pl.when(ref_host != _host(url).fill_null("")).then(ref_host).alias(tmp["ref_host"]),
     )
@@ -268,33 +330,42 @@ def parse_landing_urls(
 
     def pick(attribute: str, paid_only: bool) -> pl.Expr:
         by_param = {cid.param: getattr(cid, attribute) for cid in click_ids}
-        kind = pl.col(tmp["paid_type"] if paid_only else tmp["type"])
+        kind = pl.col(tmp["paid_type"] if paid_only else tmp["weak_type"])
         return kind.replace_strict(by_param, default=None, return_dtype=pl.String)
 
     source, medium, campaign = (pl.col(tmp[name]) for name in _TAGS)
+    # In ga4 mode an auto-tagged click wins over the tags (GA4 uses the auto-tagged values).
     tagged = source.is_not_null() | medium.is_not_null()
     paid_source, paid_medium = pick("source", True), pick("medium", True)
     weak_source, weak_medium = pick("source", False), pick("medium", False)
+    auto = paid_source.is_not_null() if ga4 else pl.lit(False)
     ref_host = pl.col(tmp["ref_host"])
     external = ref_host.is_not_null()
     engine = pl.col(tmp["engine"])
     engine_known = engine.is_in(search).fill_null(False)
     is_search = engine_known | ref_host.is_in(search).fill_null(False)
+    is_assistant = ref_host.is_in(assistants).fill_null(False)
 
     derived = {
-        "source": pl.when(tagged)
+        "source": pl.when(auto)
+        .then(paid_source)
+        .when(tagged)
         .then(pl.coalesce(source, paid_source, pl.lit(NOT_SET)))
         .when(paid_source.is_not_null())
         .then(paid_source)
-        .when(external & engine_known)
+        .when(external & ~is_assistant & engine_known)
         .then(engine)
         .when(external)
         .then(ref_host)
         .otherwise(pl.coalesce(weak_source, pl.lit("(direct)"))),
-        "medium": pl.when(tagged)
+        "medium": pl.when(auto)
+        .then(paid_medium)
+        .when(tagged)
         .then(pl.coalesce(medium, paid_medium, pl.lit(NOT_SET)))
         .when(paid_medium.is_not_null())
         .then(paid_medium)
+        .when(external & is_assistant)
+        .then(pl.lit("ai-assistant"))
         .when(external & is_search)
         .then(pl.lit("organic"))
         .when(external)
@@ -304,6 +375,8 @@ def parse_landing_urls(
         .then(campaign)
         .when(tagged | paid_medium.is_not_null())
         .then(pl.lit(NOT_SET))
+        .when(external & is_assistant)
+        .then(pl.lit("(ai-assistant)"))
         .when(external & is_search)
         .then(pl.lit("(organic)"))
         .when(external | weak_medium.is_not_null())

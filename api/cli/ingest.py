@@ -104,6 +104,13 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="derive missing touchpoint channels with these rules (default: GA4 default "
         "channel grouping; see `closedloop channels rules`)",
     )
+    parser.add_argument(
+        "--click-ids",
+        choices=("ga4", "infer"),
+        default="ga4",
+        help="how landing-URL click ids count when source / medium are derived: ga4 (default: "
+        "as GA4 reads them, only Google Ads auto-tagging) or infer (closedloop's inference)",
+    )
     parser.set_defaults(handler=run, parser=parser)
     return parser
 
@@ -144,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             skip_invalid=args.skip_invalid,
             rejects_path=Path(args.rejects) if args.rejects else None,
             progress=progress,
-            channel_rules=load_rules(args.channel_rules) if args.channel_rules else None,
+            channel_rules=load_rules(args.channel_rules, click_ids=args.click_ids),
         )
     finally:
         if progress is not None:
@@ -176,7 +183,7 @@ def _ingest_from(args: argparse.Namespace) -> int:
         currency=args.currency,
         skip_invalid=args.skip_invalid,
         rejects_path=Path(args.rejects) if args.rejects else None,
-        channel_rules=load_rules(args.channel_rules) if args.channel_rules else None,
+        channel_rules=load_rules(args.channel_rules, click_ids=args.click_ids),
     )
     for summary in summaries:
         print(summary)

@@ -8,9 +8,19 @@ milestone touch is found from the stage timestamps of the journey's person
 
 - the **first touch** is the journey's first touch (position 0);
 - the **touch of a stage** (lead creation, opportunity creation, closed won)
-  is the last touch at or before the person's latest conversion of that
-  stage at or before the journey's conversion (ties in time broken by
-  ``touchpoint_id``, as the journey order is).
+  is the last touch at or before the stage's conversion instant: a touch at
+  that very instant counts, and of several touches at one instant the one
+  with the greatest ``touchpoint_id`` is the last (the journey order is
+  ``ts``, then ``touchpoint_id``, compared as text);
+- the stage's conversion is, for the **lead**, the person's **first** lead
+  conversion (``lead_touch="first"``, the default): Marketo Measure sets the
+  lead-creation touch once, at the first lead creation, and a lead recycled
+  or re-created later does not move it. ``lead_touch="last"`` takes the
+  person's latest lead at or before the journey's conversion instead
+  (closedloop's behaviour before 2026-12). For the **opportunity** and the
+  **close** it is the person's latest conversion of that stage at or before
+  the journey's conversion: each deal has its own opportunity-creation and
+  closed-won touches.
 
 Fallbacks, applied per journey:
 
@@ -41,13 +51,44 @@ timestamps: these models raise :class:`~attribution.errors.ParameterError`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import polars as pl
 
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys, milestone_column
 from attribution.models.base import AttributionModel, to_credits
+
+LEAD_TOUCHES = ("first", "last")
+"""``lead_touch`` values: the person's first lead conversion (Marketo Measure) or the latest."""
+
+
+class Milestone(NamedTuple):
+    """A milestone after the first touch: its stage, its share, and which conversion of the stage.
+
+    ``first`` takes the person's first conversion of the stage (Marketo's
+    lead creation) instead of the latest one at or before the journey's
+    conversion.
+    """
+
+    stage: str
+    share: float
+    first: bool = False
+
+
+def require_lead_touch(model: object, value: str) -> None:
+    """Raise :class:`ParameterError` unless ``value`` is ``first`` or ``last``.
+
+    Examples
+    --------
+    >>> require_lead_touch(object(), "first")
+    """
+    if value not in LEAD_TOUCHES:
+        raise ParameterError(
+            f"The 'lead_touch' parameter of {type(model).__name__} must be 'first' (the person's "
+            "first lead, as Marketo Measure sets the lead-creation touch) or 'last' (their latest "
+            f"lead before the conversion). Got {value!r} instead."
+        )
 
 
 def require_stage_name(model: object, name: str, value: str) -> None:
@@ -71,8 +112,8 @@ class MilestoneModel(AttributionModel):
     first_share: ClassVar[float]
     rest_share: ClassVar[float]
 
-    def milestone_stages(self) -> list[tuple[str, float]]:
-        """Return the (stage, share) of each milestone after the first touch."""
+    def milestone_stages(self) -> list[Milestone]:
+        """Return each milestone after the first touch: its stage, share and conversion."""
         raise NotImplementedError
 
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
@@ -85,7 +126,7 @@ class MilestoneModel(AttributionModel):
             )
         touches = journeys.converting
         stages = self.milestone_stages()
-        wanted = sorted({milestone_column(stage) for stage, _ in stages})
+        wanted = sorted({milestone_column(m.stage, m.first) for m in stages})
         present = [c for c in wanted if c in journeys.milestones.columns]
         stamps = journeys.milestones.select("journey_id", *present).with_columns(
             pl.lit(None, touches.schema["ts"]).alias(c) for c in wanted if c not in present
@@ -95,8 +136,8 @@ class MilestoneModel(AttributionModel):
         position = pl.col("position").cast(pl.Int64)
         at_positions: list[pl.Expr] = []
         shares: list[float] = [self.first_share]
-        for k, (stage, share) in enumerate(stages):
-            stamp = pl.col(milestone_column(stage))
+        for k, (stage, share, first) in enumerate(stages):
+            stamp = pl.col(milestone_column(stage, first))
             before = position.filter(pl.col("ts") <= stamp).max().over("journey_id")
             at_positions.append(
                 pl.when(stamp.is_null()).then(last).otherwise(before.fill_null(0)).alias(f"_m{k}")

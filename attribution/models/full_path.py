@@ -5,16 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from attribution.models._milestones import MilestoneModel, require_stage_name
+from attribution.models._milestones import (
+    Milestone,
+    MilestoneModel,
+    require_lead_touch,
+    require_stage_name,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class FullPath(MilestoneModel):
     """22.5% each to the first, lead, opportunity and closed-won touches, 10% between.
 
-    Marketo Measure's full-path model: the W-shaped milestones plus the
-    closed-won touch, the last touch at or before the person's ``won_stage``
-    conversion (for a ``closed_won`` journey, its last touch). The 10% is
+    Marketo Measure's full-path model: the W-shaped milestones (the lead
+    creation at the person's **first** ``lead_stage`` conversion unless
+    ``lead_touch="last"``) plus the closed-won touch, the last touch at or
+    before the person's ``won_stage`` conversion (for a ``closed_won``
+    journey, its last touch; ties in time go to the greatest
+    ``touchpoint_id``). The 10% is
     shared by the other touches up to the close. Fallbacks (a stage not
     reached yet → the last touch, Marketo's "Pending"; a milestone before the
     first touch → the first touch; coinciding milestones add; no touch
@@ -40,6 +48,7 @@ class FullPath(MilestoneModel):
     summary: ClassVar[str] = "22.5% each to first, lead, opportunity, closed-won touch; 10% between"
     param_docs: ClassVar[dict[str, str]] = {
         "lead_stage": "conversion stage whose creation is the lead milestone",
+        "lead_touch": "which lead conversion: first (Marketo Measure: set once) or last (latest)",
         "opportunity_stage": "conversion stage whose creation is the opportunity milestone",
         "won_stage": "conversion stage that closes the deal won",
     }
@@ -47,14 +56,17 @@ class FullPath(MilestoneModel):
     rest_share: ClassVar[float] = 0.1
 
     lead_stage: str = "lead"
+    lead_touch: str = "first"
     opportunity_stage: str = "opportunity"
     won_stage: str = "closed_won"
 
     def __post_init__(self) -> None:
         require_stage_name(self, "lead_stage", self.lead_stage)
+        require_lead_touch(self, self.lead_touch)
         require_stage_name(self, "opportunity_stage", self.opportunity_stage)
         require_stage_name(self, "won_stage", self.won_stage)
 
-    def milestone_stages(self) -> list[tuple[str, float]]:
+    def milestone_stages(self) -> list[Milestone]:
         """Return the lead, opportunity and closed-won milestones and their shares."""
-        return [(self.lead_stage, 0.225), (self.opportunity_stage, 0.225), (self.won_stage, 0.225)]
+        lead = Milestone(self.lead_stage, 0.225, first=self.lead_touch == "first")
+        return [lead, Milestone(self.opportunity_stage, 0.225), Milestone(self.won_stage, 0.225)]

@@ -5,16 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from attribution.models._milestones import MilestoneModel, require_stage_name
+from attribution.models._milestones import (
+    Milestone,
+    MilestoneModel,
+    require_lead_touch,
+    require_stage_name,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class WShaped(MilestoneModel):
     """30% each to the first, lead-creation and opportunity-creation touches, 10% between.
 
-    Marketo Measure's W-shaped model: the lead-creation (opportunity-creation)
-    touch is the last touch at or before the person's ``lead_stage``
-    (``opportunity_stage``) conversion; the 10% is shared equally by the other
+    Marketo Measure's W-shaped model: the lead-creation touch is the last
+    touch at or before the person's **first** ``lead_stage`` conversion
+    (Marketo sets it once; ``lead_touch="last"`` takes their latest lead at
+    or before the journey's conversion instead), the opportunity-creation
+    touch the last touch at or before their latest ``opportunity_stage``
+    conversion; a touch at the stage's instant counts, and ties in time go
+    to the greatest ``touchpoint_id``. The 10% is shared equally by the other
     touches up to opportunity creation, and touches after it get nothing.
     Assumes discovery, the hand-raise and the sales hand-off matter most.
     Fallbacks (no opportunity yet → its 30% to the last touch, Marketo's
@@ -43,18 +52,22 @@ class WShaped(MilestoneModel):
     )
     param_docs: ClassVar[dict[str, str]] = {
         "lead_stage": "conversion stage whose creation is the lead milestone",
+        "lead_touch": "which lead conversion: first (Marketo Measure: set once) or last (latest)",
         "opportunity_stage": "conversion stage whose creation is the opportunity milestone",
     }
     first_share: ClassVar[float] = 0.3
     rest_share: ClassVar[float] = 0.1
 
     lead_stage: str = "lead"
+    lead_touch: str = "first"
     opportunity_stage: str = "opportunity"
 
     def __post_init__(self) -> None:
         require_stage_name(self, "lead_stage", self.lead_stage)
+        require_lead_touch(self, self.lead_touch)
         require_stage_name(self, "opportunity_stage", self.opportunity_stage)
 
-    def milestone_stages(self) -> list[tuple[str, float]]:
+    def milestone_stages(self) -> list[Milestone]:
         """Return the lead and opportunity milestones and their shares."""
-        return [(self.lead_stage, 0.3), (self.opportunity_stage, 0.3)]
+        lead = Milestone(self.lead_stage, 0.3, first=self.lead_touch == "first")
+        return [lead, Milestone(self.opportunity_stage, 0.3)]

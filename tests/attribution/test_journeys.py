@@ -552,3 +552,32 @@ def test_journeys_from_a_path_table_know_the_paths_they_roll_up_to() -> None:
         assert known[column].to_list() == pytest.approx(rolled[column].to_list(), rel=1e-12)
     fewer = replace(journeys, touches=journeys.touches.filter(pl.col("converted")))
     assert fewer.paths("channel")["nulls"].sum() == 0  # not the known table: its touches differ
+
+
+def test_ties_in_time_are_broken_by_ids() -> None:
+    """Issue #13: the documented tie-breaks (attribution.journeys module docstring)."""
+    same = "2024-01-02"
+    tp = pl.DataFrame(
+        {
+            "touchpoint_id": ["t2", "t10", "t1"],
+            "user_id": ["a"] * 3,
+            "ts": [same, same, "2024-01-01"],
+            "channel": ["Search", "Event", "Email"],
+        }
+    )
+    # Two conversions at one instant, the instant of the last two touches.
+    cv = pl.DataFrame(
+        {
+            "conversion_id": ["c9", "c10"],
+            "user_id": ["a", "a"],
+            "ts": [same, same],
+            "stage": ["purchase", "purchase"],
+            "revenue": [1.0, 2.0],
+        }
+    )
+    journeys = build_journeys(tp, cv)
+    order = journeys.touches.sort("position").select("journey_id", "touchpoint_id").rows()
+    # Touches at one instant by touchpoint_id as text ("t10" before "t2"); touches at the
+    # conversion instant belong to it; the smaller conversion_id ("c10" < "c9") takes them.
+    assert order == [("c10", "t1"), ("c10", "t10"), ("c10", "t2")]
+    assert journeys.untouched["conversion_id"].to_list() == ["c9"]

@@ -193,3 +193,111 @@ def test_aggregated_paths_have_no_milestones() -> None:
 def test_empty_stage_name_is_refused() -> None:
     with pytest.raises(ParameterError, match="The 'lead_stage' parameter of WShaped must be"):
         WShaped(lead_stage=" ")
+
+
+RECYCLED: dict[str, float | list[float]] = {
+    "lead": [2.5, 4.5],
+    "opportunity": 5.5,
+    "closed_won": 7,
+}
+"""A lead after t2, recycled and re-created after t4; opportunity after t5, won after t6."""
+
+
+@pytest.mark.parametrize(
+    ("model", "first", "last"),
+    [
+        # Marketo Measure sets the lead-creation touch once, at the first lead (t2); the old
+        # behaviour (lead_touch="last") took the latest lead row (t4).
+        (
+            WShaped,
+            {"t1": "3/10", "t2": "3/10", "t3": "1/20", "t4": "1/20", "t5": "3/10", "t6": 0},
+            {"t1": "3/10", "t2": "1/20", "t3": "1/20", "t4": "3/10", "t5": "3/10", "t6": 0},
+        ),
+        (
+            UShaped,
+            {"t1": "1/2", "t2": "1/2", "t3": 0, "t4": 0, "t5": 0, "t6": 0},
+            {"t1": "2/5", "t2": "1/10", "t3": "1/10", "t4": "2/5", "t5": 0, "t6": 0},
+        ),
+        (
+            FullPath,
+            {"t1": "9/40", "t2": "9/40", "t3": "1/20", "t4": "1/20", "t5": "9/40", "t6": "9/40"},
+            {"t1": "9/40", "t2": "1/20", "t3": "1/20", "t4": "9/40", "t5": "9/40", "t6": "9/40"},
+        ),
+    ],
+    ids=["w_shaped", "u_shaped", "full_path"],
+)
+def test_lead_creation_touch_is_the_first_lead(
+    model: type[UShaped | WShaped | FullPath],
+    first: Mapping[str, str | int],
+    last: Mapping[str, str | int],
+) -> None:
+    assert_weights(weights(model(), 6, RECYCLED), first)
+    assert_weights(weights(model(lead_touch="first"), 6, RECYCLED), first)
+    assert_weights(weights(model(lead_touch="last"), 6, RECYCLED), last)
+    name = model.name
+    assert_weights(weights(get_model(name, lead_touch="last"), 6, RECYCLED), last)
+
+
+def test_a_later_lead_journey_keeps_the_first_lead_creation() -> None:
+    # Attributing the second lead row (t3, t4): the first lead is before both touches, so its
+    # 40% joins the first touch; with lead_touch="last" the journey's own lead is on t4.
+    assert_weights(
+        weights(UShaped(), 6, RECYCLED, stage="lead", journey="lead1"), {"t3": 1, "t4": 0}
+    )
+    assert_weights(
+        weights(UShaped(lead_touch="last"), 6, RECYCLED, stage="lead", journey="lead1"),
+        {"t3": "1/2", "t4": "1/2"},
+    )
+
+
+def test_milestones_hold_the_first_and_the_latest_lead() -> None:
+    touches, conversions = frames(6, RECYCLED)
+    journeys = build_journeys(touches, conversions, stage="closed_won")
+    assert journeys.milestones is not None
+    row = journeys.milestones.row(0, named=True)
+    assert row["lead_ts_first"] == dt.datetime(2024, 1, 2, 12, tzinfo=dt.UTC)
+    assert row["lead_ts"] == dt.datetime(2024, 1, 4, 12, tzinfo=dt.UTC)
+    # A first conversion after the journey's conversion is not a milestone of that journey.
+    touches, conversions = frames(3, {"lead": 5, "closed_won": 3})
+    milestones = build_journeys(touches, conversions, stage="closed_won").milestones
+    assert milestones is not None
+    assert milestones.row(0, named=True)["lead_ts_first"] is None
+
+
+def test_ties_in_time_go_to_the_greatest_touchpoint_id() -> None:
+    # Two touches at the lead's very instant: both count (at or before), and the one that sorts
+    # last by touchpoint_id (as text) is the lead-creation touch.
+    at = dt.datetime(2024, 1, 2, tzinfo=dt.UTC)
+    touches = pl.DataFrame(
+        {
+            "touchpoint_id": ["a1", "b2", "b10", "c3"],
+            "user_id": ["a"] * 4,
+            "ts": [
+                dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+                at,
+                at,
+                dt.datetime(2024, 1, 3, tzinfo=dt.UTC),
+            ],
+            "channel": ["Email", "Search", "Event", "Social"],
+        }
+    )
+    conversions = pl.DataFrame(
+        {
+            "conversion_id": ["l", "w"],
+            "user_id": ["a", "a"],
+            "ts": [at, dt.datetime(2024, 1, 4, tzinfo=dt.UTC)],
+            "stage": ["lead", "closed_won"],
+            "revenue": [0.0, 1.0],
+        }
+    )
+    credits = UShaped().credit(build_journeys(touches, conversions, stage="closed_won"))
+    got = dict(credits.select("touchpoint_id", "weight").iter_rows())
+    # Order: a1, b10, b2 (text order), c3. LC is b2; b10 lies between FT and LC.
+    assert_weights(got, {"a1": "2/5", "b10": "1/5", "b2": "2/5", "c3": 0})
+
+
+def test_bad_lead_touch_is_refused() -> None:
+    with pytest.raises(ParameterError, match="The 'lead_touch' parameter of UShaped must be"):
+        UShaped(lead_touch="latest")
+    with pytest.raises(ParameterError, match="lead_touch"):
+        get_model("full_path", lead_touch="second")

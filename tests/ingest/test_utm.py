@@ -7,8 +7,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from attribution.errors import MissingColumnsError
+from attribution.errors import InputError, MissingColumnsError
 from ingest import Store, ingest_files, load_rules
+from ingest.channels import ClickIdMode
 from ingest.mapping import apply_mapping
 from ingest.utm import CLICK_IDS, ClickId, parse_landing_urls
 
@@ -16,17 +17,27 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 SITE = "https://acme.io"
 
 
-def parse(url: str | None, referrer: str | None = None) -> dict[str, str | None]:
+def parse(
+    url: str | None, referrer: str | None = None, mode: ClickIdMode | None = None
+) -> dict[str, str | None]:
     frame = pl.DataFrame(
         {"landing_url": [url], "referrer": [referrer]},
         schema={"landing_url": pl.String, "referrer": pl.String},
     )
-    return parse_landing_urls(frame).drop("landing_url", "referrer").row(0, named=True)
+    out = parse_landing_urls(frame, click_id_mode=mode)
+    return out.drop("landing_url", "referrer").row(0, named=True)
 
 
-def triple(url: str | None, referrer: str | None = None) -> tuple[str | None, ...]:
-    row = parse(url, referrer)
+def triple(
+    url: str | None, referrer: str | None = None, mode: ClickIdMode | None = None
+) -> tuple[str | None, ...]:
+    row = parse(url, referrer, mode)
     return row["source"], row["medium"], row["campaign"]
+
+
+def channel(url: str | None, referrer: str | None = None, mode: ClickIdMode | None = None) -> str:
+    source, medium, campaign = triple(url, referrer, mode)
+    return load_rules().classify(source, medium, campaign)
 
 
 @pytest.mark.parametrize(
@@ -80,13 +91,57 @@ def test_utm_tags(url: str | None, expected: tuple[str, str, str]) -> None:
         ("yclid=123", "yandex", "cpc", "yclid"),
     ],
 )
-def test_click_ids_are_evidence_of_paid_traffic(
+def test_infer_mode_reads_every_click_id_as_paid(
     query: str, source: str, medium: str, kind: str
 ) -> None:
-    row = parse(f"{SITE}/?{query}")
+    row = parse(f"{SITE}/?{query}", mode="infer")
     assert (row["source"], row["medium"], row["campaign"]) == (source, medium, "(not set)")
     assert row["click_id_type"] == kind
     assert row["click_id"] == query.split("=", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["msclkid=5f1e2d", "dclid=CJ2Hs8", "ttclid=E.C.P.v3", "li_fat_id=9c3e", "twclid=2-abc",
+     "ScCid=AbC", "epik=dj0y", "yclid=123", "fbclid=IwAR"],
+)  # fmt: skip
+def test_ga4_mode_ignores_ids_ga4_does_not_read(query: str) -> None:
+    # GA4 reads only Google Ads auto-tagging; the id is still reported as found.
+    row = parse(f"{SITE}/?{query}")
+    assert (row["source"], row["medium"], row["campaign"]) == ("(direct)", "(none)", "(direct)")
+    assert row["click_id_type"] == query.split("=", 1)[0]
+    assert row["click_id"] == query.split("=", 1)[1]
+
+
+@pytest.mark.parametrize("param", ["gclid", "gbraid", "wbraid"])
+def test_ga4_mode_reads_google_ads_auto_tagging(param: str) -> None:
+    assert triple(f"{SITE}/?{param}=Cj0") == ("google", "cpc", "(not set)")
+    # GA4 uses the auto-tagged values when a URL is tagged both ways; the campaign stays.
+    url = f"{SITE}/?utm_source=news&utm_medium=email&utm_campaign=spring&{param}=Cj0"
+    assert triple(url) == ("google", "cpc", "spring")
+    assert triple(url, mode="infer") == ("news", "email", "spring")
+
+
+def test_issue_cases_fbclid_and_msclkid() -> None:
+    # fbclid alone: GA4 gives Direct; closedloop's inference Organic Social.
+    assert channel(f"{SITE}/?fbclid=IwAR") == "Direct"
+    assert channel(f"{SITE}/?fbclid=IwAR", mode="infer") == "Organic Social"
+    # msclkid with a bing.com referrer: GA4 gives Organic Search; the inference Paid Search.
+    bing = "https://www.bing.com/"
+    assert triple(f"{SITE}/?msclkid=5f1e", bing) == ("bing", "organic", "(organic)")
+    assert channel(f"{SITE}/?msclkid=5f1e", bing) == "Organic Search"
+    assert channel(f"{SITE}/?msclkid=5f1e", bing, mode="infer") == "Paid Search"
+
+
+def test_mode_comes_from_the_rules_unless_given() -> None:
+    frame = pl.DataFrame({"landing_url": [f"{SITE}/?msclkid=m"]})
+    infer = load_rules(click_ids="infer")
+    assert parse_landing_urls(frame, rules=infer)["medium"].to_list() == ["cpc"]
+    assert parse_landing_urls(frame, rules=infer, click_id_mode="ga4")["medium"].to_list() == [
+        "(none)"
+    ]
+    with pytest.raises(InputError, match="click_id_mode must be one of ga4, infer"):
+        parse_landing_urls(frame, click_id_mode="paid")  # type: ignore[arg-type]
 
 
 def test_click_id_values_keep_their_case_and_names_are_exact() -> None:
@@ -95,30 +150,38 @@ def test_click_id_values_keep_their_case_and_names_are_exact() -> None:
     assert parse(f"{SITE}/#gclid=AbC")["click_id"] is None
 
 
-def test_click_id_fills_only_a_missing_medium() -> None:
-    assert triple(f"{SITE}/?utm_source=google&gclid=x") == ("google", "cpc", "(not set)")
-    assert triple(f"{SITE}/?utm_source=partner&msclkid=x") == ("partner", "cpc", "(not set)")
-    assert triple(f"{SITE}/?utm_medium=email&gclid=x") == ("google", "email", "(not set)")
-    assert triple(f"{SITE}/?utm_source=a&utm_medium=b&gclid=x") == ("a", "b", "(not set)")
-    assert triple(f"{SITE}/?gclid=x&utm_campaign=brand") == ("google", "cpc", "brand")
-    # Several ids: CLICK_IDS order decides.
+def test_infer_mode_click_id_fills_only_a_missing_medium() -> None:
+    def infer(url: str) -> tuple[str | None, ...]:
+        return triple(url, mode="infer")
+
+    assert infer(f"{SITE}/?utm_source=google&gclid=x") == ("google", "cpc", "(not set)")
+    assert infer(f"{SITE}/?utm_source=partner&msclkid=x") == ("partner", "cpc", "(not set)")
+    assert infer(f"{SITE}/?utm_medium=email&gclid=x") == ("google", "email", "(not set)")
+    assert infer(f"{SITE}/?utm_source=a&utm_medium=b&gclid=x") == ("a", "b", "(not set)")
+    assert infer(f"{SITE}/?gclid=x&utm_campaign=brand") == ("google", "cpc", "brand")
+    # Several ids: CLICK_IDS order decides, in both modes.
+    assert parse(f"{SITE}/?fbclid=f&msclkid=m&gclid=g", mode="infer")["click_id_type"] == "gclid"
     assert parse(f"{SITE}/?fbclid=f&msclkid=m&gclid=g")["click_id_type"] == "gclid"
+    assert triple(f"{SITE}/?fbclid=f&msclkid=m&gclid=g") == ("google", "cpc", "(not set)")
 
 
 def test_fbclid_alone_is_not_paid() -> None:
-    # With a referrer, the referrer decides; without one, fbclid says facebook / referral.
-    assert triple(f"{SITE}/?fbclid=IwAR", "https://l.facebook.com/") == (
-        "l.facebook.com",
-        "referral",
-        "(referral)",
-    )
-    assert triple(f"{SITE}/?fbclid=IwAR") == ("facebook", "referral", "(referral)")
-    assert triple(f"{SITE}/?utm_source=facebook&fbclid=IwAR") == (
-        "facebook",
-        "(not set)",
-        "(not set)",
-    )
-    assert load_rules().classify("facebook", "referral") == "Organic Social"
+    # With a referrer, the referrer decides (both modes); without one, infer mode says
+    # facebook / referral and GA4 Direct.
+    for mode in ("ga4", "infer"):
+        assert triple(f"{SITE}/?fbclid=IwAR", "https://l.facebook.com/", mode) == (
+            "l.facebook.com",
+            "referral",
+            "(referral)",
+        )
+        assert triple(f"{SITE}/?utm_source=facebook&fbclid=IwAR", mode=mode) == (
+            "facebook",
+            "(not set)",
+            "(not set)",
+        )
+    assert triple(f"{SITE}/?fbclid=IwAR", mode="infer") == ("facebook", "referral", "(referral)")
+    assert triple(f"{SITE}/?fbclid=IwAR") == ("(direct)", "(none)", "(direct)")
+    assert load_rules().classify("l.facebook.com", "referral") == "Organic Social"
 
 
 @pytest.mark.parametrize(
@@ -129,6 +192,7 @@ def test_fbclid_alone_is_not_paid() -> None:
         ("https://search.yahoo.com/", ("yahoo", "organic", "(organic)")),
         ("https://duckduckgo.com/", ("duckduckgo", "organic", "(organic)")),
         ("https://cn.bing.com/", ("cn.bing.com", "organic", "(organic)")),
+        ("https://www.ecosia.org/search", ("ecosia", "organic", "(organic)")),
         ("http://WWW.G2.com/products/acme", ("g2.com", "referral", "(referral)")),
         ("https://mail.google.com/", ("mail.google.com", "referral", "(referral)")),
         (
@@ -144,6 +208,34 @@ def test_fbclid_alone_is_not_paid() -> None:
 )
 def test_referrer_fallback(referrer: str | None, expected: tuple[str, str, str]) -> None:
     assert triple(f"{SITE}/blog", referrer) == expected
+
+
+@pytest.mark.parametrize(
+    "referrer",
+    [
+        "https://chatgpt.com/",
+        "https://chat.openai.com/c/123",
+        "https://gemini.google.com/app",
+        "https://claude.ai/chat/x",
+        "https://www.perplexity.ai/search?q=x",
+        "https://copilot.microsoft.com/",
+    ],
+)
+def test_ai_assistant_referrers(referrer: str) -> None:
+    # As GA4 does: medium ai-assistant, campaign (ai-assistant), the AI Assistant channel.
+    source, medium, campaign = triple(f"{SITE}/blog", referrer)
+    assert (medium, campaign) == ("ai-assistant", "(ai-assistant)")
+    assert source == referrer.split("/")[2].removeprefix("www.")
+    assert channel(f"{SITE}/blog", referrer) == "AI Assistant"
+    assert channel(f"{SITE}/blog", referrer, mode="infer") == "AI Assistant"
+
+
+def test_tagged_ai_visits_keep_their_tags() -> None:
+    # ChatGPT adds utm_source=chatgpt.com and no medium: GA4 shows chatgpt.com / (not set).
+    url = f"{SITE}/?utm_source=chatgpt.com"
+    assert triple(url, "https://chatgpt.com/") == ("chatgpt.com", "(not set)", "(not set)")
+    assert channel(url, "https://chatgpt.com/") == "Unassigned"
+    assert channel(f"{SITE}/?utm_source=chatgpt.com&utm_medium=referral") == "AI Assistant"
 
 
 def test_tags_win_over_the_referrer() -> None:
@@ -178,8 +270,18 @@ def test_given_source_and_medium_are_kept() -> None:
 def test_extra_click_id_and_missing_column() -> None:
     frame = pl.DataFrame({"url": [f"{SITE}/?rdt_cid=1"]})
     extra = (*CLICK_IDS, ClickId("rdt_cid", "reddit", "cpc"))
-    out = parse_landing_urls(frame, "url", click_ids=extra)
+    out = parse_landing_urls(frame, "url", click_ids=extra, click_id_mode="infer")
     assert out.select("source", "medium", "click_id_type").row(0) == ("reddit", "cpc", "rdt_cid")
+    # GA4 mode counts only auto-tagged ids.
+    out = parse_landing_urls(frame, "url", click_ids=extra)
+    assert out.select("source", "medium", "click_id_type").row(0) == (
+        "(direct)",
+        "(none)",
+        "rdt_cid",
+    )
+    tagged = (*CLICK_IDS, ClickId("rdt_cid", "reddit", "cpc", auto_tagged=True))
+    out = parse_landing_urls(frame, "url", click_ids=tagged)
+    assert out.select("source", "medium").row(0) == ("reddit", "cpc")
     with pytest.raises(MissingColumnsError, match="No landing-page URL column 'landing_url'"):
         parse_landing_urls(frame)
 
@@ -198,7 +300,7 @@ def test_decoding_many_rows_is_vectorised() -> None:
 
 SESSIONS_MAP = {"touchpoint_id": "session_id", "user_id": "anonymous_id", "ts": "session_start"}
 
-EXPECTED_SAMPLE = {
+EXPECTED_SAMPLE_INFER = {
     "s001": "Paid Search",
     "s002": "Organic Search",
     "s003": "Paid Search",
@@ -234,14 +336,29 @@ EXPECTED_SAMPLE = {
 }
 
 
-def test_ingest_sample_web_sessions_derives_channels(tmp_path: Path) -> None:
+# GA4 reads no msclkid (s004, with a bing.com referrer), fbclid (s010), dclid (s017) or
+# ttclid (s018); the rest is the same in both modes.
+EXPECTED_SAMPLE = EXPECTED_SAMPLE_INFER | {
+    "s004": "Organic Search",
+    "s010": "Direct",
+    "s017": "Direct",
+    "s018": "Direct",
+}
+
+
+@pytest.mark.parametrize("mode", ["ga4", "infer"])
+def test_ingest_sample_web_sessions_derives_channels(tmp_path: Path, mode: ClickIdMode) -> None:
     store = Store(tmp_path / "store.duckdb", wait_seconds=2.0)
     sample = EXAMPLES / "web_sessions_sample.csv"
     assert "channel" not in sample.read_text(encoding="utf-8").splitlines()[0]
-    summary = ingest_files(store, "touchpoints", [sample], mapping=SESSIONS_MAP)
+    rules = load_rules(click_ids=mode)
+    summary = ingest_files(
+        store, "touchpoints", [sample], mapping=SESSIONS_MAP, channel_rules=rules
+    )
     assert (summary.rows_read, summary.inserted, summary.rejected) == (32, 32, 0)
     stored = store.read("touchpoints").sort("touchpoint_id")
-    assert dict(stored.select("touchpoint_id", "channel").iter_rows()) == EXPECTED_SAMPLE
+    expected = EXPECTED_SAMPLE if mode == "ga4" else EXPECTED_SAMPLE_INFER
+    assert dict(stored.select("touchpoint_id", "channel").iter_rows()) == expected
     row = stored.filter(pl.col("touchpoint_id") == "s011").row(0, named=True)
     assert (row["source"], row["medium"], row["campaign"]) == (
         "newsletter",

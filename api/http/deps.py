@@ -7,6 +7,7 @@ store, with the server's one cache), ``store: StoreDep`` for writes, or
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from functools import lru_cache
 from typing import Annotated
@@ -30,7 +31,12 @@ def get_store(settings: Annotated[Settings, Depends(get_settings)]) -> Store:
     >>> get_store(settings) is get_store(settings)
     True
     """
-    return _store(settings)
+    with _building:  # lru_cache does not lock: a burst of first requests would build several
+        return _store(settings)
+
+
+_building = threading.RLock()
+"""Held while the server's one store handle and services are looked up or built."""
 
 
 @lru_cache(maxsize=8)
@@ -56,7 +62,8 @@ def get_services(
     >>> get_services(settings, store).cache.max_bytes
     1048576
     """
-    return _services(settings, store)
+    with _building:
+        return _services(settings, store)
 
 
 @lru_cache(maxsize=8)

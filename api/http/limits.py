@@ -21,11 +21,22 @@ Environment variable           Bound (default)                 Answer past it
                                the cgroup's limit; 0: none)    ``Retry-After``
 =============================  ==============================  ==========================
 
+Only work the result cache misses takes a computing slot: the slot is a
+*turn* (:class:`attribution.cancel.Turn`) that the request's thread takes
+at its first cache miss and holds until the request ends, so an answer
+found in the cache is sent at once however many computations are running
+or waiting. Work that does not go through the cache (:data:`UPFRONT_PREFIXES`:
+ingests, uploaded path tables) takes its turn before it starts. How many
+computing requests *run* at once is bounded as well (twice the slots): a
+request waiting for a slot, or for another request's computation of its
+answer, leaves its seat to others meanwhile.
+
 A computation is also stopped when its client disconnects. Stopping goes
 through :mod:`attribution.cancel`: DuckDB queries are interrupted
-(:mod:`ingest.cancel`) and long loops stop at their next check, so a
-stopped request frees its slot, and never holds up the server's shutdown,
-for longer than the step it was in.
+(:mod:`ingest.cancel`), long loops stop at their next check and a wait for a
+turn or for another request's computation ends at once, so a stopped request
+frees its slot, and never holds up the server's shutdown, for longer than
+the step it was in.
 """
 
 from __future__ import annotations
@@ -38,12 +49,22 @@ import json
 import logging
 import math
 import os
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from attribution.cancel import Cancellation, ComputationCancelledError
+from attribution.cancel import (
+    Cancellation,
+    ComputationCancelledError,
+    ComputeGate,
+    Turn,
+    current_cancellation,
+    seated,
+)
 from attribution.errors import ClosedloopError
 
 
@@ -172,8 +193,12 @@ async def _refuse(scope: Scope, send: Send, limit: int) -> None:
     )
 
 
-class ServerBusyError(ClosedloopError):
-    """Raised when every computing slot stayed taken for as long as a request may wait."""
+class ServerBusyError(ComputationCancelledError):
+    """Raised when every computing slot stayed taken for as long as a request may wait.
+
+    A cancellation: the request's turn cancels its work with it
+    (:class:`~attribution.cancel.Turn`) and the limit answers it.
+    """
 
     status = 503
     title = "Server busy"
@@ -214,6 +239,15 @@ COMPUTING_PREFIXES = (
 
 UNTIMED_PREFIXES = ("/v1/ingest",)
 """Computing routes without a time limit: writes, bounded by the size of their body instead."""
+
+UPFRONT_PREFIXES = ("/v1/ingest", "/v1/attribution/paths")
+"""Computing routes whose work does not go through the result cache (writes, uploaded path
+tables): they take their computing turn before they start. The others take it at their
+first cache miss."""
+
+DEFAULT_THREADS = 256
+"""Threads the routes may run in at once (anyio's default is 40): requests waiting for a turn
+wait in theirs, so cache hits must still find one."""
 
 DEFAULT_COMPUTE_TIMEOUT = 120.0
 """Seconds a computation may run by default (``CLOSEDLOOP_COMPUTE_TIMEOUT``)."""
@@ -378,14 +412,28 @@ SHUTDOWN_DETAIL = "The computation was stopped: its request was cancelled."
 
 
 class _Run:
-    """One computing request in flight: its cancellation and what was sent."""
+    """One computing request in flight: its cancellation, turn and seat, and what was sent."""
 
-    def __init__(self, send: Send, cancellation: Cancellation, timed: bool) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        send: Send,
+        cancellation: Cancellation,
+        turn: Turn,
+        seat: Turn,
+        timed: bool,
+        answer: Callable[[_Run], Awaitable[None]],
+    ) -> None:
+        self.scope = scope
         self.send = send
         self.cancellation = cancellation
+        self.turn = turn
+        self.seat = seat
         self.timed = timed
-        self.clock = asyncio.get_running_loop().time()
-        """When the time limit started counting: when the request got its slot."""
+        self._answer = answer
+        self.clock = time.monotonic()
+        """When the app started on the request: its clock, less the time it waits for turns."""
+        self._waited_before = turn.waited(self.clock) + seat.waited(self.clock)
         self.response_started = False
         self.response_complete = False
         self.answered = False
@@ -393,7 +441,19 @@ class _Run:
         are dropped."""
         self.handled = False
 
+    def elapsed(self, now: float) -> float:
+        """Seconds the request has run (``now``: :func:`time.monotonic`), waits for turns out."""
+        waited = self.turn.waited(now) + self.seat.waited(now) - self._waited_before
+        return now - self.clock - waited
+
     async def app_send(self, message: Message) -> None:
+        if (
+            message["type"] == "http.response.start"
+            and self.cancellation.cancelled
+            and not self.handled
+        ):
+            # Stopped from within (no turn came in time): the middleware's answer goes first.
+            await self._answer(self)
         if self.answered:
             return
         if message["type"] == "http.response.start":
@@ -450,28 +510,48 @@ _RECEIVE_FAILED: Message = {"type": "closedloop.receive.failed"}
 class ComputeLimit:
     """ASGI middleware bounding computing requests: how many at once, how long, how much memory.
 
-    - At most ``slots`` run at once. A request over the bound waits up to
-      ``wait_seconds`` for a slot, then is answered ``503 Server busy`` with
-      ``Retry-After``: a burst of heavy requests queues or is turned away.
+    - At most ``slots`` compute at once. A request takes its slot — its
+      :class:`~attribution.cancel.Turn` on the limit's
+      :class:`~attribution.cancel.ComputeGate` — at its first result-cache
+      miss (:data:`UPFRONT_PREFIXES`: before it starts) and holds it until it
+      ends; one answered from the cache never takes one. A request over the
+      bound waits up to ``wait_seconds`` for a slot, first come first served,
+      then is answered ``503 Server busy`` with ``Retry-After``: a burst of
+      heavy requests queues or is turned away.
+    - At most ``seats`` computing requests run at once (default: twice the
+      slots), first come first served, with the same wait and 503. A request
+      gives its seat back while it waits for a slot or for another request's
+      computation of the same answer, and takes one again to go on: waiting
+      requests leave the processor (and the interpreter's lock) to the ones
+      that run, computations hold at most ``slots`` seats, and a cache hit
+      waits at most behind other answers being sent.
     - A computation running longer than ``timeout_seconds`` (counted from
-      when it got its slot, reading an uploaded body included; writes under
+      when the request arrived, without the time it waited for a slot or seat;
+      reading an uploaded body included; writes under
       :data:`UNTIMED_PREFIXES` have no time limit) is stopped and answered
       ``504 Computation took too long``.
     - While the process's resident memory is over ``max_memory_bytes``, a new
       computing request is answered ``503 Server out of memory headroom``
-      with ``Retry-After``, and the youngest running computation is stopped
-      and answered so (one a second at most) until it is under again. DuckDB
-      is given a ``memory_limit`` of :data:`DUCKDB_MEMORY_FRACTION` of the
-      ceiling, so it spills to disk instead of growing past it.
-    - A computation whose client closes the connection is stopped.
+      with ``Retry-After`` (checked when it arrives and when it gets its
+      slot), and the youngest running computation is stopped and answered so
+      (one a second at most) until it is under again. DuckDB is given a
+      ``memory_limit`` of :data:`DUCKDB_MEMORY_FRACTION` of the ceiling, so
+      it spills to disk instead of growing past it.
+    - A computation whose client closes the connection is stopped, waiting
+      for a slot or computing.
 
     Stopping one sets its :class:`~attribution.cancel.Cancellation`: the
     queries it runs in DuckDB are interrupted (again every ``poll_seconds``
-    until it ends) and its code stops at the next
-    :func:`~attribution.cancel.check_cancelled`. Its slot is freed once its
-    thread has actually ended, so the bound holds for the work running, not
-    just for the answers pending. Once its response has started (the
-    computation is done, the answer is being sent), only a disconnect stops it.
+    until it ends), its code stops at the next
+    :func:`~attribution.cancel.check_cancelled` and its waits end. Its slot is
+    freed once its work has actually ended, so the bound holds for the work
+    running, not just for the answers pending. Once its response has started
+    (the computation is done, the answer is being sent), only a disconnect
+    stops it.
+
+    The routes' threads wait for their turn, so the limit raises the number
+    of threads routes may run in (anyio's default limiter) to ``threads``:
+    requests waiting for a slot must not keep cache hits from a thread.
 
     Parameters
     ----------
@@ -487,6 +567,10 @@ class ComputeLimit:
         to read the environment (:func:`default_max_memory_bytes`).
     poll_seconds
         How often a running computation's clock and the memory are looked at.
+    threads
+        At least this many threads for the routes (:data:`DEFAULT_THREADS`).
+    seats
+        How many computing requests may run at once; ``None``: twice ``slots``.
 
     Examples
     --------
@@ -494,8 +578,8 @@ class ComputeLimit:
     ...     pass
     >>> limit = ComputeLimit(app, slots=2, wait_seconds=1.0, timeout_seconds=60,
     ...     max_memory_bytes=2**32)
-    >>> limit.slots, limit.timeout_seconds, limit.duckdb_memory_bytes
-    (2, 60.0, 2147483648)
+    >>> limit.slots, limit.seats.slots, limit.timeout_seconds, limit.duckdb_memory_bytes
+    (2, 4, 60.0, 2147483648)
     """
 
     def __init__(
@@ -507,6 +591,8 @@ class ComputeLimit:
         timeout_seconds: float | None = None,
         max_memory_bytes: int | None = None,
         poll_seconds: float = 0.1,
+        threads: int = DEFAULT_THREADS,
+        seats: int | None = None,
     ) -> None:
         self.app = app
         self.slots = max(1, slots)
@@ -519,8 +605,14 @@ class ComputeLimit:
             int(self.max_memory_bytes * DUCKDB_MEMORY_FRACTION) if self.max_memory_bytes else None
         )
         self.poll_seconds = max(0.001, poll_seconds)
-        self._semaphore: asyncio.Semaphore | None = None
+        self.threads = threads
+        self.gate = ComputeGate(self.slots)
+        """The computing slots, shared by every request."""
+        self.seats = ComputeGate(2 * self.slots if seats is None else seats)
+        """The seats of the computing requests running (not waiting) at once."""
+        self._threads_raised = False
         self._running: list[_Run] = []
+        self._watcher: asyncio.Task[None] | None = None
         self._next_memory_check = 0.0
         self._next_shed = 0.0
         self._next_release = 0.0
@@ -531,38 +623,58 @@ class ComputeLimit:
         if scope["type"] != "http" or not path.startswith(COMPUTING_PREFIXES):
             await self.app(scope, receive, send)
             return
+        if not self._threads_raised:  # on the server's event loop (the limiter is per loop)
+            self._threads_raised = True
+            limiter = anyio.to_thread.current_default_thread_limiter()
+            limiter.total_tokens = max(int(limiter.total_tokens), self.threads)
         if await self._refused_for_memory(scope, send):
             return
-        if self._semaphore is None:  # created on the server's event loop
-            self._semaphore = asyncio.Semaphore(self.slots)
-        semaphore = self._semaphore
+        busy = busy_detail(self.slots, self.wait_seconds)
+        turn = Turn(
+            self.gate,
+            self.wait_seconds,
+            busy_error=ServerBusyError,
+            busy_detail=busy,
+            admitted=self._check_headroom,
+        )
+        seat = Turn(self.seats, self.wait_seconds, busy_error=ServerBusyError, busy_detail=busy)
         try:
-            await asyncio.wait_for(semaphore.acquire(), timeout=self.wait_seconds or 1e-9)
-        except TimeoutError:
-            await _busy(scope, send, self.slots, self.wait_seconds)
-            return
-        try:
-            if await self._refused_for_memory(scope, send):
+            # A turn before a seat, always: nobody waits for a turn in a seat.
+            if path.startswith(UPFRONT_PREFIXES) and not await turn.take_async():
+                await _busy(scope, send, self.slots, self.wait_seconds)
+                return
+            if not await seat.take_async():
+                await _busy(scope, send, self.slots, self.wait_seconds)
+                return
+            if turn.held and await self._refused_for_memory(scope, send):
                 return
             timed = self.timeout_seconds > 0 and not path.startswith(UNTIMED_PREFIXES)
-            await self._compute(scope, receive, send, timed)
+            await self._compute(scope, receive, send, timed, turn, seat)
         finally:
-            semaphore.release()
+            seat.close()
+            turn.close()
 
-    async def _refused_for_memory(self, scope: Scope, send: Send) -> bool:
-        """Answer 503 if the process is over its memory ceiling (after trying to give some back)."""
+    def _over_ceiling(self) -> int | None:
+        """Return the resident memory if it is over the ceiling (after trying to give some back)."""
         if not self.max_memory_bytes:
-            return False
+            return None
         resident = resident_bytes()
         if resident is None or resident <= self.max_memory_bytes:
-            return False
-        now = asyncio.get_running_loop().time()
+            return None
+        now = time.monotonic()
         if now >= self._next_release:
             self._next_release = now + 5.0
             release_memory()
             resident = resident_bytes()
             if resident is None or resident <= self.max_memory_bytes:
-                return False
+                return None
+        return resident
+
+    async def _refused_for_memory(self, scope: Scope, send: Send) -> bool:
+        """Answer 503 if the process is over its memory ceiling (after trying to give some back)."""
+        resident = self._over_ceiling()
+        if resident is None:
+            return False
         await send_problem(
             scope,
             send,
@@ -573,24 +685,41 @@ class ComputeLimit:
         )
         return True
 
-    async def _compute(self, scope: Scope, receive: Receive, send: Send, timed: bool) -> None:
+    def _check_headroom(self) -> None:
+        """Refuse to start a computation while over the memory ceiling (in the request's thread).
+
+        Called when a request got its turn: it cancels the request, which the
+        limit then answers ``503`` as it answers one refused on arrival.
+        """
+        resident = self._over_ceiling()
+        if resident is None:
+            return
+        detail = memory_detail(resident, self.max_memory_bytes)
+        scope = current_cancellation()
+        if scope is None:  # pragma: no cover - a turn is only taken inside a request
+            raise OutOfMemoryHeadroomError(detail)
+        scope.cancel(OutOfMemoryHeadroomError, detail)
+        raise scope.error()
+
+    async def _compute(
+        self, scope: Scope, receive: Receive, send: Send, timed: bool, turn: Turn, seat: Turn
+    ) -> None:
         """Run the app on one request, watching its clock, the memory and its client."""
         cancellation = Cancellation(memory_limit_bytes=self.duckdb_memory_bytes)
-        run = _Run(send, cancellation, timed)
+
+        async def answer(run: _Run) -> None:
+            await self._answer(scope, run)
+
+        run = _Run(scope, send, cancellation, turn, seat, timed, answer)
         receiver = _Receiver(receive, run)
         pump = asyncio.create_task(receiver.pump())
-        with cancellation.active():  # the app's task, and the threads it starts, see it
+        # The app's task, and the threads it starts, see all three.
+        with cancellation.active(), turn.active(), seated(seat):
             work = asyncio.ensure_future(self.app(scope, receiver.receive, run.app_send))
         self._running.append(run)
+        self._start_watching()
         try:
-            while not work.done():
-                if not cancellation.cancelled:
-                    self._watch(run)
-                if cancellation.cancelled:
-                    if not run.handled:
-                        await self._answer(scope, run)
-                    cancellation.interrupt()  # queries started since the last interrupt
-                await asyncio.wait({work}, timeout=self.poll_seconds)
+            await asyncio.wait({work})  # the watcher stops it if need be
         except asyncio.CancelledError:
             cancellation.cancel(ComputationCancelledError, SHUTDOWN_DETAIL)
             work.cancel()
@@ -608,12 +737,42 @@ class ComputeLimit:
             return
         work.result()  # an unexpected error of the app goes on to the server's error handling
 
+    def _start_watching(self) -> None:
+        """Start the task watching the running requests, unless it runs (one for them all)."""
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch_all())
+
+    async def _watch_all(self) -> None:
+        """Every ``poll_seconds`` while requests run: their clocks, the memory, the stopped.
+
+        One task for all the requests in flight, many of them waiting: polling
+        each of them would keep the event loop (and the interpreter's lock)
+        busy for nothing. A stopped request is answered, and its queries
+        interrupted again (those started since the last interrupt), until it
+        ends.
+        """
+        while self._running:
+            for run in list(self._running):
+                try:
+                    if not run.cancellation.cancelled:
+                        self._watch(run)
+                    if run.cancellation.cancelled:
+                        if not run.handled:
+                            await self._answer(run.scope, run)
+                        run.cancellation.interrupt()
+                except Exception:  # one request's failure must not leave the others unwatched
+                    logger.exception("Watching %s failed", run.scope.get("path", ""))
+            await asyncio.sleep(self.poll_seconds)
+
     def _watch(self, run: _Run) -> None:
-        """Stop ``run`` if its time is up; stop the youngest run if memory is over the ceiling."""
+        """Stop ``run`` if its time is up; stop the youngest run if memory is over the ceiling.
+
+        The youngest run holding a turn is stopped first (it is computing), else the youngest.
+        """
         if run.response_started:
             return
-        now = asyncio.get_running_loop().time()
-        if run.timed and now - run.clock >= self.timeout_seconds:
+        now = time.monotonic()
+        if run.timed and run.elapsed(now) >= self.timeout_seconds:
             run.cancellation.cancel(ComputeTimeoutError, timeout_detail(self.timeout_seconds))
             return
         if not self.max_memory_bytes or now < max(self._next_memory_check, self._next_shed):
@@ -622,26 +781,36 @@ class ComputeLimit:
         resident = resident_bytes()
         if resident is None or resident <= self.max_memory_bytes:
             return
-        for youngest in reversed(self._running):
-            if not youngest.cancellation.cancelled and not youngest.response_started:
-                detail = memory_detail(resident, self.max_memory_bytes, stopped=True)
-                youngest.cancellation.cancel(OutOfMemoryHeadroomError, detail)
-                self._next_shed = now + 1.0
-                return
+        stoppable = [
+            other
+            for other in self._running
+            if not other.cancellation.cancelled and not other.response_started
+        ]
+        computing = [other for other in stoppable if other.turn.held]
+        if stoppable:
+            youngest = (computing or stoppable)[-1]
+            detail = memory_detail(resident, self.max_memory_bytes, stopped=True)
+            youngest.cancellation.cancel(OutOfMemoryHeadroomError, detail)
+            self._next_shed = now + 1.0
 
     async def _answer(self, scope: Scope, run: _Run) -> None:
         """Answer a stopped computation's client in the app's stead, if it is still there."""
         run.handled = True
         cancellation = run.cancellation
         error = cancellation.error_type
-        answerable = error in (ComputeTimeoutError, OutOfMemoryHeadroomError)
-        level = logging.WARNING if answerable else logging.INFO
+        answerable = error in (ComputeTimeoutError, OutOfMemoryHeadroomError, ServerBusyError)
+        if error is ServerBusyError:  # refused, not stopped: as quiet as a refusal on arrival
+            level = logging.DEBUG
+        else:
+            level = logging.WARNING if answerable else logging.INFO
         logger.log(level, "%s stopped: %s", scope.get("path", ""), cancellation.detail)
         if run.response_started or not answerable:
             return
         run.answered = True
         headers = []
-        if error.status == 503:
+        if error is ServerBusyError:
+            headers.append((b"retry-after", _retry_after(self.wait_seconds)))
+        elif error.status == 503:
             headers.append((b"retry-after", str(MEMORY_RETRY_AFTER_SECONDS).encode()))
         await send_problem(scope, run.send, error.status, error.title, cancellation.detail, headers)
 
@@ -660,15 +829,18 @@ def busy_detail(slots: int, wait_seconds: float) -> str:
     )
 
 
+def _retry_after(wait_seconds: float) -> bytes:
+    return str(max(1, math.ceil(wait_seconds))).encode()
+
+
 async def _busy(scope: Scope, send: Send, slots: int, wait_seconds: float) -> None:
-    retry = str(max(1, math.ceil(wait_seconds))).encode()
     await send_problem(
         scope,
         send,
         503,
         ServerBusyError.title,
         busy_detail(slots, wait_seconds),
-        [(b"retry-after", retry)],
+        [(b"retry-after", _retry_after(wait_seconds))],
     )
 
 
@@ -676,9 +848,11 @@ __all__ = [
     "COMPUTING_PREFIXES",
     "DEFAULT_COMPUTE_TIMEOUT",
     "DEFAULT_MEMORY_FRACTION",
+    "DEFAULT_THREADS",
     "DUCKDB_MEMORY_FRACTION",
     "MEMORY_RETRY_AFTER_SECONDS",
     "UNTIMED_PREFIXES",
+    "UPFRONT_PREFIXES",
     "BodySizeLimit",
     "ClientDisconnectedError",
     "ComputeLimit",

@@ -66,11 +66,35 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     ('Search', 100.0)
     """
 
-    def compute() -> Result:
-        report, identity = attribution_report(ctx, query, progress)
-        return _result(report, identity)
+    def answer(asked: AttributionQuery) -> Result:
+        def compute() -> Result:
+            report, identity = attribution_report(ctx, asked, progress)
+            return _result(report, identity)
 
-    return ctx.cached(("attribution", query), compute)
+        return ctx.cached(("attribution", asked), compute)
+
+    # A period over all the data computes the undated answer; it is that answer when the
+    # dates it reports (the data's first and last day) are the ones asked for.
+    return ctx.shared(query, answer, same=lambda result: reports_period(result, query))
+
+
+def reports_period(result: Result, query: AttributionQuery) -> bool:
+    """Say whether ``result`` reports the dates ``query`` names (those it does not are free).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> result = Result("x", {"start": "2024-01-01", "end": "2024-03-31"}, pl.DataFrame())
+    >>> reports_period(result, AttributionQuery(start=dt.date(2024, 1, 1)))
+    True
+    >>> reports_period(result, AttributionQuery(end=dt.date(2024, 4, 30)))
+    False
+    """
+    return all(
+        result.members.get(name) == asked.isoformat()
+        for name, asked in (("start", query.start), ("end", query.end))
+        if asked is not None
+    )
 
 
 def attribution_report(
@@ -272,4 +296,5 @@ __all__ = [
     "attribution_report",
     "identity_notes",
     "on_paths",
+    "reports_period",
 ]

@@ -6,8 +6,14 @@ unreachable; :meth:`ResultCache.get_or_compute` drops them the first time it
 sees a newer version. Entries are weighed in bytes (polars' estimate for
 frames) and evicted least-recently-used first once the bound is reached; one
 entry larger than the whole bound is computed and returned, never stored.
-Concurrent requests for the same key compute it once: the others wait for
-the first and reuse its value.
+
+Concurrent requests for the same key compute it once (single flight): the
+first computes, the others wait for it — no lock is held while it computes,
+so other keys are looked up and computed meanwhile — and get its value, or
+its error. When the first was *stopped* instead (a
+:class:`~attribution.cancel.ComputationCancelledError`: its client left, it
+ran out of time or memory, the server shut down), that says nothing about
+the question, so one of the others computes it anew.
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ import sys
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import fields, is_dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import polars as pl
 from cachetools import LRUCache
+
+from attribution.cancel import ComputationCancelledError, wait_until
 
 T = TypeVar("T")
 
@@ -85,6 +93,37 @@ def size_of(value: object, _depth: int = 0) -> int:
     return sys.getsizeof(value)
 
 
+class _Flight(Generic[T]):
+    """One computation in progress, which other callers of the same key wait for."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.done = False
+        self.value: T | None = None
+        self.error: BaseException | None = None
+        self.waiters = 0
+
+    def finish(self, value: T | None, error: BaseException | None = None) -> None:
+        with self._condition:
+            self.value, self.error, self.done = value, error, True
+            self._condition.notify_all()
+
+    def wait(self) -> None:
+        """Wait until it is done (raises the caller's cancellation error if it is stopped)."""
+        with self._condition:
+            self.waiters += 1
+        try:
+            wait_until(lambda: self.done, self._condition)
+        finally:
+            with self._condition:
+                self.waiters -= 1
+
+
+def _retried(error: BaseException) -> bool:
+    """Whether the waiters of a computation that failed with ``error`` compute it themselves."""
+    return isinstance(error, ComputationCancelledError) or not isinstance(error, Exception)
+
+
 class ResultCache:
     """Least-recently-used values, weighed in bytes, all of one ``data_version`` per store.
 
@@ -117,15 +156,25 @@ class ResultCache:
         )
         self._versions: dict[Hashable, Hashable] = {}
         self._lock = threading.Lock()
-        self._inflight: dict[Hashable, threading.Lock] = {}
+        self._inflight: dict[Hashable, _Flight[Any]] = {}
         self.hits = 0
         self.misses = 0
 
     def _weight(self, value: Any) -> int:
         return max(size_of(value), 1)
 
-    def get_or_compute(self, version: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
+    def get_or_compute(
+        self,
+        version: Hashable,
+        key: Hashable,
+        compute: Callable[[], T],
+        *,
+        admit: Callable[[], None] | None = None,
+    ) -> T:
         """Return the value cached for ``key`` at ``version``, computing it once if absent.
+
+        Concurrent callers of one key share one computation (see the module's
+        docstring); waiting for it is counted as a hit.
 
         Parameters
         ----------
@@ -136,36 +185,66 @@ class ResultCache:
             The normalised query (hashable).
         compute
             Called without arguments when the value is not cached.
+        admit
+            Called before computing a missing value that nobody is computing
+            yet, outside any lock; it may wait (the server's computing turn,
+            :func:`attribution.cancel.take_turn`) or raise (the value is then
+            not computed). Not called on a hit, nor by a caller that waits for
+            another's computation.
 
         Examples
         --------
         >>> ResultCache(0).get_or_compute(("s", 1), "k", lambda: 42)
         42
+        >>> admitted = []
+        >>> cache = ResultCache(2**20)
+        >>> cache.get_or_compute(("s", 1), "k", lambda: 1, admit=lambda: admitted.append(1))
+        1
+        >>> cache.get_or_compute(("s", 1), "k", lambda: 2, admit=lambda: admitted.append(2))
+        1
+        >>> admitted  # the hit took no turn
+        [1]
         """
         full = (version, key)
-        with self._lock:
-            self._forget_older(version)
-            if full in self._entries:
-                self.hits += 1
-                value: T = self._entries[full]
-                return value
-            gate = self._inflight.setdefault(full, threading.Lock())
-        with gate:
+        admitted = admit is None
+        while True:
             with self._lock:
+                self._forget_older(version)
                 if full in self._entries:
                     self.hits += 1
-                    cached: T = self._entries[full]
-                    return cached
-                self.misses += 1
-            try:
-                value = compute()
-                if self.max_bytes:
-                    # A value larger than the whole bound is returned, not kept.
-                    with self._lock, contextlib.suppress(ValueError):
-                        self._entries[full] = value
-            finally:
+                    value: T = self._entries[full]
+                    return value
+                flight: _Flight[T] | None = self._inflight.get(full)
+                if flight is None and admitted:
+                    flight = self._inflight[full] = _Flight()
+                    self.misses += 1
+                    break
+            if flight is None:
+                assert admit is not None  # admitted is False only with admit
+                admit()  # may wait: the key is looked up again afterwards
+                admitted = True
+                continue
+            flight.wait()
+            if flight.error is None:
                 with self._lock:
-                    self._inflight.pop(full, None)
+                    self.hits += 1
+                return cast(T, flight.value)
+            if not _retried(flight.error):
+                raise flight.error
+        try:
+            value = compute()
+        except BaseException as exc:
+            with self._lock:
+                self._inflight.pop(full, None)
+            flight.finish(None, exc)
+            raise
+        with self._lock:
+            if self.max_bytes:
+                # A value larger than the whole bound is returned, not kept.
+                with contextlib.suppress(ValueError):
+                    self._entries[full] = value
+            self._inflight.pop(full, None)
+        flight.finish(value)
         return value
 
     def _forget_older(self, version: Hashable) -> None:
@@ -183,6 +262,18 @@ class ResultCache:
         ]
         for key in stale:
             del self._entries[key]
+
+    def waiting(self) -> int:
+        """Return how many callers wait now for a value another caller is computing.
+
+        Examples
+        --------
+        >>> ResultCache(2**20).waiting()
+        0
+        """
+        with self._lock:
+            flights = list(self._inflight.values())
+        return sum(flight.waiters for flight in flights)
 
     def clear(self) -> None:
         """Drop every entry.

@@ -146,6 +146,119 @@ class Window:
         """
         return cls(stitch=stitch, max_identity_component=max_identity_component)
 
+    @property
+    def bounded(self) -> bool:
+        """Whether the window leaves anything out (it has a first instant or a date).
+
+        Examples
+        --------
+        >>> Window.everything().bounded, Window.for_period(90, None, dt.date(2024, 1, 31)).bounded
+        (False, True)
+        """
+        return self.since is not None or self.start is not None or self.end is not None
+
+    def resolved(self, extents: Extents) -> Window:
+        """Return the window without the bounds that leave out none of ``extents``' rows.
+
+        It reads the same rows, so it shares the cached inputs of the window
+        with no bounds (or with only the bound that matters).
+
+        Examples
+        --------
+        >>> day = dt.date(2024, 1, 5)
+        >>> held = Extents(dt.datetime(2024, 1, 5, tzinfo=dt.UTC),
+        ...     dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC), day, dt.date(2024, 3, 1))
+        >>> Window.for_period(90, dt.date(2024, 1, 5), dt.date(2024, 3, 1)).resolved(held)
+        Window(since=None, start=None, end=None, stitch=True, max_identity_component=1000)
+        >>> Window.for_period(90, dt.date(2024, 1, 5), dt.date(2024, 2, 1)).resolved(held).end
+        datetime.date(2024, 2, 1)
+        """
+        since, start, end = self.since, self.start, self.end
+        if (since is None or extents.events_from(since)) and (
+            start is None or extents.costs_from(start)
+        ):
+            since = start = None
+        if end is not None and extents.through(end):
+            end = None
+        return replace(self, since=since, start=start, end=end)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Extents:
+    """The first and last instants of a source's events and days of spend.
+
+    Events are touches and conversions of every stage: a period that covers
+    them and the days of spend leaves nothing out, so a query over it
+    computes what the same query without dates computes
+    (:meth:`api.services.queries.PeriodQuery.resolved`) and the two share
+    their inputs in the cache. ``None`` bounds: no such
+    rows. ``data_version`` is the version they were read at.
+
+    Examples
+    --------
+    >>> held = Extents(dt.datetime(2024, 1, 5, 9, tzinfo=dt.UTC),
+    ...     dt.datetime(2024, 3, 1, 23, tzinfo=dt.UTC), None, None)
+    >>> held.covers_start(dt.date(2024, 1, 5)), held.covers_start(dt.date(2024, 1, 6))
+    (True, False)
+    >>> held.through(dt.date(2024, 3, 1)), held.through(dt.date(2024, 2, 29))
+    (True, False)
+    """
+
+    first_event: dt.datetime | None
+    last_event: dt.datetime | None
+    first_cost: dt.date | None
+    last_cost: dt.date | None
+    data_version: int = 0
+
+    def events_from(self, since: dt.datetime) -> bool:
+        """Whether no event is earlier than ``since``.
+
+        Examples
+        --------
+        >>> Extents(None, None, None, None).events_from(dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+        True
+        """
+        return self.first_event is None or since <= self.first_event
+
+    def costs_from(self, start: dt.date) -> bool:
+        """Whether no day of spend is before ``start``.
+
+        Examples
+        --------
+        >>> Extents(None, None, dt.date(2024, 1, 1), None).costs_from(dt.date(2024, 1, 2))
+        False
+        """
+        return self.first_cost is None or start <= self.first_cost
+
+    def covers_start(self, start: dt.date) -> bool:
+        """Whether a period from ``start`` leaves nothing out at its start.
+
+        No event before ``start``'s first instant (so every journey's anchor
+        is in the period, and every touch in the read window) and no spend
+        before it.
+
+        Examples
+        --------
+        >>> Extents(None, None, None, None).covers_start(dt.date(2024, 1, 1))
+        True
+        """
+        return self.events_from(_midnight(start)) and self.costs_from(start)
+
+    def through(self, end: dt.date) -> bool:
+        """Whether a period to ``end`` (inclusive) leaves nothing out at its end.
+
+        Examples
+        --------
+        >>> Extents(None, None, None, dt.date(2024, 3, 2)).through(dt.date(2024, 3, 1))
+        False
+        """
+        events = self.last_event is None or self.last_event < _midnight(end + dt.timedelta(days=1))
+        return events and (self.last_cost is None or self.last_cost <= end)
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -326,6 +439,10 @@ class Source(Protocol):
         """Return the distinct conversion stages, sorted."""
         ...  # pragma: no cover
 
+    def extents(self) -> Extents | None:
+        """Return the extents of the data (:class:`Extents`), or ``None`` when unknown."""
+        ...  # pragma: no cover
+
     def paths(
         self, window: Window, *, by: str, stage: str | None, lookback_days: float
     ) -> PathInputs | None:
@@ -361,6 +478,24 @@ def stitched(conversions: pl.DataFrame, person_map: pl.DataFrame) -> pl.DataFram
 def _no_remap(people: pl.DataFrame) -> dict[str, int]:
     """Count nothing: the funnel echoes no remapped-row counts."""
     return {}
+
+
+EXTENTS_SQL = """
+SELECT (SELECT min(ts) FROM touchpoints) AS t_lo, (SELECT max(ts) FROM touchpoints) AS t_hi,
+       (SELECT min(ts) FROM conversions) AS c_lo, (SELECT max(ts) FROM conversions) AS c_hi,
+       (SELECT min(date) FROM costs) AS k_lo, (SELECT max(date) FROM costs) AS k_hi
+"""
+"""The extents of a store (:meth:`StoreSource.extents`)."""
+
+
+def _earliest(*instants: dt.datetime | None) -> dt.datetime | None:
+    known = [i for i in instants if i is not None]
+    return min(known) if known else None
+
+
+def _latest(*instants: dt.datetime | None) -> dt.datetime | None:
+    known = [i for i in instants if i is not None]
+    return max(known) if known else None
 
 
 class StoreSource:
@@ -572,6 +707,27 @@ class StoreSource:
             },
         )
 
+    def extents(self) -> Extents:
+        """Read the first and last event instants and days of spend, in one snapshot.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb")).extents()
+        Extents(first_event=None, last_event=None, first_cost=None, last_cost=None, data_version=0)
+        """
+        with self.store.snapshot() as snap:
+            row = snap.query(EXTENTS_SQL).row(0)
+            version = snap.data_version
+        t_lo, t_hi, c_lo, c_hi, k_lo, k_hi = row
+        return Extents(
+            first_event=_earliest(t_lo, c_lo),
+            last_event=_latest(t_hi, c_hi),
+            first_cost=k_lo,
+            last_cost=k_hi,
+            data_version=version,
+        )
+
     def stages(self) -> list[str]:
         """Return the distinct conversion stages in the store.
 
@@ -767,6 +923,16 @@ class LakeSource:
             },
         )
 
+    def extents(self) -> Extents | None:
+        """Return ``None``: the lake's extents are not read (no query shares another's inputs).
+
+        Examples
+        --------
+        >>> LakeSource(Path("lake")).extents() is None
+        True
+        """
+        return None
+
     def stages(self) -> list[str]:
         """Return the distinct conversion stages of the lake.
 
@@ -893,6 +1059,17 @@ class FrameSource:
         """
         return None
 
+    def extents(self) -> Extents | None:
+        """Return ``None``: frames in memory answer one query at a time, nothing to share.
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+        >>> FrameSource(empty, empty).extents() is None
+        True
+        """
+        return None
+
     def stages(self) -> list[str]:
         """Return the distinct conversion stages of the frames.
 
@@ -906,8 +1083,10 @@ class FrameSource:
 
 
 __all__ = [
+    "EXTENTS_SQL",
     "IDENTITY_NOT_STITCHED",
     "MAX_LOOKBACK_DAYS",
+    "Extents",
     "FrameSource",
     "Inputs",
     "LakeSource",

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Self
 
-from api.services.inputs import Window, check_period
+from api.services.inputs import Extents, Window, check_period
 from attribution import AttributionModel, get_model
 from attribution.errors import ParameterError
 from attribution.funnel.stages import FunnelStages
@@ -122,6 +122,44 @@ class PeriodQuery:
         (None, 90.0, None, None)
         """
         return (self.window, self.stage, self.lookback_days, self.start, self.end)
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the query names a date (``start`` or ``end``).
+
+        Examples
+        --------
+        >>> PeriodQuery().bounded, PeriodQuery(end=dt.date(2024, 3, 31)).bounded
+        (False, True)
+        """
+        return self.start is not None or self.end is not None
+
+    def resolved(self, extents: Extents) -> Self:
+        """Return the query without the dates that leave out none of ``extents``' data.
+
+        A ``start`` no event and no spend precede, an ``end`` no event and no
+        spend follow, select exactly what no date selects: the journeys,
+        spend and identity counts are the same, so the resolved query shares
+        the undated one's cached work. Only what the answer *reports* may
+        differ: an explicit date is echoed as given, where no date reports
+        the first and last day of the data (the services keep that apart).
+
+        Examples
+        --------
+        >>> first, last = dt.date(2024, 1, 5), dt.date(2024, 3, 1)
+        >>> held = Extents(dt.datetime(2024, 1, 5, 9, tzinfo=dt.UTC),
+        ...     dt.datetime(2024, 3, 1, 23, tzinfo=dt.UTC), first, last)
+        >>> everything = PeriodQuery(start=dt.date(2024, 1, 5), end=dt.date(2024, 3, 1))
+        >>> everything.resolved(held) == PeriodQuery()
+        True
+        >>> PeriodQuery(start=dt.date(2024, 2, 1), end=dt.date(2024, 3, 9)).resolved(held).start
+        datetime.date(2024, 2, 1)
+        """
+        start = None if self.start is not None and extents.covers_start(self.start) else self.start
+        end = None if self.end is not None and extents.through(self.end) else self.end
+        if (start, end) == (self.start, self.end):
+            return self
+        return replace(self, start=start, end=end)
 
 
 REPORT_KEYS = ("channel", "campaign", "source", "medium", "interaction")

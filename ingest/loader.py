@@ -27,6 +27,27 @@ a repeated key is a validation problem.
 Touchpoints without a ``channel`` get one derived during mapping, with the
 channel rules passed as ``channel_rules`` (default: GA4's default channel
 grouping; see :mod:`ingest.mapping` and :mod:`ingest.channels`).
+
+The shapes CRM exports come in:
+
+- **dates**: ``date_format`` (strftime, ``%m/%d/%Y``) reads the timestamp or
+  date column of every file; without it, slash dates (``03/15/2025``) are
+  read in the order the whole column of each file shows, and a file whose
+  column does not show it is refused, naming the column, a value and the
+  ``--date-format`` to give (:mod:`ingest.timestamps`). Only a file with
+  slash dates pays for this: its column is read once more, before its rows;
+- **money**: currency signs and codes, thousands separators and
+  ``decimal=","`` (:mod:`ingest.validate`);
+- **stages**: conversion stages are renamed by a
+  :class:`~ingest.stages.StageMap` (the built-in Salesforce and HubSpot
+  names, and ``stage_map``), and the summary's ``notes`` say, once per
+  stage, which ones no funnel knows;
+- **currency**: when every row was refused for being in one other currency
+  (and nothing else), one error says so instead of one problem per row, and
+  which ``--currency`` to give when the store holds no money yet;
+- **identity rows without both ids** are ignored and counted (``ignored``),
+  with a note; an ingest whose every row is rejected (with
+  ``skip_invalid``) or ignored writes nothing and raises.
 """
 
 from __future__ import annotations
@@ -39,14 +60,30 @@ from pathlib import Path
 
 import polars as pl
 
-from attribution.errors import InputError, Problem, UnknownTableError, ValidationFailedError
+from attribution.errors import (
+    InputError,
+    ParameterError,
+    Problem,
+    UnknownTableError,
+    ValidationFailedError,
+)
 from attribution.export import neutralise_formulas
 from attribution.schema import KEYS, REQUIRED, TABLES
 from ingest.channels import ChannelRules
-from ingest.mapping import apply_mapping
+from ingest.mapping import apply_mapping, source_columns
 from ingest.readers import scan_table
+from ingest.stages import StageMap, stage_notes
 from ingest.store import Staging, Store, UpsertCounts
+from ingest.timestamps import (
+    DateOrder,
+    SlashDates,
+    check_date_format,
+    date_order,
+    find_slash_dates,
+)
 from ingest.validate import (
+    DECIMALS,
+    IGNORED_WITHOUT,
     MAX_PROBLEMS,
     ProblemList,
     check_rows,
@@ -57,7 +94,14 @@ from ingest.validate import (
     validate,
 )
 
-__all__ = ["IngestSummary", "ingest_adapter", "ingest_files", "ingest_frame"]
+__all__ = [
+    "AllRejectedError",
+    "ForeignCurrencyError",
+    "IngestSummary",
+    "ingest_adapter",
+    "ingest_files",
+    "ingest_frame",
+]
 
 Progress = Callable[[int, int], None]
 
@@ -67,14 +111,60 @@ BATCH_ROWS = 500_000
 """Rows of a file read, mapped and validated at a time: about what an ingest holds in memory."""
 
 
+class ForeignCurrencyError(InputError):
+    """Raised when every problem of an ingest is a value in one other currency than the store's.
+
+    One sentence instead of one problem per row: which currency the rows are
+    in, the store's, and the fix (``--currency`` on a store without money).
+    """
+
+    title = "Wrong currency"
+
+
+class AllRejectedError(ValidationFailedError):
+    """Raised when an ingest that skips invalid rows found no valid one: nothing was written.
+
+    Carries the problems like :class:`ValidationFailedError`; its first line
+    says every row was rejected and where the rejected rows were written.
+    """
+
+    title = "Every row rejected"
+
+    def __init__(
+        self,
+        problems: list[Problem],
+        total: int,
+        *,
+        rows: int,
+        ignored: int = 0,
+        rejects_path: str | None = None,
+    ) -> None:
+        super().__init__(problems, total)
+        rejected = rows - ignored
+        others = f"; the other {ignored:,} lacked an id" if ignored else ""
+        where = (
+            f"; the rejected rows and their reasons are in {rejects_path}"
+            if rejects_path is not None
+            else ""
+        )
+        head = (
+            f"every row was rejected ({rejected:,} of {rows:,}{others}){where}. "
+            "Nothing was written."
+        )
+        self.args = ("\n".join([head, *str(self).splitlines()[1:]]),)
+
+
 @dataclass
 class IngestSummary:
     """What one ingest did.
 
     ``rows_read`` counts every data row of every file;
-    ``inserted + updated + unchanged + rejected`` equals it unless a later
-    file of the same ingest replaced a row of an earlier one. ``problems``
-    holds the first problems of the rejected rows (``skip_invalid`` only).
+    ``inserted + updated + unchanged + rejected + ignored`` equals it unless
+    a later file of the same ingest replaced a row of an earlier one.
+    ``ignored`` counts identity rows without both ids. ``problems`` holds the
+    first problems of the rejected rows (``skip_invalid`` only); ``notes``
+    what the ingest should know but did not refuse (stages no funnel knows,
+    ignored rows), one line each.
 
     Examples
     --------
@@ -95,6 +185,8 @@ class IngestSummary:
     rejects_path: str | None = None
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list, repr=False)
+    ignored: int = 0
+    notes: list[str] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, object]:
         """Return the summary as JSON-ready data (at most 50 problems listed).
@@ -115,6 +207,8 @@ class IngestSummary:
             "rejects_path": self.rejects_path,
             "seconds": round(self.seconds, 3),
             "problems": [p.to_dict() for p in self.problems[:_SUMMARY_PROBLEMS]],
+            "ignored": self.ignored,
+            "notes": list(self.notes),
         }
 
     def __str__(self) -> str:
@@ -123,11 +217,68 @@ class IngestSummary:
         line = (
             f"{self.table}: {rows} read from {files} — {self.inserted:,} inserted, "
             f"{self.updated:,} updated, {self.unchanged:,} unchanged, "
-            f"{self.rejected:,} rejected ({self.seconds:.2f} s)"
+            f"{self.rejected:,} rejected"
         )
+        if self.ignored:
+            line += f", {self.ignored:,} ignored"
+        line += f" ({self.seconds:.2f} s)"
         if self.rejects_path is not None:
             line += f"; rejected rows written to {self.rejects_path}"
         return line
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How the values of an ingest's files are read: dates, decimals, stage names."""
+
+    date_format: str | None = None
+    decimal: str = "."
+    stages: StageMap = field(default_factory=StageMap)
+
+    @classmethod
+    def of(
+        cls, date_format: str | None, decimal: str, stage_map: Mapping[str, str] | None
+    ) -> _Reading:
+        """Check the options (before any file is read) and build the reading."""
+        if decimal not in DECIMALS:
+            raise ParameterError(
+                f"Bad --decimal '{decimal}': expected '.' (1,234.56) or ',' (1.234,56)."
+            )
+        fmt = check_date_format(date_format) if date_format is not None else None
+        return cls(fmt, decimal, StageMap(stage_map))
+
+
+def _currency_error(
+    store: Store, files: Sequence[str], currencies: Mapping[str, int], total: int, reporting: str
+) -> ForeignCurrencyError | None:
+    """One error for an ingest whose every problem is a value in one other currency, else None.
+
+    Called only when no row of the tables with problems was good: the rows
+    are all in that currency, so one ``--currency`` would take them all.
+    """
+    if len(currencies) != 1 or sum(currencies.values()) != total:
+        return None
+    code = next(iter(currencies))
+    names = ", ".join(dict.fromkeys(Path(f).name for f in files))
+    try:
+        store.check_currency(code)
+    except InputError:
+        return ForeignCurrencyError(
+            f"{names}: these rows are in {code} but the store reports in {reporting} and "
+            f"already holds money in {reporting}: convert the amounts to {reporting} first, or "
+            f"ingest them into another store (--db) with --currency {code}."
+        )
+    return ForeignCurrencyError(
+        f"{names}: these rows are in {code} but the store reports in {reporting}; this store "
+        f"holds no money yet: rerun with --currency {code}."
+    )
+
+
+def _identity_note(ignored: int) -> list[str]:
+    if not ignored:
+        return []
+    rows = f"{ignored:,} row{'' if ignored == 1 else 's'}"
+    return [f"{rows} without both anonymous_id and user_id ignored: an identity pair needs two ids"]
 
 
 @dataclass
@@ -207,6 +358,7 @@ class _Problems:
 
     def __init__(self) -> None:
         self.total = 0
+        self.currencies: dict[str, int] = {}
         self._found: list[tuple[int, int, int, Problem]] = []
         self._built = [0, 0]
 
@@ -215,6 +367,8 @@ class _Problems:
         built = problem_list(issues, file, limit=MAX_PROBLEMS - self._built[kind])
         self._built[kind] += len(built)
         self._found.extend((source, p.row or 0, kind, p) for p in built)
+        for code, count in built.currencies.items():
+            self.currencies[code] = self.currencies.get(code, 0) + count
 
     def first(self) -> list[Problem]:
         ordered = sorted(self._found, key=lambda item: item[:3])
@@ -235,6 +389,7 @@ class _Ingest:
         keep_rejects: bool,
         progress: Progress | None,
         channel_rules: ChannelRules | None,
+        reading: _Reading,
     ) -> None:
         self.staging = staging
         self.table = table
@@ -244,8 +399,12 @@ class _Ingest:
         self.keep_rejects = keep_rejects
         self.progress = progress
         self.channel_rules = channel_rules
+        self.reading = reading
         self.total = sum(item.rows for item in inputs)
         self.done = 0
+        self.ignored = 0
+        self.unknown_stages: dict[str, int] = {}
+        self.orders: dict[int, dict[str, DateOrder | None]] = {}
         self.problems = _Problems()
         self.bad_rows: dict[int, list[pl.Series]] = {}
         self.reject_text: dict[int, list[pl.DataFrame]] = {}
@@ -260,11 +419,53 @@ class _Ingest:
                 offset += raw.height
         self._find_duplicates()
 
+    def _date_orders(
+        self, index: int, item: _Input, raw: pl.DataFrame, mapped: pl.DataFrame, offset: int
+    ) -> dict[str, DateOrder | None]:
+        """How this batch's slash dates are read, decided once per file and column.
+
+        A column is decided the first time a batch of its file holds a slash
+        date, over the whole file: this batch when it is the whole file, else
+        the column read again from the start (earlier batches had none).
+        """
+        decided = self.orders.setdefault(index, {})
+        orders: dict[str, DateOrder | None] = {}
+        for column, dtype in TABLES[self.table].items():
+            if not dtype.is_temporal() or column not in mapped.columns:
+                continue
+            if column in decided:
+                orders[column] = decided[column]
+                continue
+            found = find_slash_dates(mapped[column], offset=offset)
+            if not found.count:
+                orders[column] = None  # none in this batch; a later one may decide
+                continue
+            source = source_columns(raw.columns, self.table, self.mapping, item.name)[column]
+            if offset or raw.height < item.rows:
+                found = self._slash_dates(item, source)
+            decided[column] = orders[column] = date_order(found, Path(item.name).name, source)
+        return orders
+
+    def _slash_dates(self, item: _Input, source: str) -> SlashDates:
+        """Find the slash dates of one column of a whole input, reading it again in batches."""
+        found = SlashDates()
+        offset = 0
+        for raw in item.batches(BATCH_ROWS):
+            found = found.merged(find_slash_dates(raw[source], offset=offset))
+            offset += raw.height
+        return found
+
     def _batch(self, index: int, item: _Input, raw: pl.DataFrame, offset: int) -> None:
         table = self.table
         mapped = apply_mapping(
             raw, table, self.mapping, item.name, channel_rules=self.channel_rules
         )
+        if table == "conversions":
+            mapped, unknown = self.reading.stages.apply(mapped)
+            for stage, count in unknown.items():
+                self.unknown_stages[stage] = self.unknown_stages.get(stage, 0) + count
+        date_format = self.reading.date_format
+        orders = {} if date_format else self._date_orders(index, item, raw, mapped, offset)
         before = self.done
 
         def report(rows_done: int, _rows_total: int) -> None:
@@ -272,12 +473,24 @@ class _Ingest:
                 self.progress(before + rows_done, self.total)
 
         clean, issues = check_rows(
-            mapped, table, item.name, currency=self.currency, row_offset=offset, progress=report
+            mapped,
+            table,
+            item.name,
+            currency=self.currency,
+            row_offset=offset,
+            progress=report,
+            date_format=date_format,
+            date_orders=orders,
+            decimal=self.reading.decimal,
         )
         self.done += raw.height
         file = Path(item.name).name
         self.problems.add(index, file, issues, kind=0)
         reasons = row_reasons(issues)
+        ids = IGNORED_WITHOUT.get(table, ())
+        if ids:
+            lacking = clean.filter(pl.any_horizontal(pl.col(c).is_null() for c in ids))
+            self.ignored += lacking.join(reasons, on="_row", how="anti").height
         keyed = clean.filter(
             pl.all_horizontal(pl.col(k).is_not_null() for k in KEYS[table] if k in REQUIRED[table])
         )
@@ -380,6 +593,15 @@ def _read_rows(item: _Input, reasons: pl.DataFrame, file: str) -> pl.DataFrame:
     return pl.concat(parts, how="diagonal_relaxed")
 
 
+def _write_rejects(ingest: _Ingest, rejects_path: Path | None) -> str | None:
+    """Write the rejected rows of an ingest to ``rejects_path`` (if any) and return where."""
+    if rejects_path is None or not ingest.rejected():
+        return None
+    rejects_path.parent.mkdir(parents=True, exist_ok=True)
+    neutralise_formulas(ingest.rejects()).write_csv(rejects_path)
+    return str(rejects_path)
+
+
 def _run(
     store: Store,
     table: str,
@@ -391,32 +613,58 @@ def _run(
     progress: Progress | None,
     started: float,
     channel_rules: ChannelRules | None = None,
+    currency: str | None = None,
+    reading: _Reading | None = None,
 ) -> IngestSummary:
+    # Checked now, set with the rows in one transaction (a failed ingest changes neither).
+    wanted = store.check_currency(currency) if currency is not None else None
+    reporting = wanted or store.currency
     with store.staging() as staging:
         ingest = _Ingest(
             staging,
             table,
             inputs,
             mapping=mapping,
-            currency=store.currency,
+            currency=reporting,
             keep_rejects=skip_invalid and rejects_path is not None,
             progress=progress,
             channel_rules=channel_rules,
+            reading=reading or _Reading(),
         )
         ingest.read_all()
         problems = ingest.problems
+        rejected = ingest.rejected()
+        nothing_left = bool(ingest.done) and rejected + ingest.ignored >= ingest.done
+        if problems.total and nothing_left:
+            names = [item.name for item in inputs]
+            error = _currency_error(store, names, problems.currencies, problems.total, reporting)
+            if error is not None:
+                raise error
         if problems.total and not skip_invalid:
             raise ValidationFailedError(problems.first(), problems.total)
+        if nothing_left and rejected:
+            raise AllRejectedError(
+                problems.first(),
+                problems.total,
+                rows=ingest.done,
+                ignored=ingest.ignored,
+                rejects_path=_write_rejects(ingest, rejects_path),
+            )
+        if nothing_left:
+            shown = ", ".join(Path(item.name).name for item in inputs)
+            raise InputError(
+                f"{shown}: no row has both an anonymous_id and a user_id ({ingest.done:,} "
+                f"row{'' if ingest.done == 1 else 's'}); an identity pair needs two ids, so "
+                "nothing was written. Check which "
+                "columns you mapped: --map anonymous_id=<your column> --map user_id=<your column>."
+            )
         counts = UpsertCounts()
-        if staging.rows(table):
-            counts = staging.finish({table: ingest.excluded()}).get(table, counts)
+        if staging.rows(table) or wanted is not None:
+            finished = staging.finish({table: ingest.excluded()}, currency=wanted)
+            counts = finished.get(table, counts)
 
-    rejected = ingest.rejected()
-    written: str | None = None
-    if rejected and rejects_path is not None:
-        rejects_path.parent.mkdir(parents=True, exist_ok=True)
-        neutralise_formulas(ingest.rejects()).write_csv(rejects_path)
-        written = str(rejects_path)
+    written = _write_rejects(ingest, rejects_path)
+    notes = stage_notes(ingest.unknown_stages, ingest.reading.stages)
     return IngestSummary(
         table=table,
         files=[item.name for item in inputs],
@@ -428,6 +676,8 @@ def _run(
         rejects_path=written,
         seconds=time.perf_counter() - started,
         problems=problems.first() if skip_invalid else [],
+        ignored=ingest.ignored,
+        notes=[*notes, *_identity_note(ingest.ignored)],
     )
 
 
@@ -453,6 +703,10 @@ def ingest_files(
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
     channel_rules: ChannelRules | None = None,
+    currency: str | None = None,
+    date_format: str | None = None,
+    decimal: str = ".",
+    stage_map: Mapping[str, str] | None = None,
 ) -> IngestSummary:
     r"""Ingest one or more files into one table of the store, all or nothing.
 
@@ -482,22 +736,48 @@ def ingest_files(
     channel_rules
         Derive missing touchpoint channels with these rules (see
         :func:`ingest.channels.load_rules`); ``None`` for GA4's default grouping.
+    currency
+        Set the store's reporting currency to this ISO 4217 code, in the
+        rows' own transaction (allowed only while the store holds no money
+        in another currency); rows are checked against it.
+    date_format
+        A strftime format (``%m/%d/%Y``) for the text of the timestamp or
+        date column; by default ISO 8601, epoch numbers and slash dates in
+        the order each file's column shows (see :mod:`ingest.timestamps`).
+    decimal
+        The decimal separator of money: ``.`` or ``,`` (``1.234,56``).
+    stage_map
+        Conversion stages to rename: your stage -> closedloop stage, on top
+        of the built-in Salesforce and HubSpot names (see :mod:`ingest.stages`).
 
     Returns
     -------
     IngestSummary
-        Counts of rows read, inserted, updated, unchanged and rejected.
+        Counts of rows read, inserted, updated, unchanged, rejected and
+        ignored, and notes (stages no funnel knows, ignored identity rows).
 
     Raises
     ------
     UnknownTableError
         When ``table`` is not a canonical table.
     UnsupportedFormatError, InputError
-        When a file cannot be read, or no file is given.
+        When a file cannot be read, no file is given, or no identity row
+        has both ids.
     MissingColumnsError, ColumnTypeError
         When a file lacks a required column (after mapping).
+    AmbiguousDatesError
+        When a file's slash dates do not say whether the day or the month
+        comes first (and no ``date_format`` is given).
+    ParameterError
+        When ``date_format`` or ``decimal`` is not one closedloop reads.
+    ForeignCurrencyError
+        When every problem is a value in one other currency than the store's:
+        one error instead of one problem per row.
     ValidationFailedError
         When a row is bad and ``skip_invalid`` is off; nothing was written.
+    AllRejectedError
+        With ``skip_invalid``, when every row was rejected: nothing was
+        written, the rejects file was.
     StoreBusyError
         When another process holds the store.
 
@@ -511,9 +791,26 @@ def ingest_files(
     ...                        mapping={"anonymous_id": "cookie", "user_id": "email"})
     >>> summary.inserted, summary.rows_read
     (2, 2)
+
+    A CRM export, as it comes:
+
+    >>> _ = (folder / "deals.csv").write_text(
+    ...     'Id,Contact,Close Date,Stage,Amount\n'
+    ...     'o1,u1,03/15/2025,Closed Won,"$12,000.00"\n'
+    ...     'o2,u2,03/16/2025,Demo Booked,"$0.00"\n')
+    >>> columns = {"conversion_id": "Id", "user_id": "Contact", "ts": "Close Date",
+    ...            "stage": "Stage", "revenue": "Amount"}
+    >>> summary = ingest_files(store, "conversions", [folder / "deals.csv"], mapping=columns,
+    ...                        stage_map={"Demo Booked": "opportunity"})
+    >>> store.read("conversions").select("ts", "stage", "revenue").rows()
+    [(datetime.datetime(2025, 3, 15, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 'closed_won',
+      12000.0),
+     (datetime.datetime(2025, 3, 16, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC')), 'opportunity',
+      0.0)]
     """
     started = time.perf_counter()
     _check_table(table)
+    reading = _Reading.of(date_format, decimal, stage_map)
     files = [paths] if isinstance(paths, str | Path) else list(paths)
     if not files:
         raise InputError(f"No file given to ingest into {table}.")
@@ -532,6 +829,8 @@ def ingest_files(
         progress=progress,
         started=started,
         channel_rules=channel_rules,
+        currency=currency,
+        reading=reading,
     )
 
 
@@ -544,6 +843,10 @@ def ingest_frame(
     mapping: Mapping[str, str] | None = None,
     skip_invalid: bool = False,
     channel_rules: ChannelRules | None = None,
+    currency: str | None = None,
+    date_format: str | None = None,
+    decimal: str = ".",
+    stage_map: Mapping[str, str] | None = None,
 ) -> IngestSummary:
     """Ingest rows already in memory (an HTTP batch, a notebook frame), all or nothing.
 
@@ -562,7 +865,7 @@ def ingest_frame(
     skip_invalid
         Write the good rows and skip the bad ones (no rejects file is
         written; the summary's ``problems`` says what was skipped).
-    channel_rules
+    channel_rules, currency, date_format, decimal, stage_map
         As :func:`ingest_files`.
 
     Returns
@@ -573,7 +876,9 @@ def ingest_frame(
     Raises
     ------
     UnknownTableError, MissingColumnsError, ColumnTypeError, ValidationFailedError, StoreBusyError
-        As :func:`ingest_files`.
+        As :func:`ingest_files`; and ``AmbiguousDatesError``,
+        ``ForeignCurrencyError``, ``AllRejectedError``, ``ParameterError``
+        as it says.
 
     Examples
     --------
@@ -601,6 +906,8 @@ def ingest_frame(
         progress=None,
         started=started,
         channel_rules=channel_rules,
+        currency=currency,
+        reading=_Reading.of(date_format, decimal, stage_map),
     )
 
 
@@ -685,6 +992,10 @@ def ingest_adapter(
     ValidationFailedError
         When a row is bad and ``skip_invalid`` is off; problems name the
         source file and its row; nothing was written.
+    ForeignCurrencyError
+        When every problem is a value in one other currency than the store's.
+    AllRejectedError
+        With ``skip_invalid``, when every row of every table was rejected.
 
     Examples
     --------
@@ -708,6 +1019,7 @@ def ingest_adapter(
     frames = adapter([paths] if isinstance(paths, str | Path) else list(paths), dict(options or {}))
     reporting = wanted or store.currency
     checked: list[tuple[str, pl.DataFrame, list[Problem], int, pl.DataFrame, list[str]]] = []
+    currencies: dict[str, int] = {}
     for table in TABLES:
         frame = frames.get(table)
         if frame is None or frame.height == 0:
@@ -724,6 +1036,9 @@ def ingest_adapter(
             )
             goods.append(good)
             total += _total(found)
+            if isinstance(found, ProblemList):
+                for code, count in found.currencies.items():
+                    currencies[code] = currencies.get(code, 0) + count
             problems.extend(_source_problems(found, part["_row"], part["_file"], str(name)))
             if bad.height:
                 source_rows = part["_row"].gather(bad["_row"].cast(pl.Int64) - 1)
@@ -740,15 +1055,20 @@ def ingest_adapter(
         )
     all_problems = [p for item in checked for p in item[2]][:MAX_PROBLEMS]
     total_problems = sum(item[3] for item in checked)
+    rows = sum(item[1].height + item[4].height for item in checked)
+    nothing_left = bool(rows) and not any(item[1].height for item in checked)
+    if total_problems and not any(item[1].height for item in checked if item[3]):
+        names = [str(f) for item in checked if item[3] for f in item[5]]
+        error = _currency_error(store, names, currencies, total_problems, reporting)
+        if error is not None:
+            raise error
     if total_problems and not skip_invalid:
         raise ValidationFailedError(all_problems, total_problems)
-    batches = [(table, good) for table, good, *_ in checked]
-    if wanted is not None and wanted != store.currency and not batches:
-        store.set_currency(wanted)
-    counts = store.upsert_many(batches, currency=wanted) if batches else []
-    written: str | None = None
-    rejects = [item[4] for item in checked if item[4].height]
-    if rejects and skip_invalid:
+
+    def write_rejects() -> str | None:
+        rejects = [item[4] for item in checked if item[4].height]
+        if not (rejects and skip_invalid):
+            return None
         first = Path(next(iter([paths] if isinstance(paths, str | Path) else paths)))
         target = (
             Path(rejects_path)
@@ -756,9 +1076,20 @@ def ingest_adapter(
             else ((first if first.is_dir() else first.parent) / f"{source}.rejects.csv")
         )
         target.parent.mkdir(parents=True, exist_ok=True)
-        rows = pl.concat([_stringify(r) for r in rejects], how="diagonal_relaxed")
-        neutralise_formulas(rows).write_csv(target)
-        written = str(target)
+        text = pl.concat([_stringify(r) for r in rejects], how="diagonal_relaxed")
+        neutralise_formulas(text).write_csv(target)
+        return str(target)
+
+    if nothing_left and total_problems:
+        raise AllRejectedError(
+            all_problems, total_problems, rows=rows, rejects_path=write_rejects()
+        )
+
+    batches = [(table, good) for table, good, *_ in checked]
+    if wanted is not None and wanted != store.currency and not batches:
+        store.set_currency(wanted)
+    counts = store.upsert_many(batches, currency=wanted) if batches else []
+    written = write_rejects()
     seconds = time.perf_counter() - started
     return [
         IngestSummary(

@@ -3,7 +3,9 @@
 A mapping is a ``dict`` from canonical name to the user's name,
 ``{"user_id": "cookie", "ts": "time"}``. It comes from ``--map`` options
 (:func:`parse_map_args`), from a small TOML file (:func:`load_mapping_file`),
-or both (merge the dicts; the later one wins). :func:`apply_mapping` renames,
+or both (merge the dicts; the later one wins). The same file may rename
+stage values too, in a ``[stages]`` table (:func:`load_stage_map`; see
+:mod:`ingest.stages`). :func:`apply_mapping` renames,
 checks the required columns, drops the columns closedloop does not use and
 adds the optional ones that are absent.
 
@@ -34,7 +36,14 @@ from ingest.channels import ChannelRules, assign_channels
 from ingest.utm import parse_landing_urls
 from ingest.validate import CURRENCY_TABLES, require_columns
 
-__all__ = ["DERIVE_COLUMNS", "apply_mapping", "load_mapping_file", "parse_map_args"]
+__all__ = [
+    "DERIVE_COLUMNS",
+    "apply_mapping",
+    "load_mapping_file",
+    "load_stage_map",
+    "parse_map_args",
+    "source_columns",
+]
 
 DERIVE_COLUMNS: dict[str, tuple[str, ...]] = {
     "landing_url": ("landing_url", "page_url", "page_location"),
@@ -101,13 +110,17 @@ def load_mapping_file(path: str | Path) -> dict[str, dict[str, str]]:
 
     The file has a ``[columns]`` section that applies to every table, and/or
     one section per table (``[touchpoints]``, ``[conversions]``, ``[costs]``,
-    ``[identities]``) whose entries win over ``[columns]``::
+    ``[identities]``) whose entries win over ``[columns]``, and optionally a
+    ``[stages]`` table of stage values (:func:`load_stage_map` reads it)::
 
         [columns]
         user_id = "cookie"
 
         [touchpoints]
         ts = "event_time"
+
+        [stages]
+        "Closed Won" = "closed_won"
 
     Parameters
     ----------
@@ -137,13 +150,8 @@ def load_mapping_file(path: str | Path) -> dict[str, dict[str, str]]:
     {'user_id': 'cookie'}
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"Cannot read mapping file '{path.name}': {exc.strerror}.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"Mapping file '{path.name}' is not valid TOML: {exc}.") from None
-    sections = ["columns", *TABLES]
+    data = _read_toml(path)
+    sections = ["columns", *TABLES, "stages"]
     for section, entries in data.items():
         if not isinstance(entries, dict):
             raise InputError(
@@ -155,6 +163,9 @@ def load_mapping_file(path: str | Path) -> dict[str, dict[str, str]]:
                 f"Mapping file '{path.name}' has an unknown section [{section}]. "
                 f"Sections: {', '.join(f'[{s}]' for s in sections)}."
             )
+        if section == "stages":
+            _check_stage_entries(path, entries)
+            continue
         allowed = _ALL_COLUMNS if section == "columns" else _columns_of(section)
         for canonical, theirs in entries.items():
             if not isinstance(theirs, str):
@@ -167,11 +178,72 @@ def load_mapping_file(path: str | Path) -> dict[str, dict[str, str]]:
                     f"Mapping file '{path.name}', [{section}]: unknown canonical column "
                     f"'{canonical}'. Columns: {', '.join(sorted(allowed))}."
                 )
-    shared = {str(k): str(v) for k, v in data.get("columns", {}).items()}
-    return {
-        table: {**shared, **{str(k): str(v) for k, v in data.get(table, {}).items()}}
-        for table in TABLES
-    }
+
+    def entries_of(name: str) -> dict[str, str]:
+        entries = data.get(name, {})
+        return {str(k): str(v) for k, v in entries.items()} if isinstance(entries, dict) else {}
+
+    shared = entries_of("columns")
+    return {table: {**shared, **entries_of(table)} for table in TABLES}
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"Cannot read mapping file '{path.name}': {exc.strerror}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"Mapping file '{path.name}' is not valid TOML: {exc}.") from None
+
+
+def _check_stage_entries(path: Path, entries: Mapping[str, object]) -> None:
+    for theirs, stage in entries.items():
+        if not isinstance(stage, str) or not stage.strip() or not theirs.strip():
+            raise InputError(
+                f"Mapping file '{path.name}', [stages] {theirs!r}: expected your stage = the "
+                f'closedloop stage in quotes, e.g. "Closed Won" = "closed_won"; got {stage!r}.'
+            )
+
+
+def load_stage_map(path: str | Path) -> dict[str, str]:
+    r"""Read the ``[stages]`` table of a mapping file: your stage value -> closedloop stage.
+
+    Combine it with ``--stage-map`` options as ``{**from_file, **args}`` (see
+    :class:`ingest.stages.StageMap`).
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` mapping file (its column sections are not read here).
+
+    Returns
+    -------
+    dict[str, str]
+        The entries, trimmed; empty when the file has no ``[stages]`` table.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read, is not TOML, or an entry is not a
+        non-empty string.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> toml = pathlib.Path(tempfile.mkdtemp()) / "map.toml"
+    >>> _ = toml.write_text('[conversions]\nstage = "StageName"\n[stages]\n"Won" = "closed_won"\n')
+    >>> load_stage_map(toml)
+    {'Won': 'closed_won'}
+    """
+    path = Path(path)
+    entries = _read_toml(path).get("stages", {})
+    if not isinstance(entries, dict):
+        raise InputError(
+            f"Mapping file '{path.name}': 'stages' must be a table: [stages] then lines like "
+            '"Closed Won" = "closed_won".'
+        )
+    _check_stage_entries(path, entries)
+    return {str(k).strip(): str(v).strip() for k, v in entries.items()}
 
 
 def _columns_of(table: str) -> frozenset[str]:
@@ -216,6 +288,60 @@ def _with_channels(
     if "landing_url" in derive:
         out = parse_landing_urls(out, "__landing_url", referrer_column="__referrer", rules=rules)
     return assign_channels(out.select(TABLES["touchpoints"].names()), rules)
+
+
+def source_columns(
+    columns: Sequence[str], table: str, mapping: Mapping[str, str] | None, file: str | Path
+) -> dict[str, str]:
+    """Return, per canonical column of ``table`` (and ``currency``), the file's column feeding it.
+
+    A mapped column first; else the canonical name itself; else a name that
+    differs from it only in case or surrounding spaces. Canonical columns the
+    file lacks are absent from the result.
+
+    Parameters
+    ----------
+    columns
+        The file's column names.
+    table
+        A canonical table.
+    mapping
+        Canonical name -> the user's name.
+    file
+        The file (its base name is used in messages).
+
+    Raises
+    ------
+    MissingColumnsError
+        When a mapped column is not in the file.
+
+    Examples
+    --------
+    >>> source_columns(["Email", " TS ", "id"], "identities", {"anonymous_id": "id"}, "f.csv")
+    {'anonymous_id': 'id'}
+    >>> source_columns(["CloseDate", "User_ID"], "conversions", {"ts": "CloseDate"}, "f.csv")
+    {'user_id': 'User_ID', 'ts': 'CloseDate'}
+    """
+    mapping = mapping or {}
+    name = Path(file).name
+    wanted = [*TABLES[table].names(), *(["currency"] if table in CURRENCY_TABLES else [])]
+    sources: dict[str, str] = {}
+    by_folded = {c.strip().lower(): c for c in columns}
+    for canonical in wanted:
+        theirs = mapping.get(canonical)
+        if theirs is not None:
+            if theirs not in columns:
+                raise MissingColumnsError(
+                    f"{name} has no column '{theirs}' (mapped to '{canonical}' by "
+                    f"--map {canonical}={theirs}). Found: "
+                    f"{', '.join(repr(c) for c in columns) or '(none)'}."
+                )
+            sources[canonical] = theirs
+        elif canonical in columns:
+            sources[canonical] = canonical
+        elif canonical in by_folded:
+            sources[canonical] = by_folded[canonical]
+    return sources
 
 
 def apply_mapping(
@@ -296,22 +422,8 @@ def apply_mapping(
             f"Columns of {table}: {', '.join(sorted(_columns_of(table)))}."
         )
     wanted = [*TABLES[table].names(), *(["currency"] if table in CURRENCY_TABLES else [])]
-    sources: dict[str, str] = {}
+    sources = source_columns(frame.columns, table, mapping, name)
     by_folded = {c.strip().lower(): c for c in frame.columns}
-    for canonical in wanted:
-        theirs = mapping.get(canonical)
-        if theirs is not None:
-            if theirs not in frame.columns:
-                raise MissingColumnsError(
-                    f"{name} has no column '{theirs}' (mapped to '{canonical}' by "
-                    f"--map {canonical}={theirs}). Found: "
-                    f"{', '.join(repr(c) for c in frame.columns) or '(none)'}."
-                )
-            sources[canonical] = theirs
-        elif canonical in frame.columns:
-            sources[canonical] = canonical
-        elif canonical in by_folded:
-            sources[canonical] = by_folded[canonical]
     derive: dict[str, str] = {}
     derivable = False
     if table == "touchpoints":

@@ -24,19 +24,31 @@ Rules, per canonical column type (see ``attribution/schema.py``):
   like ``Email`` while being another channel;
 - timestamps (``ts``): any form :mod:`ingest.timestamps` accepts, from
   1 January of ``CLOSEDLOOP_MIN_YEAR`` (default 1970) to before 1 January of
-  ``CLOSEDLOOP_MAX_YEAR`` (default 2100), UTC;
+  ``CLOSEDLOOP_MAX_YEAR`` (default 2100), UTC; slash dates (``03/15/2025``)
+  in the order the whole column shows (a column that does not show it is
+  refused: :class:`~ingest.timestamps.AmbiguousDatesError`), or exactly the
+  ``date_format`` given;
 - dates (``costs.date``): a calendar day, or a timestamp's day as written,
-  in the same range of years;
+  in the same range of years, read the same way;
 - money (``revenue``, ``spend``): a finite number ≥ 0 and at most
   ``CLOSEDLOOP_MAX_AMOUNT`` (default 1e12; a missing revenue is 0); ``inf``,
-  ``nan`` and ``1e400`` are not finite;
+  ``nan`` and ``1e400`` are not finite. It may carry a currency sign
+  (``$ € £ ¥``) or ISO code (``USD 12.00``, ``12.00 EUR``), which must be
+  the store's reporting currency like the ``currency`` column, and groups of
+  three digits (``1,234.56``; with ``decimal=","``, ``1.234,56``; spaces and
+  ``'`` work for either); an amount in parentheses or after a minus sign is
+  negative, so refused;
 - counts (``impressions``, ``clicks``, any integer column): a whole number
   ≥ 0 that fits the column's type (``Int64``: below 2**63), checked before
   it is cast, or missing;
 - ``currency`` (optional column of conversions and costs): must equal the
   store's reporting currency when one is given;
 - keys (``KEYS`` in the schema): a key seen twice in one file is rejected on
-  every repeat, naming the row where it was first seen.
+  every repeat, naming the row where it was first seen;
+- identities: a row without an ``anonymous_id`` or a ``user_id`` (null or
+  empty) holds no pair. It is *ignored*, not rejected: :func:`check_rows`
+  gives it no problem and a null id, :func:`validate` leaves it out of the
+  good rows (the ingest counts such rows; see :mod:`ingest.loader`).
 
 The environment variables are read every time rows are checked; see
 :mod:`ingest.limits`. A value out of these bounds is a problem of its row and
@@ -58,13 +70,20 @@ are counted).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 from polars.datatypes import IntegerType
 
-from attribution.errors import ColumnTypeError, MissingColumnsError, Problem, UnknownTableError
+from attribution.errors import (
+    ColumnTypeError,
+    MissingColumnsError,
+    ParameterError,
+    Problem,
+    UnknownTableError,
+)
 from attribution.schema import KEYS, REQUIRED, TABLES
 from ingest.limits import (
     MAX_AMOUNT_VAR,
@@ -74,12 +93,20 @@ from ingest.limits import (
     Limits,
     current_limits,
 )
-from ingest.timestamps import parse_dates, parse_timestamps
+from ingest.timestamps import (
+    DateOrder,
+    date_order,
+    find_slash_dates,
+    parse_dates,
+    parse_timestamps,
+)
 
 __all__ = [
     "CHUNK_ROWS",
     "CONTROL_CHARACTERS",
     "CURRENCY_TABLES",
+    "DECIMALS",
+    "IGNORED_WITHOUT",
     "MAX_PROBLEMS",
     "ProblemList",
     "check_rows",
@@ -100,11 +127,52 @@ CHUNK_ROWS = 200_000
 CURRENCY_TABLES = ("conversions", "costs")
 """Tables that may carry an optional ``currency`` column."""
 
+IGNORED_WITHOUT = {"identities": ("anonymous_id", "user_id")}
+"""Tables whose rows are ignored, not rejected, when one of these (required) ids is missing."""
+
+DECIMALS = (".", ",")
+"""The decimal separators money may be written with (the other one then groups thousands)."""
+
 MISSING = "required value is missing"
 TIMESTAMP_EXPECTED = "expected an ISO 8601 timestamp, a date or epoch seconds/milliseconds"
 DATE_EXPECTED = "expected a date (YYYY-MM-DD)"
 MONEY_EXPECTED = "expected a number ≥ 0"
 COUNT_EXPECTED = "expected a whole number ≥ 0"
+CURRENCY_DIFFERS = "currency '{}' differs from the store's reporting currency '{}'; convert first"
+"""A value in another currency: the code (as given), the store's currency."""
+_CURRENCY_PROBLEM = r"^currency '\s*([A-Za-z]{3})\s*'"
+"""What every problem of a value in another (known) currency starts with, code in group 1."""
+
+_GROUP_CHARS = "'\\s\\x{00A0}\\x{202F}"
+"""Besides the other separator, what may group thousands: spaces (no-break too) and ``'``."""
+_AMOUNT: dict[str, tuple[str, str]] = {
+    decimal: (
+        rf"^(?:(?:[0-9]{{1,3}}(?:[{group}{_GROUP_CHARS}][0-9]{{3}})+|[0-9]+)(?:\{decimal}[0-9]*)?"
+        rf"|\{decimal}[0-9]+)$",
+        f"[{group}{_GROUP_CHARS}]",
+    )
+    for decimal, group in ((".", ","), (",", "."))
+}
+"""Per decimal separator: an amount's digits (thousands in groups of 3), its group separators."""
+_MONEY = (
+    r"^(?P<s1>-)?\s*(?P<open>\()?\s*(?P<s2>-)?\s*(?P<pre>[A-Za-z]{3}|[$€£¥])?\s*(?P<s3>-)?\s*"
+    r"(?P<num>[0-9.,][0-9.,'\s\x{00A0}\x{202F}]*?)\s*(?P<post>[A-Za-z]{3}|[$€£¥])?\s*"
+    r"(?P<close>\))?$"
+)
+"""Money as people write it: sign, parentheses, a currency sign or code before or after."""
+SYMBOL_CURRENCIES: dict[str, tuple[str, ...]] = {
+    "€": ("EUR",),
+    "£": ("GBP", "GIP", "FKP", "SHP", "EGP", "JEP", "GGP", "IMP"),
+    "¥": ("JPY", "CNY"),
+    "$": (
+        "USD", "CAD", "AUD", "NZD", "SGD", "HKD", "TWD", "MXN", "ARS", "CLP", "COP", "UYU",
+        "BSD", "BBD", "BZD", "BMD", "BND", "KYD", "FJD", "GYD", "JMD", "LRD", "NAD", "SBD",
+        "SRD", "TTD", "XCD", "CUP", "DOP", "KID", "TVD",
+    ),
+}  # fmt: skip
+"""The currencies a sign may stand for: an amount with a sign the store's currency does not
+use is refused like another code; ``€`` and ``£`` name their code in the problem."""
+_SYMBOL_CODES = {"€": "EUR", "£": "GBP"}
 
 _PROBLEM_SCHEMA = pl.Schema({"_row": pl.Int64, "field": pl.String, "message": pl.String})
 _QUOTED_MAX = 60
@@ -212,11 +280,20 @@ class ProblemList(list[Problem]):
     """The problems :func:`validate` built, and how many there were in all.
 
     At most ``MAX_PROBLEMS`` are built; ``total`` counts every one of them.
+    ``currencies`` counts, among all of them, the values in another currency
+    than the store's, per ISO code (as the currency column or the amount
+    names it), so a caller can say it once.
     """
 
-    def __init__(self, problems: Sequence[Problem] = (), total: int | None = None) -> None:
+    def __init__(
+        self,
+        problems: Sequence[Problem] = (),
+        total: int | None = None,
+        currencies: dict[str, int] | None = None,
+    ) -> None:
         super().__init__(problems)
         self.total = len(self) if total is None else total
+        self.currencies: dict[str, int] = dict(currencies or {})
 
 
 _SHOWN_TABLE = str.maketrans(dict(zip(CONTROL_CHARACTERS, _SHOWN, strict=True)))
@@ -437,43 +514,186 @@ def _text_rules(name: str, text: pl.Series, limits: Limits) -> list[Rule]:
     return rules
 
 
-def _clean_timestamps(raw: pl.Series, limits: Limits) -> tuple[pl.Series, list[Rule]]:
-    ts, bad = parse_timestamps(raw)
+@dataclass(frozen=True)
+class _Reading:
+    """How the values of one batch are read: its date format or orders, decimal, currency."""
+
+    currency: str | None = None
+    date_format: str | None = None
+    date_orders: Mapping[str, DateOrder | None] = field(default_factory=dict)
+    decimal: str = "."
+
+
+def _format_text(fmt: str) -> str:
+    """Show a date format inside a :func:`polars.format` template (no braces)."""
+    return fmt.replace("{", "(").replace("}", ")")
+
+
+def _clean_timestamps(
+    raw: pl.Series, limits: Limits, order: DateOrder | None, date_format: str | None
+) -> tuple[pl.Series, list[Rule]]:
+    ts, bad = parse_timestamps(raw, date_order=order, date_format=date_format)
     out = (ts.is_not_null() & ((ts < limits.earliest_ts) | (ts >= limits.before_ts))).fill_null(
         False
     )
+    expected = (
+        TIMESTAMP_EXPECTED
+        if date_format is None
+        else f"expected a timestamp in the format '{_format_text(date_format)}'"
+    )
     rules: list[Rule] = [
-        (bad, TIMESTAMP_EXPECTED + ", got '{}'"),
+        (bad, expected + ", got '{}'"),
         (out, f"expected a timestamp {_range_text(limits)}, got '{{}}'"),
     ]
     return _unless(out, ts), rules
 
 
-def _clean_dates(raw: pl.Series, limits: Limits) -> tuple[pl.Series, list[Rule]]:
-    dates, bad = parse_dates(raw)
+def _clean_dates(
+    raw: pl.Series, limits: Limits, order: DateOrder | None, date_format: str | None
+) -> tuple[pl.Series, list[Rule]]:
+    dates, bad = parse_dates(raw, date_order=order, date_format=date_format)
     out = (dates.is_not_null() & ((dates < limits.earliest) | (dates >= limits.before))).fill_null(
         False
     )
+    expected = (
+        DATE_EXPECTED
+        if date_format is None
+        else f"expected a date in the format '{_format_text(date_format)}'"
+    )
     rules: list[Rule] = [
-        (bad, DATE_EXPECTED + ", got '{}'"),
+        (bad, expected + ", got '{}'"),
         (out, f"expected a date {_range_text(limits)}, got '{{}}'"),
     ]
     return _unless(out, dates), rules
 
 
+def _money_exprs(part: Callable[[str], pl.Expr], decimal: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Read money as people write it: the amount (negative if so), its ISO code and its sign.
+
+    ``part(name)`` is a group of :data:`_MONEY` over stripped text. Each part
+    is null when absent; the amount is null when the digits are not a number
+    with ``decimal`` as the decimal separator.
+    """
+    digits, groups = _AMOUNT[decimal]
+    number = part("num")
+    plain = number.str.replace_all(groups, "")
+    if decimal != ".":
+        plain = plain.str.replace(decimal, ".", literal=True)
+    value = pl.when(number.str.contains(digits)).then(plain.cast(pl.Float64, strict=False))
+    opened, closed = part("open").is_not_null(), part("close").is_not_null()
+    negative = (
+        part("s1").is_not_null() | part("s2").is_not_null() | part("s3").is_not_null() | opened
+    )
+    amount = pl.when(opened != closed).then(None).when(negative).then(-value).otherwise(value)
+    pre, post = part("pre"), part("post")
+    code = pl.coalesce(
+        pl.when(pre.str.len_chars() == 3).then(pre), pl.when(post.str.len_chars() == 3).then(post)
+    ).str.to_uppercase()
+    sign = pl.coalesce(
+        pl.when(pre.str.len_chars() == 1).then(pre), pl.when(post.str.len_chars() == 1).then(post)
+    )
+    return amount, code, sign
+
+
+def _money_parts(text: pl.Expr, decimal: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """:func:`_money_exprs` of an expression (for messages, over a few rows)."""
+    parts = text.str.extract_groups(_MONEY)
+    return _money_exprs(lambda name: parts.struct.field(name), decimal)
+
+
+def _read_money(text: pl.Series, decimal: str) -> pl.DataFrame:
+    """Return ``amount``, ``code`` and ``sign`` of stripped text, each regex run once."""
+    parts = text.rename("t").to_frame().select(pl.col("t").str.extract_groups(_MONEY)).unnest("t")
+    amount, code, sign = _money_exprs(pl.col, decimal)
+    return parts.select(amount.alias("amount"), code.alias("code"), sign.alias("sign"))
+
+
+def _money_rules(name: str, amounts: pl.DataFrame, currency: str) -> tuple[pl.Series, list[Rule]]:
+    """Find the amounts whose currency code or sign is not the store's, and their problems.
+
+    ``amounts`` holds the ``code`` and ``sign`` :func:`_money_parts` found.
+    """
+    named = pl.coalesce("code", pl.col("sign").replace_strict(_SYMBOL_CODES, default=None))
+    allowed = [s for s, codes in SYMBOL_CURRENCIES.items() if currency in codes]
+    masks = amounts.select(
+        (named.is_not_null() & (named != currency)).fill_null(False).alias("named"),
+        (named.is_null() & pl.col("sign").is_not_null() & ~pl.col("sign").is_in(allowed))
+        .fill_null(False)
+        .alias("sign"),
+    )
+    # Messages are built over the bad rows only, from the raw value (column ``name``).
+    _, code, sign = _money_parts(pl.col(name).cast(pl.String).str.strip_chars(), ".")
+    raw = _raw_text(name)
+    differs = CURRENCY_DIFFERS.replace("'{}' differs", "'{}' of '{}' differs", 1)
+    named_again = pl.coalesce(code, sign.replace_strict(_SYMBOL_CODES, default=None))
+    rules: list[Rule] = [
+        (masks["named"], pl.format(differs, named_again, raw, pl.lit(currency))),
+        (
+            masks["sign"],
+            pl.format(
+                "'{}' is in a currency written '{}', not in the store's reporting currency "
+                "'{}'; convert first",
+                raw,
+                sign,
+                pl.lit(currency),
+            ),
+        ),
+    ]
+    return masks["named"] | masks["sign"], rules
+
+
 def _clean_money(
-    raw: pl.Series, fill: float | None, limits: Limits
+    name: str, raw: pl.Series, fill: float | None, limits: Limits, reading: _Reading
 ) -> tuple[pl.Series, list[Rule]]:
-    """Clean money: a finite number ≥ 0 and ≤ the cap; ``fill`` stands for a missing value."""
+    """Clean money: a finite number ≥ 0 and ≤ the cap; ``fill`` stands for a missing value.
+
+    Plain numbers are read as they are (``.`` decimal); only the values that
+    are not (signs, codes, separators), or every text value with ``,`` as the
+    decimal separator, go through :func:`_money_parts`.
+    """
     missing = _missing(raw)
     numbers = _numbers(raw)
+    no = pl.repeat(False, len(raw), dtype=pl.Boolean, eager=True)
+    foreign, separators = no, no
+    rules: list[Rule] = []
+    if raw.dtype == pl.String:
+        if reading.decimal != ".":
+            numbers = pl.repeat(None, len(raw), dtype=pl.Float64, eager=True)
+        unread = (numbers.is_null() & ~missing).fill_null(False)
+        if unread.any():
+            text = raw.str.strip_chars()
+            # Only the values a plain number cast did not read; put back in place.
+            where = unread.arg_true()
+            read = _read_money(text.gather(where), reading.decimal)
+            amounts = pl.DataFrame(
+                [
+                    pl.repeat(None, len(raw), dtype=read[c].dtype, eager=True)
+                    .scatter(where, read[c])
+                    .rename(c)
+                    for c in read.columns
+                ]
+            )
+            numbers = numbers.fill_null(amounts["amount"])
+            if reading.currency is not None:
+                foreign, currency_rules = _money_rules(name, amounts, reading.currency.upper())
+                rules.extend(currency_rules)
+            separators = (numbers.is_null() & text.str.contains("[.,]") & ~missing).fill_null(False)
     invalid = numbers.is_null() | ~numbers.is_finite().fill_null(False) | (numbers < 0)
     too_big = (~invalid & (numbers > limits.max_amount)).fill_null(False)
     clean = pl.select(
-        pl.when(missing).then(fill).when(invalid | too_big).then(None).otherwise(numbers)
+        pl.when(missing).then(fill).when(invalid | too_big | foreign).then(None).otherwise(numbers)
     ).to_series()
-    rules: list[Rule] = [
-        ((invalid & ~missing).fill_null(False), MONEY_EXPECTED + ", got '{}'"),
+    example = "1234.56 or 1,234.56" if reading.decimal == "." else "1234,56 or 1.234,56"
+    rules[:0] = [
+        (
+            (invalid & ~missing & ~separators & ~foreign).fill_null(False),
+            MONEY_EXPECTED + ", got '{}'",
+        ),
+        (
+            (separators & ~foreign).fill_null(False),
+            f"{MONEY_EXPECTED} with '{reading.decimal}' as the decimal separator, such as "
+            f"{example}; got '{{}}'",
+        ),
         (
             (too_big & ~missing).fill_null(False),
             f"expected an amount ≤ {limits.amount_text} ({MAX_AMOUNT_VAR}), got '{{}}'",
@@ -521,7 +741,7 @@ def _clean_count(raw: pl.Series, dtype: pl.DataType) -> tuple[pl.Series, list[Ru
 
 
 def _clean_column(
-    name: str, dtype: pl.DataType, raw: pl.Series, table: str, limits: Limits
+    name: str, dtype: pl.DataType, raw: pl.Series, table: str, limits: Limits, reading: _Reading
 ) -> tuple[pl.Series, list[Rule]]:
     """Return the cleaned values of one column (null where bad) and its rules (mask, message)."""
     if dtype == pl.String:
@@ -533,22 +753,24 @@ def _clean_column(
         for mask, _ in rules:
             bad = bad | mask
         return _unless(bad, text).alias(name), [(m.alias(name), t) for m, t in rules]
+    order = reading.date_orders.get(name)
     if isinstance(dtype, pl.Datetime):
-        clean, rules = _clean_timestamps(raw, limits)
+        clean, rules = _clean_timestamps(raw, limits, order, reading.date_format)
     elif dtype == pl.Date:
-        clean, rules = _clean_dates(raw, limits)
+        clean, rules = _clean_dates(raw, limits, order, reading.date_format)
     elif dtype.is_integer():
         clean, rules = _clean_count(raw, dtype)
     else:
         fill = 0.0 if (table, name) == ("conversions", "revenue") else None
-        clean, rules = _clean_money(raw, fill, limits)
+        clean, rules = _clean_money(name, raw, fill, limits, reading)
     return clean.alias(name), [(mask.alias(name), template) for mask, template in rules]
 
 
 def _validate_chunk(
-    chunk: pl.DataFrame, table: str, currency: str | None, limits: Limits
+    chunk: pl.DataFrame, table: str, reading: _Reading, limits: Limits
 ) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     """Clean one chunk (which carries ``_row``): cleaned columns + ``_row``, and its issues."""
+    currency = reading.currency
     schema = TABLES[table]
     rows = chunk["_row"]
     cleaned: list[pl.Series] = [rows]
@@ -558,9 +780,9 @@ def _validate_chunk(
             raw = chunk[name]
         else:
             raw = pl.repeat(None, chunk.height, dtype=pl.String, eager=True).alias(name)
-        clean, rules = _clean_column(name, dtype, raw, table, limits)
+        clean, rules = _clean_column(name, dtype, raw, table, limits, reading)
         cleaned.append(clean)
-        if name in REQUIRED[table]:
+        if name in REQUIRED[table] and name not in IGNORED_WITHOUT.get(table, ()):
             bad = pl.repeat(False, chunk.height, dtype=pl.Boolean, eager=True)
             for mask, _ in rules:
                 bad = bad | mask
@@ -571,10 +793,7 @@ def _validate_chunk(
         raw = chunk["currency"].cast(pl.String, strict=False)
         given = raw.str.strip_chars().str.to_uppercase()
         bad = (given.is_not_null() & (given != "") & (given != currency.upper())).fill_null(False)
-        template = (
-            "currency '{}' differs from the store's reporting currency "
-            f"'{currency.upper()}'; convert first"
-        )
+        template = CURRENCY_DIFFERS.replace("'{}';", f"'{currency.upper()}';")
         issues.append(_issues(rows, raw, bad, "currency", template))
     return pl.DataFrame(cleaned), issues
 
@@ -646,6 +865,9 @@ def validate(
     currency: str | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    date_format: str | None = None,
+    date_orders: Mapping[str, DateOrder | None] | None = None,
+    decimal: str = ".",
 ) -> tuple[pl.DataFrame, list[Problem], pl.DataFrame]:
     """Split rows into good canonical rows and rejected ones, saying why.
 
@@ -661,16 +883,31 @@ def validate(
         Where the rows came from; its base name is used in problems.
     currency
         The store's reporting currency. When given, rows of conversions and
-        costs whose ``currency`` column names another one are rejected.
+        costs whose ``currency`` column, or whose amount's currency code or
+        sign, names another one are rejected.
     chunk_rows
         Rows checked at a time.
     progress
         Called as ``progress(rows_done, rows_total)`` after every chunk.
+    date_format
+        A strftime / chrono format (``%m/%d/%Y``) the text of the timestamp
+        and date columns must match (see
+        :func:`ingest.timestamps.check_date_format`); by default the forms
+        of :mod:`ingest.timestamps`, with slash dates read in the order their
+        column shows.
+    date_orders
+        Per timestamp or date column, how its slash dates are read
+        (``"dmy"``, ``"mdy"``, or ``None`` for none), when the caller decided
+        it over a whole file; the columns not given are looked at here.
+    decimal
+        The decimal separator of money: ``.`` (default) or ``,`` (then ``.``
+        groups thousands: ``1.234,56``).
 
     Returns
     -------
     tuple[polars.DataFrame, list[Problem], polars.DataFrame]
-        - good rows, cast to the canonical schema in canonical column order;
+        - good rows, cast to the canonical schema in canonical column order
+          (without the identity rows that lack an id: see the module docstring);
         - problems, one per bad value (row 1 is the first data row, under the
           header), sorted by row: a :class:`ProblemList` whose ``total``
           counts them all, of which at most ``MAX_PROBLEMS`` are built;
@@ -685,10 +922,14 @@ def validate(
         When a required column is absent.
     ColumnTypeError
         When a canonical column holds nested values (lists, structs).
+    AmbiguousDatesError
+        When a column's slash dates do not say whether the day or the month
+        comes first, or say both (see :func:`ingest.timestamps.date_order`).
     ParameterError
         When ``CLOSEDLOOP_MIN_YEAR``, ``CLOSEDLOOP_MAX_YEAR``,
         ``CLOSEDLOOP_MAX_AMOUNT`` or ``CLOSEDLOOP_MAX_TEXT`` is set to a bad
-        value (see :mod:`ingest.limits`).
+        value (see :mod:`ingest.limits`), or ``date_format`` or ``decimal``
+        is.
 
     Examples
     --------
@@ -716,18 +957,41 @@ def validate(
     first seen at row 1
     >>> rejected["_row"].to_list()
     [2, 3]
+
+    CRM exports: slash dates in the order of their column, money with signs and separators:
+
+    >>> raw = pl.DataFrame({"date": ["03/15/2025", "03/16/2025"], "channel": ["Email"] * 2,
+    ...                     "spend": ["$1,200.50", "USD 7"]})
+    >>> good, problems, _ = validate(raw, "costs", "costs.csv", currency="USD")
+    >>> good.select("date", "spend").rows()
+    [(datetime.date(2025, 3, 15), 1200.5), (datetime.date(2025, 3, 16), 7.0)]
+    >>> raw = pl.DataFrame({"date": ["15.03.2025"], "channel": ["Email"], "spend": ["1.234,5 €"]})
+    >>> _, problems, _ = validate(raw, "costs", "kosten.csv", currency="USD", decimal=",")
+    >>> print(problems[0])
+    kosten.csv row 1, field 'spend': currency 'EUR' of '1.234,5 €' differs from the store's
+    reporting currency 'USD'; convert first
     """
     name = Path(file).name
     clean, issues = check_rows(
-        frame, table, file, currency=currency, chunk_rows=chunk_rows, progress=progress
+        frame,
+        table,
+        file,
+        currency=currency,
+        chunk_rows=chunk_rows,
+        progress=progress,
+        date_format=date_format,
+        date_orders=date_orders,
+        decimal=decimal,
     )
     all_issues = pl.concat([issues, _duplicate_issues(clean, table)], how="vertical").sort(
         "_row", maintain_order=True
     )
     problems = problem_list(all_issues, name)
     reasons = row_reasons(all_issues)
+    ids = IGNORED_WITHOUT.get(table, ())
     good = (
         clean.join(reasons.select("_row"), on="_row", how="anti", maintain_order="left")
+        .filter(pl.all_horizontal(pl.col(c).is_not_null() for c in ids) if ids else pl.lit(True))
         .select(list(TABLES[table]))
         .cast(TABLES[table])
     )
@@ -749,6 +1013,9 @@ def check_rows(
     row_offset: int = 0,
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
+    date_format: str | None = None,
+    date_orders: Mapping[str, DateOrder | None] | None = None,
+    decimal: str = ".",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     r"""Clean rows and find their bad values, leaving repeated keys aside.
 
@@ -773,6 +1040,10 @@ def check_rows(
         Rows checked at a time.
     progress
         Called as ``progress(rows_done, rows_total)`` of ``frame`` after every chunk.
+    date_format, date_orders, decimal
+        As :func:`validate`. A column whose order is not given is decided
+        over ``frame`` alone: give the orders when ``frame`` is a batch of a
+        larger file.
 
     Returns
     -------
@@ -783,17 +1054,25 @@ def check_rows(
 
     Raises
     ------
-    UnknownTableError, MissingColumnsError, ColumnTypeError, ParameterError
+    UnknownTableError, MissingColumnsError, ColumnTypeError, AmbiguousDatesError, ParameterError
         As :func:`validate`.
 
     Examples
     --------
-    >>> raw = pl.DataFrame({"anonymous_id": ["a1", None], "user_id": ["u1", "u2"]})
-    >>> clean, issues = check_rows(raw, "identities", "ids.csv", row_offset=100)
+    >>> raw = pl.DataFrame({"conversion_id": ["c1", "c2"], "user_id": ["u1", " "],
+    ...                     "ts": ["2024-03-01", "2024-03-01"], "stage": ["lead", "lead"]})
+    >>> clean, issues = check_rows(raw, "conversions", "leads.csv", row_offset=100)
     >>> clean["_row"].to_list()
     [101, 102]
     >>> issues.rows()
-    [(102, 'anonymous_id', 'required value is missing')]
+    [(102, 'user_id', 'required value is missing')]
+
+    An identity row without both ids is no problem: it is ignored (its id is null).
+
+    >>> raw = pl.DataFrame({"anonymous_id": ["a1", None], "user_id": ["u1", "u2"]})
+    >>> clean, issues = check_rows(raw, "identities", "ids.csv")
+    >>> clean["anonymous_id"].to_list(), issues.height
+    (['a1', None], 0)
 
     Text holds no control character (:data:`CONTROL_CHARACTERS`) and at
     most ``CLOSEDLOOP_MAX_TEXT`` characters; surrounding whitespace goes:
@@ -815,6 +1094,15 @@ def check_rows(
     name = Path(file).name
     require_columns(frame.columns, table, name)
     _check_column_types(frame, table, name)
+    if decimal not in DECIMALS:
+        raise ParameterError(f"Bad --decimal '{decimal}': expected '.' or ','.")
+    orders = dict(date_orders or {})
+    if date_format is None:
+        for column, dtype in TABLES[table].items():
+            if dtype.is_temporal() and column in frame.columns and column not in orders:
+                found = find_slash_dates(frame[column], offset=row_offset)
+                orders[column] = date_order(found, name, column)
+    reading = _Reading(currency, date_format, orders, decimal)
     total_rows = frame.height
     numbered = frame.with_columns(
         pl.int_range(row_offset + 1, row_offset + 1 + total_rows, dtype=pl.Int64).alias("_row")
@@ -825,7 +1113,7 @@ def check_rows(
     step = max(1, chunk_rows)
     for start in range(0, max(total_rows, 1), step):
         chunk = numbered.slice(start, step)
-        clean, chunk_issues = _validate_chunk(chunk, table, currency, limits)
+        clean, chunk_issues = _validate_chunk(chunk, table, reading, limits)
         cleaned_chunks.append(clean)
         issues.extend(chunk_issues)
         if progress is not None:
@@ -847,12 +1135,18 @@ def problem_list(issues: pl.DataFrame, file: str, limit: int = MAX_PROBLEMS) -> 
     >>> [str(p) for p in found], found.total
     (["a.csv row 3, field 'ts': bad"], 2)
     """
+    currencies: dict[str, int] = {}
+    if issues.height:
+        codes = issues["message"].str.extract(_CURRENCY_PROBLEM, 1).str.to_uppercase()
+        counted = codes.drop_nulls().value_counts(name="n")
+        currencies = {str(code): int(n) for code, n in counted.iter_rows()}
     return ProblemList(
         [
             Problem(file=file, row=row, field=field, message=message)
             for row, field, message in issues.head(max(limit, 0)).iter_rows()
         ],
         total=issues.height,
+        currencies=currencies,
     )
 
 

@@ -24,6 +24,7 @@ NAMES = [
     "serve",
     "budget",
     "channels",
+    "stages",
     "funnel",
     "report",
     "export",

@@ -49,6 +49,7 @@ from api.cli import (
     models,
     report,
     serve,
+    stages,
 )
 from api.cli._shared import PROG, run_command
 
@@ -81,6 +82,7 @@ COMMANDS: tuple[Command, ...] = (
     serve,
     budget,
     channels,
+    stages,
     funnel,
     report,
     export,

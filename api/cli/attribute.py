@@ -78,6 +78,19 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--costs", metavar="FILE", help="... and this spend (optional)")
     add_input_format_option(parser, "those files (and of --paths)")
     parser.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="strftime format of those files' timestamps, e.g. %%m/%%d/%%Y (default: ISO 8601, "
+        "epoch numbers, and slash dates in the order the column shows)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=".",
+        metavar="SEP",
+        help="decimal separator of money in those files: . (default) or , (1.234,56)",
+    )
+    parser.add_argument(
         "--currency",
         metavar="CODE",
         help=f"ISO 4217 currency of the files (default {DEFAULT_CURRENCY})",
@@ -322,7 +335,17 @@ def _load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
         if theirs in raw.columns or canonical not in raw.columns
     }
     frame = apply_mapping(raw, table, mapping, path)
-    good, problems, _ = validate(frame, table, path)
+    if table == "conversions" and "stage" in frame.columns:
+        from ingest.stages import StageMap
+
+        frame, _ = StageMap().apply(frame)  # Salesforce / HubSpot names, as an ingest reads them
+    good, problems, _ = validate(
+        frame,
+        table,
+        path,
+        date_format=getattr(args, "date_format", None),
+        decimal=getattr(args, "decimal", "."),
+    )
     if problems:
         raise ValidationFailedError(problems, getattr(problems, "total", len(problems)))
     return good

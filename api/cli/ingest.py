@@ -4,16 +4,28 @@
 
     closedloop ingest touchpoints events.csv --map user_id=cookie --map ts=time
     closedloop ingest costs spend.txt --input-format tsv
+    closedloop ingest conversions deals.csv --date-format %d/%m/%Y --decimal , --currency EUR
+    closedloop ingest conversions deals.csv --stage-map "Demo Booked=opportunity"
     closedloop ingest --from ga4 exports/ga4/ --db closedloop.duckdb
 
 ``--input-format`` names the files' format when their suffixes do not say.
 The old spelling ``--format csv|tsv|parquet|ndjson|json`` still works, with a
 note on stderr: ``--format`` is the output format in every other command.
+
+CRM exports come as they are: slash dates (``03/15/2025``, read in the order
+the column shows, or as ``--date-format`` says), money with currency signs,
+codes and thousands separators (``--decimal ,`` for ``1.234,56``), and stage
+names mapped onto closedloop's (the built-in Salesforce and HubSpot names,
+``closedloop stages``, and ``--stage-map``). What the ingest did not refuse
+but you should know (stages no funnel counts, identity rows without both ids)
+is printed on stderr, one line each. ``--skip-invalid`` that keeps no row
+exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,6 +94,27 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         metavar="CODE",
         help="set the store's reporting currency first (ISO 4217; only while it holds no money)",
     )
+    parser.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="strftime format of the timestamp or date column, e.g. %%m/%%d/%%Y or "
+        "'%%d.%%m.%%Y %%H:%%M' (default: ISO 8601, epoch numbers, and slash dates in the "
+        "order the column shows)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=".",
+        metavar="SEP",
+        help="decimal separator of money: . (default, 1,234.56) or , (1.234,56)",
+    )
+    parser.add_argument(
+        "--stage-map",
+        action="append",
+        metavar="YOURS=STAGE",
+        help='rename a conversion stage, e.g. --stage-map "Closed Won=closed_won" (repeatable; '
+        "on top of the built-in Salesforce and HubSpot names: `closedloop stages`)",
+    )
     add_db_option(parser)
     add_mapping_options(parser)
     add_input_format_option(parser)
@@ -139,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(args.parser, "the following arguments are required: FILE")
     from ingest import ingest_files, load_rules
 
+    stage_map = _stage_map(args)
     store = open_store(args)
     progress = terminal_progress(f"ingest {args.table}")
     try:
@@ -152,12 +186,36 @@ def run(args: argparse.Namespace) -> int:
             rejects_path=Path(args.rejects) if args.rejects else None,
             progress=progress,
             channel_rules=load_rules(args.channel_rules, click_ids=args.click_ids),
+            currency=args.currency,
+            date_format=args.date_format,
+            decimal=args.decimal,
+            stage_map=stage_map,
         )
     finally:
         if progress is not None:
             progress.close()
     print(summary)
+    for note in summary.notes:
+        print(f"{args.parser.prog}: warning: {note}", file=sys.stderr)
     return 0
+
+
+def _stage_map(args: argparse.Namespace) -> dict[str, str]:
+    """``[stages]`` of ``--mapping``, then ``--stage-map`` (which wins); conversions only."""
+    if args.stage_map and args.table != "conversions":
+        from attribution.errors import ParameterError
+
+        raise ParameterError(
+            f"--stage-map renames conversion stages; {args.table} have none. Drop it, or "
+            "ingest conversions."
+        )
+    if args.table != "conversions":
+        return {}
+    from ingest.mapping import load_stage_map
+    from ingest.stages import parse_stage_map_args
+
+    from_file = load_stage_map(args.mapping) if args.mapping else {}
+    return {**from_file, **parse_stage_map_args(args.stage_map or [])}
 
 
 def _ingest_from(args: argparse.Namespace) -> int:
@@ -172,6 +230,14 @@ def _ingest_from(args: argparse.Namespace) -> int:
             "--map, --mapping and --input-format apply to a table ingest, not to "
             f"--from {args.source}: the adapter knows its columns (adapter settings go in "
             "--option KEY=VALUE)."
+        )
+    if args.date_format or args.stage_map or args.decimal != ".":
+        from attribution.errors import ParameterError
+
+        raise ParameterError(
+            "--date-format, --decimal and --stage-map apply to a table ingest, not to "
+            f"--from {args.source}: the adapter knows how its source writes dates, amounts "
+            "and stages (adapter settings go in --option KEY=VALUE)."
         )
     from ingest import ingest_adapter, load_rules
 

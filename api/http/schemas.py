@@ -349,6 +349,14 @@ class IngestSummaryPublic(BaseModel):
     problems: list[ProblemItem] = Field(
         description="the first 50 problems of the rejected rows (with `skip_invalid=true`)"
     )
+    ignored: int = Field(
+        default=0,
+        description="rows left out by rule, not rejected (identity rows with an empty id)",
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what to know about the rows written: stage names nothing maps, ignored rows",
+    )
 
 
 class PersonDeletionPublic(BaseModel):

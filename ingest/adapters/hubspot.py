@@ -65,43 +65,44 @@ from ingest.adapters._common import (
     read_sources,
     require,
 )
+from ingest.stages import FUNNEL_STAGES, builtin_stages
 
 __all__ = ["DEFAULT_PIPELINE_STAGES", "LIFECYCLE_STAGES", "from_exports", "load"]
 
-LIFECYCLE_STAGES = {
-    "lead": "lead",
-    "marketingqualifiedlead": "mql",
-    "salesqualifiedlead": "sql",
-    "opportunity": "opportunity",
-    "customer": "closed_won",
-}
-"""HubSpot lifecycle stage (internal value) -> conversion stage."""
 
-_STAGE_LABELS = {
-    "lead": "Lead",
-    "marketingqualifiedlead": "Marketing Qualified Lead",
-    "salesqualifiedlead": "Sales Qualified Lead",
-    "opportunity": "Opportunity",
-    "customer": "Customer",
-}
+def _lifecycle_stages() -> dict[str, str]:
+    """Return the first lifecycle stage of ``stages.toml`` mapping to each funnel stage."""
+    first: dict[str, str] = {}
+    for entry in builtin_stages("hubspot", "lifecyclestage"):
+        if entry.stage in FUNNEL_STAGES and entry.stage not in first.values():
+            first[entry.value] = entry.stage
+    return first
 
+
+LIFECYCLE_STAGES = _lifecycle_stages()
+"""HubSpot lifecycle stage (internal value) -> conversion stage: for each funnel stage, the
+first entry of ``[hubspot.lifecyclestage]`` in ``ingest/stages.toml`` that maps to it (so
+``customer``, not ``evangelist``, dates ``closed_won``)."""
+
+_STAGE_LABELS = {s.value: s.label or s.value for s in builtin_stages("hubspot", "lifecyclestage")}
+
+_DEAL_STAGES = [s for s in builtin_stages("hubspot", "dealstage") if s.probability is not None]
 DEFAULT_PIPELINE_STAGES = pl.DataFrame(
     {
-        "pipeline": ["default"] * 7,
-        "stage": [
-            "appointmentscheduled",
-            "qualifiedtobuy",
-            "presentationscheduled",
-            "decisionmakerboughtin",
-            "contractsent",
-            "closedwon",
-            "closedlost",
-        ],
-        "probability": [0.2, 0.4, 0.6, 0.8, 0.9, 1.0, 0.0],
-        "closed": [False, False, False, False, False, True, True],
-    }
+        "pipeline": ["default"] * len(_DEAL_STAGES),
+        "stage": [s.value for s in _DEAL_STAGES],
+        "probability": [s.probability for s in _DEAL_STAGES],
+        "closed": [s.stage in ("closed_won", "closed_lost") for s in _DEAL_STAGES],
+    },
+    schema={
+        "pipeline": pl.String,
+        "stage": pl.String,
+        "probability": pl.Float64,
+        "closed": pl.Boolean,
+    },
 )
-"""HubSpot's default sales pipeline: stage id, probability and closed flag."""
+"""HubSpot's default sales pipeline: stage id, probability and closed flag, from
+``[hubspot.dealstage]`` of ``ingest/stages.toml``."""
 
 _ID_COLUMNS = ("hs_object_id", "Record ID", "vid", "id", "contact_id", "dealId", "deal_id")
 

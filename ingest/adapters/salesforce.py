@@ -18,11 +18,14 @@ Conversions (``conversion_id`` = record id + ``:`` + stage)
 - ``lead`` for every Lead, at ``CreatedDate``; ``user_id`` = the Lead Id,
   ``owner`` = ``OwnerId``, ``lead_source`` = ``LeadSource``.
 - ``mql`` / ``sql`` from the Lead ``Status`` through ``status_stages``
-  (case-insensitive; default ``MQL``/``Marketing Qualified`` -> mql,
-  ``SQL``/``Sales Qualified`` -> sql). Salesforce keeps only the current
-  status, so the stage is dated ``LastModifiedDate`` when exported, else
-  ``CreatedDate`` (**an approximation**; export a stage-date field and map it
-  with ``--map`` on a plain conversions ingest when you have one).
+  (case-insensitive; default :data:`DEFAULT_STATUS_STAGES`, from
+  ``ingest/stages.toml``: ``MQL``/``Marketing Qualified`` -> mql,
+  ``SQL``/``Sales Qualified``/``Closed - Converted`` -> sql, Salesforce's
+  other default statuses -> lead, which every lead is already).
+  Salesforce keeps only the current status, so the stage is dated
+  ``LastModifiedDate`` when exported, else ``CreatedDate`` (**an
+  approximation**; export a stage-date field and map it with ``--map`` on a
+  plain conversions ingest when you have one).
 - A converted lead (``IsConverted``) also reaches ``converted_stage``
   (default ``sql``) at ``ConvertedDate`` (a date without time).
 - ``opportunity`` for every Opportunity at its ``CreatedDate``;
@@ -80,6 +83,7 @@ from ingest.adapters._common import (
     require,
 )
 from ingest.readers import read_table
+from ingest.stages import builtin_stages
 
 __all__ = [
     "CAMPAIGN_TYPE_CHANNELS",
@@ -99,13 +103,9 @@ OBJECTS = (
 )
 """The Salesforce objects the adapter reads."""
 
-DEFAULT_STATUS_STAGES = {
-    "MQL": "mql",
-    "Marketing Qualified": "mql",
-    "SQL": "sql",
-    "Sales Qualified": "sql",
-}
-"""Lead ``Status`` -> stage (matched case-insensitively)."""
+DEFAULT_STATUS_STAGES = {s.value: s.stage for s in builtin_stages("salesforce", "Lead Status")}
+"""Lead ``Status`` -> stage (matched case-insensitively): ``[salesforce."Lead Status"]`` of
+``ingest/stages.toml``, which plain conversion ingests use too (``closedloop stages``)."""
 
 CAMPAIGN_TYPE_CHANNELS = {
     "Email": "Email",

@@ -353,3 +353,116 @@ def test_ingest_then_attribute(empty_client: TestClient, example_files: dict[str
         assert upload(empty_client, table, path.name, path.read_bytes()).status_code == 200
     body = empty_client.get("/v1/attribution", params={"model": "linear"}).json()
     assert body["totals"]["revenue"] == 150.0
+
+
+# CRM exports as they come: the command's options as query parameters
+
+
+CRM_CSV = """\
+conversion_id,user_id,ts,stage,revenue
+o1,u1,03/15/2025,Closed Won,"$12,000.00"
+o2,u2,03/16/2025,Demo Booked,$0
+"""
+
+
+def test_ingest_a_crm_export(empty_client: TestClient, db_path: Path) -> None:
+    query = "?stage_map=Demo%20Booked%3Dopportunity"
+    response = upload(empty_client, "conversions", "deals.csv", CRM_CSV.encode(), query)
+    assert response.status_code == 200, response.text
+    assert summary_counts(response.json()) == (2, 2, 0, 0, 0)
+    rows = Store(db_path).read("conversions").select("stage", "revenue").rows()
+    assert rows == [("closed_won", 12_000.0), ("opportunity", 0.0)]
+
+
+def test_ingest_ambiguous_dates_names_the_query_parameter(
+    empty_client: TestClient, assert_problem: AssertProblem
+) -> None:
+    data = b"conversion_id,user_id,ts,stage\no1,u1,03/04/2025,lead\n"
+    response = upload(empty_client, "conversions", "deals.csv", data)
+    assert_problem(
+        response,
+        422,
+        "Ambiguous dates",
+        "deals.csv, column 'ts': cannot tell whether dates such as '03/04/2025' (row 1) are "
+        "month/day/year or day/month/year: no first or second part is above 12. Pass "
+        "date_format=%m/%d/%Y (month first) or date_format=%d/%m/%Y (day first).",
+    )
+    response = upload(empty_client, "conversions", "deals.csv", data, "?date_format=%25d/%25m/%25Y")
+    assert response.status_code == 200, response.text
+    assert counts(empty_client)["conversions"] == 1
+
+
+def test_ingest_bad_date_format(empty_client: TestClient, assert_problem: AssertProblem) -> None:
+    response = upload(empty_client, "conversions", "d.csv", CRM_CSV.encode(), "?date_format=%25H")
+    body = assert_problem(response, 422, "Invalid parameter")
+    assert body["detail"].startswith("Bad date_format='%H': it must give the year")
+
+
+def test_ingest_decimal_comma(empty_client: TestClient, db_path: Path) -> None:
+    rows = [{"date": "2025-03-15", "channel": "Email", "spend": "1.234,56"}]
+    response = empty_client.post("/v1/ingest/costs?decimal=,", json=rows)
+    assert response.status_code == 200, response.text
+    assert Store(db_path).read("costs")["spend"].to_list() == [1234.56]
+
+
+def test_ingest_first_money_in_another_currency(
+    empty_client: TestClient, assert_problem: AssertProblem, db_path: Path
+) -> None:
+    rows = [
+        {"conversion_id": f"c{i}", "user_id": "u", "ts": "2025-03-01", "stage": "closed_won",
+         "revenue": 5, "currency": "EUR"}
+        for i in range(300)
+    ]  # fmt: skip
+    response = empty_client.post("/v1/ingest/conversions", json=rows)
+    body = assert_problem(
+        response,
+        422,
+        "Wrong currency",
+        "request body: these rows are in EUR but the store reports in USD; this store holds no "
+        "money yet: rerun with currency=EUR.",
+    )
+    assert "errors" not in body
+    response = empty_client.post("/v1/ingest/conversions?currency=EUR", json=rows)
+    assert response.status_code == 200, response.text
+    assert Store(db_path).currency == "EUR"
+
+
+def test_ingest_skip_invalid_that_keeps_nothing(
+    empty_client: TestClient, assert_problem: AssertProblem
+) -> None:
+    rows = [{"date": "soon", "channel": "Email", "spend": "1"}]
+    response = empty_client.post("/v1/ingest/costs?skip_invalid=true", json=rows)
+    body = assert_problem(
+        response,
+        422,
+        "Every row rejected",
+        "every row was rejected (1 of 1). Nothing was written.",
+    )
+    assert body["total"] == 1
+    assert body["errors"][0]["field"] == "date"
+    assert counts(empty_client)["costs"] == 0
+
+
+def test_ingest_stage_map_errors(empty_client: TestClient, assert_problem: AssertProblem) -> None:
+    response = upload(empty_client, "conversions", "d.csv", CRM_CSV.encode(), "?stage_map=Won")
+    assert_problem(
+        response,
+        422,
+        "Invalid input",
+        "Bad stage_map='Won': expected <your stage>=<stage>, e.g. stage_map=\"Closed "
+        'Won=closed_won" (closedloop stages lists the stages).',
+    )
+    response = empty_client.post("/v1/ingest/costs?stage_map=a%3Db", json=[{"x": 1}])
+    assert_problem(
+        response,
+        422,
+        "Invalid parameter",
+        "stage_map renames conversion stages; costs have none. Drop it, or ingest conversions.",
+    )
+
+
+def test_ingest_identity_rows_without_both_ids(empty_client: TestClient) -> None:
+    rows = [{"anonymous_id": "a1", "user_id": "u1"}, {"anonymous_id": "", "user_id": "u2"}]
+    response = empty_client.post("/v1/ingest/identities", json=rows)
+    assert response.status_code == 200, response.text
+    assert summary_counts(response.json()) == (2, 1, 0, 0, 0)

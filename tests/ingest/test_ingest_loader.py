@@ -237,7 +237,7 @@ def test_unknown_table_and_format(tmp_path: Path, store: Store) -> None:
 
 
 def test_ingest_frame(store: Store) -> None:
-    frame = pl.DataFrame({"anonymous_id": ["a1", "a2", None], "user_id": ["u1", "u1", "u2"]})
+    frame = pl.DataFrame({"anonymous_id": ["a1", "a2", "a\x003"], "user_id": ["u1", "u1", "u2"]})
     with pytest.raises(ValidationFailedError, match="request body row 3, field 'anonymous_id'"):
         ingest_frame(store, "identities", frame)
     assert store.counts()["identities"] == 0
@@ -250,7 +250,8 @@ def test_ingest_frame(store: Store) -> None:
             "file": "batch 7",
             "row": 3,
             "field": "anonymous_id",
-            "message": "required value is missing",
+            "message": "contains the invisible control character U+0000 (NULL); remove it, "
+            "got 'a\\x003'",
         }
     ]
 

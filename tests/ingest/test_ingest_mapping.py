@@ -7,6 +7,7 @@ import pytest
 
 from attribution.errors import InputError, MissingColumnsError, UnknownTableError
 from ingest import apply_mapping, load_mapping_file, parse_map_args
+from ingest.mapping import load_stage_map, source_columns
 
 EVENTS = pl.DataFrame(
     {
@@ -173,3 +174,52 @@ def test_mapping_file_errors(tmp_path: Path, text: str, message: str) -> None:
 def test_mapping_file_missing(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"Cannot read mapping file 'nope\.toml'"):
         load_mapping_file(tmp_path / "nope.toml")
+
+
+# Stage values in a mapping file, and where each canonical column comes from
+
+
+def test_mapping_file_with_stages(tmp_path: Path) -> None:
+    path = tmp_path / "crm.toml"
+    path.write_text(
+        '[conversions]\nstage = "StageName"\n\n[stages]\n"Closed Won" = "closed_won"\n'
+        '" Demo Booked " = " opportunity "\n'
+    )
+    assert load_mapping_file(path)["conversions"] == {"stage": "StageName"}
+    assert load_stage_map(path) == {"Closed Won": "closed_won", "Demo Booked": "opportunity"}
+
+
+def test_mapping_file_without_stages(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text('[columns]\nuser_id = "cookie"\n')
+    assert load_stage_map(path) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[stages]\n"Won" = 1\n', r"\[stages\] 'Won': expected your stage = the closedloop stage"),
+        ('[stages]\n"Won" = ""\n', r"\[stages\] 'Won': expected your stage"),
+        ('[stages]\n" " = "lead"\n', r"\[stages\] ' ': expected your stage"),
+    ],
+)
+def test_mapping_file_stage_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        load_mapping_file(path)
+    with pytest.raises(InputError, match=message):
+        load_stage_map(path)
+
+
+def test_source_columns() -> None:
+    columns = ["Id", "User_ID ", "CloseDate", "currency"]
+    found = source_columns(columns, "conversions", {"conversion_id": "Id", "ts": "CloseDate"}, "c")
+    assert found == {
+        "conversion_id": "Id",
+        "user_id": "User_ID ",
+        "ts": "CloseDate",
+        "currency": "currency",
+    }
+    with pytest.raises(MissingColumnsError, match=r"c\.csv has no column 'When'"):
+        source_columns(columns, "conversions", {"ts": "When"}, "x/c.csv")

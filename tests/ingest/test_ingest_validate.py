@@ -54,7 +54,7 @@ def test_negative_revenue() -> None:
     ]
 
 
-@pytest.mark.parametrize("value", ["abc", "NaN", "inf", "1,000", "$5"])
+@pytest.mark.parametrize("value", ["abc", "NaN", "inf", "-$5", "($5)", "$"])
 def test_revenue_not_a_finite_number(value: str) -> None:
     assert messages(conversions(revenue=["1", "2", value])) == [
         f"conversions.csv row 3, field 'revenue': expected a number ≥ 0, got '{value}'"
@@ -97,7 +97,7 @@ def test_duplicate_key_reported_on_every_repeat() -> None:
 def test_costs_rules_and_composite_key() -> None:
     frame = pl.DataFrame(
         {
-            "date": ["2024-03-01", "2024-03-01", "03/01/2024", "2024-03-02", "2024-03-01"],
+            "date": ["2024-03-01", "2024-03-01", "1 March", "2024-03-02", "2024-03-01"],
             "channel": ["Email", "Email", "Email", "Email", "Email"],
             "campaign": [None, "", "x", "y", "spring"],
             "spend": ["10", "5", "1", "-1", "2"],
@@ -109,7 +109,7 @@ def test_costs_rules_and_composite_key() -> None:
     assert [str(p) for p in problems] == [
         "costs.csv row 2, field 'date, channel, campaign': "
         "duplicate key (date='2024-03-01', channel='Email', campaign=null), first seen at row 1",
-        "costs.csv row 3, field 'date': expected a date (YYYY-MM-DD), got '03/01/2024'",
+        "costs.csv row 3, field 'date': expected a date (YYYY-MM-DD), got '1 March'",
         "costs.csv row 4, field 'spend': expected a number ≥ 0, got '-1'",
         "costs.csv row 4, field 'impressions': expected a whole number ≥ 0, got '3.5'",
         "costs.csv row 5, field 'impressions': expected a whole number ≥ 0, got '-2'",

@@ -7,7 +7,11 @@ NDJSON body is read as such, and both go through :func:`ingest.ingest_frame`,
 the call behind :func:`ingest.ingest_files`, named after the upload's file name
 (or ``request body``), so problems read ``touchpoints.csv row 3, field 'ts': ...``.
 One bad row means nothing is written and a 422 problem lists every rejected
-value (``errors: [{row, field, message, file}]``), unless ``skip_invalid=true``.
+value (``errors: [{row, field, message, file}]``), unless ``skip_invalid=true``;
+with it, a request whose every row is rejected writes nothing and answers 422
+too. ``currency=``, ``date_format=``, ``decimal=`` and ``stage_map=`` are the
+command's ``--currency``, ``--date-format``, ``--decimal`` and ``--stage-map``,
+and errors name them so.
 
 The handler is ``async`` only to read the body; parsing and writing run in
 the threadpool like the other routes, so they never block the event loop.
@@ -19,6 +23,7 @@ import io
 import shutil
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
@@ -30,10 +35,13 @@ from starlette.datastructures import UploadFile
 from api.http.deps import StoreDep
 from api.http.errors import problem_responses
 from api.http.schemas import IngestSummaryPublic
-from attribution.errors import InputError, UnknownTableError
+from attribution.errors import ClosedloopError, InputError, ParameterError, UnknownTableError
 from attribution.schema import TABLES
 from ingest import Store, ingest_frame, parse_map_args, read_table
+from ingest.loader import ForeignCurrencyError
 from ingest.readers import READERS
+from ingest.stages import parse_stage_map_args
+from ingest.timestamps import AmbiguousDatesError
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 
@@ -114,6 +122,69 @@ def _upload_name(filename: str | None, fmt: str | None) -> str:
     return stem + "…" + suffixes
 
 
+_OPTIONS = (
+    ("--date-format ", "date_format="),
+    ("--currency ", "currency="),
+    ("--stage-map ", "stage_map="),
+    ("--decimal ", "decimal="),
+    ("--map ", "map="),
+)
+"""The command's options, as this route's query parameters."""
+
+_WORDED = (InputError, ParameterError, ForeignCurrencyError, AmbiguousDatesError)
+"""Errors whose message is worded for the command line and names its options."""
+
+
+def _as_query(exc: ClosedloopError) -> ClosedloopError:
+    """Return ``exc`` with the command's options named as query parameters (same class).
+
+    Examples
+    --------
+    >>> str(_as_query(ForeignCurrencyError("rerun with --currency EUR.")))
+    'rerun with currency=EUR.'
+    """
+    text = str(exc)
+    if type(exc) not in _WORDED:
+        return exc
+    for option, parameter in _OPTIONS:
+        text = text.replace(option, parameter)
+    return exc if text == str(exc) else type(exc)(text)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How the rows are read and written: the query's options for :func:`ingest.ingest_frame`."""
+
+    mapping: dict[str, str]
+    skip_invalid: bool = False
+    currency: str | None = None
+    date_format: str | None = None
+    decimal: str = "."
+    stage_map: dict[str, str] | None = None
+
+    def ingest(self, store: Store, table: str, frame: pl.DataFrame, source: str) -> dict[str, Any]:
+        """Ingest ``frame`` as these options say, with errors worded for this route."""
+        try:
+            summary = ingest_frame(
+                store,
+                table,
+                frame,
+                source=source,
+                mapping=self.mapping,
+                skip_invalid=self.skip_invalid,
+                currency=self.currency,
+                date_format=self.date_format,
+                decimal=self.decimal,
+                stage_map=self.stage_map,
+            )
+        except ClosedloopError as exc:
+            worded = _as_query(exc)
+            if worded is exc:
+                raise
+            raise worded from None
+        return summary.to_dict()
+
+
 def _ingest_upload(
     store: Store,
     table: str,
@@ -121,8 +192,7 @@ def _ingest_upload(
     name: str,
     *,
     fmt: str | None,
-    mapping: dict[str, str],
-    skip_invalid: bool,
+    options: _Options,
 ) -> dict[str, Any]:
     # Saved under the user's file name: the suffix picks the reader and a
     # gzipped upload is decompressed exactly as `closedloop ingest` would.
@@ -131,10 +201,7 @@ def _ingest_upload(
         with path.open("wb") as out:
             shutil.copyfileobj(source, out)
         frame = read_table(path, fmt)
-    summary = ingest_frame(
-        store, table, frame, source=name, mapping=mapping, skip_invalid=skip_invalid
-    )
-    return summary.to_dict()
+    return options.ingest(store, table, frame, name)
 
 
 def _read_body(body: bytes, fmt: str) -> pl.DataFrame:
@@ -151,19 +218,10 @@ def _read_body(body: bytes, fmt: str) -> pl.DataFrame:
 
 
 def _ingest_body(
-    store: Store,
-    table: str,
-    body: bytes,
-    fmt: str,
-    *,
-    mapping: dict[str, str],
-    skip_invalid: bool,
+    store: Store, table: str, body: bytes, fmt: str, *, options: _Options
 ) -> dict[str, Any]:
     frame = _read_body(body, fmt)
-    summary = ingest_frame(
-        store, table, frame, source="request body", mapping=mapping, skip_invalid=skip_invalid
-    )
-    return summary.to_dict()
+    return options.ingest(store, table, frame, "request body")
 
 
 @router.post(
@@ -191,6 +249,33 @@ async def ingest_table(
             description="Rename your columns: `map=user_id=cookie` (repeatable).",
         ),
     ] = None,
+    currency: Annotated[
+        str | None,
+        Query(
+            description="Set the store's reporting currency (ISO 4217) in this request's "
+            "transaction; only while the store holds no money in another one.",
+            examples=["EUR"],
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        Query(
+            description="strftime format of the timestamp or date column, e.g. `%m/%d/%Y` "
+            "(default: ISO 8601, epoch numbers, and slash dates in the order the column shows).",
+            examples=["%d/%m/%Y"],
+        ),
+    ] = None,
+    decimal: Annotated[
+        Literal[".", ","],
+        Query(description="Decimal separator of money: `.` (1,234.56) or `,` (1.234,56)."),
+    ] = ".",
+    stage_map: Annotated[
+        list[str] | None,
+        Query(
+            description="Rename conversion stages: `stage_map=Closed Won=closed_won` "
+            "(repeatable; on top of the built-in Salesforce and HubSpot names).",
+        ),
+    ] = None,
 ) -> Any:
     """Validate rows and write them to `touchpoints`, `conversions`, `costs` or `identities`.
 
@@ -199,9 +284,16 @@ async def ingest_table(
     _check_table(table)
     try:
         mapping = parse_map_args(map_ or [])
+        stages = parse_stage_map_args(stage_map or [])
     except InputError as exc:
-        # The parser words its message for the command line's --map option.
-        raise InputError(str(exc).replace("--map ", "map=")) from None
+        # The parsers word their messages for the command line's options.
+        raise _as_query(exc) from None
+    if stages and table != "conversions":
+        raise ParameterError(
+            f"stage_map renames conversion stages; {table} have none. Drop it, or ingest "
+            "conversions."
+        )
+    options = _Options(mapping, skip_invalid, currency, date_format, decimal, stages or None)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
         async with request.form() as form:
@@ -218,8 +310,7 @@ async def ingest_table(
                 upload.file,
                 _upload_name(upload.filename, fmt),
                 fmt=fmt,
-                mapping=mapping,
-                skip_invalid=skip_invalid,
+                options=options,
             )
     if media in _BODY_TYPES:
         body = await request.body()
@@ -229,8 +320,7 @@ async def ingest_table(
             table,
             body,
             _BODY_TYPES[media],
-            mapping=mapping,
-            skip_invalid=skip_invalid,
+            options=options,
         )
     raise HTTPException(
         415,

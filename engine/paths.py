@@ -17,12 +17,14 @@ import numpy as np
 import polars as pl
 
 from attribution.journeys import UNTOUCHED, Journeys, resolve_stage, stage_milestones
+from attribution.markov.chain import STEPS
 from attribution.paths import journeys_from_path_lists
 from attribution.schema import JOURNEY_TOUCHES
 from engine.sql import (
     converting_touches_sql,
     items_sql,
     journey_paths_sql,
+    journey_steps_sql,
     non_converting_sql,
     path_digits,
     remapped_sql,
@@ -309,6 +311,232 @@ def _word_index(column: str) -> int:
 
 
 @dataclass(frozen=True)
+class StepAggregate:
+    """The steps of one stage's journeys, and its converting paths: a first-order chain's input.
+
+    At order 1 a Markov chain needs of the journeys only how often each step
+    is taken (:class:`attribution.markov.FirstOrderChain`); the credit is
+    spread over the converting journeys alone. So the engine counts the
+    steps of every journey where the data lives and sends back the
+    converting journeys' paths, a few percent of the rows, instead of every
+    distinct path (:func:`store_steps`).
+
+    Attributes
+    ----------
+    by
+        The touch column the steps are made of.
+    stage, lookback_days
+        What the journeys were built with.
+    steps
+        :data:`attribution.markov.STEPS` of every journey.
+    converting
+        :data:`PATHS` of the converting journeys, one row per distinct path
+        (``nulls`` 0).
+    untouched
+        :data:`attribution.journeys.UNTOUCHED` rows.
+    conversion_dates
+        First and last day with a conversion of the stage in the period, or
+        ``None`` when there is none.
+    non_converting
+        The number of non-converting journeys.
+
+    Examples
+    --------
+    >>> steps = pl.DataFrame({"prev": [None, "Email"], "next": ["Email", None],
+    ...     "count": [3.0, 1.0], "revenue": [0.0, 9.0]}, schema=STEPS)
+    >>> table = pl.DataFrame({"path": [["Email"]], "conversions": [1.0], "revenue": [9.0],
+    ...     "nulls": [0.0]}, schema=PATHS)
+    >>> aggregate = StepAggregate("channel", "purchase", 90.0, steps, table,
+    ...     pl.DataFrame(schema=UNTOUCHED), None, 2.0)
+    >>> aggregate.journeys().revenue, aggregate.non_converting
+    (9.0, 2.0)
+    """
+
+    by: str
+    stage: str | None
+    lookback_days: float
+    steps: pl.DataFrame
+    converting: pl.DataFrame
+    untouched: pl.DataFrame
+    conversion_dates: tuple[dt.date, dt.date] | None
+    non_converting: float
+
+    def journeys(self) -> Journeys:
+        """Return the converting journeys: one per distinct converting path, with its count.
+
+        Examples
+        --------
+        >>> empty_steps("campaign", 90.0).journeys().touches.height
+        0
+        """
+        return journeys_from_path_lists(
+            self.converting,
+            by=self.by,
+            untouched=self.untouched,
+            stage=self.stage,
+            lookback_days=self.lookback_days,
+            distinct=True,
+        )
+
+
+def empty_steps(by: str, lookback_days: float) -> StepAggregate:
+    """Return the steps of a window with no conversion of any stage: none.
+
+    Examples
+    --------
+    >>> empty_steps("channel", 90.0).steps.height
+    0
+    """
+    return StepAggregate(
+        by,
+        None,
+        lookback_days,
+        pl.DataFrame(schema=STEPS),
+        pl.DataFrame(schema=PATHS),
+        pl.DataFrame(schema=UNTOUCHED),
+        None,
+        0.0,
+    )
+
+
+def store_steps(
+    snap: Snapshot,
+    person_map: pl.DataFrame,
+    *,
+    by: str,
+    stage: str | None,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    stages: Mapping[str, int] | None = None,
+) -> StepAggregate:
+    """Count the steps of a stage's journeys in DuckDB and bring back the converting paths.
+
+    Parameters as :func:`store_paths`.
+
+    Returns
+    -------
+    StepAggregate
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ingest import Store, ingest_frame
+    >>> from attribution.report import _tiny_example
+    >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb")
+    >>> tp, cv, _ = _tiny_example()
+    >>> _ = ingest_frame(store, "touchpoints", tp); _ = ingest_frame(store, "conversions", cv)
+    >>> none = pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
+    >>> with store.snapshot() as snap:
+    ...     aggregate = store_steps(snap, none, by="channel", stage=None, lookback_days=90,
+    ...         start=None, end=None)
+    >>> aggregate.steps.rows()
+    [(None, 'Email', 1.0, 0.0), ('Email', 'Search', 1.0, 0.0), ('Search', None, 1.0, 100.0)]
+    >>> aggregate.converting.rows()
+    [(['Email', 'Search'], 1.0, 100.0, 0.0)]
+    """
+    counted = dict(stages) if stages is not None else window_stages(snap, lookback_days, start, end)
+    chosen = chosen_stage(counted, stage)
+    if chosen is None:
+        return empty_steps(by, lookback_days)
+    items = item_codes(snap.query(items_sql(by, lookback_days, start, end))["item"])
+    sql = journey_steps_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
+    frame = snap.query(sql, {"person_map": person_map, "item_codes": items})
+    return step_rows(frame, items["item"], by, chosen, lookback_days)
+
+
+def step_rows(
+    frame: pl.DataFrame, items: pl.Series, by: str, stage: str | None, lookback_days: float
+) -> StepAggregate:
+    """Turn the rows of :func:`engine.sql.journey_steps_sql` (from any engine) into steps and paths.
+
+    The steps are summed per ``(prev, code)``; the converting journeys' touches
+    are put in order (``ts``, then ``event_id``: the engine's order within a
+    journey) and rolled up to distinct paths with the revenue of their
+    conversions; a conversion with no touch before it (``prev`` 0) is untouched.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> day = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    >>> rows = pl.DataFrame({"prev": [0, 0, 2, 1], "code": [1, 2, 1, None],
+    ...     "user_id": [None, "u", "u", "u"], "conversion_ts": [None, day, day, day],
+    ...     "ts": [None, day, day, day], "event_id": [None, "t1", "t2", "c1"],
+    ...     "count": [4.0, 1.0, 1.0, 1.0], "revenue": [0.0, 0.0, 0.0, 9.0]})
+    >>> aggregate = step_rows(rows, pl.Series(["A", "B"]), "channel", "purchase", 90)
+    >>> aggregate.converting.rows(), aggregate.non_converting
+    ([(['B', 'A'], 1.0, 9.0, 0.0)], 4.0)
+    """
+    names = items.cast(pl.String)
+    name_of = dict(zip(range(1, names.len() + 1), names.to_list(), strict=True))
+    frame = frame.with_columns(
+        pl.col("prev").cast(pl.Int64),
+        pl.col("code").cast(pl.Int64),
+        pl.col("conversion_ts", "ts").cast(pl.Datetime("us", "UTC")),
+        pl.col("count", "revenue").cast(pl.Float64),
+    )
+    conversion = pl.col("code").is_null()
+    untouched_step = conversion & (pl.col("prev") == 0)
+    steps = (
+        frame.filter(~untouched_step)
+        .group_by("prev", "code")
+        .agg(pl.col("count", "revenue").sum())
+        .select(
+            pl.col("prev").replace_strict(name_of, default=None, return_dtype=pl.String),
+            pl.col("code")
+            .replace_strict(name_of, default=None, return_dtype=pl.String)
+            .alias("next"),
+            "count",
+            pl.when(conversion).then(pl.col("revenue")).otherwise(0.0).alias("revenue"),
+        )
+        .sort("prev", "next", nulls_last=[False, True])
+        .cast(STEPS)  # type: ignore[arg-type]
+    )
+    starts = frame.filter(~conversion & (pl.col("prev") == 0))["count"].sum()
+    touched = frame.filter(conversion & (pl.col("prev") != 0))
+    events = frame.filter(pl.col("user_id").is_not_null())
+    journey = ["user_id", "conversion_ts"]
+    converting = (
+        events.filter(~conversion)
+        .group_by(journey)
+        .agg(pl.col("code").sort_by("ts", "event_id").alias("codes"))
+        .join(touched.select(*journey, "revenue"), on=journey, how="inner")
+        .group_by("codes")
+        .agg(pl.len().cast(pl.Float64).alias("conversions"), pl.col("revenue").sum())
+        .select(
+            pl.col("codes")
+            .list.eval(pl.element().replace_strict(name_of, return_dtype=pl.String))
+            .alias("path"),
+            "conversions",
+            "revenue",
+            pl.lit(0.0).alias("nulls"),
+        )
+        .sort("path")
+        .cast(PATHS)  # type: ignore[arg-type]
+    )
+    untouched = (
+        frame.filter(untouched_step)
+        .select(
+            pl.col("event_id").alias("conversion_id"),
+            "user_id",
+            pl.col("conversion_ts").alias("ts"),
+            "revenue",
+        )
+        .sort("conversion_id")
+        .cast(UNTOUCHED)  # type: ignore[arg-type]
+    )
+    instants = frame.filter(conversion)["conversion_ts"]
+    first, last = instants.min(), instants.max()
+    dates: tuple[dt.date, dt.date] | None = None
+    if isinstance(first, dt.datetime) and isinstance(last, dt.datetime):
+        dates = (first.date(), last.date())
+    non_converting = float(starts) - float(touched["count"].sum())
+    return StepAggregate(
+        by, stage, lookback_days, steps, converting, untouched, dates, non_converting
+    )
+
+
+@dataclass(frozen=True)
 class ConvertingJourneys:
     """The converting journeys of one stage, touch by touch, and how many journeys did not convert.
 
@@ -493,14 +721,18 @@ __all__ = [
     "PATHS",
     "ConvertingJourneys",
     "PathAggregate",
+    "StepAggregate",
     "aggregate_rows",
     "chosen_stage",
     "converting_journeys",
     "decode_paths",
     "empty_aggregate",
+    "empty_steps",
     "item_codes",
     "remapped",
+    "step_rows",
     "store_converting",
     "store_paths",
+    "store_steps",
     "window_stages",
 ]

@@ -23,16 +23,20 @@ from attribution.errors import InputError, ParameterError
 from engine.paths import (
     ConvertingJourneys,
     PathAggregate,
+    StepAggregate,
     aggregate_rows,
     chosen_stage,
     converting_journeys,
     empty_aggregate,
+    empty_steps,
     item_codes,
+    step_rows,
 )
 from engine.sql import (
     converting_touches_sql,
     items_sql,
     journey_paths_sql,
+    journey_steps_sql,
     non_converting_sql,
     remapped_sql,
     stages_sql,
@@ -183,14 +187,57 @@ def lake_paths(
     chosen = chosen_stage(counted, stage)
     if chosen is None:
         return empty_aggregate(by, lookback_days)
-    _person_view(spark, person_map)
-    items = item_codes(_frame(spark, items_sql(by, lookback_days, start, end))["item"])
-    rows = [tuple(row) for row in items.iter_rows()]
-    spark.createDataFrame(rows, "item string, code bigint").createOrReplaceTempView("item_codes")
+    items = _item_view(spark, person_map, by, lookback_days, start, end)
     sql = journey_paths_sql(
         by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end, items=items.height
     )
     return aggregate_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
+
+
+def _item_view(
+    spark: SparkSession,
+    person_map: pl.DataFrame,
+    by: str,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> pl.DataFrame:
+    """Register ``person_map`` and the window's ``item_codes`` as views; return the codes."""
+    _person_view(spark, person_map)
+    items = item_codes(_frame(spark, items_sql(by, lookback_days, start, end))["item"])
+    rows = [tuple(row) for row in items.iter_rows()]
+    spark.createDataFrame(rows, "item string, code bigint").createOrReplaceTempView("item_codes")
+    return items
+
+
+def lake_steps(
+    spark: SparkSession,
+    person_map: pl.DataFrame,
+    *,
+    by: str,
+    stage: str | None,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    stages: dict[str, int] | None = None,
+) -> StepAggregate:
+    """Count the steps of a stage's journeys in Spark and bring back the converting paths.
+
+    Parameters as :func:`engine.paths.store_steps`; the lake's views must be
+    registered (:func:`register_lake`).
+
+    Examples
+    --------
+    >>> lake_steps  # doctest: +ELLIPSIS
+    <function lake_steps at ...>
+    """
+    counted = stages if stages is not None else lake_stages(spark, lookback_days, start, end)
+    chosen = chosen_stage(counted, stage)
+    if chosen is None:
+        return empty_steps(by, lookback_days)
+    items = _item_view(spark, person_map, by, lookback_days, start, end)
+    sql = journey_steps_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
+    return step_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
 
 
 def lake_converting(
@@ -256,6 +303,7 @@ __all__ = [
     "lake_paths",
     "lake_remapped",
     "lake_stages",
+    "lake_steps",
     "lake_table",
     "read_lake",
     "register_lake",

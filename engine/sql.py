@@ -146,6 +146,11 @@ def items_sql(by: str, lookback_days: float, start: dt.date | None, end: dt.date
     )
 
 
+def _item_join(by: str) -> str:
+    """Return the join giving each touch its item's code ``c.code`` (see :func:`items_sql`)."""
+    return f"JOIN item_codes AS c ON c.item = COALESCE(CAST(e.{by} AS VARCHAR), {literal(NOT_SET)})"
+
+
 def _check_by(by: str) -> None:
     if by not in ("channel", "campaign"):
         raise ValueError(f"paths are built by channel or campaign, not {by!r}")
@@ -191,17 +196,13 @@ def journey_paths_sql(
     _check_by(by)
     base, digits, words = items + 1, path_digits(items), path_words(items)
     powers = _powers(base, digits)
-    touch = (
-        "c.code",
-        f"JOIN item_codes AS c ON c.item = COALESCE(CAST(e.{by} AS VARCHAR), {literal(NOT_SET)})",
-    )
     journeys = _kept_events(
         stage,
         lookback_days,
         start,
         end,
-        touch_columns=[touch[0]],
-        join=touch[1],
+        touch_columns=["c.code"],
+        join=_item_join(by),
         conversion_columns=["CAST(NULL AS BIGINT)"],
         names=["code"],
     )
@@ -247,6 +248,116 @@ GROUP BY n, last_later, {word_names}, long_path, untouched_id, untouched_person
 """
 
 
+def journey_steps_sql(
+    *, by: str, stage: str, lookback_days: float, start: dt.date | None, end: dt.date | None
+) -> str:
+    """Return the query of the steps of a stage's journeys: what a first-order chain counts.
+
+    The journeys of :func:`journey_paths_sql`, read one step at a time:
+    every kept event (a touch, or the conversion ending a journey) with the
+    code of the journey's touch before it, ``prev`` (0 when there is none:
+    the journey starts there, or the conversion kept no touch), and its own
+    ``code`` (null for the conversion). A touch's predecessor is the event
+    before it in the person's stream when that is a touch (a conversion
+    there starts a new journey) still in the journey's lookback window. No
+    journey is rolled up, so no distinct path is built: the aggregate is as
+    small as the number of distinct steps.
+
+    Events of converting journeys come back one row each, with ``user_id``
+    (the stitched person), ``conversion_ts`` (the journey's conversion
+    instant), ``ts`` and ``event_id`` (the touchpoint or conversion id), for
+    the converting paths and the revenue; the others are counted per
+    ``(prev, code)``, those columns null. ``count``: journeys taking the
+    step; ``revenue``: the conversion's. Reads ``touchpoints``,
+    ``conversions``, ``person_map`` and ``item_codes`` as
+    :func:`journey_paths_sql` does.
+
+    Examples
+    --------
+    >>> sql = journey_steps_sql(by="channel", stage="purchase", lookback_days=90,
+    ...     start=None, end=None)
+    >>> "LAG(code)" in sql and "item_codes" in sql
+    True
+    """
+    _check_by(by)
+    lookback_us = dt.timedelta(days=lookback_days) // dt.timedelta(microseconds=1)
+    period = event_window(lookback_days, start, end)
+    keep = f"anchor >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
+    since = f"anchor - INTERVAL '{lookback_us}' MICROSECOND"
+    order = "PARTITION BY person ORDER BY ts, is_conv, event_id"
+    following = f"{order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"
+    converting = "converting_anchor IS NOT NULL"
+    events = _events(
+        stage,
+        period,
+        touch_columns=["c.code"],
+        join=_item_join(by),
+        conversion_columns=["CAST(NULL AS BIGINT)"],
+        names=["code"],
+    )
+    return f"""
+WITH {events}, placed AS (
+  SELECT *,
+    FIRST_VALUE(CASE WHEN is_conv = 1 THEN ts END IGNORE NULLS) OVER ({following})
+      AS converting_anchor,
+    LAST_VALUE(ts) OVER ({following}) AS last_event,
+    LAG(code) OVER ({order}) AS prev_code,
+    LAG(ts) OVER ({order}) AS prev_ts
+  FROM events
+), anchored AS (
+  SELECT *, COALESCE(converting_anchor, last_event) AS anchor
+  FROM placed
+), steps AS (
+  SELECT *, COALESCE(CASE WHEN prev_ts >= {since} THEN prev_code END, 0) AS prev
+  FROM anchored
+  WHERE {keep} AND ts >= {since}
+)
+SELECT prev, code,
+       CASE WHEN {converting} THEN person END AS user_id,
+       converting_anchor AS conversion_ts,
+       CASE WHEN {converting} THEN ts END AS ts,
+       CASE WHEN {converting} THEN event_id END AS event_id,
+       CAST(COUNT(*) AS DOUBLE) AS count,
+       SUM(revenue) AS revenue
+FROM steps
+GROUP BY prev, code, CASE WHEN {converting} THEN person END, converting_anchor,
+         CASE WHEN {converting} THEN ts END, CASE WHEN {converting} THEN event_id END
+"""
+
+
+def _events(
+    stage: str,
+    period: str,
+    *,
+    touch_columns: list[str],
+    join: str,
+    conversion_columns: list[str],
+    names: list[str],
+) -> str:
+    """Return the table ``events`` (``events AS (...)``): the stream every journey is cut from.
+
+    Touches and the stage's conversions of the read window (``period``, see
+    :func:`event_window`), keyed by stitched ``person``: ``ts``,
+    ``event_id``, ``is_conv``, ``revenue`` and the extra ``names``
+    (``touch_columns`` for touches, ``conversion_columns`` for conversions;
+    ``join`` is added to the touches' FROM).
+    """
+    touch_extra = "".join(f", {c} AS {n}" for c, n in zip(touch_columns, names, strict=True))
+    conv_extra = "".join(f", {c}" for c in conversion_columns)
+    return f"""events AS (
+  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, e.touchpoint_id AS event_id,
+         0 AS is_conv, CAST(0 AS DOUBLE) AS revenue{touch_extra}
+  FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
+  {join}
+  WHERE {period}
+  UNION ALL
+  SELECT COALESCE(m.person_id, e.user_id), e.ts, e.conversion_id,
+         1, COALESCE(CAST(e.revenue AS DOUBLE), 0){conv_extra}
+  FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
+  WHERE e.stage = {literal(stage)} AND {period}
+)"""
+
+
 def _kept_events(
     stage: str,
     lookback_days: float,
@@ -274,20 +385,15 @@ def _kept_events(
     keep = f"anchor >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
     order = "PARTITION BY person ORDER BY ts, is_conv, event_id"
     following = f"{order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"
-    touch_extra = "".join(f", {c} AS {n}" for c, n in zip(touch_columns, names, strict=True))
-    conv_extra = "".join(f", {c}" for c in conversion_columns)
-    return f"""WITH events AS (
-  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, e.touchpoint_id AS event_id,
-         0 AS is_conv, CAST(0 AS DOUBLE) AS revenue{touch_extra}
-  FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
-  {join}
-  WHERE {period}
-  UNION ALL
-  SELECT COALESCE(m.person_id, e.user_id), e.ts, e.conversion_id,
-         1, COALESCE(CAST(e.revenue AS DOUBLE), 0){conv_extra}
-  FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
-  WHERE e.stage = {literal(stage)} AND {period}
-), placed AS (
+    events = _events(
+        stage,
+        period,
+        touch_columns=touch_columns,
+        join=join,
+        conversion_columns=conversion_columns,
+        names=names,
+    )
+    return f"""WITH {events}, placed AS (
   SELECT *,
     SUM(is_conv) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - is_conv
       AS journey,
@@ -494,6 +600,7 @@ __all__ = [
     "funnel_touches_sql",
     "items_sql",
     "journey_paths_sql",
+    "journey_steps_sql",
     "literal",
     "non_converting_sql",
     "path_digits",

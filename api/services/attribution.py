@@ -18,6 +18,7 @@ from api.services.queries import AttributionQuery, TimeSeriesQuery, check_bootst
 from api.services.results import Result, report_result
 from attribution import AttributionModel
 from attribution.errors import ParameterError
+from attribution.models.markov import Markov
 from attribution.paths import PATH_COLUMNS, attribute_paths
 from attribution.report import AttributionReport, report_journeys
 
@@ -104,11 +105,13 @@ def attribution_report(
 
     Models that credit each journey on its own (with or without intervals)
     are credited on the engine's converting journeys (:func:`on_converting`:
-    a few percent of the rows, and cheaper to build than every path); the
-    other path-exact ones (Markov with a fixed order, counterfactual
-    Shapley), which need the non-converting journeys too, on the engine's
-    distinct paths (:func:`on_paths`); the rest (their intervals, Markov's
-    ``order=auto``) on the journeys of every touch.
+    a few percent of the rows, and cheaper to build than every path);
+    first-order Markov on the engine's step counts of every journey and its
+    converting paths (:func:`on_steps`: no distinct path of a non-converting
+    journey is built); the other path-exact ones (Markov of a higher order,
+    counterfactual Shapley), which need the non-converting journeys' paths,
+    on the engine's distinct paths (:func:`on_paths`); the rest (their
+    intervals, Markov's ``order=auto``) on the journeys of every touch.
 
     Examples
     --------
@@ -139,6 +142,22 @@ def attribution_report(
             absent_persons=converting.converting.absent_persons,
         )
         return report, converting.identity
+    counted = ctx.steps(query, query.by) if on_steps(query) else None
+    if counted is not None:
+        ctx.require_conversions(counted, query)
+        assert counted.steps is not None  # conversions were found in the window
+        report = report_journeys(
+            counted.steps.journeys(),
+            _on_steps(query.model, counted.steps.steps),
+            costs=counted.costs,
+            by=query.by,
+            start=query.start,
+            end=query.end,
+            currency=counted.currency,
+            conversion_dates=counted.steps.conversion_dates,
+            non_converting=counted.steps.non_converting,
+        )
+        return report, counted.identity
     engine = ctx.paths(query, query.by) if on_paths(query) else None
     if engine is not None:
         ctx.require_conversions(engine, query)
@@ -191,6 +210,37 @@ def on_paths(query: AttributionQuery) -> bool:
     False
     """
     return query.ci is None and query.by in PATH_KEYS and query.model.runs_on_paths(query.by)
+
+
+def on_steps(query: AttributionQuery) -> bool:
+    """Say whether the query can be answered from the engine's step counts.
+
+    Yes for Markov of order 1 without intervals: its chain needs of the
+    journeys only how often each step is taken
+    (:class:`attribution.markov.FirstOrderChain`), and its credit only the
+    converting journeys (:meth:`attribution.models.Markov.on_steps`).
+
+    Examples
+    --------
+    >>> on_steps(AttributionQuery.create("markov")), on_steps(AttributionQuery.create("shapley"))
+    (True, False)
+    >>> on_steps(AttributionQuery.create("markov", params={"order": 2}))
+    False
+    """
+    model = query.model
+    return (
+        query.ci is None
+        and query.by in PATH_KEYS
+        and isinstance(model, Markov)
+        and not isinstance(model.order, str)
+        and model.order == 1
+    )
+
+
+def _on_steps(model: AttributionModel, steps: pl.DataFrame) -> AttributionModel:
+    """Return the Markov model of an :func:`on_steps` query, crediting from the engine's steps."""
+    assert isinstance(model, Markov)  # on_steps said so
+    return model.on_steps(steps)
 
 
 def on_converting(query: AttributionQuery | TimeSeriesQuery) -> bool:
@@ -296,5 +346,6 @@ __all__ = [
     "attribution_report",
     "identity_notes",
     "on_paths",
+    "on_steps",
     "reports_period",
 ]

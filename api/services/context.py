@@ -206,6 +206,28 @@ class Context:
 
         return self.shared(query, read)
 
+    def steps(self, query: PeriodQuery, by: str) -> PathInputs | None:
+        """Return the engine's journey steps and converting paths of ``query`` (read once), if any.
+
+        ``None`` when the source has no engine (frames in memory).
+
+        Examples
+        --------
+        >>> from api.services.inputs import FrameSource
+        >>> from attribution.report import _tiny_example
+        >>> Context(FrameSource(*_tiny_example()), ResultCache(0)).steps(PeriodQuery(), "channel")
+        """
+
+        def read(asked: PeriodQuery) -> PathInputs | None:
+            return self.cached(
+                ("steps", asked.journey_key, by),
+                lambda: self.source.steps(
+                    asked.window, by=by, stage=asked.stage, lookback_days=asked.lookback_days
+                ),
+            )
+
+        return self.shared(query, read)
+
     def converting(self, query: PeriodQuery) -> PathInputs | None:
         """Return the engine's converting journeys of ``query``, touch by touch (read once), if any.
 

@@ -24,9 +24,11 @@ from attribution.errors import ParameterError
 from engine.paths import (
     ConvertingJourneys,
     PathAggregate,
+    StepAggregate,
     remapped,
     store_converting,
     store_paths,
+    store_steps,
     window_stages,
 )
 from engine.sql import funnel_touches_sql
@@ -304,6 +306,8 @@ class PathInputs:
     data_version: int = 0
     converting: ConvertingJourneys | None = None
     """The converting journeys touch by touch, when asked for instead of the paths."""
+    steps: StepAggregate | None = None
+    """The steps of every journey and the converting paths, when asked for instead of the paths."""
 
 
 IDENTITY_NOT_STITCHED: dict[str, Any] = {
@@ -453,6 +457,12 @@ class Source(Protocol):
         self, window: Window, *, stage: str | None, lookback_days: float
     ) -> PathInputs | None:
         """Return the engine's converting journeys of a window, or ``None`` without an engine."""
+        ...  # pragma: no cover
+
+    def steps(
+        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+    ) -> PathInputs | None:
+        """Return the engine's journey steps of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
 
 
@@ -607,6 +617,40 @@ class StoreSource:
             },
         )
 
+    def steps(
+        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+    ) -> PathInputs:
+        """Count the window's journey steps in DuckDB; return them with the converting paths.
+
+        What a first-order Markov chain needs (see :func:`engine.paths.store_steps`):
+        the steps of every journey are counted in the store, and only the
+        converting journeys' paths reach Python.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> source = StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb"))
+        >>> answer = source.steps(Window(), by="channel", stage=None, lookback_days=90)
+        >>> answer.conversions, answer.steps is None
+        (0, True)
+        """
+        return self._engine_inputs(
+            window,
+            lookback_days,
+            lambda snap, people, stages: {
+                "steps": store_steps(
+                    snap,
+                    people,
+                    by=by,
+                    stage=stage,
+                    lookback_days=lookback_days,
+                    start=window.start,
+                    end=window.end,
+                    stages=stages,
+                )
+            },
+        )
+
     def _engine_inputs(
         self,
         window: Window,
@@ -638,6 +682,7 @@ class StoreSource:
                 conversions=sum(stages.values()),
                 data_version=snap.data_version,
                 converting=computed.get("converting"),
+                steps=computed.get("steps"),
             )
 
     def funnel_read(
@@ -866,6 +911,35 @@ class LakeSource:
             },
         )
 
+    def steps(
+        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+    ) -> PathInputs:
+        """Count the window's journey steps in Spark; return them with the converting paths.
+
+        Examples
+        --------
+        >>> LakeSource.steps  # doctest: +ELLIPSIS
+        <function LakeSource.steps at ...>
+        """
+        from engine.spark import lake_steps
+
+        return self._engine_inputs(
+            window,
+            lookback_days,
+            lambda spark, people, stages: {
+                "steps": lake_steps(
+                    spark,
+                    people,
+                    by=by,
+                    stage=stage,
+                    lookback_days=lookback_days,
+                    start=window.start,
+                    end=window.end,
+                    stages=stages,
+                )
+            },
+        )
+
     def _engine_inputs(
         self,
         window: Window,
@@ -894,6 +968,7 @@ class LakeSource:
             conversions=sum(stages.values()),
             data_version=self.data_version(),
             converting=computed.get("converting"),
+            steps=computed.get("steps"),
         )
 
     def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
@@ -1056,6 +1131,18 @@ class FrameSource:
         --------
         >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
         >>> FrameSource(empty, empty).converting(Window(), stage=None, lookback_days=90)
+        """
+        return None
+
+    def steps(
+        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+    ) -> PathInputs | None:
+        """Return ``None``: frames in memory are attributed by polars, journey by journey.
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+        >>> FrameSource(empty, empty).steps(Window(), by="channel", stage=None, lookback_days=90)
         """
         return None
 

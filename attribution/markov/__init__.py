@@ -5,9 +5,11 @@ revenue and non-conversions); the registered model that turns removal
 effects into per-touch credit is :class:`attribution.models.Markov`.
 
 - :mod:`attribution.markov.chain`: states and transitions, the chain of a
-  set of paths re-solvable for any path counts (:class:`PathChain`), the one
-  linear solve (:func:`solve_absorbing`), and absorption probabilities and
-  removal effects of any state graph;
+  set of paths re-solvable for any path counts (:class:`PathChain`), the
+  first-order chain of step counts (:class:`FirstOrderChain`, what the
+  engine counts where the data lives), the one linear solve
+  (:func:`solve_absorbing`), and absorption probabilities and removal
+  effects of any state graph;
 - :mod:`attribution.markov.order`: choosing the order by held-out
   log-likelihood (``Markov(order="auto")``).
 
@@ -28,8 +30,10 @@ from attribution.markov.chain import (
     SEP,
     SPECIAL_STATES,
     START,
+    STEPS,
     TRANSITIONS,
     ChainEffects,
+    FirstOrderChain,
     PathChain,
     State,
     absorption_probabilities,
@@ -39,6 +43,7 @@ from attribution.markov.chain import (
     conversion_probability,
     last_state_values,
     path_counts,
+    path_steps,
     removal_effects,
     require_order,
     solve_absorbing,
@@ -63,8 +68,10 @@ __all__ = [
     "SEP",
     "SPECIAL_STATES",
     "START",
+    "STEPS",
     "TRANSITIONS",
     "ChainEffects",
+    "FirstOrderChain",
     "OrderSelection",
     "PathChain",
     "State",
@@ -77,6 +84,7 @@ __all__ = [
     "held_out_log_likelihoods",
     "last_state_values",
     "path_counts",
+    "path_steps",
     "removal_effects",
     "require_order",
     "select_order",

@@ -514,16 +514,13 @@ class PathChain:
         )
         return frame.sort("src", "dst")
 
-    def _probabilities(
+    def _flows(
         self, conversions: FloatArray, nulls: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        """Transition probabilities: ``p`` of each pair and ``r`` into ``(conversion)``."""
-        n = self.n_states
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Flow through each transition pair, and into ``(conversion)`` and ``(null)`` per state."""
         end_conv, end_null = self._ends(conversions, nulls)
-        flow = self.incidence.T @ (conversions + nulls)
-        out = np.bincount(self.pair_src, flow, minlength=n) + end_conv + end_null
-        scale = np.divide(1.0, out, out=np.zeros(n), where=out > 0)
-        return flow * scale[self.pair_src], end_conv * scale
+        flow: FloatArray = self.incidence.T @ (conversions + nulls)
+        return flow, end_conv, end_null
 
     def effects(
         self, conversions: FloatArray, revenue: FloatArray, nulls: FloatArray
@@ -547,21 +544,18 @@ class PathChain:
         k = len(self.channels)
         if k == 0 or conversions.sum() <= 0:
             return ChainEffects(self.channels, 0.0, np.zeros(k), np.zeros(k))
-        n = self.n_states
-        p, r = self._probabilities(conversions, nulls)
-        end_conv, end_rev = self._ends(conversions, revenue)
-        by_last = self._conversion_by_last_state(p, r)  # (1 + k, states)
-        full, without = by_last[0], by_last[1:]
-        base = full.sum()
-        effect = np.clip(1.0 - without.sum(axis=1) / base, 0.0, 1.0) if base > 0 else np.zeros(k)
-        mean_value = np.divide(end_rev, end_conv, out=np.zeros(n), where=end_conv > 0)
-        value_base = float(mean_value @ full)
-        value_effect = (
-            np.clip((value_base - without @ mean_value) / value_base, 0.0, 1.0)
-            if value_base > 0
-            else np.zeros(k)
+        flow, end_conv, end_null = self._flows(conversions, nulls)
+        (end_rev,) = self._ends(revenue)
+        return _chain_effects(
+            self.channels,
+            self.state_channels,
+            self.pair_src,
+            self.pair_dst,
+            flow,
+            end_conv,
+            end_null,
+            end_rev,
         )
-        return ChainEffects(self.channels, float(base), effect, value_effect)
 
     def totals(
         self, conversions: FloatArray, revenue: FloatArray, nulls: FloatArray
@@ -594,23 +588,6 @@ class PathChain:
             self._spread(effects.value_removal_effects, revenue),
         )
 
-    def _conversion_by_last_state(self, p: FloatArray, r: FloatArray) -> FloatArray:
-        """``P_s`` of the full chain (row 0) and with each channel removed (row 1 + c).
-
-        Expected visits ``y`` solve ``(I − Q)ᵀ y = e_start`` and ``P_s = y_s r_s``
-        (see :func:`conversion_by_last_state`). A removed state's row of ``Q``
-        and ``r`` is zeroed: it leads to ``(null)``.
-        """
-        n, k = self.n_states, len(self.channels)
-        keep = np.ones((k + 1, n), dtype=bool)
-        keep[1:] = ~self.state_channels.T
-        start = np.zeros(n)
-        start[0] = 1.0
-        rhs = np.broadcast_to(start, (k + 1, n))
-        visits = solve_absorbing(n, self.pair_src, self.pair_dst, p, rhs, keep, transpose=True)
-        result: FloatArray = visits * r[None, :] * keep
-        return result
-
     def _spread(self, effect: FloatArray, mass: FloatArray) -> FloatArray:
         """Channel totals of ``mass`` shared by ``effect``, as Markov's per-touch spreading sums."""
         positive = (effect > 0).astype(np.float64)
@@ -624,6 +601,300 @@ class PathChain:
         if weight > 0:
             totals[present] += effect[present] / weight * fitted.sum()
         return totals
+
+
+STEPS = pl.Schema(
+    {"prev": pl.String(), "next": pl.String(), "count": pl.Float64(), "revenue": pl.Float64()}
+)
+"""Steps of journeys (:meth:`FirstOrderChain.from_steps`): from ``prev`` (null: the start) to
+``next`` (null: the conversion), by ``count`` journeys; ``revenue`` of the conversions."""
+
+
+def path_steps(paths: pl.DataFrame) -> pl.DataFrame:
+    """Count the steps of aggregated paths: what :meth:`FirstOrderChain.from_steps` reads.
+
+    Each path's ``conversions + nulls`` journeys take each of its steps
+    between channels (the first from the start); its ``conversions`` take
+    the step from its last channel to the conversion, with its ``revenue``.
+    Non-conversions are not steps: the chain infers them.
+
+    Parameters
+    ----------
+    paths
+        A :data:`~attribution.schema.PATHS` frame (``path``, ``conversions``,
+        ``revenue``, ``nulls``).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`STEPS`, one row per distinct step, sorted.
+
+    Examples
+    --------
+    >>> paths = pl.DataFrame({"path": [["A", "B"], ["B"]], "conversions": [1.0, 0.0],
+    ...     "revenue": [5.0, 0.0], "nulls": [1.0, 2.0]})
+    >>> path_steps(paths).rows()
+    [(None, 'A', 2.0, 0.0), (None, 'B', 2.0, 0.0), ('A', 'B', 2.0, 0.0), ('B', None, 1.0, 5.0)]
+    """
+    numbers = [pl.col(c).cast(pl.Float64).fill_null(0.0) for c in ("conversions", "revenue")]
+    frame = paths.select(
+        pl.col("path").cast(pl.List(pl.String)).list.eval(pl.element().fill_null(NOT_SET)),
+        *numbers,
+        (numbers[0] + pl.col("nulls").cast(pl.Float64).fill_null(0.0)).alias("journeys"),
+    ).filter(pl.col("path").list.len() > 0)
+    moves = (
+        frame.select(
+            pl.concat_list(pl.lit(None, pl.String), pl.col("path"))
+            .list.slice(0, pl.col("path").list.len())
+            .alias("prev"),
+            pl.col("path").alias("next"),
+            pl.col("journeys").alias("count"),
+        )
+        .explode("prev", "next")
+        .with_columns(pl.lit(0.0).alias("revenue"))
+    )
+    ends = frame.filter(pl.col("conversions") != 0).select(
+        pl.col("path").list.last().alias("prev"),
+        pl.lit(None, pl.String).alias("next"),
+        pl.col("conversions").alias("count"),
+        "revenue",
+    )
+    return (
+        pl.concat([moves, ends])
+        .filter(pl.col("count") != 0)
+        .group_by("prev", "next")
+        .agg(pl.col("count", "revenue").sum())
+        .sort("prev", "next", nulls_last=[False, True])
+        .cast(STEPS)  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class FirstOrderChain:
+    """The first-order chain of journeys, given by how often each step is taken.
+
+    At order 1 a state is the last channel, so the chain, and with it every
+    removal effect, depends on the journeys only through their step counts:
+    how many go from ``(start)`` or a channel to a channel, and how many
+    convert after each channel (and their revenue). Where journeys are many
+    the engine counts them where the data lives
+    (:func:`engine.sql.journey_steps_sql`) instead of rolling up every
+    distinct path. Non-conversions are not counted: a journey leaves every
+    channel it enters once, so those that end in ``(null)`` after a channel
+    are the journeys entering it less those leaving it for a channel or the
+    conversion.
+
+    For the same journeys :meth:`effects` equals :meth:`PathChain.effects` at
+    order 1 (the same computation on the same counts).
+
+    Attributes
+    ----------
+    channels
+        Channel names, sorted.
+    src, dst
+        Transition pairs between states, sorted: ``0`` is ``(start)``,
+        ``1 + i`` the channel ``channels[i]``.
+    count
+        Journeys taking each pair.
+    conversions, revenue, nulls
+        Per channel: conversions after it as the last touch, their revenue,
+        and journeys that ended there without converting.
+
+    Examples
+    --------
+    The worked example of the module docstring:
+
+    >>> paths = pl.DataFrame({"path": [["A", "B"], ["B", "A"], ["A"], ["B", "A", "B"]],
+    ...     "conversions": [1.0, 0.0, 0.0, 1.0], "revenue": [10.0, 0, 0, 30.0],
+    ...     "nulls": [0.0, 1.0, 1.0, 0.0]})
+    >>> chain = FirstOrderChain.from_steps(path_steps(paths))
+    >>> chain.nulls.tolist(), chain.effects().as_dict()
+    ([2.0, 0.0], {'A': 0.5, 'B': 1.0})
+    """
+
+    channels: tuple[str, ...]
+    src: IntArray
+    dst: IntArray
+    count: FloatArray
+    conversions: FloatArray
+    revenue: FloatArray
+    nulls: FloatArray
+
+    @classmethod
+    def from_steps(cls, steps: pl.DataFrame, *, collapse_repeats: bool = False) -> FirstOrderChain:
+        """Build the chain from step counts (:data:`STEPS`; a step may repeat, it is summed).
+
+        Parameters
+        ----------
+        steps
+            ``prev``, ``next``, ``count`` and ``revenue`` (see :data:`STEPS`).
+            A conversion with no touch (``prev`` and ``next`` null) is not
+            part of the chain and is left out.
+        collapse_repeats
+            Drop the steps from a channel to itself (``A > A > B`` as
+            ``A > B``). A self-loop never changes an absorption probability,
+            so the effects stay the same (see the module docstring).
+
+        Raises
+        ------
+        InputError
+            If a channel has a name reserved for a special state, or the
+            steps cannot be those of journeys (more leave a channel than enter it).
+
+        Examples
+        --------
+        >>> steps = pl.DataFrame({"prev": [None, "A", "A"], "next": ["A", "A", None],
+        ...     "count": [3.0, 1.0, 1.0], "revenue": [0.0, 0.0, 20.0]})
+        >>> chain = FirstOrderChain.from_steps(steps)
+        >>> chain.channels, chain.count.tolist(), chain.nulls.tolist()
+        (('A',), [3.0, 1.0], [2.0])
+        >>> FirstOrderChain.from_steps(steps, collapse_repeats=True).count.tolist()
+        [3.0]
+        """
+        frame = steps.select(
+            pl.col("prev").cast(pl.String),
+            pl.col("next").cast(pl.String),
+            pl.col("count").cast(pl.Float64).fill_null(0.0),
+            pl.col("revenue").cast(pl.Float64).fill_null(0.0),
+        ).filter(pl.col("prev").is_not_null() | pl.col("next").is_not_null())
+        names = pl.concat([frame["prev"], frame["next"]]).drop_nulls().unique()
+        reserved = names.filter(names.is_in(list(RESERVED_NAMES)))
+        if not reserved.is_empty():
+            raise InputError(
+                f"Channel name '{reserved[0]}' is reserved for a Markov chain state "
+                f"({', '.join(sorted(RESERVED_NAMES))}); rename that channel."
+            )
+        channels = sorted(names.to_list())
+        k = len(channels)
+        index = {c: i + 1 for i, c in enumerate(channels)}
+        coded = frame.with_columns(
+            pl.col("prev").replace_strict(index, default=0, return_dtype=pl.Int64).alias("src"),
+            pl.col("next").replace_strict(index, default=0, return_dtype=pl.Int64).alias("dst"),
+        )
+        moves = (
+            coded.filter(pl.col("dst") > 0)
+            .group_by("src", "dst")
+            .agg(pl.col("count").sum())
+            .filter(pl.col("count") != 0)
+            .sort("src", "dst")
+        )
+        ends = coded.filter(pl.col("dst") == 0)
+        src = moves["src"].to_numpy().astype(np.int64)
+        dst = moves["dst"].to_numpy().astype(np.int64)
+        count = moves["count"].to_numpy().astype(np.float64)
+        end_at = ends["src"].to_numpy().astype(np.int64) - 1
+        conversions = np.bincount(end_at, ends["count"].to_numpy(), minlength=k).astype(np.float64)
+        revenue = np.bincount(end_at, ends["revenue"].to_numpy(), minlength=k).astype(np.float64)
+        entering = np.bincount(dst - 1, count, minlength=k)
+        leaving = np.bincount(src[src > 0] - 1, count[src > 0], minlength=k)
+        nulls = entering - leaving - conversions
+        # Counts of journeys are whole numbers; a float input may miss by rounding only.
+        slack = 1e-9 * max(1.0, float(entering.max(initial=0.0)))
+        if (nulls < -slack).any() or (count < 0).any():
+            gone = channels[int(np.argmin(nulls))]
+            raise InputError(
+                f"These steps are not those of journeys: more journeys leave channel '{gone}' "
+                "(to a channel or the conversion) than enter it."
+            )
+        nulls = np.maximum(nulls, 0.0)
+        if collapse_repeats:
+            loop = src == dst
+            src, dst, count = src[~loop], dst[~loop], count[~loop]
+        return cls(tuple(channels), src, dst, count, conversions, revenue, nulls)
+
+    def effects(self) -> ChainEffects:
+        """Solve the chain: conversion probability, removal and value removal effects.
+
+        Examples
+        --------
+        >>> paths = pl.DataFrame({"path": [["A"], ["A", "B"]], "conversions": [1.0, 1.0],
+        ...     "revenue": [10.0, 30.0], "nulls": [1.0, 1.0]})
+        >>> effects = FirstOrderChain.from_steps(path_steps(paths)).effects()
+        >>> effects.as_dict(), effects.as_dict(value=True)
+        ({'A': 1.0, 'B': 0.5}, {'A': 1.0, 'B': 0.75})
+        """
+        k = len(self.channels)
+        if k == 0 or self.conversions.sum() <= 0:
+            return ChainEffects(self.channels, 0.0, np.zeros(k), np.zeros(k))
+        state_channels = np.zeros((k + 1, k), dtype=bool)
+        state_channels[1:] = np.eye(k, dtype=bool)
+        return _chain_effects(
+            self.channels,
+            state_channels,
+            self.src,
+            self.dst,
+            self.count,
+            *(np.concatenate([[0.0], v]) for v in (self.conversions, self.nulls, self.revenue)),
+        )
+
+    def transition_counts(self) -> pl.DataFrame:
+        """Return the transition counts, as :func:`transition_counts` gives them at order 1.
+
+        Examples
+        --------
+        >>> paths = pl.DataFrame({"path": [["A", "A", "B"], ["B"]], "conversions": [2.0, 0.0],
+        ...     "revenue": [0.0, 0.0], "nulls": [1.0, 1.0]})
+        >>> FirstOrderChain.from_steps(path_steps(paths)).transition_counts().rows()[:3]
+        [(['(start)'], ['A'], 3.0), (['(start)'], ['B'], 1.0), (['A'], ['A'], 3.0)]
+        """
+        states = [START, *((c,) for c in self.channels)]
+        src = [list(states[s]) for s in self.src]
+        dst = [list(states[d]) for d in self.dst]
+        count = self.count.tolist()
+        for target, totals in ((CONVERSION, self.conversions), (NULL, self.nulls)):
+            for i in np.flatnonzero(totals > 0):
+                src.append([self.channels[i]])
+                dst.append(list(target))
+                count.append(float(totals[i]))
+        frame = pl.DataFrame({"src": src, "dst": dst, "count": count}, schema=TRANSITIONS)
+        return frame.filter(pl.col("count") > 0).sort("src", "dst")
+
+
+def _chain_effects(
+    channels: tuple[str, ...],
+    state_channels: BoolArray,
+    pair_src: IntArray,
+    pair_dst: IntArray,
+    flow: FloatArray,
+    end_conv: FloatArray,
+    end_null: FloatArray,
+    end_rev: FloatArray,
+) -> ChainEffects:
+    """Solve a chain given by its counts: removal and value removal effects of every channel.
+
+    The one computation behind :meth:`PathChain.effects` and
+    :meth:`FirstOrderChain.effects`. States are ``0`` (``(start)``) to
+    ``n − 1``; ``flow`` is the count of each transition pair ``pair_src →
+    pair_dst`` (no duplicate pairs), ``end_conv``, ``end_null`` and
+    ``end_rev`` the conversions, non-conversions and conversion revenue
+    ending in each state; ``state_channels`` (states × channels) says which
+    channels a state contains. Transition probabilities are the counts
+    normalised per source state; the visits ``y`` solve ``(I − Q)ᵀ y =
+    e_start`` and ``P_s = y_s r_s`` (see :func:`conversion_by_last_state`),
+    for the full chain and with each channel's states led to ``(null)``.
+    """
+    k, n = len(channels), state_channels.shape[0]
+    out = np.bincount(pair_src, flow, minlength=n) + end_conv + end_null
+    scale = np.divide(1.0, out, out=np.zeros(n), where=out > 0)
+    p, r = flow * scale[pair_src], end_conv * scale
+    keep = np.ones((k + 1, n), dtype=bool)
+    keep[1:] = ~state_channels.T
+    start = np.zeros(n)
+    start[0] = 1.0
+    rhs = np.broadcast_to(start, (k + 1, n))
+    visits = solve_absorbing(n, pair_src, pair_dst, p, rhs, keep, transpose=True)
+    by_last = visits * r[None, :] * keep  # (1 + k, states): full chain, then each removal
+    full, without = by_last[0], by_last[1:]
+    base = full.sum()
+    effect = np.clip(1.0 - without.sum(axis=1) / base, 0.0, 1.0) if base > 0 else np.zeros(k)
+    mean_value = np.divide(end_rev, end_conv, out=np.zeros(n), where=end_conv > 0)
+    value_base = float(mean_value @ full)
+    value_effect = (
+        np.clip((value_base - without @ mean_value) / value_base, 0.0, 1.0)
+        if value_base > 0
+        else np.zeros(k)
+    )
+    return ChainEffects(channels, float(base), effect, value_effect)
 
 
 def path_counts(paths: pl.DataFrame, *columns: str) -> list[FloatArray]:
@@ -983,8 +1254,10 @@ __all__ = [
     "SEP",
     "SPECIAL_STATES",
     "START",
+    "STEPS",
     "TRANSITIONS",
     "ChainEffects",
+    "FirstOrderChain",
     "PathChain",
     "State",
     "absorption_probabilities",
@@ -994,6 +1267,7 @@ __all__ = [
     "conversion_probability",
     "last_state_values",
     "path_counts",
+    "path_steps",
     "removal_effects",
     "require_order",
     "solve_absorbing",

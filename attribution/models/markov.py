@@ -8,7 +8,8 @@ tells the bootstrap how to re-solve the chain on resamples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -22,7 +23,9 @@ from attribution.journeys import Journeys, require_converting, require_touch_col
 from attribution.markov.chain import (
     MAX_ORDER,
     SEP,
+    STEPS,
     ChainEffects,
+    FirstOrderChain,
     PathChain,
     State,
     build_chain,
@@ -67,8 +70,8 @@ class MarkovFit:
 
     Attributes
     ----------
-    chain
-        The absorbing chain as a state graph (:func:`attribution.markov.build_chain`).
+    transitions
+        The chain's transition counts (:data:`attribution.markov.TRANSITIONS`).
     conversion_probability
         Probability that a journey from ``(start)`` converts in the full chain.
     removal_effects
@@ -93,9 +96,12 @@ class MarkovFit:
         The order the chain was built with (the chosen one with ``order="auto"``).
     order_selection
         With ``order="auto"``: the held-out score of every order tried; else ``None``.
+    chain
+        The absorbing chain as a state graph (:func:`attribution.markov.build_chain`),
+        built from ``transitions`` when first asked for (NetworkX loads then).
     """
 
-    chain: nx.DiGraph
+    transitions: pl.DataFrame
     conversion_probability: float
     removal_effects: pl.DataFrame
     credits: pl.DataFrame
@@ -106,6 +112,11 @@ class MarkovFit:
     diagnostics: tuple[str, ...]
     order: int = 1
     order_selection: OrderSelection | None = None
+
+    @cached_property
+    def chain(self) -> nx.DiGraph:
+        """The absorbing chain as a state graph (built once, on first use)."""
+        return build_chain(self.transitions)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -331,6 +342,41 @@ class Markov(AttributionModel):
         """Only ``normalisation="journey"`` guarantees it (see the class docstring)."""
         return self.normalisation == "journey"
 
+    def on_steps(self, steps: pl.DataFrame) -> CountedMarkov:
+        """Return this model crediting from step counts of every journey (order 1 only).
+
+        At order 1 the chain depends on the journeys only through their steps
+        (:class:`~attribution.markov.FirstOrderChain`): the engine counts
+        those where the data lives, and only the converting journeys, which
+        carry the credit, need to be given to the returned model's
+        :meth:`credit`. Same parameters and numbers as this model on every
+        journey (:class:`CountedMarkov`).
+
+        Parameters
+        ----------
+        steps
+            :data:`~attribution.markov.STEPS` of every journey, converting or
+            not (:func:`attribution.markov.path_steps` counts them from paths).
+
+        Raises
+        ------
+        ParameterError
+            Unless ``order`` is 1.
+
+        Examples
+        --------
+        >>> from attribution.markov import path_steps
+        >>> from attribution.paths import journeys_from_path_lists
+        >>> paths = pl.DataFrame({"path": [["A", "B"], ["B"], ["A"]],
+        ...     "conversions": [1.0, 1.0, 0.0], "revenue": [100.0, 300.0, 0.0],
+        ...     "nulls": [0.0, 0.0, 1.0]})
+        >>> converting = journeys_from_path_lists(paths.filter(pl.col("conversions") > 0))
+        >>> counted = Markov().on_steps(path_steps(paths))
+        >>> counted.removal_effects(converting).select("channel", "removal_effect").rows()
+        [('A', 0.5), ('B', 1.0)]
+        """
+        return CountedMarkov(**self.params(), steps=steps)
+
     def select_order(self, journeys: Journeys, by: str = "channel") -> OrderSelection:
         """Score orders 1 to ``max_order`` on held-out journeys and pick the best.
 
@@ -387,13 +433,13 @@ class Markov(AttributionModel):
 
         ``order`` overrides the model's (with ``order="auto"`` it is chosen here if not given).
         """
-        paths, graph, effects, _ = self._solve(journeys, by, order)
-        return paths, graph, effects
+        paths, transitions, effects, _ = self._solve(journeys, by, order)
+        return paths, build_chain(transitions), effects
 
     def _solve(
         self, journeys: Journeys, by: str, order: int | None = None
-    ) -> tuple[pl.DataFrame, nx.DiGraph, pl.DataFrame, ChainEffects]:
-        """:meth:`_analyse`, and the chain's solve (:class:`~attribution.markov.ChainEffects`)."""
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, ChainEffects]:
+        """:meth:`_analyse` (transition counts for the graph), and the chain's solve."""
         require_touch_column(journeys.touches, by)
         if order is None:
             order, _ = self._resolve_order(journeys, by)
@@ -403,18 +449,8 @@ class Markov(AttributionModel):
         )
         conversions, revenue, nulls = path_counts(paths, "conversions", "revenue", "nulls")
         solved = chain.effects(conversions, revenue, nulls)
-        value = _effects_frame(solved.as_dict(value=True)).select(
-            "channel",
-            pl.col("removal_effect").alias("value_removal_effect"),
-            pl.col("share").alias("value_share"),
-        )
-        effects = (
-            _effects_frame(solved.as_dict())
-            .join(value, on="channel", how="left")
-            .cast(REMOVAL_EFFECTS)
-        )
-        graph = build_chain(chain.transition_counts(conversions, nulls))
-        return paths, graph, effects, solved
+        transitions = chain.transition_counts(conversions, nulls)
+        return paths, transitions, _solved_frame(solved), solved
 
     def credit(self, journeys: Journeys, by: str = "channel") -> pl.DataFrame:
         """Credit every converting journey to its touches (see the class docstring)."""
@@ -428,31 +464,78 @@ class Markov(AttributionModel):
         """Compute the chain, removal effects and per-touch credit in one pass."""
         require_converting(journeys)
         order, selection = self._resolve_order(journeys, by)
-        paths, chain, effects, solved = self._solve(journeys, by, order)
+        paths, transitions, effects, solved = self._solve(journeys, by, order)
+        return self._credit_touches(
+            journeys.converting,
+            by,
+            transitions,
+            effects,
+            solved,
+            revenue=float(paths["revenue"].sum()),
+            non_converting=not journeys.touches.filter(~pl.col("converted")).is_empty(),
+            order=order,
+            selection=selection,
+        )
+
+    def _credit_touches(
+        self,
+        converting: pl.DataFrame,
+        by: str,
+        transitions: pl.DataFrame,
+        effects: pl.DataFrame,
+        solved: ChainEffects,
+        *,
+        revenue: float,
+        non_converting: bool,
+        order: int,
+        selection: OrderSelection | None,
+    ) -> MarkovFit:
+        """Spread the solved chain's credit onto ``converting`` touches.
+
+        ``revenue`` is the converting journeys' revenue and ``non_converting``
+        whether the chain saw any journey that did not convert.
+        """
         value_effects = effects.select(
             "channel",
             pl.col("value_removal_effect").alias("removal_effect"),
             pl.col("value_share").alias("share"),
         )
         notes: list[str] = []
-        if journeys.touches.filter(~pl.col("converted")).is_empty():
+        if not non_converting:
             notes.append(
                 "No non-converting journeys: every state converts with probability 1, so a "
                 "removal effect is the probability that a journey passes through the channel "
                 "(reach, not lift). Include non-converting journeys for lift."
             )
         credits, channel_credit, iterations, error, spread_notes = spread_channel_credit(
-            journeys.converting, by, effects, self.normalisation
+            converting, by, effects, self.normalisation
         )
         notes.extend(spread_notes)
+        keys = ["journey_id", "touchpoint_id"]
+        revenue_credits: pl.DataFrame | None = None
+        if revenue > 0:
+            revenue_credits, revenue_credit, _, _, revenue_notes = spread_channel_credit(
+                converting,
+                by,
+                value_effects,
+                self.normalisation,
+                mass=pl.col("count") * pl.col("revenue"),
+            )
+            notes.extend(f"Revenue: {note}" for note in revenue_notes)
+            if revenue_credits.select(keys).equals(credits.select(keys)):
+                # Both spreads credited the same touches (both come sorted): no join needed.
+                credits = credits.with_columns(revenue_credits["weight"].alias("revenue_weight"))
+                revenue_credits = None
+        else:
+            revenue_credit = channel_credit.with_columns(pl.lit(0.0).alias("credited"))
         # Journeys left out of the fit (no mass) still get a row: equal weights.
         credits = (
-            journeys.converting.select(
+            converting.select(
                 "journey_id",
                 "touchpoint_id",
                 (1.0 / pl.col("n_touches").cast(pl.Float64)).alias("uniform"),
             )
-            .join(credits, on=["journey_id", "touchpoint_id"], how="left")
+            .join(credits, on=keys, how="left")
             .with_columns(
                 pl.col("weight").fill_null(pl.col("uniform")),
                 pl.col("revenue_weight").fill_null(pl.col("uniform")),
@@ -460,29 +543,17 @@ class Markov(AttributionModel):
             .drop("uniform")
             .cast(CREDITS)
         )
-        if float(paths["revenue"].sum()) > 0:
-            revenue_credits, revenue_credit, _, _, revenue_notes = spread_channel_credit(
-                journeys.converting,
-                by,
-                value_effects,
-                self.normalisation,
-                mass=pl.col("count") * pl.col("revenue"),
-            )
-            notes.extend(f"Revenue: {note}" for note in revenue_notes)
+        if revenue_credits is not None:
             credits = credits.drop("revenue_weight").join(
-                revenue_credits.select(
-                    "journey_id", "touchpoint_id", pl.col("weight").alias("revenue_weight")
-                ),
-                on=["journey_id", "touchpoint_id"],
+                revenue_credits.select(*keys, pl.col("weight").alias("revenue_weight")),
+                on=keys,
                 how="left",
             )
             credits = credits.with_columns(
                 pl.col("revenue_weight").fill_null(pl.col("weight"))
             ).cast(CREDITS)
-        else:
-            revenue_credit = channel_credit.with_columns(pl.lit(0.0).alias("credited"))
         return MarkovFit(
-            chain=chain,
+            transitions=transitions,
             conversion_probability=solved.conversion_probability,
             removal_effects=effects,
             credits=credits,
@@ -541,9 +612,7 @@ class Markov(AttributionModel):
         if isinstance(top, bool) or not isinstance(top, int) or top < 0:
             raise ParameterError(f"top must be an integer >= 0. Got {top!r} instead.")
         fit = self.fit(journeys, by)
-        paths = journeys.paths(by)
-        n_conversions = float(paths["conversions"].sum())
-        revenue = float(paths["revenue"].sum())
+        n_conversions, non_conversions, revenue = self._journey_totals(journeys, by)
         effects = fit.removal_effects.with_columns(
             (pl.col("share") * n_conversions).alias("conversions"),
             (pl.col("value_share") * revenue).alias("revenue"),
@@ -566,7 +635,7 @@ class Markov(AttributionModel):
             "conversion_probability": fit.conversion_probability,
             "journeys": {
                 "conversions": n_conversions,
-                "non_conversions": float(paths["nulls"].sum()),
+                "non_conversions": non_conversions,
                 "revenue": revenue,
             },
             "states": fit.chain.number_of_nodes(),
@@ -582,6 +651,15 @@ class Markov(AttributionModel):
                 "ipf_error": fit.ipf_error,
             },
         }
+
+    def _journey_totals(self, journeys: Journeys, by: str) -> tuple[float, float, float]:
+        """Conversions, non-conversions and revenue of the journeys the chain is built from."""
+        paths = journeys.paths(by)
+        return (
+            float(paths["conversions"].sum()),
+            float(paths["nulls"].sum()),
+            float(paths["revenue"].sum()),
+        )
 
     def path_totals(self, paths: pl.DataFrame, by: str = "channel") -> pl.DataFrame:
         """Return each channel's conversions and revenue straight from aggregated paths.
@@ -710,6 +788,110 @@ class Markov(AttributionModel):
         return Resampler(one_at_a_time(one), route="markov paths")
 
 
+@dataclass(frozen=True, kw_only=True)
+class CountedMarkov(Markov):
+    """:class:`Markov` at order 1 on step counts made elsewhere (:meth:`Markov.on_steps`).
+
+    The chain is the :class:`~attribution.markov.FirstOrderChain` of
+    ``steps``, counted over every journey, converting or not (the engine's
+    :func:`engine.paths.store_steps`); the journeys given to :meth:`credit`,
+    :meth:`fit` and :meth:`explain` are the converting ones, on which the
+    credit is spread exactly as :class:`Markov` spreads it. With the steps
+    of the same journeys every number is :class:`Markov`'s. ``steps`` is not
+    a parameter (:meth:`params` leaves it out): the report echoes the
+    model's.
+
+    A bootstrap needs every journey, so :meth:`resampler` refuses.
+
+    Examples
+    --------
+    >>> from attribution.markov import path_steps
+    >>> paths = pl.DataFrame({"path": [["A"]], "conversions": [1.0], "revenue": [5.0],
+    ...     "nulls": [3.0]})
+    >>> model = Markov(collapse_repeats=True).on_steps(path_steps(paths))
+    >>> model.params()["collapse_repeats"], "steps" in model.params()
+    (True, False)
+    """
+
+    steps: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema=STEPS), compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.order != 1:
+            raise ParameterError(
+                "Step counts make a first-order chain: CountedMarkov needs order=1. "
+                f"Got order={self.order!r}; use Markov on the journeys instead."
+            )
+
+    def params(self) -> dict[str, Any]:
+        """Return the parameters of the Markov model (the steps are data, not a parameter)."""
+        return {k: v for k, v in super().params().items() if k != "steps"}
+
+    def counted_chain(self) -> FirstOrderChain:
+        """Return the chain of the steps (repeats collapsed when the model says so).
+
+        Examples
+        --------
+        >>> from attribution.markov import path_steps
+        >>> paths = pl.DataFrame({"path": [["A", "B"]], "conversions": [1.0],
+        ...     "revenue": [5.0], "nulls": [1.0]})
+        >>> Markov().on_steps(path_steps(paths)).counted_chain().channels
+        ('A', 'B')
+        """
+        return FirstOrderChain.from_steps(self.steps, collapse_repeats=self.collapse_repeats)
+
+    def chain(self, journeys: Journeys, by: str = "channel") -> nx.DiGraph:
+        """Return the absorbing chain of the counted steps (``journeys`` are not needed)."""
+        return build_chain(self.counted_chain().transition_counts())
+
+    def _solve(
+        self, journeys: Journeys, by: str, order: int | None = None
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, ChainEffects]:
+        """Return the converting paths, the counted chain's transitions and its solve."""
+        require_touch_column(journeys.touches, by)
+        chain = self.counted_chain()
+        solved = chain.effects()
+        return journeys.paths(by), chain.transition_counts(), _solved_frame(solved), solved
+
+    def fit(self, journeys: Journeys, by: str = "channel") -> MarkovFit:
+        """Solve the counted chain and spread its credit onto the converting ``journeys``."""
+        require_converting(journeys)
+        require_touch_column(journeys.touches, by)
+        chain = self.counted_chain()
+        solved = chain.effects()
+        return self._credit_touches(
+            journeys.converting,
+            by,
+            chain.transition_counts(),
+            _solved_frame(solved),
+            solved,
+            revenue=float(chain.revenue.sum()),
+            non_converting=float(chain.nulls.sum()) > 0,
+            order=1,
+            selection=None,
+        )
+
+    def _journey_totals(self, journeys: Journeys, by: str) -> tuple[float, float, float]:
+        """Conversions, non-conversions and revenue of the counted journeys."""
+        chain = self.counted_chain()
+        return (
+            float(chain.conversions.sum()),
+            float(chain.nulls.sum()),
+            float(chain.revenue.sum()),
+        )
+
+    def resampler(
+        self, journeys: Journeys, spec: ResampleSpec, *, credited: pl.DataFrame | None = None
+    ) -> Resampler:
+        """Refuse: resampling persons needs every journey, not step counts."""
+        raise ParameterError(
+            "Bootstrap intervals resample persons, which step counts no longer know: "
+            "run Markov on every journey for intervals."
+        )
+
+
 def _state_label(state: State) -> str:
     """Show a state as ChannelAttribution does: ``"A > B"``, ``"(start)"``."""
     return " > ".join(state)
@@ -719,6 +901,18 @@ def _bincount(index: npt.NDArray[np.int64], weights: FloatArray, length: int) ->
     """``np.bincount`` with weights, typed as the float array it returns."""
     counts: FloatArray = np.bincount(index, weights, length).astype(np.float64, copy=False)
     return counts
+
+
+def _solved_frame(solved: ChainEffects) -> pl.DataFrame:
+    """:data:`REMOVAL_EFFECTS` of a solved chain: count and value removal effects, shares."""
+    value = _effects_frame(solved.as_dict(value=True)).select(
+        "channel",
+        pl.col("removal_effect").alias("value_removal_effect"),
+        pl.col("share").alias("value_share"),
+    )
+    return (
+        _effects_frame(solved.as_dict()).join(value, on="channel", how="left").cast(REMOVAL_EFFECTS)
+    )
 
 
 def _effects_frame(effects: dict[str, float]) -> pl.DataFrame:
@@ -736,6 +930,7 @@ __all__ = [
     "IPF_TOLERANCE",
     "NORMALISATIONS",
     "REMOVAL_EFFECTS",
+    "CountedMarkov",
     "Markov",
     "MarkovFit",
     "OrderSelection",

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from api.services import AttributionQuery, CompareQuery, Services
-from api.services.attribution import on_converting, on_paths
+from api.services.attribution import on_converting, on_paths, on_steps
 from attribution import available_models, get_model
 from ingest import Store, ingest_files
 
@@ -56,6 +56,31 @@ def test_path_models_are_the_rule_based_and_data_driven_ones() -> None:
     assert set(PATH_MODELS) >= {"first_touch", "last_touch", "linear", "markov", "shapley"}
     assert "time_decay" not in PATH_MODELS
     assert "u_shaped" not in PATH_MODELS
+
+
+def test_first_order_markov_is_answered_from_the_steps(
+    stores: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No distinct path is built for Markov of order 1: the engine counts its steps."""
+    import api.services.inputs
+
+    def no_paths(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("first-order Markov must not build the distinct paths")
+
+    engine, frames = stores
+    monkeypatch.setattr(api.services.inputs, "store_paths", no_paths)
+    for params in ({}, {"collapse_repeats": True}, {"normalisation": "journey"}):
+        query = AttributionQuery.create("markov", params, by="campaign", stage="closed_won")
+        assert on_steps(query)
+        assert on_paths(query)
+        got = engine.attribution(query).to_dict()["data"]
+        want = frames.attribution(query).to_dict()["data"]
+        assert [r["campaign"] for r in got] == [r["campaign"] for r in want]
+        for row, expected in zip(got, want, strict=True):
+            numbers = {k: v for k, v in expected.items() if isinstance(v, float)}
+            assert {k: row[k] for k in numbers} == pytest.approx(numbers, rel=1e-9, abs=1e-9)
+    assert not on_steps(AttributionQuery.create("markov", {"order": 2}))
+    assert not on_steps(AttributionQuery.create("markov", ci=0.9))
 
 
 CASES = [

@@ -202,3 +202,43 @@ def test_spark_converting_journeys_equal_duckdb_ones(spark: Any, tmp_path: Path,
     assert lake.journeys.touches.equals(duck.journeys.touches)
     assert lake.journeys.untouched.equals(duck.journeys.untouched)
     assert lake.non_converting == duck.non_converting
+
+
+@pytest.mark.parametrize("seed", [2, 7, 12, 19])
+def test_spark_steps_equal_duckdb_steps(spark: Any, tmp_path: Path, seed: int) -> None:
+    """The step counts of first-order Markov: one definition, the same rows on both engines."""
+    from engine.paths import store_steps
+    from engine.spark import lake_steps, register_lake
+
+    case = _case(seed)
+    store = _store(tmp_path, case.touches, case.sales)
+    store.upsert("identities", case.pairs)
+    stitched = stitch_identities(case.pairs)
+    people = stitched.mapping.filter(pl.col("id") != pl.col("person_id")).select("id", "person_id")
+    options: dict[str, Any] = {
+        "by": case.by,
+        "stage": "purchase",
+        "lookback_days": case.lookback,
+        "start": case.start,
+        "end": case.end,
+    }
+    with store.snapshot() as snap:
+        duck = store_steps(snap, people, **options)
+    store.export(tmp_path / "lake")
+    register_lake(spark, tmp_path / "lake")
+    lake = lake_steps(spark, people, **options)
+    assert lake.steps.select("prev", "next", "count").equals(
+        duck.steps.select("prev", "next", "count")
+    )
+    assert lake.steps["revenue"].to_list() == pytest.approx(duck.steps["revenue"].to_list())
+    assert lake.converting.select("path", "conversions").equals(
+        duck.converting.select("path", "conversions")
+    )
+    assert lake.converting["revenue"].to_list() == pytest.approx(
+        duck.converting["revenue"].to_list(), rel=1e-12
+    )
+    assert lake.untouched.equals(duck.untouched)
+    assert (lake.conversion_dates, lake.non_converting) == (
+        duck.conversion_dates,
+        duck.non_converting,
+    )

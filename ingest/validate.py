@@ -533,38 +533,41 @@ def _clean_timestamps(
     raw: pl.Series, limits: Limits, order: DateOrder | None, date_format: str | None
 ) -> tuple[pl.Series, list[Rule]]:
     ts, bad = parse_timestamps(raw, date_order=order, date_format=date_format)
-    out = (ts.is_not_null() & ((ts < limits.earliest_ts) | (ts >= limits.before_ts))).fill_null(
-        False
-    )
-    expected = (
-        TIMESTAMP_EXPECTED
-        if date_format is None
-        else f"expected a timestamp in the format '{_format_text(date_format)}'"
-    )
-    rules: list[Rule] = [
-        (bad, expected + ", got '{}'"),
-        (out, f"expected a timestamp {_range_text(limits)}, got '{{}}'"),
-    ]
-    return _unless(out, ts), rules
+    return _in_range(ts, bad, limits, date_format, "timestamp", TIMESTAMP_EXPECTED, dates=False)
 
 
 def _clean_dates(
     raw: pl.Series, limits: Limits, order: DateOrder | None, date_format: str | None
 ) -> tuple[pl.Series, list[Rule]]:
     dates, bad = parse_dates(raw, date_order=order, date_format=date_format)
-    out = (dates.is_not_null() & ((dates < limits.earliest) | (dates >= limits.before))).fill_null(
-        False
+    return _in_range(dates, bad, limits, date_format, "date", DATE_EXPECTED, dates=True)
+
+
+def _in_range(
+    parsed: pl.Series,
+    bad: pl.Series,
+    limits: Limits,
+    date_format: str | None,
+    word: str,
+    default_expected: str,
+    *,
+    dates: bool,
+) -> tuple[pl.Series, list[Rule]]:
+    """Null what is out of the configured years, and say why each bad or out-of-range value is."""
+    earliest, before = (
+        (limits.earliest, limits.before) if dates else (limits.earliest_ts, limits.before_ts)
     )
+    out = (parsed.is_not_null() & ((parsed < earliest) | (parsed >= before))).fill_null(False)
     expected = (
-        DATE_EXPECTED
+        default_expected
         if date_format is None
-        else f"expected a date in the format '{_format_text(date_format)}'"
+        else f"expected a {word} in the format '{_format_text(date_format)}'"
     )
     rules: list[Rule] = [
         (bad, expected + ", got '{}'"),
-        (out, f"expected a date {_range_text(limits)}, got '{{}}'"),
+        (out, f"expected a {word} {_range_text(limits)}, got '{{}}'"),
     ]
-    return _unless(out, dates), rules
+    return _unless(out, parsed), rules
 
 
 def _money_exprs(part: Callable[[str], pl.Expr], decimal: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:

@@ -51,6 +51,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,8 @@ MEMORY_TARGET_KIB = 2 * 1024**2
 PEER_CA = "ChannelAttribution markov_model"
 PEER_DP6 = "DP6 mam run_markov"
 BOOTSTRAP = "attribute linear --ci 0.95 --bootstrap 200"
+TARGET_ROUNDS = 3
+"""Runs of each case a target compares (floor, `attribute markov`, ChannelAttribution)."""
 
 
 def _memory_guard_kib() -> int | None:
@@ -214,6 +217,37 @@ def run_measured(
         # Not ``usage.ru_maxrss``: Linux carries the forking parent's high-water mark
         # across exec into it, so it reads this (large) benchmark process's peak.
         return {"seconds": seconds, "peak_kib": peak[0]}
+
+
+def median_of_rounds(
+    contenders: list[tuple[dict[str, Any], list[str]]],
+    cap: float,
+    label: str,
+    progress: Callable[[str], None],
+    rounds: int = TARGET_ROUNDS,
+) -> None:
+    """Run the targets' cases again, interleaved, and give each row its median wall time.
+
+    A target is a ratio of two of these cases; running them in turn (floor,
+    ours, peer, floor, ours, peer ...) lets a drift of the machine's speed
+    (another process, the page cache) hit each alike, and the median of
+    ``rounds`` runs is not moved by one slow or lucky run. Each row keeps its
+    runs (``runs_s``); its peak RSS is the largest of them.
+    """
+    measured = [(row, command) for row, command in contenders if "seconds" in row]
+    for row, _ in measured:
+        row["runs_s"] = [row["seconds"]]
+    for _ in range(rounds - 1):
+        for row, command in measured:
+            again = run_measured(command, cap)
+            if "seconds" in again:
+                row["runs_s"].append(again["seconds"])
+                row["peak_kib"] = max(row["peak_kib"], again["peak_kib"])
+    for row, _ in measured:
+        row["seconds"] = statistics.median(row["runs_s"])
+        runs = ", ".join(f"{s:.2f}" for s in row["runs_s"])
+        row["what"] += f" (median of {len(row['runs_s'])} interleaved runs: {runs} s)"
+        progress(f"[pipeline {label}] {row['name']}: median {row['seconds']:.2f} s of {runs}")
 
 
 # --------------------------------------------------------------------------- children
@@ -401,15 +435,20 @@ def run_size(
         duckdb_insert(insert_db, "store DDL + `INSERT … SELECT FROM read_parquet`")
         with contextlib.suppress(OSError):
             insert_db.unlink()
+    contenders: list[tuple[dict[str, Any], list[str]]] = [
+        (floor_row, [sys.executable, str(HERE), "floor", tp])
+    ]
     for model in ["markov"] if huge else QUICK_MODELS if quick else models():
+        command = [*cl, "attribute", "--db", str(store), "--model", model, "--format", "json"]
         row = case(
             f"attribute {model}",
             "`closedloop attribute --format json`",
-            [*cl, "attribute", "--db", str(store), "--model", model, "--format", "json"],
+            command,
             json_out=model == "markov",
         )
         if model == "markov":
             info["markov_shares"] = markov_shares(row.pop("out", {}))
+            contenders.append((row, command))
     if not huge:
         case(
             BOOTSTRAP,
@@ -424,13 +463,17 @@ def run_size(
     if ca_version is None:
         peer_info[PEER_CA] = "not installed (`make test` installs it; see the Makefile)"
     else:
-        case(
+        command = [sys.executable, str(HERE.parent / "peers.py"), "ca", tp, cv]
+        row = case(
             PEER_CA,
             f"ChannelAttribution {ca_version}: polars paths + `markov_model(order=1)`",
-            [sys.executable, str(HERE.parent / "peers.py"), "ca", tp, cv],
+            command,
             json_out=True,
             group="peer",
         )
+        contenders.append((row, command))
+    if not quick:
+        median_of_rounds(contenders, cap, label, progress)
     if huge:
         peer_info[PEER_DP6] = (
             f"skipped from {_label(HUGE)} touchpoints on: its peak RSS grows with the data "

@@ -86,3 +86,27 @@ def test_quick_load_scenario_answers_every_request(tmp_path: Path) -> None:
         row = next(line for line in load.splitlines() if line.startswith(f"| {kind} "))
         assert row.split("|")[3].strip() == "0", row  # the errors column
     assert str(tmp_path) not in load.replace(str(out), "")
+
+
+def test_targets_take_the_median_of_interleaved_runs(tmp_path: Path) -> None:
+    pipeline = runpy.run_path(str(RUN.with_name("pipeline.py")), run_name="benchmarks_pipeline")
+    log = tmp_path / "order.log"
+    # Each command appends its letter and sleeps a different, known time.
+    command = [
+        "sh",
+        "-c",
+        'echo "$0" >> "$1"; [ "$0" = b ] && sleep 0.3; exit 0',
+    ]
+    rows = [
+        ({"name": name, "what": name, "seconds": first, "peak_kib": 1}, [*command, name, str(log)])
+        for name, first in (("a", 9.0), ("b", 0.0))
+    ]
+    rows.append(({"name": "failed", "what": "x", "error": "boom"}, ["false"]))
+    messages: list[str] = []
+    pipeline["median_of_rounds"](rows, 60.0, "test", messages.append, rounds=3)
+    a, b, failed = (row for row, _ in rows)
+    assert log.read_text().split() == ["a", "b", "a", "b"]  # interleaved, failed case skipped
+    assert len(a["runs_s"]) == len(b["runs_s"]) == 3
+    assert a["seconds"] == sorted(a["runs_s"])[1] < 0.3 <= b["seconds"] < 9.0
+    assert "median of 3 interleaved runs" in a["what"] and "runs_s" not in failed
+    assert len(messages) == 2

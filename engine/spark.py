@@ -34,6 +34,8 @@ from engine.paths import (
 )
 from engine.sql import (
     converting_touches_sql,
+    funnel_others_sql,
+    funnel_touches_sql,
     items_sql,
     journey_paths_sql,
     journey_steps_sql,
@@ -272,6 +274,31 @@ def lake_converting(
     return converting_journeys(rows, conversions, tallies, chosen, lookback_days)
 
 
+def lake_funnel(
+    spark: SparkSession,
+    person_map: pl.DataFrame,
+    *,
+    start: dt.date | None,
+    end: dt.date | None,
+    cut: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Return what a funnel reads of the lake: converted persons' touches, the others counted.
+
+    The queries of :func:`engine.sql.funnel_touches_sql` and
+    :func:`engine.sql.funnel_others_sql`; the lake's views must be
+    registered (:func:`register_lake`).
+
+    Examples
+    --------
+    >>> lake_funnel  # doctest: +ELLIPSIS
+    <function lake_funnel at ...>
+    """
+    _person_view(spark, person_map)
+    touches = _frame(spark, funnel_touches_sql(end=end, cut=cut))
+    others = _frame(spark, funnel_others_sql(start=start, end=end, cut=cut))
+    return touches, others
+
+
 def read_lake(lake: Path, table: str) -> pl.DataFrame:
     """Read one table of the lake with polars, in its canonical schema.
 
@@ -300,6 +327,7 @@ __all__ = [
     "DEFAULT_MASTER",
     "LAKE_TABLES",
     "lake_converting",
+    "lake_funnel",
     "lake_paths",
     "lake_remapped",
     "lake_stages",

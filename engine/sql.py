@@ -465,50 +465,90 @@ WHERE is_conv = 0 OR n_touches = 0
 """
 
 
-def funnel_touches_sql(*, start: dt.date | None, end: dt.date | None, cut: bool) -> str:
-    """Return the query of the touches a funnel reads: all of converted persons', a few of others'.
+def _funnel_streams(end: dt.date | None, cut: bool) -> str:
+    """Return ``t`` (the touches a funnel reads, by stitched person) and ``converted``.
 
-    The funnel (:func:`attribution.funnel.funnel`) reads, of a person with no
-    conversion row, only their first and last touch (in ``ts``,
-    ``touchpoint_id`` order), their first ``visit`` and their first visit in
-    the period ``[start, end]``; so only those rows come back for them, and
-    every touch of a person with a conversion. ``cut`` drops touches after
-    ``end`` (the funnel's ``period`` mode). Reads ``touchpoints``,
-    ``conversions`` and ``person_map``; ``user_id`` is the stitched person.
-
-    Examples
-    --------
-    >>> "is_last" in funnel_touches_sql(start=None, end=None, cut=False)
-    True
+    ``converted`` holds the persons with a conversion row of any stage and date.
     """
-    in_period = event_window(0, start, end)
     until = event_window(0, None, end) if cut else "TRUE"
-    order = "PARTITION BY user_id ORDER BY ts, touchpoint_id"
-    return f"""
-WITH t AS (
+    return f"""t AS (
   SELECT COALESCE(m.person_id, e.user_id) AS user_id, e.touchpoint_id, e.ts, e.channel,
-         e.campaign, e.source, e.medium, e.interaction,
-         CASE WHEN e.interaction = 'visit' THEN 1 ELSE 0 END AS is_visit,
-         CASE WHEN e.interaction = 'visit' AND {in_period} THEN 1 ELSE 0 END AS is_period_visit
+         e.campaign, e.source, e.medium, e.interaction
   FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
   WHERE {until}
 ), converted AS (
   SELECT DISTINCT COALESCE(m.person_id, c.user_id) AS user_id
   FROM conversions AS c LEFT JOIN person_map AS m ON m.id = c.user_id
-), ranked AS (
-  SELECT *,
-    ROW_NUMBER() OVER ({order}) AS rn,
-    LEAD(touchpoint_id) OVER ({order}) IS NULL AS is_last,
-    SUM(is_visit) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS visits,
-    SUM(is_period_visit) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-      AS period_visits
+)"""
+
+
+def funnel_touches_sql(*, end: dt.date | None, cut: bool) -> str:
+    """Return the query of the touches a funnel reads one by one: those of converted persons.
+
+    A person with a conversion row (of any stage and date) comes back with
+    every touch; the others are counted by :func:`funnel_others_sql`.
+    ``cut`` drops touches after ``end`` (the funnel's ``period`` mode). Reads
+    ``touchpoints``, ``conversions`` and ``person_map``; ``user_id`` is the
+    stitched person.
+
+    Examples
+    --------
+    >>> "EXISTS" in funnel_touches_sql(end=None, cut=False)
+    True
+    """
+    return f"""
+WITH {_funnel_streams(end, cut)}
+SELECT t.* FROM t
+WHERE EXISTS (SELECT 1 FROM converted AS c WHERE c.user_id = t.user_id)
+"""
+
+
+def funnel_others_sql(*, start: dt.date | None, end: dt.date | None, cut: bool) -> str:
+    """Return the query counting the touched persons with no conversion row, by what a funnel uses.
+
+    Of such a person a funnel (:func:`attribution.funnel.funnel`) uses only
+    the channel and campaign of their first and last touch (in ``ts``,
+    ``touchpoint_id`` order: the group they are in) and their visits (were
+    they a visitor); so the engine counts them (``persons``) by
+    ``first_channel``, ``first_campaign``, ``last_channel``,
+    ``last_campaign``, ``has_visit`` (any ``visit`` touch),
+    ``first_visit_in`` (their first visit is in ``[start, end]``: a visitor
+    of a cohort) and ``visited_in`` (a visit in the period: a visitor of a
+    period), and no row per person leaves the engine. Reads as
+    :func:`funnel_touches_sql`.
+
+    Examples
+    --------
+    >>> "first_visit_in" in funnel_others_sql(start=None, end=None, cut=False)
+    True
+    """
+    in_period = event_window(0, start, end, alias="t")
+    bounds = ["p.first_visit IS NOT NULL"]
+    if start is not None:
+        bounds.append(f"p.first_visit >= {timestamp(_midnight(start))}")
+    if end is not None:
+        bounds.append(f"p.first_visit < {timestamp(_midnight(end + dt.timedelta(days=1)))}")
+    touch = "{'ts': t.ts, 'id': t.touchpoint_id, 'channel': t.channel, 'campaign': t.campaign}"
+    keys = (
+        "p.first_touch.channel, p.first_touch.campaign, p.last_touch.channel, "
+        "p.last_touch.campaign, p.first_visit IS NOT NULL, "
+        f"{' AND '.join(bounds)}, p.visited_in = 1"
+    )
+    return f"""
+WITH {_funnel_streams(end, cut)}, p AS (
+  SELECT t.user_id, MIN({touch}) AS first_touch, MAX({touch}) AS last_touch,
+         MIN(CASE WHEN t.interaction = 'visit' THEN t.ts END) AS first_visit,
+         MAX(CASE WHEN t.interaction = 'visit' AND {in_period} THEN 1 ELSE 0 END) AS visited_in
   FROM t
+  WHERE NOT EXISTS (SELECT 1 FROM converted AS c WHERE c.user_id = t.user_id)
+  GROUP BY t.user_id
 )
-SELECT r.user_id, r.touchpoint_id, r.ts, r.channel, r.campaign, r.source, r.medium,
-       r.interaction
-FROM ranked AS r LEFT JOIN converted AS c ON c.user_id = r.user_id
-WHERE c.user_id IS NOT NULL OR r.rn = 1 OR r.is_last
-   OR (r.is_visit = 1 AND r.visits = 1) OR (r.is_period_visit = 1 AND r.period_visits = 1)
+SELECT p.first_touch.channel AS first_channel, p.first_touch.campaign AS first_campaign,
+       p.last_touch.channel AS last_channel, p.last_touch.campaign AS last_campaign,
+       p.first_visit IS NOT NULL AS has_visit, {" AND ".join(bounds)} AS first_visit_in,
+       p.visited_in = 1 AS visited_in, COUNT(*) AS persons
+FROM p
+GROUP BY {keys}
 """
 
 
@@ -597,6 +637,7 @@ def to_spark(sql: str) -> str:
 __all__ = [
     "converting_touches_sql",
     "event_window",
+    "funnel_others_sql",
     "funnel_touches_sql",
     "items_sql",
     "journey_paths_sql",

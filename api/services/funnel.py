@@ -2,14 +2,15 @@
 
 Counted on stitched persons, like attribution: a lead recorded under a CRM
 id and the touches recorded under a cookie of the same person meet, on the
-store (:meth:`~api.services.inputs.StoreSource.funnel_read`, touches chosen
-by :func:`engine.sql.funnel_touches_sql`) and on frames in memory alike.
+store and the lake (:meth:`~api.services.inputs.StoreSource.funnel_read`:
+the converted persons' touches, and the others counted by the engine,
+:func:`engine.sql.funnel_others_sql`) and on frames in memory alike.
 """
 
 from __future__ import annotations
 
 from api.services.context import Context
-from api.services.inputs import Inputs, StoreSource
+from api.services.inputs import Inputs, LakeSource, StoreSource
 from api.services.queries import FunnelQuery
 from api.services.results import Result, report_result
 from attribution.funnel import funnel as count_funnel
@@ -44,6 +45,7 @@ def funnel(ctx: Context, query: FunnelQuery) -> Result:
             stages=query.stages,
             assign=query.assign,
             currency=inputs.currency,
+            others=inputs.funnel_others,
         )
         return report_result("funnel", report, csv=report.to_csv)
 
@@ -51,9 +53,9 @@ def funnel(ctx: Context, query: FunnelQuery) -> Result:
 
 
 def _inputs(ctx: Context, query: FunnelQuery) -> Inputs:
-    """Return the funnel's inputs: from the store only the touches it looks at, else all rows."""
+    """Return the funnel's inputs: from an engine the converted persons' touches, else all rows."""
     source = ctx.source
-    if isinstance(source, StoreSource):
+    if isinstance(source, StoreSource | LakeSource):
         return ctx.cached(
             ("funnel-inputs", query.window, query.start, query.end, query.mode),
             lambda: source.funnel_read(

@@ -31,7 +31,7 @@ from engine.paths import (
     store_steps,
     window_stages,
 )
-from engine.sql import funnel_touches_sql
+from engine.sql import funnel_others_sql, funnel_touches_sql
 from ingest import Store
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, StitchResult, stitch_identities
 from ingest.store import Snapshot
@@ -283,6 +283,9 @@ class Inputs:
     """What identity stitching did (see :func:`stitch_inputs`), echoed in the report."""
     data_version: int = 0
     """The store's ``data_version`` the frames were read at (0 for frames in memory)."""
+    funnel_others: pl.DataFrame | None = None
+    """Touched persons with no conversion row, counted by an engine for a funnel (see
+    :func:`engine.sql.funnel_others_sql`); ``touchpoints`` then holds only the others' touches."""
 
 
 @dataclass(frozen=True)
@@ -688,11 +691,11 @@ class StoreSource:
     def funnel_read(
         self, window: Window, *, start: dt.date | None, end: dt.date | None, cut: bool
     ) -> Inputs:
-        """Read what a funnel needs, stitched: every conversion, and the touches it looks at.
+        """Read what a funnel needs, stitched: every conversion, the converted persons' touches.
 
-        Only a few touches of each person without a conversion leave the store
-        (:func:`engine.sql.funnel_touches_sql`); ``cut`` drops touches after
-        ``end`` (the ``period`` mode).
+        The touched persons without a conversion row are counted in the store
+        (:func:`engine.sql.funnel_others_sql`), not read one by one; ``cut``
+        drops touches after ``end`` (the ``period`` mode).
 
         Examples
         --------
@@ -705,8 +708,9 @@ class StoreSource:
             costs = snap.read("costs", start=window.start, end=window.end)
             never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
             person_map, identity = persons_of(window, lambda: snap.read("identities"), _no_remap)
-            sql = funnel_touches_sql(start=start, end=end, cut=cut)
-            touchpoints = snap.query(sql, {"person_map": person_map})
+            views = {"person_map": person_map}
+            touchpoints = snap.query(funnel_touches_sql(end=end, cut=cut), views)
+            others = snap.query(funnel_others_sql(start=start, end=end, cut=cut), views)
             conversions = stitched(snap.read("conversions"), person_map)
             return Inputs(
                 touchpoints=touchpoints,
@@ -716,6 +720,7 @@ class StoreSource:
                 source=self.name,
                 identity=identity,
                 data_version=snap.data_version,
+                funnel_others=others,
             )
 
     def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
@@ -969,6 +974,32 @@ class LakeSource:
             data_version=self.data_version(),
             converting=computed.get("converting"),
             steps=computed.get("steps"),
+        )
+
+    def funnel_read(
+        self, window: Window, *, start: dt.date | None, end: dt.date | None, cut: bool
+    ) -> Inputs:
+        """Read what a funnel needs, as the store does, with Spark counting the unconverted.
+
+        Examples
+        --------
+        >>> LakeSource.funnel_read  # doctest: +ELLIPSIS
+        <function LakeSource.funnel_read at ...>
+        """
+        from engine.spark import lake_funnel
+
+        spark = self._session()
+        person_map, identity = persons_of(window, lambda: self._table("identities"), _no_remap)
+        touchpoints, others = lake_funnel(spark, person_map, start=start, end=end, cut=cut)
+        return Inputs(
+            touchpoints=touchpoints,
+            conversions=stitched(self._table("conversions"), person_map),
+            costs=self._costs(window.start, window.end),
+            currency=self.currency,
+            source=self.name,
+            identity=identity,
+            data_version=self.data_version(),
+            funnel_others=others,
         )
 
     def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:

@@ -262,6 +262,51 @@ def _assign_touch(
     )
 
 
+def _count_others(
+    others: pl.DataFrame | None, by: str | None, assign: str, mode: str
+) -> pl.DataFrame | None:
+    """Count the persons with no conversion row per group: ``_key``, ``_other_visitors``.
+
+    Their group is the one :func:`_assign_touch` gives a person with no lead
+    date (the first touch's value, or the last touch's for ``lead_touch``), and
+    a visitor is one in the sense of the mode.
+
+    Examples
+    --------
+    >>> others = pl.DataFrame({"first_channel": ["Email", None], "first_campaign": ["a", "b"],
+    ...     "last_channel": ["Search", "Search"], "last_campaign": ["c", "c"],
+    ...     "has_visit": [True, False], "first_visit_in": [True, False],
+    ...     "visited_in": [False, False], "persons": [3, 2]})
+    >>> _count_others(others, "channel", "first_touch", "cohort").sort("_key").rows()
+    [('(not set)', 0), ('Email', 3)]
+    """
+    if others is None or others.is_empty():
+        return None
+    if by in ("channel", "campaign"):
+        side = "first" if assign == "first_touch" else "last"
+        key = pl.col(f"{side}_{by}").cast(pl.String).fill_null(NOT_SET)
+    elif by in ("lead_source", "owner"):
+        key = pl.lit(NOT_SET)
+    else:
+        key = pl.lit(TOTAL)
+    visitor = pl.col("first_visit_in" if mode == "cohort" else "visited_in")
+    return others.group_by(key.alias("_key")).agg(
+        pl.col("persons").filter(visitor).sum().cast(pl.Int64).alias("_other_visitors")
+    )
+
+
+def _add_visitors(rows: pl.DataFrame, counted: pl.DataFrame) -> pl.DataFrame:
+    """Add the visitors among the counted persons to each group's ``visitors``."""
+    visitors = counted.group_by("_key").agg(pl.col("_other_visitors").sum())
+    return (
+        rows.join(visitors, on="_key", how="left")
+        .with_columns(
+            (pl.col("visitors") + pl.col("_other_visitors").fill_null(0)).alias("visitors")
+        )
+        .drop("_other_visitors")
+    )
+
+
 def funnel(
     conversions: pl.DataFrame,
     touchpoints: pl.DataFrame | None = None,
@@ -274,6 +319,7 @@ def funnel(
     stages: FunnelStages | str | list[str] | tuple[str, ...] | None = None,
     assign: Literal["first_touch", "lead_touch"] | str = "first_touch",
     currency: str = DEFAULT_CURRENCY,
+    others: pl.DataFrame | None = None,
 ) -> FunnelReport:
     """Count the funnel and compute its rates per group and in total.
 
@@ -306,6 +352,13 @@ def funnel(
         in a channel or campaign.
     currency
         ISO 4217 code echoed in the report.
+    others
+        The touched persons with no conversion row, counted instead of listed
+        (what an engine returns: :func:`engine.sql.funnel_others_sql`'s
+        columns ``first_channel``, ``first_campaign``, ``last_channel``,
+        ``last_campaign``, ``has_visit``, ``first_visit_in``, ``visited_in``,
+        ``persons``); ``touchpoints`` then holds only the touches of persons
+        with a conversion row. The report is the same as with every touch.
 
     Returns
     -------
@@ -330,6 +383,8 @@ def funnel(
         )
     if start is not None and end is not None and start > end:
         raise ParameterError(f"start ({start}) is after end ({end}).")
+    if touchpoints is None and others is not None and not others.is_empty():
+        touchpoints = pl.DataFrame(schema=TOUCHPOINTS)
     if by in ("channel", "campaign") and touchpoints is None:
         raise ParameterError(
             f"Grouping the funnel by {by} needs touchpoints: a person is put in the {by} of "
@@ -373,7 +428,10 @@ def funnel(
     visits_known = (
         touches is not None
         and "interaction" in (touchpoints.columns if touchpoints is not None else [])
-        and touches.filter(pl.col("interaction") == VISIT).height > 0
+        and (
+            touches.filter(pl.col("interaction") == VISIT).height > 0
+            or (others is not None and bool(others["has_visit"].any()))
+        )
     )
     if touches is not None:
         # Everyone touched is a person too (visitors who never converted).
@@ -445,6 +503,11 @@ def funnel(
         persons = persons.with_columns(pl.col(by).fill_null(NOT_SET).alias("_key"))
     else:
         persons = persons.with_columns(pl.lit(TOTAL).alias("_key"))
+    counted_others = _count_others(others, by, assign, mode)
+    if counted_others is not None:
+        # One empty person per group of the others: the group gets its row, every sum
+        # and mean is as if its persons (who entered no stage) were listed.
+        persons = pl.concat([persons, counted_others.select("_key")], how="diagonal_relaxed")
 
     if mode == "cohort":
         observed_to = max(d for d in (last_day, data_end) if d is not None) if last_day else None
@@ -456,6 +519,11 @@ def funnel(
     totals_frame = (
         persons.with_columns(pl.lit(TOTAL).alias("_key")).group_by("_key").agg(ctx.aggregations())
     )
+    if counted_others is not None and visits_known:
+        rows = _add_visitors(rows, counted_others)
+        totals_frame = _add_visitors(
+            totals_frame, counted_others.with_columns(pl.lit(TOTAL).alias("_key"))
+        )
 
     spend_rows, spend_total = _spend(costs, by, start, end)
     key = by or "group"

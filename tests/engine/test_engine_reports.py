@@ -270,8 +270,8 @@ def test_funnel_from_the_stores_few_touches_equals_the_polars_one(
     assign: str,
     period: dict[str, Any],
 ) -> None:
-    """Of a person without a conversion the funnel reads only their first and last touch and
-    first visits: the store sends only those, and every number stays the same."""
+    """Of a person without a conversion the funnel uses only their first and last touch and
+    visits: the store counts those persons instead of sending them, and every number stays."""
     from api.services.queries import FunnelQuery
 
     engine, frames = stores
@@ -383,4 +383,45 @@ def test_the_store_sends_the_funnel_fewer_touches(stores: tuple[Services, Servic
     sent = source.funnel_read(Window.everything(), start=None, end=None, cut=False)
     everything = frames.inputs(Window.everything()).touchpoints
     assert 0 < sent.touchpoints.height < everything.height
-    assert sent.touchpoints["user_id"].n_unique() == everything["user_id"].n_unique()
+    # The touched persons with no conversion are counted, not listed: every person once.
+    assert sent.funnel_others is not None
+    listed = sent.touchpoints["user_id"].n_unique()
+    assert 0 < listed < listed + sent.funnel_others["persons"].sum()
+    assert listed + sent.funnel_others["persons"].sum() == everything["user_id"].n_unique()
+
+
+@pytest.mark.parametrize("by", [None, "channel", "lead_source"])
+@pytest.mark.parametrize("mode", ["cohort", "period"])
+def test_funnel_where_only_unconverted_persons_have_touches(
+    tmp_path: Path, by: str | None, mode: str
+) -> None:
+    """No touch comes back one by one (the converted person has none): the counted persons still
+    make their channels' rows and visitors, as the polars funnel over every touch does."""
+    from api.services.queries import FunnelQuery
+
+    store = Store(tmp_path / "s.duckdb")
+    (tmp_path / "touchpoints.csv").write_text(
+        "touchpoint_id,user_id,ts,channel,campaign,interaction\n"
+        "t1,a,2025-03-01T10:00:00Z,Email,e1,visit\n"
+        "t2,a,2025-03-02T10:00:00Z,Search,s1,click\n"
+        "t3,b,2025-03-05T10:00:00Z,Search,s1,visit\n"
+        "t4,c,2025-02-01T10:00:00Z,,s2,click\n"
+    )
+    (tmp_path / "conversions.csv").write_text(
+        "conversion_id,user_id,ts,stage,revenue\n"
+        "l1,z,2025-03-03T10:00:00Z,lead,0\n"
+        "w1,z,2025-03-09T10:00:00Z,closed_won,100\n"
+    )
+    for table in ("touchpoints", "conversions"):
+        ingest_files(store, table, [tmp_path / f"{table}.csv"])
+    frames = Services.for_frames(store.read("touchpoints"), store.read("conversions"))
+    for period in ({}, {"start": dt.date(2025, 3, 2), "end": dt.date(2025, 3, 31)}):
+        query = FunnelQuery.create(by=by, mode=mode, stages="lead,closed_won", **period)
+        got = Services.for_store(store).funnel(query).to_dict()
+        assert _close(got, frames.funnel(query).to_dict())
+        if by == "channel" and not period:
+            rows = {r["channel"]: r for r in got["data"]}
+            # a's first touch is Email, b's Search, c's channel is derived; z has no touch.
+            assert set(rows) == {"Email", "Search", "Unassigned", "(no touchpoint)"}
+            assert (rows["Email"]["visitors"], rows["Search"]["visitors"]) == (1, 1)
+            assert rows["(no touchpoint)"]["customers"] == 1

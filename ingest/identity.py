@@ -321,6 +321,18 @@ def _typed_pairs(identities: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(pl.col("a_type", "b_type").replace("", None))
 
 
+def _components(ends: tuple[np.ndarray, np.ndarray], n: int) -> np.ndarray:
+    """Label the connected components of the graph of ``n`` ids whose edges are ``ends``."""
+    # SciPy is imported here, not at the top: ingesting other tables, and answering from a
+    # store without identity pairs, does not need it.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(ends[0]), dtype=bool), ends), shape=(n, n)).tocsr()
+    labels: np.ndarray = connected_components(graph, directed=False)[1]
+    return labels
+
+
 def stitch_identities(
     identities: pl.DataFrame,
     *,
@@ -397,12 +409,7 @@ def stitch_identities(
     nodes = _node_types(pairs, ids, codes)
     nodes = nodes.with_columns(_ranks(nodes, types, key))
 
-    # SciPy is imported here, not at the top: ingesting other tables does not need it.
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    graph = coo_matrix((np.ones(m, dtype=bool), ends), shape=(n, n)).tocsr()
-    labels = connected_components(graph, directed=False)[1] if n else np.empty(0, np.int32)
+    labels = _components(ends, n) if n else np.empty(0, np.int32)
     nodes = nodes.with_columns(label=pl.Series(labels, dtype=pl.UInt32))
 
     # Codes follow the sorted ids, so the smallest code of a component is its smallest id.

@@ -121,3 +121,17 @@ def test_input_formats_copy() -> None:
     from ingest.readers import READERS
 
     assert set(_shared.INPUT_FORMATS) == set(READERS)
+
+
+def test_a_rule_based_answer_without_identity_pairs_imports_no_scipy() -> None:
+    """SciPy (about 0.2 s) is loaded for intervals, solvers and stitching, not for every answer."""
+    data = ROOT / "examples" / "data"
+    code = (
+        "import contextlib, io\nfrom api.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    assert main(['attribute', '--touchpoints', {str(data / 'touchpoints.csv')!r},\n"
+        f"        '--conversions', {str(data / 'conversions.csv')!r}, '--model', 'linear',\n"
+        "        '--format', 'json']) == 0\n"
+        "assert '\"model\": \"linear\"' in out.getvalue()\n"
+    )
+    assert loaded(imported_after(code), ("scipy",)) == []

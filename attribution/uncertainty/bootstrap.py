@@ -70,7 +70,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import scipy.sparse as sp
 
 from attribution.cancel import check_cancelled
 from attribution.constants import DEFAULT_RESAMPLES, INTERVAL_COLUMNS, NO_TOUCHPOINT
@@ -340,6 +339,8 @@ def bootstrap_totals(
     # Untouched conversions, per person: (1 × persons) rows of one multiplier product.
     untouched_at = (np.zeros(untouched_person.size, dtype=np.int64), untouched_person)
     shape = (1, len(persons.ids))
+    import scipy.sparse as sp  # slow to import: only when intervals are asked for
+
     untouched_conv = sp.csr_array((np.ones(untouched_person.size), untouched_at), shape=shape)
     untouched_rev = sp.csr_array((untouched_revenue, untouched_at), shape=shape)
     conv = np.zeros((resamples, len(keys)))

@@ -94,6 +94,9 @@ PEER_CA = "ChannelAttribution markov_model"
 PEER_DP6 = "DP6 mam run_markov"
 BOOTSTRAP = "attribute linear --ci 0.95 --bootstrap 200"
 TARGET_ROUNDS = 3
+BOUNDED = "attribute markov, DuckDB memory bounded"
+BOUNDED_MEMORY = "1GB"
+"""``CLOSEDLOOP_DUCKDB_MEMORY`` of the bounded-memory case (from 10M touchpoints on)."""
 """Runs of each case a target compares (floor, `attribute markov`, ChannelAttribution)."""
 
 
@@ -449,6 +452,15 @@ def run_size(
         if model == "markov":
             info["markov_shares"] = markov_shares(row.pop("out", {}))
             contenders.append((row, command))
+    if touches >= TARGET_SIZE and not quick:
+        # The same answer with DuckDB held to a memory limit: it spills, and the peak
+        # shows what the process needs beyond the engine (what reaches Python).
+        case(
+            BOUNDED,
+            f"`CLOSEDLOOP_DUCKDB_MEMORY={BOUNDED_MEMORY} closedloop attribute --model markov`",
+            ["env", f"CLOSEDLOOP_DUCKDB_MEMORY={BOUNDED_MEMORY}", *cl, "attribute", "--db",
+             str(store), "--model", "markov", "--format", "json"],
+        )  # fmt: skip
     if not huge:
         case(
             BOOTSTRAP,
@@ -679,6 +691,15 @@ def _target_lines(
             f"- Memory vs distinct paths: {paths:,} distinct paths; `attribute --model markov` "
             f"peak {markov['peak_kib'] / 1024:,.0f} MiB "
             f"({markov['peak_kib'] / paths:,.2f} KiB per distinct path)."
+        )
+    bounded = next((r for r in rows if r["name"] == BOUNDED and "seconds" in r), None)
+    if markov and bounded:
+        lines.append(
+            f"- With DuckDB held to {BOUNDED_MEMORY} (`CLOSEDLOOP_DUCKDB_MEMORY`; it spills to "
+            f"disk beyond) the same answer peaks at {bounded['peak_kib'] / 1024:,.0f} MiB "
+            f"(unbounded: {markov['peak_kib'] / 1024:,.0f} MiB) in {_secs(bounded['seconds'])} "
+            f"(unbounded: {_secs(markov['seconds'])}): the rest of the peak is what reaches "
+            "Python (the converting journeys' events and the distinct steps)."
         )
     return lines
 

@@ -94,6 +94,7 @@ from attribution.cancel import check_cancelled
 from attribution.errors import (
     InputError,
     MissingColumnsError,
+    ParameterError,
     StoreBusyError,
     StoreError,
     UnknownTableError,
@@ -137,6 +138,41 @@ _COLLISION_MEMORY = "512MB"
 _TIME_COLUMN = {"touchpoints": "ts", "conversions": "ts", "costs": "date"}
 _EMPTY_KEY_DEFAULTS = {("costs", "campaign"): ""}
 _FIRST_PAUSE = 0.02
+MEMORY_VARIABLE = "CLOSEDLOOP_DUCKDB_MEMORY"
+"""Environment variable bounding the memory DuckDB may use per process (it spills beyond)."""
+_MEMORY_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|[KMGT]i?B)\s*", re.IGNORECASE)
+
+
+def duckdb_memory_limit(environ: Mapping[str, str] | None = None) -> str | None:
+    """Return the DuckDB ``memory_limit`` asked for in ``$CLOSEDLOOP_DUCKDB_MEMORY``, if any.
+
+    DuckDB uses up to 80% of the machine's memory by default and spills
+    sorts, joins and aggregates to a temporary folder beside the store once
+    it reaches its limit; this variable lowers the limit, for every store
+    connection of the process (``closedloop`` commands and the server; a
+    server's own ``CLOSEDLOOP_MAX_MEMORY_MB`` sets a lower one per request).
+
+    Examples
+    --------
+    >>> duckdb_memory_limit({"CLOSEDLOOP_DUCKDB_MEMORY": "2GB"})
+    '2GB'
+    >>> duckdb_memory_limit({}) is None
+    True
+    >>> duckdb_memory_limit({"CLOSEDLOOP_DUCKDB_MEMORY": "lots"})
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: CLOSEDLOOP_DUCKDB_MEMORY must be a size such as 2GB, 512MiB or 1.5GB. Got 'lots'.
+    """  # noqa: E501
+    text = (os.environ if environ is None else environ).get(MEMORY_VARIABLE, "").strip()
+    if not text:
+        return None
+    if not _MEMORY_SIZE.fullmatch(text):
+        raise ParameterError(
+            f"{MEMORY_VARIABLE} must be a size such as 2GB, 512MiB or 1.5GB. Got {text!r}."
+        )
+    return text
+
+
 _MAX_PAUSE = 0.5
 
 _write_locks: dict[str, threading.Lock] = {}
@@ -1096,6 +1132,9 @@ class Store:
                 time.sleep(min(pause, left))
                 pause = min(pause * 2, _MAX_PAUSE)
         try:
+            limit = duckdb_memory_limit()
+            if limit is not None:
+                _run(con, f"SET memory_limit = '{limit}'")
             with watch(con):
                 yield con
         finally:

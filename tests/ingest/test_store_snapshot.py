@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from attribution.errors import ParameterError
 from ingest import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +126,16 @@ def test_readers_never_see_half_of_a_multi_table_ingest_from_another_process(
     assert store.data_version() == steps + 1
     assert store.counts()["conversions"] == steps + 1
     assert seen, "the reader never got a snapshot"
+
+
+def test_closedloop_duckdb_memory_bounds_every_store_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    monkeypatch.setenv("CLOSEDLOOP_DUCKDB_MEMORY", "300MiB")
+    with store.snapshot() as snap:
+        limit = snap.query("SELECT current_setting('memory_limit') AS m")["m"].item()
+    assert limit.replace(" ", "") in ("300.0MiB", "314.5MB", "300MiB")
+    monkeypatch.setenv("CLOSEDLOOP_DUCKDB_MEMORY", "a lot")
+    with pytest.raises(ParameterError, match="CLOSEDLOOP_DUCKDB_MEMORY must be a size"):
+        store.read("touchpoints")

@@ -8,6 +8,11 @@ aggregated path table given with ``--paths``::
     closedloop attribute --model markov --ci 0.95 --bootstrap 200 --seed 1
     closedloop attribute --model markov --explain --param order=auto
     closedloop attribute --paths Data.csv --model markov --param order=2
+    closedloop attribute --paths Data.csv --model markov --currency EUR --start 2024-01-01
+
+With ``--paths``, ``--start``, ``--end`` and ``--currency`` only label the
+report (a path table has no time and no currency of its own); without them
+the period and the currency are null, never made up.
 """
 
 from __future__ import annotations
@@ -93,7 +98,8 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--currency",
         metavar="CODE",
-        help=f"ISO 4217 currency of the files (default {DEFAULT_CURRENCY})",
+        help=f"ISO 4217 currency of the files (default {DEFAULT_CURRENCY}); with --paths, of "
+        "the table's values (default: none, reported as null)",
     )
     parser.add_argument(
         "--identities",
@@ -270,8 +276,6 @@ def _attribute_paths(args: argparse.Namespace) -> int:
             ("--conversions", args.conversions),
             ("--costs", args.costs),
             ("--db", args.db),
-            ("--start", args.start),
-            ("--end", args.end),
             ("--stage", args.stage),
             ("--mapping", args.mapping),
         )
@@ -280,7 +284,8 @@ def _attribute_paths(args: argparse.Namespace) -> int:
     if clashing:
         raise ParameterError(
             f"--paths attributes an aggregated path table on its own; it does not take "
-            f"{', '.join(clashing)} (paths carry no time, stage or spend)."
+            f"{', '.join(clashing)} (paths carry no stage or spend; --start, --end and "
+            "--currency only label the report)."
         )
     model = model_class(args.model).name
     params = parse_params(args.param or [])
@@ -306,7 +311,9 @@ def _attribute_paths(args: argparse.Namespace) -> int:
             sep=args.sep,
             columns=columns,
             by=args.by,
-            currency=(args.currency or DEFAULT_CURRENCY).upper(),
+            start=args.start,
+            end=args.end,
+            currency=args.currency,
             source=source,
             ci=args.ci,
             bootstrap=args.bootstrap,

@@ -203,6 +203,7 @@ def compare_reports(
     """
     reports: dict[str, AttributionReport] = {}
     skipped: dict[str, str] = {}
+    errors: list[ClosedloopError] = []
     for instance in instances:
         try:
             reports[instance.name] = report(instance)
@@ -210,6 +211,9 @@ def compare_reports(
             if explicit:
                 raise
             skipped[instance.name] = str(exc)
+            errors.append(exc)
+    if not reports and len(set(skipped.values())) == 1:
+        raise errors[0]  # one reason for every model (an empty store): say it once
     if not reports:
         raise ParameterError(
             "No model could run on this data: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())

@@ -162,3 +162,12 @@ def test_api_paths_start_after_end(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert "start (2024-02-01) is after end (2024-01-01)" in response.json()["detail"]
+
+
+def test_answers_on_an_empty_store_invent_nothing(empty_client: TestClient) -> None:
+    for route in ("/v1/attribution?model=linear", "/v1/funnel", "/v1/paths", "/v1/compare"):
+        response = empty_client.get(route)
+        assert response.status_code == 422, route
+        body = response.json()
+        assert body["title"] == "Empty input", route
+        assert body["detail"].count("holds none") == 1, route  # compare: once, not per model

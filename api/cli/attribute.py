@@ -44,7 +44,6 @@ from api.cli._shared import (
     terminal_progress,
     write_output,
 )
-from attribution.constants import DEFAULT_CURRENCY
 
 if TYPE_CHECKING:
     import polars as pl
@@ -98,8 +97,8 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--currency",
         metavar="CODE",
-        help=f"ISO 4217 currency of the files (default {DEFAULT_CURRENCY}); with --paths, of "
-        "the table's values (default: none, reported as null)",
+        help="ISO 4217 currency of the money in --touchpoints/--conversions/--costs or --paths "
+        "files, echoed in the report (default: none, reported as null)",
     )
     parser.add_argument(
         "--identities",
@@ -203,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("--costs goes with --touchpoints and --conversions.")
     from api.services import AttributionQuery, ExplainQuery, Services
     from attribution import model_class
+    from attribution.paths import iso_currency
 
     model = model_class(args.model).name
     params = parse_params(args.param or [])
@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
             identities=(
                 _load_file(args.identities, "identities", args) if args.identities else None
             ),
-            currency=args.currency or DEFAULT_CURRENCY,
+            currency=iso_currency(args.currency) if args.currency else None,
             name=f"'{Path(args.conversions).name}'",
         )
     else:

@@ -276,7 +276,7 @@ class Inputs:
     touchpoints: pl.DataFrame
     conversions: pl.DataFrame
     costs: pl.DataFrame | None
-    currency: str
+    currency: str | None
     source: str = "the input"
     """Where the frames came from, for messages: the store's file name or the file names."""
     identity: dict[str, Any] | None = None
@@ -298,7 +298,7 @@ class PathInputs:
     aggregate: PathAggregate | None
     """The distinct paths of the stage's journeys; ``None`` when the window has no conversion."""
     costs: pl.DataFrame | None
-    currency: str
+    currency: str | None
     source: str
     identity: dict[str, Any] | None
     conversions: int
@@ -1065,10 +1065,11 @@ class FrameSource:
         costs: pl.DataFrame | None = None,
         *,
         identities: pl.DataFrame | None = None,
-        currency: str = "USD",
+        currency: str | None = None,
         name: str = "the input",
     ) -> None:
-        self._inputs = Inputs(touchpoints, conversions, costs, currency.upper(), name)
+        code = currency.upper() if currency is not None else None
+        self._inputs = Inputs(touchpoints, conversions, costs, code, name)
         self._identities = identities
         self.name = name
 

@@ -171,3 +171,24 @@ def test_answers_on_an_empty_store_invent_nothing(empty_client: TestClient) -> N
         body = response.json()
         assert body["title"] == "Empty input", route
         assert body["detail"].count("holds none") == 1, route  # compare: once, not per model
+
+
+def test_funnel_and_budget_on_frames_name_no_currency() -> None:
+    from api.services.budget import curves_table
+    from attribution.budget.analysis import _example_frames, response_curves
+    from attribution.funnel import funnel
+
+    touchpoints, conversions, costs = _tiny_example()
+    counted = funnel(conversions, touchpoints, costs)
+    assert counted.currency is None
+    assert counted.to_dict()["currency"] is None
+    assert not counted.to_table().splitlines()[0].endswith(("None", "USD"))
+    assert (
+        funnel(conversions, touchpoints, costs, currency="EUR")
+        .to_table()
+        .splitlines()[0]
+        .endswith(" · EUR")
+    )
+    curves = response_curves(*_example_frames(), model="linear", resamples=0)
+    assert curves.meta["currency"] is None
+    assert curves_table(curves).splitlines()[0].endswith(" weeks · per week")

@@ -40,6 +40,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Services, Services
         store.read("conversions"),
         store.read("costs"),
         identities=store.read("identities"),
+        currency=store.currency,  # the store's rows, in the store's currency
     )
     return Services.for_store(store), frames
 
@@ -340,7 +341,10 @@ def partial(tmp_path_factory: pytest.TempPathFactory) -> tuple[Services, Service
         path.write_text(text)
         ingest_files(store, table, [path])
     frames = Services.for_frames(
-        store.read("touchpoints"), store.read("conversions"), identities=store.read("identities")
+        store.read("touchpoints"),
+        store.read("conversions"),
+        identities=store.read("identities"),
+        currency=store.currency,
     )
     return Services.for_store(store), frames
 

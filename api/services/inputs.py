@@ -1019,16 +1019,30 @@ class LakeSource:
         return sorted(self._table("conversions")["stage"].unique().drop_nulls().to_list())
 
 
-def _lake_currency(lake: Path) -> str:
-    """Return the currency ``closedloop export`` recorded in ``meta.json``, else ``USD``."""
+def _lake_currency(lake: Path) -> str | None:
+    """Return the currency ``closedloop export`` recorded in ``meta.json``, else ``None``.
+
+    A lake written by hand need not have ``meta.json``: its money is then in
+    a currency nobody named, reported as ``null``.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> lake = Path(tempfile.mkdtemp())
+    >>> _lake_currency(lake) is None
+    True
+    >>> _ = (lake / "meta.json").write_text(json.dumps({"currency": "EUR"}))
+    >>> _lake_currency(lake)
+    'EUR'
+    """
     import json
 
     try:
         meta = json.loads((lake / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "USD"
+        return None
     currency = meta.get("currency") if isinstance(meta, dict) else None
-    return str(currency) if currency else "USD"
+    return str(currency) if currency else None
 
 
 def _in_window(frame: pl.DataFrame, window: Window) -> pl.DataFrame:

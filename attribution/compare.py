@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from attribution.constants import DEFAULT_CURRENCY, DEFAULT_LOOKBACK_DAYS, DEFAULT_RESAMPLES
+from attribution.constants import DEFAULT_LOOKBACK_DAYS, DEFAULT_RESAMPLES
 from attribution.errors import ClosedloopError, ParameterError
 from attribution.export import json_ready, rfc4180_csv
 from attribution.journeys import build_journeys
@@ -51,7 +51,7 @@ class ModelComparison:
     start: dt.date | None
     end: dt.date | None
     lookback_days: float
-    currency: str
+    currency: str | None
     data: pl.DataFrame
     totals: dict[str, dict[str, Any]]
     reports: dict[str, AttributionReport] = field(repr=False)
@@ -96,7 +96,7 @@ def compare_models(
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    currency: str = DEFAULT_CURRENCY,
+    currency: str | None = None,
     ci: float | None = None,
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
@@ -185,7 +185,7 @@ def compare_reports(
     explicit: bool,
     by: str,
     ci: float | None,
-    currency: str,
+    currency: str | None,
 ) -> ModelComparison:
     """Put the reports of several models side by side; ``report`` computes one model's.
 
@@ -203,6 +203,7 @@ def compare_reports(
     """
     reports: dict[str, AttributionReport] = {}
     skipped: dict[str, str] = {}
+    errors: list[ClosedloopError] = []
     for instance in instances:
         try:
             reports[instance.name] = report(instance)
@@ -210,6 +211,9 @@ def compare_reports(
             if explicit:
                 raise
             skipped[instance.name] = str(exc)
+            errors.append(exc)
+    if not reports and len(set(skipped.values())) == 1:
+        raise errors[0]  # one reason for every model (an empty store): say it once
     if not reports:
         raise ParameterError(
             "No model could run on this data: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())

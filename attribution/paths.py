@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
-from attribution.constants import DEFAULT_CURRENCY, DEFAULT_RESAMPLES, NOT_SET
+from attribution.constants import DEFAULT_RESAMPLES, NOT_SET
 from attribution.errors import InputError, MissingColumnsError, ParameterError
 from attribution.journeys import NON_CONVERTING_PREFIX, UNTOUCHED, Journeys
 from attribution.models import AttributionModel, get_model
@@ -260,10 +261,12 @@ def _check_rows(table: pl.DataFrame, names: dict[str, str], source: str) -> None
 class PathsReport(AttributionReport):
     """An :class:`~attribution.report.AttributionReport` of aggregated paths.
 
-    Paths carry no time, stage or spend: ``start``, ``end`` and ``stage`` are
-    ``None``, the lookback window is not applied (``lookback_days`` is
-    infinite, ``null`` in :meth:`to_dict`) and ``spend`` with its ratios is
-    ``null``. ``totals["non_converting_journeys"]`` is the sum of the paths'
+    Paths carry no time, stage, currency or spend: ``stage`` is ``None``;
+    ``start``, ``end`` and ``currency`` are what the caller said the table
+    covers and is in, ``None`` (``null``) unless given; the lookback window is
+    not applied (``lookback_days`` is infinite, ``null`` in :meth:`to_dict`)
+    and ``spend`` with its ratios is ``null``.
+    ``totals["non_converting_journeys"]`` is the sum of the paths'
     non-conversions.
     """
 
@@ -278,16 +281,35 @@ class PathsReport(AttributionReport):
         >>> out = attribute_paths(table, model="linear").to_dict()
         >>> out["lookback_days"], out["data"][0]["conversions"], out["data"][0]["spend"]
         (None, 1.0, None)
+        >>> out["start"], out["end"], out["currency"]
+        (None, None, None)
         """
         return {**super().to_dict(), "lookback_days": None, "source": self.source}
 
     def to_table(self) -> str:
-        """Return the rows and a total line as a human-readable table."""
+        """Return the rows and a total line as a human-readable table.
+
+        The header names the period and the currency only when they were given.
+
+        Examples
+        --------
+        >>> table = pl.DataFrame({"path": ["a > b"], "total_conversions": [2]})
+        >>> attribute_paths(table).to_table().splitlines()[0]
+        'model linear · by channel · aggregated paths from paths'
+        >>> dated = attribute_paths(table, start=dt.date(2024, 1, 1), currency="eur")
+        >>> dated.to_table().splitlines()[0]
+        'model linear · by channel · aggregated paths from paths · 2024-01-01 to … · EUR'
+        """
         table = super().to_table()
         _, _, rows = table.partition("\n")
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
         model = f"{self.model}({params})" if params else self.model
-        return f"model {model} · by {self.by} · aggregated paths from {self.source}\n{rows}"
+        header = f"model {model} · by {self.by} · aggregated paths from {self.source}"
+        if self.start is not None or self.end is not None:
+            header += f" · {self.start or '…'} to {self.end or '…'}"
+        if self.currency is not None:
+            header += f" · {self.currency}"
+        return f"{header}\n{rows}"
 
 
 def attribute_paths(
@@ -297,7 +319,9 @@ def attribute_paths(
     sep: str = ">",
     columns: dict[str, str] | None = None,
     by: str = "channel",
-    currency: str = DEFAULT_CURRENCY,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    currency: str | None = None,
     params: dict[str, Any] | None = None,
     source: str = "paths",
     ci: float | None = None,
@@ -320,8 +344,12 @@ def attribute_paths(
         As in :func:`journeys_from_paths`.
     by
         Only ``"channel"``: paths carry no campaign.
+    start, end
+        The first and last day the table covers, when known: echoed in the
+        report, never inferred (paths carry no time) and not used to filter.
     currency
-        ISO 4217 code echoed in the report.
+        ISO 4217 code of the table's conversion values, echoed in the report
+        (upper-cased); ``None`` (the default) reports ``null``.
     params
         Model parameters when ``model`` is a name.
     ci, bootstrap, seed, progress
@@ -353,13 +381,20 @@ def attribute_paths(
             f"Aggregated paths can only be reported by channel (got by={by!r}): "
             "a path is a sequence of channels, with no campaign."
         )
+    if start is not None and end is not None and start > end:
+        raise ParameterError(
+            f"start ({start}) is after end ({end}); the period is inclusive at both ends."
+        )
+    code = iso_currency(currency) if currency is not None else None
     instance = model if isinstance(model, AttributionModel) else get_model(model, **(params or {}))
     journeys = journeys_from_paths(paths, sep=sep, columns=columns, source=source)
     report = report_journeys(
         journeys,
         instance,
         by=by,
-        currency=currency,
+        start=start,
+        end=end,
+        currency=code,
         ci=ci,
         bootstrap=bootstrap,
         seed=seed,
@@ -369,10 +404,31 @@ def attribute_paths(
     return PathsReport(**fields, source=source)
 
 
+def iso_currency(code: str) -> str:
+    """Return ``code`` as an upper-case three-letter ISO 4217 code, or raise.
+
+    Examples
+    --------
+    >>> iso_currency(" eur ")
+    'EUR'
+    >>> iso_currency("euro")
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: Currency 'euro' is not a three-letter ISO 4217 code ...
+    """
+    normal = code.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", normal):
+        raise ParameterError(
+            f"Currency '{code}' is not a three-letter ISO 4217 code such as USD or EUR."
+        )
+    return normal
+
+
 __all__ = [
     "PATH_COLUMNS",
     "PathsReport",
     "attribute_paths",
+    "iso_currency",
     "journeys_from_path_lists",
     "journeys_from_paths",
 ]

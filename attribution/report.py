@@ -31,7 +31,6 @@ from typing import Any
 import polars as pl
 
 from attribution.constants import (
-    DEFAULT_CURRENCY,
     DEFAULT_LOOKBACK_DAYS,
     DEFAULT_RESAMPLES,
     INTERVAL_COLUMNS,
@@ -64,7 +63,9 @@ class AttributionReport:
     :data:`REPORT_COLUMNS` (and :data:`INTERVAL_COLUMNS` when intervals were
     asked for); ``totals`` holds the same metrics over all rows.
     ``uncertainty`` describes the intervals (method, ``ci``, ``bootstrap``,
-    ``seed``) or is ``None``.
+    ``seed``) or is ``None``. ``currency`` is ``None`` when nobody said what
+    the money is in (frames or path tables given without one), and ``start``
+    / ``end`` are ``None`` when neither the data nor the caller dates them.
     """
 
     model: str
@@ -74,7 +75,7 @@ class AttributionReport:
     start: dt.date | None
     end: dt.date | None
     lookback_days: float
-    currency: str
+    currency: str | None
     data: pl.DataFrame
     totals: dict[str, Any]
     credits: pl.DataFrame = field(repr=False)
@@ -131,8 +132,10 @@ class AttributionReport:
         model = f"{self.model}({params})" if params else self.model
         header = (
             f"model {model} · stage {self.stage} · by {self.by} · "
-            f"{period} · lookback {self.lookback_days:g} days · {self.currency}"
+            f"{period} · lookback {self.lookback_days:g} days"
         )
+        if self.currency is not None:
+            header += f" · {self.currency}"
         if self.stage == "lead":
             header += " · cpa = CPL (spend per attributed lead)"
         if self.uncertainty is not None:
@@ -189,7 +192,7 @@ def attribute(
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     start: dt.date | None = None,
     end: dt.date | None = None,
-    currency: str = DEFAULT_CURRENCY,
+    currency: str | None = None,
     params: dict[str, Any] | None = None,
     ci: float | None = None,
     bootstrap: int = DEFAULT_RESAMPLES,
@@ -212,7 +215,8 @@ def attribute(
     stage, lookback_days, start, end
         As in :func:`build_journeys`; spend is summed over the same period.
     currency
-        ISO 4217 code echoed in the report.
+        ISO 4217 code of the money, echoed in the report; ``None`` (the
+        default) when the frames do not say, reported as ``null``.
     params
         Model parameters when ``model`` is a name.
     ci
@@ -273,7 +277,7 @@ def report_journeys(
     by: str = "channel",
     start: dt.date | None = None,
     end: dt.date | None = None,
-    currency: str = DEFAULT_CURRENCY,
+    currency: str | None = None,
     ci: float | None = None,
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
@@ -288,7 +292,9 @@ def report_journeys(
     (:func:`attribution.paths.journeys_from_paths`); parameters as in
     :func:`attribute`. ``conversion_dates`` (first, last) stands in for the
     journeys' conversion dates where those are not real (journeys built from
-    paths): the spend of an open period is summed over them. ``non_converting``
+    paths): the spend of an open period is summed over them. Journeys
+    without real times and without ``conversion_dates`` (an aggregated path
+    table) report the period as given, ``None`` where not. ``non_converting``
     stands in for the count of non-converting journeys where the journeys
     hold converting ones only (the engine's, for models that credit each
     journey on its own), and ``absent_persons`` counts the persons they leave
@@ -339,7 +345,10 @@ def report_journeys(
             ]
         )
     cost_frame = _conform_costs(costs) if costs is not None else None
-    first, last = _period(conversions_in_period, cost_frame, start, end)
+    if journeys.timed or conversion_dates is not None:
+        first, last = _period(conversions_in_period, cost_frame, start, end)
+    else:  # synthetic times (paths from a table) date nothing: only what the caller gave
+        first, last = start, end
     if costs is not None and cost_frame is not None:
         # Check the columns as given: _conform_costs adds an all-null campaign column.
         if by not in costs.columns:

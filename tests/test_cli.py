@@ -354,10 +354,26 @@ def test_attribute_from_files(capsys: Capture, db: str, files: dict[str, Path]) 
         str(files["conversions"]),
         "--costs",
         str(files["costs"]),
+        "--currency",
+        "usd",
         "--format",
         "json",
     )
     assert from_files == from_store
+    # Files do not say what their money is in: without --currency, the report does not either.
+    unnamed = run(
+        capsys,
+        "attribute",
+        "--model",
+        "linear",
+        "--touchpoints",
+        str(files["touchpoints"]),
+        "--conversions",
+        str(files["conversions"]),
+        "--format",
+        "json",
+    )
+    assert json.loads(unnamed[1])["currency"] is None
 
 
 def test_attribute_from_files_with_map(

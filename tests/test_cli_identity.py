@@ -108,7 +108,9 @@ def test_attribute_store_cap(capsys: Capture, db: str) -> None:
 def test_attribute_files_with_identities_equals_store(
     capsys: Capture, db: str, files: dict[str, Path]
 ) -> None:
-    from_files = report(capsys, *file_args(files), "--identities", str(files["identities"]))
+    from_files = report(
+        capsys, *file_args(files), "--identities", str(files["identities"]), "--currency", "USD"
+    )
     assert from_files == report(capsys, "--db", db)
     assert revenue(from_files) == STITCHED
 

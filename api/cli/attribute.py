@@ -8,6 +8,11 @@ aggregated path table given with ``--paths``::
     closedloop attribute --model markov --ci 0.95 --bootstrap 200 --seed 1
     closedloop attribute --model markov --explain --param order=auto
     closedloop attribute --paths Data.csv --model markov --param order=2
+    closedloop attribute --paths Data.csv --model markov --currency EUR --start 2024-01-01
+
+With ``--paths``, ``--start``, ``--end`` and ``--currency`` only label the
+report (a path table has no time and no currency of its own); without them
+the period and the currency are null, never made up.
 """
 
 from __future__ import annotations
@@ -39,7 +44,6 @@ from api.cli._shared import (
     terminal_progress,
     write_output,
 )
-from attribution.constants import DEFAULT_CURRENCY
 
 if TYPE_CHECKING:
     import polars as pl
@@ -93,7 +97,8 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--currency",
         metavar="CODE",
-        help=f"ISO 4217 currency of the files (default {DEFAULT_CURRENCY})",
+        help="ISO 4217 currency of the money in --touchpoints/--conversions/--costs or --paths "
+        "files, echoed in the report (default: none, reported as null)",
     )
     parser.add_argument(
         "--identities",
@@ -197,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("--costs goes with --touchpoints and --conversions.")
     from api.services import AttributionQuery, ExplainQuery, Services
     from attribution import model_class
+    from attribution.paths import iso_currency
 
     model = model_class(args.model).name
     params = parse_params(args.param or [])
@@ -222,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
             identities=(
                 _load_file(args.identities, "identities", args) if args.identities else None
             ),
-            currency=args.currency or DEFAULT_CURRENCY,
+            currency=iso_currency(args.currency) if args.currency else None,
             name=f"'{Path(args.conversions).name}'",
         )
     else:
@@ -270,8 +276,6 @@ def _attribute_paths(args: argparse.Namespace) -> int:
             ("--conversions", args.conversions),
             ("--costs", args.costs),
             ("--db", args.db),
-            ("--start", args.start),
-            ("--end", args.end),
             ("--stage", args.stage),
             ("--mapping", args.mapping),
         )
@@ -280,7 +284,8 @@ def _attribute_paths(args: argparse.Namespace) -> int:
     if clashing:
         raise ParameterError(
             f"--paths attributes an aggregated path table on its own; it does not take "
-            f"{', '.join(clashing)} (paths carry no time, stage or spend)."
+            f"{', '.join(clashing)} (paths carry no stage or spend; --start, --end and "
+            "--currency only label the report)."
         )
     model = model_class(args.model).name
     params = parse_params(args.param or [])
@@ -306,7 +311,9 @@ def _attribute_paths(args: argparse.Namespace) -> int:
             sep=args.sep,
             columns=columns,
             by=args.by,
-            currency=(args.currency or DEFAULT_CURRENCY).upper(),
+            start=args.start,
+            end=args.end,
+            currency=args.currency,
             source=source,
             ci=args.ci,
             bootstrap=args.bootstrap,

@@ -58,6 +58,37 @@ def _iso_date_text(value: Any) -> Any:
     return value
 
 
+_DECIMAL_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _decimal_integer_text(value: Any) -> Any:
+    """Let only plain decimal digits (an optional leading minus) through to the int parser.
+
+    Pydantic's lax mode also reads ``+0.0``, ``1_000``, `` 7 `` and ``1e3``
+    as integers; a dashboard that sends those has a bug we should not hide.
+
+    Examples
+    --------
+    >>> _decimal_integer_text("20"), _decimal_integer_text("-3")
+    ('20', '-3')
+    >>> _decimal_integer_text("1_000")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.PydanticCustomError: Input should be a whole number in plain ...
+    """
+    if isinstance(value, str) and not _DECIMAL_INTEGER.fullmatch(value):
+        raise PydanticCustomError(
+            "int_format", "Input should be a whole number in plain decimal digits, such as 20"
+        )
+    return value
+
+
+DecimalDigits = BeforeValidator(_decimal_integer_text)
+"""Put in every ``Annotated[int, ...]`` query parameter: ``Annotated[int, DecimalDigits, Query()]``.
+
+``tests/api/test_strict_integers.py`` checks that every integer query parameter has it.
+"""
+
 Start = Annotated[
     dt.date | None,
     BeforeValidator(_iso_date_text),
@@ -67,6 +98,14 @@ End = Annotated[
     dt.date | None,
     BeforeValidator(_iso_date_text),
     Query(description="Last day of the period, `YYYY-MM-DD`, inclusive (UTC)."),
+]
+Currency = Annotated[
+    str | None,
+    Query(
+        pattern="^[A-Za-z]{3}$",
+        description="ISO 4217 code the values are in (`EUR`); `null` in the answer when absent.",
+        examples=["EUR"],
+    ),
 ]
 Ci = Annotated[
     float | None,
@@ -79,10 +118,12 @@ Ci = Annotated[
 ]
 Bootstrap = Annotated[
     int,
+    DecimalDigits,
     Query(description=f"Bootstrap resamples for `ci` ({MIN_BOOTSTRAP} to {MAX_BOOTSTRAP:,})."),
 ]
 Seed = Annotated[
     int,
+    DecimalDigits,
     Query(description="Seed of the bootstrap (>= 0); the same seed gives the same intervals."),
 ]
 Stitch = Annotated[
@@ -94,6 +135,7 @@ Stitch = Annotated[
 ]
 MaxIdentityComponent = Annotated[
     int,
+    DecimalDigits,
     Query(
         ge=2,
         description="Identity components with more ids than this (a shared device, a "
@@ -103,6 +145,7 @@ MaxIdentityComponent = Annotated[
 DEFAULT_MAX_IDENTITY_COMPONENT = DEFAULT_MAX_COMPONENT_SIZE
 OptionalLimit = Annotated[
     int | None,
+    DecimalDigits,
     Query(
         ge=1,
         le=MAX_LIMIT,
@@ -110,7 +153,9 @@ OptionalLimit = Annotated[
     ),
 ]
 Limit = Annotated[
-    int, Query(ge=1, le=MAX_LIMIT, description=f"Rows per page (at most {MAX_LIMIT:,}).")
+    int,
+    DecimalDigits,
+    Query(ge=1, le=MAX_LIMIT, description=f"Rows per page (at most {MAX_LIMIT:,})."),
 ]
 DEFAULT_PAGE = DEFAULT_LIMIT
 Cursor = Annotated[
@@ -154,7 +199,9 @@ __all__ = [
     "Bootstrap",
     "By",
     "Ci",
+    "Currency",
     "Cursor",
+    "DecimalDigits",
     "End",
     "Format",
     "Limit",

@@ -74,8 +74,10 @@ def number_locale(currency: str = "USD") -> dict[str, Any]:
     ['€', '']
     >>> number_locale("CHF")["currency"][0].strip()
     'CHF'
+    >>> number_locale("")["currency"]
+    ['', '']
     """
-    symbol = SYMBOLS.get(currency, f"{currency}\N{NO-BREAK SPACE}")
+    symbol = SYMBOLS.get(currency, f"{currency}\N{NO-BREAK SPACE}" if currency else "")
     return {"decimal": ".", "thousands": ",", "grouping": [3], "currency": [symbol, ""]}
 
 

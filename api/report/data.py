@@ -192,7 +192,7 @@ def gather_report_data(
     ).data
     members = channel.members
     return ReportData(
-        currency=inputs.currency,
+        currency=inputs.currency or "",  # frames given without one: plain numbers
         model=primary,
         stage=members["stage"],
         start=_day(members["start"]),

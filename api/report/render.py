@@ -57,14 +57,13 @@ def money(value: float | None, currency: str = "USD") -> str:
 
     Examples
     --------
-    >>> money(2205582.981), money(-5, "EUR"), money(3, "CHF"), money(None)
-    ('$2,205,582.98', '-€5.00', 'CHF 3.00', '–')
+    >>> money(2205582.981), money(-5, "EUR"), money(3, "CHF"), money(None), money(7, "")
+    ('$2,205,582.98', '-€5.00', 'CHF 3.00', '–', '7.00')
     """
     if value is None or not math.isfinite(value):
         return "–"
-    symbol = SYMBOLS.get(currency)
-    text = f"{abs(value):,.2f}"
-    return ("-" if value < 0 else "") + (symbol + text if symbol else f"{currency} {text}")
+    symbol = SYMBOLS.get(currency) or (f"{currency} " if currency else "")
+    return ("-" if value < 0 else "") + symbol + f"{abs(value):,.2f}"
 
 
 def number(value: float | None, digits: int = 1) -> str:

@@ -98,7 +98,7 @@ class Services:
         costs: pl.DataFrame | None = None,
         *,
         identities: pl.DataFrame | None = None,
-        currency: str = "USD",
+        currency: str | None = None,
         name: str = "the input",
         cache: ResultCache | None = None,
     ) -> Services:

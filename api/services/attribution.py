@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,7 +20,7 @@ from api.services.results import Result, report_result
 from attribution import AttributionModel
 from attribution.errors import ParameterError
 from attribution.models.markov import Markov
-from attribution.paths import PATH_COLUMNS, attribute_paths
+from attribution.paths import PATH_COLUMNS, attribute_paths, iso_currency
 from attribution.report import AttributionReport, report_journeys
 
 Progress = Callable[[int, int], None]
@@ -287,6 +288,12 @@ class PathTableQuery:
     Traceback (most recent call last):
     ...
     attribution.errors.ParameterError: Unknown path column role(s): bogus. ...
+
+    ``start``, ``end`` and ``currency`` say what period the table covers and
+    what its values are in; ``None`` (reported as ``null``) unless given.
+
+    >>> PathTableQuery(currency="eur").currency
+    'EUR'
     """
 
     model: AttributionModel | str = "linear"
@@ -294,7 +301,9 @@ class PathTableQuery:
     sep: str = ">"
     columns: Mapping[str, str] = field(default_factory=dict)
     by: str = "channel"
-    currency: str = "USD"
+    start: dt.date | None = None
+    end: dt.date | None = None
+    currency: str | None = None
     source: str = "paths"
     ci: float | None = None
     bootstrap: int = 200
@@ -308,6 +317,13 @@ class PathTableQuery:
                 f"{', '.join(PATH_COLUMNS)} (e.g. --map conversions=conv)."
             )
         check_bootstrap(self.ci, self.bootstrap)
+        if self.currency is not None:
+            object.__setattr__(self, "currency", iso_currency(self.currency))
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ParameterError(
+                f"start ({self.start}) is after end ({self.end}); the period is inclusive at "
+                "both ends."
+            )
 
 
 def attribute_path_table(
@@ -328,6 +344,8 @@ def attribute_path_table(
         sep=query.sep,
         columns=dict(query.columns),
         by=query.by,
+        start=query.start,
+        end=query.end,
         currency=query.currency,
         params=dict(query.params),
         source=query.source,

@@ -86,11 +86,12 @@ def curves_table(fitted: CurveSet, threshold: float | None = None) -> str:
         for row in summary.to_dicts()
         if row["status"] != "curve"
     ]
+    currency = meta.get("currency")
     return "\n".join(
         [
             f"response curves · model {meta.get('model')} · stage {meta.get('stage')} · "
             f"{meta.get('curve')} · {meta.get('weeks_used')} weeks · "
-            f"{meta.get('currency')} per week",
+            f"{f'{currency} per week' if currency else 'per week'}",
             table,
             *(f"note: {n}" for n in notes),
         ]

@@ -149,7 +149,8 @@ class Context:
         >>> from api.services.inputs import FrameSource
         >>> import polars as pl
         >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
-        >>> Context(FrameSource(empty, empty), ResultCache(0)).inputs(Window()).currency
+        >>> source = FrameSource(empty, empty, currency="usd")
+        >>> Context(source, ResultCache(0)).inputs(Window()).currency
         'USD'
         """
         return self.shared(

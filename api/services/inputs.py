@@ -276,7 +276,7 @@ class Inputs:
     touchpoints: pl.DataFrame
     conversions: pl.DataFrame
     costs: pl.DataFrame | None
-    currency: str
+    currency: str | None
     source: str = "the input"
     """Where the frames came from, for messages: the store's file name or the file names."""
     identity: dict[str, Any] | None = None
@@ -301,7 +301,7 @@ class PathInputs:
     aggregate: PathAggregate | None
     """The distinct paths of the stage's journeys; ``None`` when the window has no conversion."""
     costs: pl.DataFrame | None
-    currency: str
+    currency: str | None
     source: str
     identity: dict[str, Any] | None
     conversions: int
@@ -1050,16 +1050,30 @@ class LakeSource:
         return sorted(self._table("conversions")["stage"].unique().drop_nulls().to_list())
 
 
-def _lake_currency(lake: Path) -> str:
-    """Return the currency ``closedloop export`` recorded in ``meta.json``, else ``USD``."""
+def _lake_currency(lake: Path) -> str | None:
+    """Return the currency ``closedloop export`` recorded in ``meta.json``, else ``None``.
+
+    A lake written by hand need not have ``meta.json``: its money is then in
+    a currency nobody named, reported as ``null``.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> lake = Path(tempfile.mkdtemp())
+    >>> _lake_currency(lake) is None
+    True
+    >>> _ = (lake / "meta.json").write_text(json.dumps({"currency": "EUR"}))
+    >>> _lake_currency(lake)
+    'EUR'
+    """
     import json
 
     try:
         meta = json.loads((lake / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "USD"
+        return None
     currency = meta.get("currency") if isinstance(meta, dict) else None
-    return str(currency) if currency else "USD"
+    return str(currency) if currency else None
 
 
 def _in_window(frame: pl.DataFrame, window: Window) -> pl.DataFrame:
@@ -1096,10 +1110,11 @@ class FrameSource:
         costs: pl.DataFrame | None = None,
         *,
         identities: pl.DataFrame | None = None,
-        currency: str = "USD",
+        currency: str | None = None,
         name: str = "the input",
     ) -> None:
-        self._inputs = Inputs(touchpoints, conversions, costs, currency.upper(), name)
+        code = currency.upper() if currency is not None else None
+        self._inputs = Inputs(touchpoints, conversions, costs, code, name)
         self._identities = identities
         self.name = name
 

@@ -46,13 +46,13 @@ def paths(ctx: Context, query: PathsQuery) -> Result:
     return ctx.cached(("paths", query), compute)
 
 
-def _polars_journeys(ctx: Context, query: PathsQuery) -> tuple[Journeys, str]:
+def _polars_journeys(ctx: Context, query: PathsQuery) -> tuple[Journeys, str | None]:
     inputs = ctx.inputs(query.window)
     ctx.require_conversions(inputs, query, "report on")
     return ctx.journeys(query), inputs.currency
 
 
-def _engine_journeys(ctx: Context, query: PathsQuery) -> tuple[Journeys, str] | None:
+def _engine_journeys(ctx: Context, query: PathsQuery) -> tuple[Journeys, str | None] | None:
     """Return the journeys from the engine: converting ones whole, the others as paths.
 
     Converting journeys carry their times (days to conversion); a non-converting

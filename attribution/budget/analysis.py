@@ -20,7 +20,7 @@ import polars as pl
 
 from attribution.budget.curves import MIN_R2, MIN_WEEKS, ResponseCurve, fit_curves
 from attribution.budget.weekly import current_spend, weekly_panel
-from attribution.constants import DEFAULT_CURRENCY, DEFAULT_LOOKBACK_DAYS
+from attribution.constants import DEFAULT_LOOKBACK_DAYS
 from attribution.errors import ParameterError
 from attribution.export import json_ready
 from attribution.journeys import build_journeys
@@ -340,7 +340,7 @@ def response_curves(
     resamples: int = 100,
     attribution_resamples: int = 0,
     seed: int = 0,
-    currency: str = DEFAULT_CURRENCY,
+    currency: str | None = None,
 ) -> CurveSet:
     """Attribute with ``model`` and fit every channel's weekly response curve.
 
@@ -366,7 +366,8 @@ def response_curves(
     seed
         Seed of both bootstraps.
     currency
-        Echoed in reports.
+        ISO 4217 code of the money, echoed in reports; ``None`` (the
+        default) when the frames do not say.
 
     Returns
     -------

@@ -143,10 +143,11 @@ class BudgetPlan:
         })  # fmt: skip
         t = self.totals
         table = text_table(shown, text_width=40)
-        currency = self.meta.get("currency", "")
+        currency = self.meta.get("currency")
+        per_week = f"{currency} per week" if currency else "per week"
         lines = [
             f"budget plan · model {self.meta.get('model')} · stage {self.meta.get('stage')} · "
-            f"by {self.by} · {self.meta.get('curve')} curves · {currency} per week",
+            f"by {self.by} · {self.meta.get('curve')} curves · {per_week}",
             table,
             f"budget {_money(t['budget'])} per week: predicted revenue "
             f"{_money(t['current_revenue'])} now → {_money(t['predicted_revenue'])} as planned "

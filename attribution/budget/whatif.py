@@ -62,9 +62,10 @@ class WhatIf:
         """Return the rows, the totals and the warnings as a human-readable table."""
         table = text_table(self.data.drop("current_revenue", "revenue_change"), text_width=40)
         t = self.totals
+        currency = self.meta.get("currency")
         lines = [
             f"what-if · model {self.meta.get('model')} · by {self.by} · "
-            f"{self.meta.get('currency', '')} per week",
+            f"{f'{currency} per week' if currency else 'per week'}",
             table,
             f"spend {t['spend']:,.0f} per week: predicted revenue {t['current_revenue']:,.0f} now "
             f"→ {t['predicted_revenue']:,.0f} ({t['revenue_change']:+,.0f}); "

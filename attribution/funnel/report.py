@@ -55,7 +55,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from attribution.constants import DAY_SECONDS, DEFAULT_CURRENCY, NO_TOUCHPOINT, NOT_SET
+from attribution.constants import DAY_SECONDS, NO_TOUCHPOINT, NOT_SET
 from attribution.errors import ParameterError
 from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.funnel.stages import FunnelStages, as_stages
@@ -101,7 +101,7 @@ class FunnelReport:
     stages: FunnelStages
     start: dt.date | None
     end: dt.date | None
-    currency: str
+    currency: str | None
     data: pl.DataFrame
     totals: dict[str, Any]
     absent_stages: tuple[str, ...] = ()
@@ -164,10 +164,9 @@ class FunnelReport:
             if self.by in ("channel", "campaign")
             else ""
         )
-        header = (
-            f"funnel {self.stages} · {self.mode} · by {self.by or 'total'}{how} · "
-            f"{period} · {self.currency}"
-        )
+        header = f"funnel {self.stages} · {self.mode} · by {self.by or 'total'}{how} · {period}"
+        if self.currency is not None:
+            header += f" · {self.currency}"
         return "\n".join([header, table, *self.notes])
 
     def __str__(self) -> str:
@@ -318,7 +317,7 @@ def funnel(
     mode: Literal["cohort", "period"] | str = "cohort",
     stages: FunnelStages | str | list[str] | tuple[str, ...] | None = None,
     assign: Literal["first_touch", "lead_touch"] | str = "first_touch",
-    currency: str = DEFAULT_CURRENCY,
+    currency: str | None = None,
     others: pl.DataFrame | None = None,
 ) -> FunnelReport:
     """Count the funnel and compute its rates per group and in total.
@@ -351,7 +350,8 @@ def funnel(
         ``first_touch`` (default) or ``lead_touch``: which touch puts a person
         in a channel or campaign.
     currency
-        ISO 4217 code echoed in the report.
+        ISO 4217 code of the money, echoed in the report; ``None`` (the
+        default) when the frames do not say, reported as ``null``.
     others
         The touched persons with no conversion row, counted instead of listed
         (what an engine returns: :func:`engine.sql.funnel_others_sql`'s

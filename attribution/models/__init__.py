@@ -7,6 +7,7 @@ order cannot change the result. User models come in through the same door with
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from attribution.errors import DuplicateModelError, ParameterError, UnknownModelError
@@ -137,6 +138,8 @@ def get_model(name: str, **params: Any) -> AttributionModel:
 
 
 _TRUE = {"true", "1", "yes", "on"}
+_DECIMAL_INTEGER = re.compile(r"-?[0-9]+")
+"""An integer parameter given as text: plain decimal digits, an optional leading minus."""
 _FALSE = {"false", "0", "no", "off"}
 
 
@@ -153,6 +156,8 @@ def _convert(model: str, spec: ParamSpec, value: Any) -> Any:
         if kind == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
+            if isinstance(value, str) and not _DECIMAL_INTEGER.fullmatch(value):
+                raise ValueError(value)  # int() also reads "+5", "1_000" and " 5 "
             return int(value)
         if kind == "float":
             if isinstance(value, bool):
@@ -162,8 +167,7 @@ def _convert(model: str, spec: ParamSpec, value: Any) -> Any:
             # An integer, or a keyword such as Markov's order="auto": a string
             # that reads as an integer is one ("2" from a query string).
             if isinstance(value, str):
-                text = value.strip()
-                return int(text) if text.lstrip("+-").isdigit() else text
+                return int(value) if _DECIMAL_INTEGER.fullmatch(value) else value
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
             return int(value)

@@ -151,7 +151,8 @@ def test_the_funnel_counts_stitched_persons_on_frames_and_on_the_store(tmp_path:
         frame.write_csv(path)
         ingest_files(store, table, [path])
     query = FunnelQuery.create(by="channel")
-    on_frames = Services.for_frames(touches, sales, identities=pairs).funnel(query).to_dict()
+    frames = Services.for_frames(touches, sales, identities=pairs, currency=store.currency)
+    on_frames = frames.funnel(query).to_dict()
     on_store = Services.for_store(store).funnel(query).to_dict()
     assert on_frames == on_store
     email = next(r for r in on_store["data"] if r["channel"] == "Email")

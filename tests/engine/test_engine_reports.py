@@ -40,6 +40,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Services, Services
         store.read("conversions"),
         store.read("costs"),
         identities=store.read("identities"),
+        currency=store.currency,  # the store's rows, in the store's currency
     )
     return Services.for_store(store), frames
 
@@ -340,7 +341,10 @@ def partial(tmp_path_factory: pytest.TempPathFactory) -> tuple[Services, Service
         path.write_text(text)
         ingest_files(store, table, [path])
     frames = Services.for_frames(
-        store.read("touchpoints"), store.read("conversions"), identities=store.read("identities")
+        store.read("touchpoints"),
+        store.read("conversions"),
+        identities=store.read("identities"),
+        currency=store.currency,
     )
     return Services.for_store(store), frames
 
@@ -414,7 +418,9 @@ def test_funnel_where_only_unconverted_persons_have_touches(
     )
     for table in ("touchpoints", "conversions"):
         ingest_files(store, table, [tmp_path / f"{table}.csv"])
-    frames = Services.for_frames(store.read("touchpoints"), store.read("conversions"))
+    frames = Services.for_frames(
+        store.read("touchpoints"), store.read("conversions"), currency=store.currency
+    )
     for period in ({}, {"start": dt.date(2025, 3, 2), "end": dt.date(2025, 3, 31)}):
         query = FunnelQuery.create(by=by, mode=mode, stages="lead,closed_won", **period)
         got = Services.for_store(store).funnel(query).to_dict()

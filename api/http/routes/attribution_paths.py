@@ -7,7 +7,10 @@ The table is ChannelAttribution's shape (``path``, ``total_conversions``,
 character delimiter, TSV, Parquet, NDJSON, JSON) or a JSON array of records.
 Nothing is stored. The answer is the same report as ``GET /v1/attribution``
 with spend, ROAS, ROI and CPA null (paths carry no cost), and ``ci`` adds
-bootstrap intervals (each path row stands for its counted journeys).
+bootstrap intervals (each path row stands for its counted journeys). A path
+table has no dates and no currency: ``start``, ``end`` and ``currency`` are
+``null`` in the answer unless the request gives them (they label the report;
+nothing is filtered).
 """
 
 from __future__ import annotations
@@ -27,7 +30,17 @@ from starlette.datastructures import UploadFile
 from api.http.deps import extra_query_params
 from api.http.errors import problem_responses
 from api.http.negotiation import respond
-from api.http.params import Accept, Bootstrap, Ci, Format, Seed, table_responses
+from api.http.params import (
+    Accept,
+    Bootstrap,
+    Ci,
+    Currency,
+    End,
+    Format,
+    Seed,
+    Start,
+    table_responses,
+)
 from api.services.attribution import PathTableQuery, attribute_path_table
 from api.services.queries import resolve_model
 from attribution.errors import InputError
@@ -38,6 +51,7 @@ router = APIRouter(prefix="/attribution", tags=["attribution"])
 
 KNOWN_PARAMETERS = frozenset(
     {"model", "sep", "delimiter", "map", "format", "ci", "bootstrap", "seed"}
+    | {"start", "end", "currency"}
 )
 """Query parameters of the route itself; any other one is a model parameter."""
 
@@ -99,6 +113,9 @@ async def attribute_paths(
     ci: Ci = None,
     bootstrap: Bootstrap = 200,
     seed: Seed = 0,
+    start: Start = None,
+    end: End = None,
+    currency: Currency = None,
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
@@ -110,6 +127,9 @@ async def attribute_paths(
         ci=ci,
         bootstrap=bootstrap,
         seed=seed,
+        start=start,
+        end=end,
+        currency=currency,
     )
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":

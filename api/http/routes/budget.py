@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from api.http.deps import ServicesDep, extra_query_params
 from api.http.errors import problem_responses
 from api.http.negotiation import respond
-from api.http.params import Accept, Format, Lookback, table_responses
+from api.http.params import Accept, DecimalDigits, Format, Lookback, table_responses
 from api.http.schemas import (
     CurveKind,
     CurvesPublic,
@@ -85,9 +85,9 @@ def read_curves(
     threshold: Annotated[
         float | None, Query(gt=0, description="A marginal ROAS threshold.")
     ] = None,
-    bootstrap: Annotated[int, Query(ge=0, le=10_000)] = 100,
-    attribution_bootstrap: Annotated[int, Query(ge=0, le=10_000)] = 0,
-    seed: Annotated[int, Query(ge=0)] = 0,
+    bootstrap: Annotated[int, DecimalDigits, Query(ge=0, le=10_000)] = 100,
+    attribution_bootstrap: Annotated[int, DecimalDigits, Query(ge=0, le=10_000)] = 0,
+    seed: Annotated[int, DecimalDigits, Query(ge=0)] = 0,
     points: Annotated[bool, Query(description="Include the curve points.")] = True,
     fmt: Format = None,
     accept: Accept = None,

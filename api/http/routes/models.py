@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.http.errors import problem_responses
 from api.http.pagination import MAX_LIMIT, paginate
+from api.http.params import DecimalDigits
 from api.http.schemas import ModelPublic, ModelsPublic
 from attribution import available_models, model_class
 
@@ -18,7 +19,9 @@ router = APIRouter(prefix="/models", tags=["models"])
 def list_models(
     request: Request,
     response: Response,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Models per page.")] = MAX_LIMIT,
+    limit: Annotated[
+        int, DecimalDigits, Query(ge=1, le=MAX_LIMIT, description="Models per page.")
+    ] = MAX_LIMIT,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> dict[str, Any]:
     """List every registered model with its parameters and their defaults."""

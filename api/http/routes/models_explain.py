@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.http.deps import ServicesDep, extra_query_params
 from api.http.errors import problem_responses
-from api.http.params import By, End, Lookback, Stage, Start
+from api.http.params import By, DecimalDigits, End, Lookback, Stage, Start
 from api.services import ExplainQuery
 from api.services.queries import MAX_TOP
 
@@ -27,7 +27,9 @@ def explain_markov(
     lookback_days: Lookback = 90.0,
     start: Start = None,
     end: End = None,
-    top: Annotated[int, Query(ge=0, le=MAX_TOP, description="Transitions to list.")] = 20,
+    top: Annotated[
+        int, DecimalDigits, Query(ge=0, le=MAX_TOP, description="Transitions to list.")
+    ] = 20,
 ) -> dict[str, Any]:
     """Explain the Markov model: chain, removal effects, top transitions, diagnostics.
 

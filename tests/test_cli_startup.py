@@ -132,6 +132,6 @@ def test_a_rule_based_answer_without_identity_pairs_imports_no_scipy() -> None:
         f"    assert main(['attribute', '--touchpoints', {str(data / 'touchpoints.csv')!r},\n"
         f"        '--conversions', {str(data / 'conversions.csv')!r}, '--model', 'linear',\n"
         "        '--format', 'json']) == 0\n"
-        "assert '\"model\": \"linear\"' in out.getvalue()\n"
+        'assert \'"model": "linear"\' in out.getvalue()\n'
     )
     assert loaded(imported_after(code), ("scipy",)) == []

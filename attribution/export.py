@@ -188,7 +188,7 @@ def text_table(
     ┌─────────┬──────┐
     │ channel ┆ cpa  │
     ╞═════════╪══════╡
-    │ Email   ┆    — │
+    │ Email   ┆ —    │
     └─────────┴──────┘
     """
     options: dict[str, Any] = {}
@@ -205,14 +205,14 @@ def text_table(
         fmt_str_lengths=text_width,
         **options,
     ):
-        return _dash_nulls(str(frame), frame)
+        return _dash_nulls(str(frame), frame, right=align == "RIGHT")
 
 
 NULL_MARK = "—"
 """How a terminal table, the HTML report and the dashboard show a missing number."""
 
 
-def _dash_nulls(table: str, frame: pl.DataFrame) -> str:
+def _dash_nulls(table: str, frame: pl.DataFrame, *, right: bool = False) -> str:
     """Show polars' ``null`` as :data:`NULL_MARK` in the numeric columns of a rendered table."""
     numeric = {i for i, dtype in enumerate(frame.dtypes) if dtype.is_numeric()}
     if not numeric or not any(frame[frame.columns[i]].null_count() for i in numeric):
@@ -224,7 +224,8 @@ def _dash_nulls(table: str, frame: pl.DataFrame) -> str:
             for i in numeric:
                 cell = cells[i]
                 if cell.strip(" │") == "null":
-                    cells[i] = cell.replace("null", f"{NULL_MARK:>4}")
+                    mark = NULL_MARK.rjust(4) if right else NULL_MARK.ljust(4)
+                    cells[i] = cell.replace("null", mark)
             line = "┆".join(cells)
         lines.append(line)
     return "\n".join(lines)

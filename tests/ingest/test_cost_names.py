@@ -10,7 +10,7 @@ import pytest
 
 from attribution import attribute
 from attribution.errors import InputError, ParameterError
-from ingest import Store, ingest_files, load_mapping_file
+from ingest import Store, ingest_files, ingest_frame, load_mapping_file
 from ingest.cost_names import CostMap, CostNames, load_cost_map
 
 TOUCHPOINTS = """\
@@ -179,3 +179,31 @@ def test_loose_cost_map_entries_that_clash_are_refused() -> None:
         "With --cost-match loose the cost map's channel names 'PS' and 'ps ' are the same name "
         "('ps') renamed to 'Paid Search' and 'Paid Social'. Keep one, or use --cost-match exact."
     )
+
+
+def test_the_example_monthly_export_gives_back_the_daily_spend(tmp_path: Path) -> None:
+    """docs/costs.md's example: the monthly export, loosely matched, is the daily file by month."""
+    root = Path(__file__).resolve().parents[2]
+    folder = root / "examples" / "sources" / "cost_export"
+    store = Store(tmp_path / "s.duckdb")
+    touches = pl.read_csv(root / "examples" / "data" / "touchpoints.csv")
+    names = touches.unique(["channel", "campaign"]).sort("touchpoint_id")  # the names suffice
+    ingest_frame(store, "touchpoints", names)
+    summary = ingest_files(
+        store,
+        "costs",
+        [folder / "monthly_costs.csv"],
+        mapping=load_mapping_file(folder / "mapping.toml")["costs"],
+        cost_map=load_cost_map(folder / "mapping.toml"),
+        cost_match="loose",
+        cost_grain="month",
+    )
+    assert (summary.rows_read, summary.inserted) == (67, 2_023)  # Jan-Jun 2025: 181 days
+    keys = [pl.col("date").dt.month_start().alias("month"), "channel", "campaign"]
+
+    def monthly(costs: pl.DataFrame) -> pl.DataFrame:
+        sums = costs.group_by(keys).agg(pl.col("spend").sum().round(2), pl.col("clicks").sum())
+        return sums.sort("month", "channel", "campaign")
+
+    daily = pl.read_csv(root / "examples" / "data" / "costs.csv", try_parse_dates=True)
+    assert monthly(store.read("costs")).equals(monthly(daily))

@@ -105,3 +105,12 @@ def test_cost_options_are_for_costs(capsys: Capture, tmp_path: Path, db: str) ->
         "closedloop ingest: error: --cost-map, --cost-match and --cost-grain apply to costs; "
         "touchpoints have no spend. Drop them, or ingest costs.\n"
     )
+
+
+def test_a_budget_needs_a_key_spend_is_recorded_by(capsys: Capture, db: str) -> None:
+    capsys.readouterr()
+    assert main(["budget", "plan", "--db", db, "--by", "source"]) == 2
+    assert capsys.readouterr().err == (
+        "closedloop budget: error: Cannot plan a budget by 'source': spend is recorded by "
+        "channel and campaign only. Choose channel or campaign.\n"
+    )

@@ -114,3 +114,33 @@ def test_a_budget_needs_a_key_spend_is_recorded_by(capsys: Capture, db: str) -> 
         "closedloop budget: error: Cannot plan a budget by 'source': spend is recorded by "
         "channel and campaign only. Choose channel or campaign.\n"
     )
+
+
+def test_attributing_files_reads_costs_as_an_ingest_would(
+    capsys: Capture, tmp_path: Path, db: str
+) -> None:
+    argv = ["ingest", "costs", str(tmp_path / "costs.csv"), "--db", db, "--cost-grain", "month"]
+    assert main([*argv, "--mapping", str(tmp_path / "map.toml"), "--cost-match", "loose"]) == 0
+    capsys.readouterr()
+    report = ["attribute", "--model", "linear", "--format", "json", "--end", "2024-03-20"]
+    assert main([*report, "--db", db]) == 0
+    from_store = json.loads(capsys.readouterr().out)
+    files = ["--touchpoints", str(tmp_path / "touchpoints.csv")]
+    files += ["--conversions", str(tmp_path / "conversions.csv"), "--costs"]
+    files += [str(tmp_path / "costs.csv"), "--mapping", str(tmp_path / "map.toml")]
+    assert main([*report, *files, "--cost-match", "loose", "--cost-grain", "month"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["data"] == from_store["data"]
+    assert "closedloop attribute: warning: cost channel 'paid search' renamed" in err
+    # March 1-20 of a 310 month: 200.
+    assert {r["channel"]: r["spend"] for r in from_store["data"]}["Paid Search"] == 200.0
+
+
+def test_cost_options_need_a_costs_file(capsys: Capture, db: str) -> None:
+    capsys.readouterr()
+    assert main(["attribute", "--model", "linear", "--db", db, "--cost-grain", "week"]) == 2
+    assert capsys.readouterr().err == (
+        "closedloop attribute: error: --cost-map, --cost-match and --cost-grain read the --costs "
+        "file; in the store, costs are matched and spread when ingested (closedloop ingest "
+        "costs ...).\n"
+    )

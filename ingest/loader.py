@@ -162,7 +162,9 @@ class IngestSummary:
 
     ``rows_read`` counts every data row of every file;
     ``inserted + updated + unchanged + rejected + ignored`` equals it unless
-    a later file of the same ingest replaced a row of an earlier one.
+    a later file of the same ingest replaced a row of an earlier one, or
+    weekly or monthly cost rows were spread over their days (``cost_grain``:
+    inserted, updated and unchanged then count days, and a note says how many).
     ``ignored`` counts identity rows without both ids. ``problems`` holds the
     first problems of the rejected rows (``skip_invalid`` only); ``notes``
     what the ingest should know but did not refuse (stages no funnel knows,

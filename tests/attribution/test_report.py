@@ -21,6 +21,7 @@ from attribution import (
     roas,
     roi,
 )
+from attribution.export import text_table
 from attribution.report import NO_TOUCHPOINT, NOT_SET, REPORT_COLUMNS
 
 D = dt.datetime(2024, 1, 10, 12, tzinfo=dt.UTC)
@@ -418,3 +419,15 @@ def test_credits_are_kept_on_the_report(
         ("ca", "a2", 0.5, 50.0),
         ("cb", "b1", 1.0, 50.0),
     ]
+
+
+def test_tables_show_null_numbers_as_a_dash_and_leave_text_alone() -> None:
+    frame = pl.DataFrame(
+        {"channel": ["null", "Email"], "spend": [None, 2.5], "clicks": [3, None]},
+        schema={"channel": pl.String, "spend": pl.Float64, "clicks": pl.Int64},
+    )
+    rows = [line for line in text_table(frame).splitlines() if "┆" in line][1:]
+    cells = [[cell.strip(" │") for cell in row.split("┆")] for row in rows]
+    # A channel named "null" is text, shown as it is; missing numbers are "—".
+    assert cells == [["null", "—", "3"], ["Email", "2.50", "—"]]
+    assert len({len(line) for line in text_table(frame).splitlines()}) == 1  # columns aligned

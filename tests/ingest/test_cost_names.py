@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from attribution import attribute
 from attribution.errors import InputError, ParameterError
@@ -207,3 +209,32 @@ def test_the_example_monthly_export_gives_back_the_daily_spend(tmp_path: Path) -
 
     daily = pl.read_csv(root / "examples" / "data" / "costs.csv", try_parse_dates=True)
     assert monthly(store.read("costs")).equals(monthly(daily))
+
+
+NAMES = st.text(alphabet=st.sampled_from(list("aAbB _")), min_size=1, max_size=6)
+
+
+@given(
+    touches=st.lists(NAMES, min_size=1, max_size=5),
+    costs=st.lists(st.one_of(st.none(), NAMES), min_size=1, max_size=8),
+)
+def test_loose_match_invariants(touches: list[str], costs: list[str | None]) -> None:
+    names = CostNames(match="loose", touch_names={"channel": tuple(touches)})
+    frame = pl.DataFrame({"channel": costs, "spend": [1.0] * len(costs)})
+    renamed, counts = names.apply(frame)
+    assert renamed["spend"].to_list() == frame["spend"].to_list()  # rows and spend untouched
+    again, _ = names.apply(renamed)
+    assert again["channel"].to_list() == renamed["channel"].to_list()  # idempotent
+    assert int(counts["rows"].sum()) == sum(
+        a != b for a, b in zip(costs, renamed["channel"].to_list(), strict=True) if a is not None
+    )
+
+    def fold(name: str) -> str:
+        return " ".join(name.split()).lower()
+
+    for before, after in zip(costs, renamed["channel"].to_list(), strict=True):
+        spellings = {t for t in touches if before is not None and fold(t) == fold(before)}
+        if before is None or before in touches or len(spellings) != 1:
+            assert after == before  # as written, absent or ambiguous: left as it is
+        else:
+            assert after == spellings.pop()

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from attribution.errors import ParameterError
+
 __all__ = ["COST_GRAINS", "MAX_SPREAD_SPEND", "check_cost_grain", "grain_issues", "spread_costs"]
 
 COST_GRAINS = ("day", "week", "month")
@@ -58,8 +60,6 @@ def check_cost_grain(grain: str) -> str:
     ...
     attribution.errors.ParameterError: Bad --cost-grain 'quarter': expected day, week or month.
     """
-    from attribution.errors import ParameterError
-
     if grain not in COST_GRAINS:
         raise ParameterError(f"Bad --cost-grain {grain!r}: expected day, week or month.")
     return grain

@@ -5,7 +5,8 @@
   formula, prefixed with ``'`` (every CSV closedloop writes goes through it);
 - :func:`json_ready` and :func:`json_rows`: values and rows as strict JSON
   accepts them (no NaN, no infinity: those become ``null``);
-- :func:`text_table`: a frame as the terminal table every command prints.
+- :func:`text_table`: a frame as the terminal table every command prints
+  (a missing number shows as ``—``, as in the HTML report and dashboard).
 """
 
 from __future__ import annotations
@@ -160,6 +161,9 @@ def text_table(
 ) -> str:
     """Return ``frame`` as a terminal table: every row and column, 2 decimals, thousands commas.
 
+    A null number (a ratio without spend, an unknown spend) shows as ``—``,
+    never ``null`` or ``0.00``.
+
     Parameters
     ----------
     frame
@@ -179,6 +183,13 @@ def text_table(
     ╞═════════╪══════════╡
     │ Email   ┆ 1,234.50 │
     └─────────┴──────────┘
+    >>> frame = pl.DataFrame({"channel": ["Email"], "cpa": [None]}, {"channel": str, "cpa": float})
+    >>> print(text_table(frame))
+    ┌─────────┬──────┐
+    │ channel ┆ cpa  │
+    ╞═════════╪══════╡
+    │ Email   ┆ —    │
+    └─────────┴──────┘
     """
     options: dict[str, Any] = {}
     if align is not None:
@@ -194,11 +205,35 @@ def text_table(
         fmt_str_lengths=text_width,
         **options,
     ):
-        return str(frame)
+        return _dash_nulls(str(frame), frame, right=align == "RIGHT")
+
+
+NULL_MARK = "—"
+"""How a terminal table, the HTML report and the dashboard show a missing number."""
+
+
+def _dash_nulls(table: str, frame: pl.DataFrame, *, right: bool = False) -> str:
+    """Show polars' ``null`` as :data:`NULL_MARK` in the numeric columns of a rendered table."""
+    numeric = {i for i, dtype in enumerate(frame.dtypes) if dtype.is_numeric()}
+    if not numeric or not any(frame[frame.columns[i]].null_count() for i in numeric):
+        return table
+    lines = []
+    for line in table.splitlines():
+        cells = line.split("┆")
+        if len(cells) == frame.width:
+            for i in numeric:
+                cell = cells[i]
+                if cell.strip(" │") == "null":
+                    mark = NULL_MARK.rjust(4) if right else NULL_MARK.ljust(4)
+                    cells[i] = cell.replace("null", mark)
+            line = "┆".join(cells)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 __all__ = [
     "FORMULA_TRIGGERS",
+    "NULL_MARK",
     "json_ready",
     "json_rows",
     "neutralise_formulas",

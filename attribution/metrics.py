@@ -7,7 +7,9 @@ Formulas (conventions.md section 6.1; cost means ad spend, not all costs):
 - CPA  = spend / attributed conversions
 - CPL  = spend / attributed leads (CPA when the stage attributed is ``lead``)
 
-A ratio whose denominator is zero (or null) is null, never infinity.
+A ratio whose denominator is zero (or null) is null, never infinity. A cost
+per conversion (or lead) whose spend is zero or unknown is null too: a CPA of
+0.00 would read as free customers where no spend was recorded.
 """
 
 from __future__ import annotations
@@ -54,25 +56,27 @@ def roi(revenue: pl.Expr, spend: pl.Expr) -> pl.Expr:
 
 
 def cpa(spend: pl.Expr, conversions: pl.Expr) -> pl.Expr:
-    """Return spend per attributed conversion.
+    """Return spend per attributed conversion; null where spend is zero or unknown.
 
     Examples
     --------
     >>> pl.select(cpa(pl.lit(100.0), pl.lit(4.0))).item()
     25.0
+    >>> pl.select(cpa(pl.lit(0.0), pl.lit(4.0))).item() is None  # no spend recorded: not free
+    True
     """
-    return safe_ratio(spend, conversions)
+    return pl.when(spend == 0).then(None).otherwise(safe_ratio(spend, conversions))
 
 
 def cpl(spend: pl.Expr, leads: pl.Expr) -> pl.Expr:
-    """Return spend per lead (CPL): the CPA of the lead stage.
+    """Return spend per lead (CPL): the CPA of the lead stage; null where spend is zero or unknown.
 
     Examples
     --------
     >>> pl.select(cpl(pl.lit(300.0), pl.lit(150.0))).item()
     2.0
     """
-    return safe_ratio(spend, leads)
+    return cpa(spend, leads)
 
 
 def with_money_metrics(frame: pl.DataFrame) -> pl.DataFrame:

@@ -12,6 +12,10 @@ Conventions:
   model; they are reported on a ``(no touchpoint)`` row, so the rows always sum
   to the closed conversions and revenue of the period.
 - Channels (or campaigns) with spend but no credit get a row with zero credit.
+- Reports by a touch column costs do not carry (source, medium, interaction)
+  have null spend, ROAS, ROI and CPA on every row; the totals keep the
+  period's spend (:func:`costs_keyed_by`).
+- CPA is null where spend is zero or unknown, never 0 (free customers).
 - The period defaults to the dates covered by the data (conversions of the
   stage and costs); it is echoed in the report.
 - ``cpa`` is spend per attributed conversion *of the attributed stage*: with
@@ -37,7 +41,7 @@ from attribution.constants import (
     NO_TOUCHPOINT,
     NOT_SET,
 )
-from attribution.errors import MissingColumnsError, ParameterError
+from attribution.errors import MissingColumnsError
 from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.journeys import Journeys, build_journeys
 from attribution.metrics import with_money_metrics
@@ -165,6 +169,29 @@ def _period(
     first: dt.date = seen.min()  # type: ignore[assignment]
     last: dt.date = seen.max()  # type: ignore[assignment]
     return start or first, end or last
+
+
+COST_KEYS = ("channel", "campaign")
+"""The touch columns costs are keyed by: reports by any other show spend as null."""
+
+
+def costs_keyed_by(costs: pl.DataFrame, by: str) -> bool:
+    """Say whether ``costs`` split spend by the touch column ``by``.
+
+    Costs carry a channel and a campaign, never a source, medium or
+    interaction: a report by those has no spend per row (null, and so are
+    ROAS, ROI and CPA), only the period's total. Costs given without a
+    ``campaign`` column cannot be split by campaign either.
+
+    Examples
+    --------
+    >>> costs = pl.DataFrame({"date": ["2024-01-01"], "channel": ["Email"], "spend": [5.0]})
+    >>> costs_keyed_by(costs, "channel"), costs_keyed_by(costs, "campaign")
+    (True, False)
+    >>> costs_keyed_by(costs, "source")
+    False
+    """
+    return by in COST_KEYS and by in costs.columns
 
 
 def _conform_costs(costs: pl.DataFrame) -> pl.DataFrame:
@@ -349,16 +376,14 @@ def report_journeys(
         first, last = _period(conversions_in_period, cost_frame, start, end)
     else:  # synthetic times (paths from a table) date nothing: only what the caller gave
         first, last = start, end
-    if costs is not None and cost_frame is not None:
-        # Check the columns as given: _conform_costs adds an all-null campaign column.
-        if by not in costs.columns:
-            raise ParameterError(
-                f"Cannot report spend by '{by}': costs have no such column. "
-                "Report by channel or campaign."
-            )
+    in_period = None
+    if cost_frame is not None:
         in_period = cost_frame.filter(
             pl.col("date").is_between(first, last) if first and last else pl.lit(True)
         )
+    if costs is not None and in_period is not None and not costs_keyed_by(costs, by):
+        rows = credited.with_columns(pl.lit(None, pl.Float64).alias("spend"))
+    elif in_period is not None:
         spend = in_period.group_by(pl.col(by).cast(pl.String).fill_null(NOT_SET)).agg(
             pl.col("spend").sum().alias("spend")
         )
@@ -382,8 +407,10 @@ def report_journeys(
         )
     rows = rows.sort(["revenue", by], descending=[True, False])
     sums = rows.select(pl.col("conversions", "revenue", "spend").sum())
-    if cost_frame is None:
+    if in_period is None:
         sums = sums.with_columns(pl.lit(None, pl.Float64).alias("spend"))
+    else:  # the period's spend, whether or not the rows' key splits it
+        sums = sums.with_columns(pl.lit(float(in_period["spend"].sum())).alias("spend"))
     totals = with_money_metrics(sums).to_dicts()[0]
     totals["untouched_conversions"] = untouched.height
     first_touches = journeys.touches.filter(~pl.col("converted") & (pl.col("position") == 0))
@@ -471,11 +498,13 @@ def _tiny_example() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 
 
 __all__ = [
+    "COST_KEYS",
     "INTERVAL_COLUMNS",
     "NOT_SET",
     "NO_TOUCHPOINT",
     "AttributionReport",
     "attribute",
+    "costs_keyed_by",
     "credit_touches",
     "report_journeys",
 ]

@@ -23,7 +23,7 @@ from attribution.errors import ParameterError
 from attribution.journeys import Journeys
 from attribution.models import AttributionModel
 from attribution.models.base import credit_touches
-from attribution.report import _conform_costs, _period
+from attribution.report import _conform_costs, _period, costs_keyed_by
 
 INTERVALS = ("day", "week", "month")
 """Bucket sizes."""
@@ -123,7 +123,8 @@ def time_series(
         Daily spend (``date``, ``channel``, ``spend``, optional ``campaign``);
         ``None`` gives null spend and ROAS.
     by
-        ``channel`` or ``campaign``.
+        A touch column: ``channel``, ``campaign`` (spend per key), or one costs
+        lack (``source``, ``medium``, ``interaction``: spend and ROAS null).
     interval
         ``day``, ``week`` (ISO, Monday) or ``month``.
     start, end
@@ -166,11 +167,8 @@ def time_series(
     )
     events = pl.concat([credited, untouched])
     cost_frame = _conform_costs(costs) if costs is not None else None
-    if cost_frame is not None and by not in costs.columns:  # type: ignore[union-attr]
-        raise ParameterError(
-            f"Cannot report spend by '{by}': costs have no such column. "
-            "Report by channel or campaign."
-        )
+    # Costs without the key (by source, medium, ...): spend and ROAS unknown, null.
+    keyed = costs is not None and costs_keyed_by(costs, by)
     first, last = _period(
         pl.concat(
             [
@@ -189,7 +187,7 @@ def time_series(
         cost_frame.filter(pl.col("date").is_between(first, last)).select(
             pl.col(by).cast(pl.String).fill_null(NOT_SET).alias(by), "date", "spend"
         )
-        if cost_frame is not None
+        if cost_frame is not None and keyed
         else pl.DataFrame(schema={by: pl.String, "date": pl.Date, "spend": pl.Float64})
     )
     period = bucket_start(pl.col("date"), interval).alias("period")
@@ -203,7 +201,7 @@ def time_series(
         .join(spent, on=["period", by], how="left")
         .with_columns(pl.col("spend", "revenue", "conversions").fill_null(0.0))
     )
-    if cost_frame is None:
+    if cost_frame is None or not keyed:
         frame = frame.with_columns(pl.lit(None, pl.Float64).alias("spend"))
     else:
         frame = frame.with_columns(

@@ -11,9 +11,16 @@ medium and campaign are read from landing-page URLs (:func:`parse_landing_urls`)
 
 Identity pairs are stitched into persons (:func:`stitch_identities`), whose
 :meth:`StitchResult.apply` keys touchpoints and conversions by person id.
+
+Cost exports are made to join: channel and campaign names renamed to the
+touches' (:class:`CostMap`, :func:`load_cost_map`, a loose match), and weekly or
+monthly rows spread over their days (:func:`spread_costs`); :func:`ingest_files`
+takes them as ``cost_map``, ``cost_match`` and ``cost_grain``.
 """
 
 from ingest.channels import ChannelRules, RuleMatch, assign_channels, load_rules
+from ingest.cost_grain import spread_costs
+from ingest.cost_names import CostMap, load_cost_map
 from ingest.identity import (
     DEFAULT_MAX_COMPONENT_SIZE,
     StitchResult,
@@ -31,6 +38,7 @@ from ingest.validate import validate
 __all__ = [
     "DEFAULT_MAX_COMPONENT_SIZE",
     "ChannelRules",
+    "CostMap",
     "IngestSummary",
     "RuleMatch",
     "StitchResult",
@@ -44,12 +52,14 @@ __all__ = [
     "ingest_adapter",
     "ingest_files",
     "ingest_frame",
+    "load_cost_map",
     "load_mapping_file",
     "load_rules",
     "parse_landing_urls",
     "parse_map_args",
     "parse_timestamps",
     "read_table",
+    "spread_costs",
     "stitch_identities",
     "validate",
 ]

@@ -55,7 +55,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -70,6 +70,8 @@ from attribution.errors import (
 from attribution.export import neutralise_formulas
 from attribution.schema import KEYS, REQUIRED, TABLES
 from ingest.channels import ChannelRules
+from ingest.cost_grain import check_cost_grain, grain_issues, spread_costs
+from ingest.cost_names import NAME_COLUMNS, CostMap, CostNames, rename_notes
 from ingest.mapping import apply_mapping, source_columns
 from ingest.readers import scan_table
 from ingest.stages import StageMap, stage_notes
@@ -160,7 +162,9 @@ class IngestSummary:
 
     ``rows_read`` counts every data row of every file;
     ``inserted + updated + unchanged + rejected + ignored`` equals it unless
-    a later file of the same ingest replaced a row of an earlier one.
+    a later file of the same ingest replaced a row of an earlier one, or
+    weekly or monthly cost rows were spread over their days (``cost_grain``:
+    inserted, updated and unchanged then count days, and a note says how many).
     ``ignored`` counts identity rows without both ids. ``problems`` holds the
     first problems of the rejected rows (``skip_invalid`` only); ``notes``
     what the ingest should know but did not refuse (stages no funnel knows,
@@ -229,15 +233,21 @@ class IngestSummary:
 
 @dataclass(frozen=True)
 class _Reading:
-    """How the values of an ingest's files are read: dates, decimals, stage names."""
+    """How the values of an ingest's files are read: dates, decimals, stage and cost names."""
 
     date_format: str | None = None
     decimal: str = "."
     stages: StageMap = field(default_factory=StageMap)
+    cost_names: CostNames = field(default_factory=CostNames)
+    cost_grain: str = "day"
 
     @classmethod
     def of(
-        cls, date_format: str | None, decimal: str, stage_map: Mapping[str, str] | None
+        cls,
+        date_format: str | None,
+        decimal: str,
+        stage_map: Mapping[str, str] | None,
+        costs: _CostOptions | None = None,
     ) -> _Reading:
         """Check the options (before any file is read) and build the reading."""
         if decimal not in DECIMALS:
@@ -245,7 +255,40 @@ class _Reading:
                 f"Bad --decimal '{decimal}': expected '.' (1,234.56) or ',' (1.234,56)."
             )
         fmt = check_date_format(date_format) if date_format is not None else None
-        return cls(fmt, decimal, StageMap(stage_map))
+        costs = costs or _CostOptions()
+        return cls(
+            fmt,
+            decimal,
+            StageMap(stage_map),
+            CostNames(costs.cost_map or CostMap(), costs.match),
+            check_cost_grain(costs.grain),
+        )
+
+    def with_touch_names(self, store: Store) -> _Reading:
+        """Return the reading with the store's touch channels and campaigns (loose match)."""
+        if self.cost_names.match != "loose":
+            return self
+        names = {c: tuple(store.distinct_names("touchpoints", c)) for c in NAME_COLUMNS}
+        return replace(self, cost_names=replace(self.cost_names, touch_names=names))
+
+
+@dataclass(frozen=True)
+class _CostOptions:
+    """The cost options of one ingest: names to rename, how names match, the rows' period."""
+
+    cost_map: CostMap | None = None
+    match: str = "exact"
+    grain: str = "day"
+
+    def check(self, table: str) -> _CostOptions | None:
+        """Return the options for an ingest of ``table``; refused when they are set for another."""
+        given = self.cost_map is not None or self.match != "exact" or self.grain != "day"
+        if given and table != "costs":
+            raise ParameterError(
+                f"--cost-map, --cost-match and --cost-grain apply to costs; {table} have no "
+                "spend. Drop them, or ingest costs."
+            )
+        return self if table == "costs" else None
 
 
 def _currency_error(
@@ -404,6 +447,8 @@ class _Ingest:
         self.done = 0
         self.ignored = 0
         self.unknown_stages: dict[str, int] = {}
+        self.renamed: list[pl.DataFrame] = []
+        self.spread = (0, 0)
         self.orders: dict[int, dict[str, DateOrder | None]] = {}
         self.problems = _Problems()
         self.bad_rows: dict[int, list[pl.Series]] = {}
@@ -464,6 +509,9 @@ class _Ingest:
             mapped, unknown = self.reading.stages.apply(mapped)
             for stage, count in unknown.items():
                 self.unknown_stages[stage] = self.unknown_stages.get(stage, 0) + count
+        if table == "costs" and self.reading.cost_names.active:
+            mapped, renamed = self.reading.cost_names.apply(mapped)
+            self.renamed.append(renamed)
         date_format = self.reading.date_format
         orders = {} if date_format else self._date_orders(index, item, raw, mapped, offset)
         before = self.done
@@ -485,6 +533,11 @@ class _Ingest:
         )
         self.done += raw.height
         file = Path(item.name).name
+        grain = self.reading.cost_grain
+        if table == "costs" and grain != "day":
+            refused = grain_issues(clean, grain)
+            if refused.height:
+                issues = pl.concat([issues, refused]).sort("_row", maintain_order=True)
         self.problems.add(index, file, issues, kind=0)
         reasons = row_reasons(issues)
         ids = IGNORED_WITHOUT.get(table, ())
@@ -495,7 +548,12 @@ class _Ingest:
             pl.all_horizontal(pl.col(k).is_not_null() for k in KEYS[table] if k in REQUIRED[table])
         )
         ok = ~pl.col("_row").is_in(reasons["_row"].implode())
-        self.staging.stage(table, keyed.with_columns(ok.alias("_ok")), source=index)
+        keyed = keyed.with_columns(ok.alias("_ok"))
+        if table == "costs" and grain != "day":
+            rows = int(keyed["_ok"].sum())
+            keyed = spread_costs(keyed, grain)
+            self.spread = (self.spread[0] + rows, self.spread[1] + int(keyed["_ok"].sum()))
+        self.staging.stage(table, keyed, source=index)
         if reasons.height:
             self.bad_rows.setdefault(index, []).append(reasons["_row"])
             if self.keep_rejects:
@@ -509,9 +567,29 @@ class _Ingest:
         for index in candidates["_source"].unique().sort().to_list():
             rows = candidates.filter(pl.col("_source") == index).drop("_source")
             found = duplicate_issues(rows, self.table)
+            if self.reading.cost_grain != "day":  # a spread row repeats on each of its days
+                found = found.unique("_row", keep="first", maintain_order=True)
             if found.height:
                 self.duplicates[int(index)] = found
                 self.problems.add(int(index), Path(self.inputs[index].name).name, found, kind=1)
+
+    def cost_notes(self) -> list[str]:
+        """Say what the ingest did to cost rows: names renamed, weekly or monthly rows spread."""
+        notes = rename_notes(pl.concat(self.renamed)) if self.renamed else []
+        names = self.reading.cost_names
+        if names.match == "loose" and not any(names.touch_names.values()):
+            notes.append(
+                "--cost-match loose found no touchpoints in the store to match cost names "
+                "against; ingest touchpoints first, then these costs again"
+            )
+        rows, days = self.spread
+        if rows:
+            grain = {"week": "weekly", "month": "monthly"}[self.reading.cost_grain]
+            notes.append(
+                f"{rows:,} {grain} cost row{'' if rows == 1 else 's'} spread evenly over "
+                f"{days:,} days (spend, impressions and clicks add up to each row's)"
+            )
+        return notes
 
     def excluded(self) -> pl.DataFrame:
         """``_source`` and ``_row`` of the rows that repeat an earlier row's key."""
@@ -619,6 +697,7 @@ def _run(
     # Checked now, set with the rows in one transaction (a failed ingest changes neither).
     wanted = store.check_currency(currency) if currency is not None else None
     reporting = wanted or store.currency
+    reading = (reading or _Reading()).with_touch_names(store) if table == "costs" else reading
     with store.staging() as staging:
         ingest = _Ingest(
             staging,
@@ -664,7 +743,7 @@ def _run(
             counts = finished.get(table, counts)
 
     written = _write_rejects(ingest, rejects_path)
-    notes = stage_notes(ingest.unknown_stages, ingest.reading.stages)
+    notes = [*stage_notes(ingest.unknown_stages, ingest.reading.stages), *ingest.cost_notes()]
     return IngestSummary(
         table=table,
         files=[item.name for item in inputs],
@@ -707,6 +786,9 @@ def ingest_files(
     date_format: str | None = None,
     decimal: str = ".",
     stage_map: Mapping[str, str] | None = None,
+    cost_map: CostMap | None = None,
+    cost_match: str = "exact",
+    cost_grain: str = "day",
 ) -> IngestSummary:
     r"""Ingest one or more files into one table of the store, all or nothing.
 
@@ -749,6 +831,16 @@ def ingest_files(
     stage_map
         Conversion stages to rename: your stage -> closedloop stage, on top
         of the built-in Salesforce and HubSpot names (see :mod:`ingest.stages`).
+    cost_map
+        Costs only: channel and campaign names to rename to the touches'
+        (see :mod:`ingest.cost_names`).
+    cost_match
+        Costs only: ``exact`` (default) or ``loose``: a cost name equal to
+        one touch name in the store ignoring case and spaces takes it.
+    cost_grain
+        Costs only: ``day`` (default), ``week`` (rows dated Monday) or
+        ``month`` (rows dated the 1st): each row is spread evenly over the
+        days of its period (see :mod:`ingest.cost_grain`).
 
     Returns
     -------
@@ -769,7 +861,8 @@ def ingest_files(
         When a file's slash dates do not say whether the day or the month
         comes first (and no ``date_format`` is given).
     ParameterError
-        When ``date_format`` or ``decimal`` is not one closedloop reads.
+        When ``date_format``, ``decimal``, ``cost_match`` or ``cost_grain``
+        is not one closedloop reads, or a cost option is given for another table.
     ForeignCurrencyError
         When every problem is a value in one other currency than the store's:
         one error instead of one problem per row.
@@ -810,7 +903,8 @@ def ingest_files(
     """
     started = time.perf_counter()
     _check_table(table)
-    reading = _Reading.of(date_format, decimal, stage_map)
+    costs = _CostOptions(cost_map, cost_match, cost_grain).check(table)
+    reading = _Reading.of(date_format, decimal, stage_map, costs)
     files = [paths] if isinstance(paths, str | Path) else list(paths)
     if not files:
         raise InputError(f"No file given to ingest into {table}.")
@@ -847,6 +941,9 @@ def ingest_frame(
     date_format: str | None = None,
     decimal: str = ".",
     stage_map: Mapping[str, str] | None = None,
+    cost_map: CostMap | None = None,
+    cost_match: str = "exact",
+    cost_grain: str = "day",
 ) -> IngestSummary:
     """Ingest rows already in memory (an HTTP batch, a notebook frame), all or nothing.
 
@@ -865,7 +962,7 @@ def ingest_frame(
     skip_invalid
         Write the good rows and skip the bad ones (no rejects file is
         written; the summary's ``problems`` says what was skipped).
-    channel_rules, currency, date_format, decimal, stage_map
+    channel_rules, currency, date_format, decimal, stage_map, cost_map, cost_match, cost_grain
         As :func:`ingest_files`.
 
     Returns
@@ -907,7 +1004,12 @@ def ingest_frame(
         started=started,
         channel_rules=channel_rules,
         currency=currency,
-        reading=_Reading.of(date_format, decimal, stage_map),
+        reading=_Reading.of(
+            date_format,
+            decimal,
+            stage_map,
+            _CostOptions(cost_map, cost_match, cost_grain).check(table),
+        ),
     )
 
 

@@ -33,6 +33,7 @@ import polars as pl
 from attribution.errors import InputError, MissingColumnsError, UnknownTableError
 from attribution.schema import TABLES
 from ingest.channels import ChannelRules, assign_channels
+from ingest.cost_names import cost_map_from_toml
 from ingest.utm import parse_landing_urls
 from ingest.validate import CURRENCY_TABLES, require_columns
 
@@ -111,7 +112,9 @@ def load_mapping_file(path: str | Path) -> dict[str, dict[str, str]]:
     The file has a ``[columns]`` section that applies to every table, and/or
     one section per table (``[touchpoints]``, ``[conversions]``, ``[costs]``,
     ``[identities]``) whose entries win over ``[columns]``, and optionally a
-    ``[stages]`` table of stage values (:func:`load_stage_map` reads it)::
+    ``[stages]`` table of stage values (:func:`load_stage_map` reads it), and
+    ``[cost_map.channel]`` / ``[cost_map.campaign]`` tables of cost names
+    (:func:`ingest.cost_names.load_cost_map` reads them)::
 
         [columns]
         user_id = "cookie"
@@ -121,6 +124,9 @@ def load_mapping_file(path: str | Path) -> dict[str, dict[str, str]]:
 
         [stages]
         "Closed Won" = "closed_won"
+
+        [cost_map.channel]
+        "paid search" = "Paid Search"
 
     Parameters
     ----------
@@ -151,7 +157,7 @@ def load_mapping_file(path: str | Path) -> dict[str, dict[str, str]]:
     """
     path = Path(path)
     data = _read_toml(path)
-    sections = ["columns", *TABLES, "stages"]
+    sections = ["columns", *TABLES, "stages", "cost_map"]
     for section, entries in data.items():
         if not isinstance(entries, dict):
             raise InputError(
@@ -165,6 +171,9 @@ def load_mapping_file(path: str | Path) -> dict[str, dict[str, str]]:
             )
         if section == "stages":
             _check_stage_entries(path, entries)
+            continue
+        if section == "cost_map":  # cost names, read by ingest.cost_names.load_cost_map
+            cost_map_from_toml(entries, f"Mapping file '{path.name}', [cost_map]")
             continue
         allowed = _ALL_COLUMNS if section == "columns" else _columns_of(section)
         for canonical, theirs in entries.items():

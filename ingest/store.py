@@ -1648,6 +1648,37 @@ class Store:
             rows = _run(con, "SELECT DISTINCT stage FROM conversions ORDER BY stage")
         return [str(r[0]) for r in rows]
 
+    def distinct_names(self, table: str, column: str) -> list[str]:
+        """Return the distinct non-null values of a text column of one table, sorted.
+
+        The loose cost-name match reads the touches' channels and campaigns
+        with it (see :mod:`ingest.cost_names`).
+
+        Raises
+        ------
+        UnknownTableError, InputError
+            When ``table`` is not canonical, or ``column`` is not one of its text columns.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").distinct_names(
+        ...     "touchpoints", "channel")
+        []
+        """
+        _check_table(table)
+        if TABLES[table].get(column) != pl.String:
+            raise InputError(f"{table} has no text column {column!r}.")
+        default = _EMPTY_KEY_DEFAULTS.get((table, column))
+        blank = f" AND {_q(column)} <> '{default}'" if default is not None else ""
+        sql = (
+            f"SELECT DISTINCT {_q(column)} FROM {_q(table)} "
+            f"WHERE {_q(column)} IS NOT NULL{blank} ORDER BY 1"
+        )
+        with self._connect() as con:
+            rows = _run(con, sql)
+        return [str(r[0]) for r in rows]
+
     @property
     def currency(self) -> str:
         """The reporting currency (ISO 4217) all money in the store is in; ``USD`` by default.

@@ -263,7 +263,7 @@ def test_attribute_table(capsys: Capture, db: str) -> None:
     for cells in (
         ("Search", "1.50", "100.00", "40.00", "2.50", "1.50", "26.67"),
         ("Email", "0.50", "50.00", "10.00", "5.00", "4.00", "20.00"),
-        ("Social", "0.00", "0.00", "5.00", "0.00", "-1.00", "null"),
+        ("Social", "0.00", "0.00", "5.00", "0.00", "-1.00", "—"),
         ("TOTAL", "2.00", "150.00", "55.00"),
     ):
         row = next(line for line in body.splitlines() if f" {cells[0]} " in line)

@@ -567,7 +567,13 @@ def add_by_option(parser: argparse.ArgumentParser, what: str = "report") -> None
     >>> parser.parse_args([]).by
     'channel'
     """
-    parser.add_argument("--by", default="channel", help=f"{what} by channel (default) or campaign")
+    keys = "channel (default) or campaign"
+    if what == "report":  # a report may be keyed by any touch column; costs split only two
+        keys = (
+            "channel (default), campaign, or source, medium, interaction (columns costs lack: "
+            "spend, ROAS, ROI and CPA are then shown as —)"
+        )
+    parser.add_argument("--by", default="channel", help=f"{what} by {keys}")
 
 
 def add_stage_option(parser: argparse.ArgumentParser) -> None:

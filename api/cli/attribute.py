@@ -46,6 +46,8 @@ from api.cli._shared import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import polars as pl
 
     from api.cli._shared import Subparsers
@@ -80,6 +82,26 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--touchpoints", metavar="FILE", help="attribute this file ...")
     parser.add_argument("--conversions", metavar="FILE", help="... with these conversions")
     parser.add_argument("--costs", metavar="FILE", help="... and this spend (optional)")
+    parser.add_argument(
+        "--cost-map",
+        metavar="FILE",
+        help="with --costs: rename its channels and campaigns to the touches' (as closedloop "
+        "ingest costs --cost-map)",
+    )
+    parser.add_argument(
+        "--cost-match",
+        choices=("exact", "loose"),
+        default="exact",
+        help="with --costs: loose gives a cost name the touch name it equals but for case and "
+        "spaces (default exact)",
+    )
+    parser.add_argument(
+        "--cost-grain",
+        choices=("day", "week", "month"),
+        default="day",
+        help="with --costs: each row's period (week: dated Monday; month: dated the 1st), "
+        "spread evenly over its days (default day)",
+    )
     add_input_format_option(parser, "those files (and of --paths)")
     parser.add_argument(
         "--date-format",
@@ -200,6 +222,13 @@ def run(args: argparse.Namespace) -> int:
             )
     elif args.costs is not None:
         raise ParameterError("--costs goes with --touchpoints and --conversions.")
+    if args.costs is None and (
+        args.cost_map or args.cost_match != "exact" or args.cost_grain != "day"
+    ):
+        raise ParameterError(
+            "--cost-map, --cost-match and --cost-grain read the --costs file; in the store, "
+            "costs are matched and spread when ingested (closedloop ingest costs ...)."
+        )
     from api.services import AttributionQuery, ExplainQuery, Services
     from attribution import model_class
     from attribution.paths import iso_currency
@@ -221,10 +250,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         AttributionQuery.create(model, params, **period)
     if from_files:
+        touchpoints = _load_file(args.touchpoints, "touchpoints", args)
         services = Services.for_frames(
-            _load_file(args.touchpoints, "touchpoints", args),
+            touchpoints,
             _load_file(args.conversions, "conversions", args),
-            _load_file(args.costs, "costs", args) if args.costs else None,
+            _load_costs(args.costs, args, touchpoints) if args.costs else None,
             identities=(
                 _load_file(args.identities, "identities", args) if args.identities else None
             ),
@@ -327,8 +357,52 @@ def _attribute_paths(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
-    """Read, map and validate one file as ``closedloop ingest`` would, without a store."""
+def _load_costs(path: str, args: argparse.Namespace, touchpoints: pl.DataFrame) -> pl.DataFrame:
+    """Read a cost file as ``closedloop ingest costs`` would: names matched, periods spread."""
+    import polars as pl
+
+    from attribution.errors import ValidationFailedError
+    from ingest.cost_grain import grain_issues, spread_costs
+    from ingest.cost_names import NAME_COLUMNS, CostMap, CostNames, load_cost_map, rename_notes
+    from ingest.validate import problem_list
+
+    cost_map = load_cost_map(args.mapping, mapping_file=True) if args.mapping else CostMap()
+    if args.cost_map:  # wins over the [cost_map] of --mapping, as in an ingest
+        cost_map = cost_map.merged(load_cost_map(args.cost_map))
+    names = CostNames(
+        cost_map,
+        args.cost_match,
+        {c: tuple(touchpoints[c].drop_nulls().unique().sort().to_list()) for c in NAME_COLUMNS},
+    )
+    renamed: list[pl.DataFrame] = []
+
+    def rename(frame: pl.DataFrame) -> pl.DataFrame:
+        frame, counts = names.apply(frame)
+        renamed.append(counts)
+        return frame
+
+    good = _load_file(path, "costs", args, rename=rename if names.active else None)
+    for note in rename_notes(pl.concat(renamed)) if renamed else []:
+        print(f"{PROG} attribute: warning: {note}", file=sys.stderr)
+    # No row was rejected (that raised), so the good rows are the file's rows in order.
+    refused = grain_issues(good.with_row_index("_row", offset=1), args.cost_grain)
+    if refused.height:
+        problems = problem_list(refused, Path(path).name)
+        raise ValidationFailedError(problems, problems.total)
+    return spread_costs(good, args.cost_grain)
+
+
+def _load_file(
+    path: str,
+    table: str,
+    args: argparse.Namespace,
+    *,
+    rename: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> pl.DataFrame:
+    """Read, map and validate one file as ``closedloop ingest`` would, without a store.
+
+    ``rename`` changes the mapped rows before they are validated (cost names).
+    """
     from attribution.errors import ValidationFailedError
     from ingest import apply_mapping, read_table, validate
 
@@ -346,6 +420,8 @@ def _load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
         from ingest.stages import StageMap
 
         frame, _ = StageMap().apply(frame)  # Salesforce / HubSpot names, as an ingest reads them
+    if rename is not None:
+        frame = rename(frame)
     good, problems, _ = validate(
         frame,
         table,

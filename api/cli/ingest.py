@@ -6,6 +6,7 @@
     closedloop ingest costs spend.txt --input-format tsv
     closedloop ingest conversions deals.csv --date-format %d/%m/%Y --decimal , --currency EUR
     closedloop ingest conversions deals.csv --stage-map "Demo Booked=opportunity"
+    closedloop ingest costs spend.csv --cost-map names.csv --cost-match loose --cost-grain month
     closedloop ingest --from ga4 exports/ga4/ --db closedloop.duckdb
 
 ``--input-format`` names the files' format when their suffixes do not say.
@@ -20,6 +21,14 @@ names mapped onto closedloop's (the built-in Salesforce and HubSpot names,
 but you should know (stages no funnel counts, identity rows without both ids)
 is printed on stderr, one line each. ``--skip-invalid`` that keeps no row
 exits 2.
+
+Cost exports come as they are too: ``--cost-map`` renames their channel and
+campaign names to the touches' (also ``[cost_map.channel]`` in the
+``--mapping`` file), ``--cost-match loose`` takes a touch name equal but for
+case and spaces, and ``--cost-grain week|month`` spreads each weekly (dated
+Monday) or monthly (dated the 1st) row evenly over its days
+(:mod:`ingest.cost_names`, :mod:`ingest.cost_grain`). Each renaming and the
+spreading are noted on stderr.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from api.cli._shared import (
 
 if TYPE_CHECKING:
     from api.cli._shared import Subparsers
+    from ingest.cost_names import CostMap
 
 
 def register(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -115,6 +125,26 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help='rename a conversion stage, e.g. --stage-map "Closed Won=closed_won" (repeatable; '
         "on top of the built-in Salesforce and HubSpot names: `closedloop stages`)",
     )
+    parser.add_argument(
+        "--cost-map",
+        metavar="FILE",
+        help="costs: rename channel and campaign names to the touches' (CSV column,from,to "
+        "or TOML [channel] / [campaign] tables; on top of [cost_map] in --mapping)",
+    )
+    parser.add_argument(
+        "--cost-match",
+        choices=("exact", "loose"),
+        default="exact",
+        help="costs: exact (default) or loose: a name equal to one touch channel or campaign "
+        "already in the store but for case and spaces takes that name",
+    )
+    parser.add_argument(
+        "--cost-grain",
+        choices=("day", "week", "month"),
+        default="day",
+        help="costs: the period of each row: day (default), week (dated its ISO Monday) or "
+        "month (dated the 1st), spread evenly over its days",
+    )
     add_db_option(parser)
     add_mapping_options(parser)
     add_input_format_option(parser)
@@ -173,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
     from ingest import ingest_files, load_rules
 
     stage_map = _stage_map(args)
+    cost_map = _cost_map(args)
     store = open_store(args)
     progress = terminal_progress(f"ingest {args.table}")
     try:
@@ -190,6 +221,9 @@ def run(args: argparse.Namespace) -> int:
             date_format=args.date_format,
             decimal=args.decimal,
             stage_map=stage_map,
+            cost_map=cost_map,
+            cost_match=args.cost_match,
+            cost_grain=args.cost_grain,
         )
     finally:
         if progress is not None:
@@ -218,6 +252,20 @@ def _stage_map(args: argparse.Namespace) -> dict[str, str]:
     return {**from_file, **parse_stage_map_args(args.stage_map or [])}
 
 
+def _cost_map(args: argparse.Namespace) -> CostMap | None:
+    """``[cost_map]`` of ``--mapping``, then ``--cost-map`` (which wins); costs only."""
+    from ingest.cost_names import CostMap, load_cost_map
+
+    # Another table's --mapping may hold a [cost_map]; a --cost-map is refused by its ingest.
+    costs = args.table == "costs"
+    from_file = (
+        load_cost_map(args.mapping, mapping_file=True) if args.mapping and costs else CostMap()
+    )
+    if args.cost_map:
+        from_file = from_file.merged(load_cost_map(args.cost_map))
+    return from_file if from_file.size else None
+
+
 def _ingest_from(args: argparse.Namespace) -> int:
     """``ingest --from SOURCE FILE...``: every table the source adapter yields, at once."""
     files = [f for f in [args.table, *args.files] if f is not None]
@@ -230,6 +278,13 @@ def _ingest_from(args: argparse.Namespace) -> int:
             "--map, --mapping and --input-format apply to a table ingest, not to "
             f"--from {args.source}: the adapter knows its columns (adapter settings go in "
             "--option KEY=VALUE)."
+        )
+    if args.cost_map or args.cost_match != "exact" or args.cost_grain != "day":
+        from attribution.errors import ParameterError
+
+        raise ParameterError(
+            "--cost-map, --cost-match and --cost-grain apply to a costs ingest, not to "
+            f"--from {args.source}: ingest the spend as a table (closedloop ingest costs FILE)."
         )
     if args.date_format or args.stage_map or args.decimal != ".":
         from attribution.errors import ParameterError

@@ -19,7 +19,15 @@ from api.services.inputs import MAX_LOOKBACK_DAYS
 from api.services.queries import MAX_BOOTSTRAP, MIN_BOOTSTRAP
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE
 
-By = Annotated[str, Query(description="Report by this touch column: `channel` or `campaign`.")]
+By = Annotated[
+    str,
+    Query(
+        description="Report by this touch column: `channel` or `campaign` (spend per key), or "
+        "`source`, `medium`, `interaction`, which costs do not carry (spend, ROAS, ROI and CPA "
+        "are then null on every row; the totals keep the period's spend). Paths and Markov "
+        "explanations take `channel` or `campaign` only."
+    ),
+]
 Stage = Annotated[
     str | None,
     Query(

@@ -58,23 +58,23 @@ def money(value: float | None, currency: str = "USD") -> str:
     Examples
     --------
     >>> money(2205582.981), money(-5, "EUR"), money(3, "CHF"), money(None), money(7, "")
-    ('$2,205,582.98', '-€5.00', 'CHF 3.00', '–', '7.00')
+    ('$2,205,582.98', '-€5.00', 'CHF 3.00', '—', '7.00')
     """
     if value is None or not math.isfinite(value):
-        return "–"
+        return "—"
     symbol = SYMBOLS.get(currency) or (f"{currency} " if currency else "")
     return ("-" if value < 0 else "") + symbol + f"{abs(value):,.2f}"
 
 
 def number(value: float | None, digits: int = 1) -> str:
-    """Format a count with thousands separators, ``–`` when missing.
+    """Format a count with thousands separators, ``—`` when missing.
 
     Examples
     --------
     >>> number(1234.56), number(3, 0), number(None), number(float("nan"))
-    ('1,234.6', '3', '–', '–')
+    ('1,234.6', '3', '—', '—')
     """
-    return "–" if value is None or not math.isfinite(value) else f"{value:,.{digits}f}"
+    return "—" if value is None or not math.isfinite(value) else f"{value:,.{digits}f}"
 
 
 def ratio(value: float | None) -> str:
@@ -83,9 +83,9 @@ def ratio(value: float | None) -> str:
     Examples
     --------
     >>> ratio(4.0127), ratio(None)
-    ('4.01x', '–')
+    ('4.01x', '—')
     """
-    return "–" if value is None or not math.isfinite(value) else f"{value:,.2f}x"
+    return "—" if value is None or not math.isfinite(value) else f"{value:,.2f}x"
 
 
 def percent(value: float | None) -> str:
@@ -94,9 +94,9 @@ def percent(value: float | None) -> str:
     Examples
     --------
     >>> percent(0.35195), percent(None)
-    ('35.2%', '–')
+    ('35.2%', '—')
     """
-    return "–" if value is None or not math.isfinite(value) else f"{100 * value:,.1f}%"
+    return "—" if value is None or not math.isfinite(value) else f"{100 * value:,.1f}%"
 
 
 def sort_value(value: Any) -> Any:
@@ -289,7 +289,7 @@ def _money_table(
         ]
         if leads:
             n = leads.get(r[by])
-            cpl = r["spend"] / n if n and r["spend"] is not None else None
+            cpl = r["spend"] / n if n and r["spend"] else None  # no spend: unknown, not free
             cells += [(number(n), n), (money(cpl, cur), cpl)]
         rows.append(cells)
     return Table(headers, rows)

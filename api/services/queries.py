@@ -195,6 +195,29 @@ def check_by(by: str, *, person_level: bool = False) -> None:
         )
 
 
+SPEND_KEYS = ("channel", "campaign")
+"""The touch columns spend is recorded by: budgets (curves, plans) are keyed by one of them."""
+
+
+def check_spend_by(by: str) -> None:
+    """Raise :class:`ParameterError` unless spend is recorded by ``by`` (budgets need spend).
+
+    Examples
+    --------
+    >>> check_spend_by("campaign")
+    >>> check_spend_by("source")
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: Cannot plan a budget by 'source': spend is recorded by
+    channel and campaign only. Choose channel or campaign.
+    """
+    if by not in SPEND_KEYS:
+        raise ParameterError(
+            f"Cannot plan a budget by {str(by)[:64]!r}: spend is recorded by channel and "
+            "campaign only. Choose channel or campaign."
+        )
+
+
 @dataclass(frozen=True)
 class IntervalQuery(PeriodQuery):
     """A period query that may ask for bootstrap intervals (``ci``, ``bootstrap``, ``seed``).
@@ -473,6 +496,7 @@ class CurvesQuery:
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, None, None)
+        check_spend_by(self.by)
         object.__setattr__(self, "lookback_days", float(self.lookback_days))
         if isinstance(self.bootstrap, bool) or not 0 <= self.bootstrap <= 10_000:
             raise ParameterError(
@@ -526,6 +550,7 @@ __all__ = [
     "MIN_BOOTSTRAP",
     "PERSON_KEYS",
     "REPORT_KEYS",
+    "SPEND_KEYS",
     "TIME_SERIES_METRICS",
     "AttributionQuery",
     "CompareQuery",
@@ -538,6 +563,7 @@ __all__ = [
     "TimeSeriesQuery",
     "check_bootstrap",
     "check_by",
+    "check_spend_by",
     "parse_stages",
     "resolve_model",
     "without_intervals",

@@ -60,7 +60,7 @@ from attribution.errors import ParameterError
 from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.funnel.stages import FunnelStages, as_stages
 from attribution.journeys import _conform
-from attribution.metrics import cpl, safe_ratio
+from attribution.metrics import cpa, cpl, safe_ratio
 from attribution.report import _conform_costs
 from attribution.schema import (
     CONVERSIONS,
@@ -807,7 +807,7 @@ class _Context:
             per_customer.alias("orders_per_customer"),
             ltv.cast(pl.Float64).alias("ltv"),
             cpl(spend, entry_count).alias("cpl"),
-            safe_ratio(spend, pl.col("customers")).alias("cpa"),
+            cpa(spend, pl.col("customers")).alias("cpa"),
             safe_ratio(spend, pl.col("new_customers")).alias("cac"),
         )
         counts = [self.stages.count_column(s) for s in order[:-1]]

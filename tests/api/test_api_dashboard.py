@@ -107,6 +107,15 @@ def test_timeseries_month(client: TestClient) -> None:
     assert search["roas"] == pytest.approx(100 / 40)
 
 
+def test_timeseries_by_a_touch_column_costs_lack_has_null_spend(client: TestClient) -> None:
+    url = "/v1/timeseries?interval=week&by=source&stage=closed_won&limit=1000&metric="
+    revenue = client.get(url + "revenue").json()["data"]
+    assert {r["source"] for r in revenue} == {"(not set)"}
+    assert sum(r["revenue"] for r in revenue) == 150.0
+    for metric in ("spend", "roas"):
+        assert all(r[metric] is None for r in client.get(url + metric).json()["data"])
+
+
 def test_timeseries_bad_interval(client: TestClient) -> None:
     assert client.get("/v1/timeseries?interval=year").status_code == 422
 

@@ -120,3 +120,6 @@ def test_dashboard_chart_specs_are_the_reports(client: TestClient) -> None:
     assert specs["trend"] == trend_chart(None, by="campaign", metric="revenue", currency="EUR")
     assert client.get("/dashboard/charts.json?currency=euro").status_code == 422
     assert client.get("/dashboard/charts.json?by=week").status_code == 422
+    # Any touch column the reports take (costs lack source: its spend is null, the chart is not).
+    assert client.get("/dashboard/charts.json?by=source").status_code == 200
+    assert "<option>interaction</option>" in client.get("/").text

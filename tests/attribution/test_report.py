@@ -21,6 +21,7 @@ from attribution import (
     roas,
     roi,
 )
+from attribution.export import text_table
 from attribution.report import NO_TOUCHPOINT, NOT_SET, REPORT_COLUMNS
 
 D = dt.datetime(2024, 1, 10, 12, tzinfo=dt.UTC)
@@ -182,7 +183,8 @@ def test_zero_denominator_ratios_are_null_never_infinite(
     assert rows["Search"]["spend"] == 0.0
     assert rows["Search"]["roas"] is None
     assert rows["Search"]["roi"] is None
-    assert rows["Search"]["cpa"] == 0.0
+    # No spend recorded is not free customers: CPA is null, not 0.00.
+    assert rows["Search"]["cpa"] is None
     assert rows["Email"]["conversions"] == 0.0
     assert rows["Email"]["cpa"] is None
     for column in ("roas", "roi", "cpa"):
@@ -358,19 +360,31 @@ def test_unknown_model_parameter_is_an_error(
     )
 
 
-def test_reporting_spend_by_a_column_costs_lack_is_an_error(
+def test_reporting_by_a_column_costs_lack_gives_null_spend(
     touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
 ) -> None:
-    with pytest.raises(ParameterError) as info:
-        attribute(touchpoints, conversions, costs, by="user_id")
-    assert str(info.value) == (
-        "Cannot report spend by 'user_id': costs have no such column. "
-        "Report by channel or campaign."
+    frame = touchpoints.with_columns(source=pl.Series(["news", "google", "google", "gdn"]))
+    report = attribute(frame, conversions, costs, model="last_touch", by="source")
+    rows = rows_by(report.data, "source")
+    # a's last touch is google (100), b's google (50), c untouched (30).
+    assert rows["google"]["revenue"] == 150.0
+    for column in ("spend", "roas", "roi", "cpa"):
+        assert report.data[column].null_count() == report.data.height, column
+    # The period's spend is known even though no row can carry it: 20 + 40 + 5 + 1,000
+    # (the default period reaches back to December's spend); Jan 9-12 alone holds 65.
+    assert report.totals["spend"] == 1065.0
+    january = attribute(
+        frame, conversions, costs, model="last_touch", by="source", start=JAN_9, end=JAN_12
     )
-    # Costs given per channel only cannot be split by campaign: an error, not a
-    # report with all spend under "(not set)".
-    with pytest.raises(ParameterError, match=r"^Cannot report spend by 'campaign'"):
-        attribute(touchpoints, conversions, costs.drop("campaign"), by="campaign")
+    assert january.totals["spend"] == 65.0
+    assert january.totals["roas"] == pytest.approx(180.0 / 65.0)
+    # Costs given per channel only cannot be split by campaign: null spend, not all of it
+    # under "(not set)".
+    by_campaign = attribute(
+        touchpoints, conversions, costs.drop("campaign"), model="linear", by="campaign"
+    )
+    assert by_campaign.data["spend"].null_count() == by_campaign.data.height
+    assert "—" in by_campaign.to_table()
 
 
 def test_costs_missing_columns_are_named(
@@ -405,3 +419,15 @@ def test_credits_are_kept_on_the_report(
         ("ca", "a2", 0.5, 50.0),
         ("cb", "b1", 1.0, 50.0),
     ]
+
+
+def test_tables_show_null_numbers_as_a_dash_and_leave_text_alone() -> None:
+    frame = pl.DataFrame(
+        {"channel": ["null", "Email"], "spend": [None, 2.5], "clicks": [3, None]},
+        schema={"channel": pl.String, "spend": pl.Float64, "clicks": pl.Int64},
+    )
+    rows = [line for line in text_table(frame).splitlines() if "┆" in line][1:]
+    cells = [[cell.strip(" │") for cell in row.split("┆")] for row in rows]
+    # A channel named "null" is text, shown as it is; missing numbers are "—".
+    assert cells == [["null", "—", "3"], ["Email", "2.50", "—"]]
+    assert len({len(line) for line in text_table(frame).splitlines()}) == 1  # columns aligned

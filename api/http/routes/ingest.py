@@ -11,7 +11,11 @@ value (``errors: [{row, field, message, file}]``), unless ``skip_invalid=true``;
 with it, a request whose every row is rejected writes nothing and answers 422
 too. ``currency=``, ``date_format=``, ``decimal=`` and ``stage_map=`` are the
 command's ``--currency``, ``--date-format``, ``--decimal`` and ``--stage-map``,
-and errors name them so.
+and errors name them so. For costs, ``cost_channel_map=`` /
+``cost_campaign_map=`` (``yours=the touches'``, repeatable) are the
+``--cost-map`` file's rows, and ``cost_match=`` / ``cost_grain=`` the
+command's ``--cost-match`` / ``--cost-grain``; the summary's ``notes`` say
+what was renamed and spread.
 
 The handler is ``async`` only to read the body; parsing and writing run in
 the threadpool like the other routes, so they never block the event loop.
@@ -38,6 +42,7 @@ from api.http.schemas import IngestSummaryPublic
 from attribution.errors import ClosedloopError, InputError, ParameterError, UnknownTableError
 from attribution.schema import TABLES
 from ingest import Store, ingest_frame, parse_map_args, read_table
+from ingest.cost_names import CostMap, parse_cost_map_args
 from ingest.loader import ForeignCurrencyError
 from ingest.readers import READERS
 from ingest.stages import parse_stage_map_args
@@ -123,11 +128,14 @@ def _upload_name(filename: str | None, fmt: str | None) -> str:
 
 
 _OPTIONS = (
+    ("--cost-map, --cost-match and --cost-grain", "cost_channel_map, cost_match and cost_grain"),
     ("--date-format ", "date_format="),
     ("--currency ", "currency="),
     ("--stage-map ", "stage_map="),
     ("--decimal ", "decimal="),
     ("--map ", "map="),
+    ("--cost-grain ", "cost_grain="),
+    ("--cost-match ", "cost_match="),
 )
 """The command's options, as this route's query parameters."""
 
@@ -161,6 +169,9 @@ class _Options:
     date_format: str | None = None
     decimal: str = "."
     stage_map: dict[str, str] | None = None
+    cost_map: CostMap | None = None
+    cost_match: str = "exact"
+    cost_grain: str = "day"
 
     def ingest(self, store: Store, table: str, frame: pl.DataFrame, source: str) -> dict[str, Any]:
         """Ingest ``frame`` as these options say, with errors worded for this route."""
@@ -176,6 +187,9 @@ class _Options:
                 date_format=self.date_format,
                 decimal=self.decimal,
                 stage_map=self.stage_map,
+                cost_map=self.cost_map,
+                cost_match=self.cost_match,
+                cost_grain=self.cost_grain,
             )
         except ClosedloopError as exc:
             worded = _as_query(exc)
@@ -276,6 +290,34 @@ async def ingest_table(
             "(repeatable; on top of the built-in Salesforce and HubSpot names).",
         ),
     ] = None,
+    cost_channel_map: Annotated[
+        list[str] | None,
+        Query(
+            description="Costs: rename a channel to the touches' name: "
+            "`cost_channel_map=paid search=Paid Search` (repeatable).",
+        ),
+    ] = None,
+    cost_campaign_map: Annotated[
+        list[str] | None,
+        Query(
+            description="Costs: rename a campaign to the touches' name: "
+            "`cost_campaign_map=BRAND_SEARCH=brand_search` (repeatable).",
+        ),
+    ] = None,
+    cost_match: Annotated[
+        Literal["exact", "loose"],
+        Query(
+            description="Costs: `exact` names, or `loose`: a channel or campaign equal to one "
+            "touch name already in the store but for case and spaces takes that name.",
+        ),
+    ] = "exact",
+    cost_grain: Annotated[
+        Literal["day", "week", "month"],
+        Query(
+            description="Costs: each row's period, spread evenly over its days: `day`, `week` "
+            "(rows dated the ISO week's Monday) or `month` (rows dated the 1st).",
+        ),
+    ] = "day",
 ) -> Any:
     """Validate rows and write them to `touchpoints`, `conversions`, `costs` or `identities`.
 
@@ -285,6 +327,10 @@ async def ingest_table(
     try:
         mapping = parse_map_args(map_ or [])
         stages = parse_stage_map_args(stage_map or [])
+        cost_map = CostMap(
+            channel=parse_cost_map_args("channel", cost_channel_map or [], "cost_channel_map"),
+            campaign=parse_cost_map_args("campaign", cost_campaign_map or [], "cost_campaign_map"),
+        )
     except InputError as exc:
         # The parsers word their messages for the command line's options.
         raise _as_query(exc) from None
@@ -293,7 +339,17 @@ async def ingest_table(
             f"stage_map renames conversion stages; {table} have none. Drop it, or ingest "
             "conversions."
         )
-    options = _Options(mapping, skip_invalid, currency, date_format, decimal, stages or None)
+    options = _Options(
+        mapping,
+        skip_invalid,
+        currency,
+        date_format,
+        decimal,
+        stages or None,
+        cost_map if cost_map.size else None,
+        cost_match,
+        cost_grain,
+    )
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
         async with request.form() as form:

@@ -41,7 +41,13 @@ def read_timeseries(
         Literal["spend", "revenue", "conversions", "roas"],
         Query(description="`spend`, attributed `revenue`, attributed `conversions` or `roas`."),
     ] = "revenue",
-    by: Annotated[Literal["channel", "campaign"], Query(description="The series key.")] = "channel",
+    by: Annotated[
+        Literal["channel", "campaign", "source", "medium", "interaction"],
+        Query(
+            description="The series key; costs carry only `channel` and `campaign`: by the "
+            "others spend and ROAS are null."
+        ),
+    ] = "channel",
     interval: Annotated[
         Literal["day", "week", "month"],
         Query(description="Bucket size; weeks are ISO weeks starting on Monday."),

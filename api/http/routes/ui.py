@@ -109,7 +109,7 @@ def redoc(request: Request) -> HTMLResponse:
 @router.get("/dashboard/charts.json")
 def chart_specs(
     currency: Annotated[str, Query(pattern="^[A-Z]{3}$")] = "USD",
-    by: Literal["channel", "campaign"] = "channel",
+    by: Literal["channel", "campaign", "source", "medium", "interaction"] = "channel",
 ) -> dict[str, Any]:
     """Serve the dashboard's chart specs without rows, by name: the report's, same look.
 

@@ -277,7 +277,7 @@ async def ingest_table(
         ),
     ] = None,
 ) -> Any:
-    """Validate rows and write them to `touchpoints`, `conversions`, `costs` or `identities`.
+    """Validate rows and write them to a table: `touchpoints` ... `identities`, `accounts`.
 
     One request is one transaction; re-sending the same rows changes nothing.
     """

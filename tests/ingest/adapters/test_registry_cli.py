@@ -38,7 +38,13 @@ def test_nothing_written_when_one_table_fails(store: Store, tmp_path: Path) -> N
     with pytest.raises(ValidationFailedError) as caught:
         ingest_adapter(store, "salesforce", [tmp_path])
     assert str(caught.value.problems[0]).startswith("Lead.csv row 2, field 'ts'")
-    assert store.counts() == {"touchpoints": 0, "conversions": 0, "costs": 0, "identities": 0}
+    assert store.counts() == {
+        "touchpoints": 0,
+        "conversions": 0,
+        "costs": 0,
+        "identities": 0,
+        "accounts": 0,
+    }
     summaries = ingest_adapter(store, "salesforce", [tmp_path], skip_invalid=True)
     assert {s.table: (s.inserted, s.rejected) for s in summaries} == {
         "conversions": (1, 1),

@@ -3,7 +3,7 @@
 Contacts 101 (lead, mql, sql, opportunity, customer dates), 102 (lead, mql),
 103 (lead, as epoch ms). Deals: 9001 default/closedwon 12,000 -> 101;
 9002 default/closedlost -> 102; 9003 in a custom pipeline, stage 1234567
-(closed, probability 1.0 in deal_stages.csv) 30,000 -> 103 (first of "103;101");
+(closed, probability 1.0 in deal_stages.csv) 30,000 -> 103 (first of "103;104");
 9004 default/contractsent (open) -> 102.
 """
 
@@ -56,7 +56,12 @@ def test_custom_pipeline_needs_stage_data(tmp_path: Path) -> None:
 
 def test_ingest_and_identities(store: Store) -> None:
     summaries = ingest_adapter(store, "hubspot", [SAMPLE])
-    assert {s.table: s.inserted for s in summaries} == {"conversions": 13, "identities": 7}
+    assert {s.table: s.inserted for s in summaries} == {
+        "touchpoints": 6,
+        "conversions": 13,
+        "identities": 8,
+        "accounts": 4,
+    }
     conversions = store.read("conversions")
     # Epoch milliseconds (legacy v1 export) parsed as UTC.
     lead_103 = conversions.filter(conversions["conversion_id"] == "103:lead")["ts"]

@@ -65,7 +65,7 @@ def test_cli_from(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = capsys.readouterr().out
     assert code == 0
     assert "conversions: 13 rows read from 2 files — 13 inserted" in out
-    assert "identities: 7 rows read" in out
+    assert "identities: 8 rows read" in out
     code = main(
         [
             "ingest",
@@ -79,7 +79,7 @@ def test_cli_from(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         ]
     )
     assert code == 0
-    assert Store(db).counts()["touchpoints"] == 3
+    assert Store(db).counts()["touchpoints"] == 6 + 3  # HubSpot sources, then Segment
 
 
 def test_cli_from_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -56,9 +56,10 @@ def test_campaign_member_touches() -> None:
         (L1, "2024-01-04", "Webinar", "Q1 Webinar: Attribution 101", "responded"),
         (C1, "2024-02-10T07:00:00.000+0000", "Email", "Nurture March", "member"),
         (L2, "2024-01-09", "Events", "SaaStr 2024", "responded"),
+        ("0035e00000Con03AAA", "2024-02-26", "Events", "SaaStr 2024", "responded"),
     ]
     responded = salesforce.load([SAMPLE], {"responded_only": "true"})["touchpoints"]
-    assert responded.height == 2
+    assert responded.height == 3
 
 
 def test_status_mapping_is_configurable() -> None:
@@ -86,9 +87,10 @@ def test_explicit_object_files_and_missing_flags(tmp_path: Path) -> None:
 def test_one_transaction_for_all_tables(store: Store) -> None:
     summaries = ingest_adapter(store, "salesforce", [SAMPLE])
     assert {s.table: s.inserted for s in summaries} == {
-        "touchpoints": 3,
+        "touchpoints": 4,
         "conversions": 12,
         "identities": 12,
+        "accounts": 3,
     }
     assert store.read("conversions").filter(store.read("conversions")["stage"] == "closed_won")[
         "revenue"

@@ -332,7 +332,7 @@ def _contacts(
 
 def _deals(
     source: Source, stage_tables: list[pl.DataFrame]
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     frame = source.frame
     require(
         frame,

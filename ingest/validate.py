@@ -949,7 +949,7 @@ def validate(
     ...     "revenue": [None, "-40", "5"],
     ... })
     >>> good, problems, rejected = validate(raw, "conversions", "conversions.csv")
-    >>> good
+    >>> good.select("conversion_id", "user_id", "ts", "stage", "revenue", "owner", "lead_source")
     shape: (1, 7)
     ┌───────────────┬─────────┬─────────────────────────┬───────┬─────────┬───────┬─────────────┐
     │ conversion_id ┆ user_id ┆ ts                      ┆ stage ┆ revenue ┆ owner ┆ lead_source │

@@ -286,3 +286,24 @@ def test_an_account_journey_period_reads_the_whole_store(case_store: Store) -> N
     services = Services.for_store(case_store)
     got = revenue_by_channel(services, model="linear", journey="account", start=dt.date(2024, 3, 5))
     assert got == {"Search": 300.0, "Email": 300.0, "Webinar": 300.0}
+
+
+REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"the public test datasets are not here ({REAL})")
+def test_olist_sellers_are_accounts_of_one_lead(tmp_path: Path) -> None:
+    """Olist's 842 closed deals each name their seller: 842 sellers, one lead each.
+
+    So account journeys change nothing there: the same credit as by person,
+    and 842 persons linked to 842 accounts.
+    """
+    store = Store(tmp_path / "olist.duckdb")
+    ingest_adapter(store, "olist", [REAL / "olist_marketing_funnel"], currency="BRL")
+    services = Services.for_store(store)
+    won = {"model": "linear", "stage": "closed_won"}
+    by_person = revenue_by_channel(services, **won)
+    assert revenue_by_channel(services, **won, journey="account") == by_person
+    query = AttributionQuery.create("linear", stage="closed_won", journey="account")
+    accounts = services.attribution(query).to_dict()["identity"]["accounts"]
+    assert (accounts["accounts"], accounts["linked_persons"]) == (842, 842)

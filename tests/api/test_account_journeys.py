@@ -31,7 +31,7 @@ from api.services import AttributionQuery, FunnelQuery, Services
 from ingest import Store, ingest_adapter, ingest_files
 from tests.engine.test_engine_paths import _case
 
-from .conftest import TestClient, check_problem
+from .conftest import TestClient, check_problem, with_key
 
 SOURCES = Path(__file__).resolve().parents[2] / "examples" / "sources"
 
@@ -307,3 +307,22 @@ def test_olist_sellers_are_accounts_of_one_lead(tmp_path: Path) -> None:
     query = AttributionQuery.create("linear", stage="closed_won", journey="account")
     accounts = services.attribution(query).to_dict()["identity"]["accounts"]
     assert (accounts["accounts"], accounts["linked_persons"]) == (842, 842)
+
+
+def test_accounts_ingest_over_http_and_ignored_rows(
+    case_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with TestClient(create_app(Settings(db_path=case_store.path, wait_seconds=0.2))) as client:
+        with_key(client, case_store.path)
+        rows = [{"user_id": "cy", "account_id": "acme"}, {"user_id": "bo", "account_id": "acme"}]
+        response = client.post("/v1/ingest/accounts", json=rows)
+        assert response.status_code == 200, response.text
+        assert (response.json()["inserted"], response.json()["unchanged"]) == (1, 1)
+    path = tmp_path / "links.csv"
+    path.write_text("user_id,account_id\ndee,beta\neve,\n")
+    assert cli(["ingest", "accounts", str(path), "--db", str(case_store.path)]) == 0
+    captured = capsys.readouterr()
+    assert "1 row without both user_id and account_id ignored" in captured.err
+    path.write_text("user_id,account_id\neve,\n")
+    assert cli(["ingest", "accounts", str(path), "--db", str(case_store.path)]) == 2
+    assert "no row has both a user_id and an account_id" in capsys.readouterr().err

@@ -499,6 +499,9 @@ class CurvesRequest(BaseModel):
         description="Also report the spend where marginal ROAS drops below this.",
     )
     points: bool = Field(default=True, description="Include each channel's curve points.")
+    journey: Literal["person", "account"] = Field(
+        default="person", description="`account`: one journey per account (B2B)."
+    )
 
 
 class PlanRequest(CurvesRequest):

@@ -480,9 +480,12 @@ class CurvesQuery:
     bootstrap: int = 100
     attribution_bootstrap: int = 0
     seed: int = 0
+    journey: str = "person"
+    """``person``, or ``account``: curves fitted on account journeys' credit."""
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, None, None)
+        check_journey(self.journey)
         object.__setattr__(self, "lookback_days", float(self.lookback_days))
         if isinstance(self.bootstrap, bool) or not 0 <= self.bootstrap <= 10_000:
             raise ParameterError(
@@ -501,7 +504,7 @@ class CurvesQuery:
         >>> CurvesQuery().window.since is None
         True
         """
-        return Window.everything()
+        return Window.everything(journey=self.journey)
 
     @classmethod
     def create(

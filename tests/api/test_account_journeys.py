@@ -326,3 +326,13 @@ def test_accounts_ingest_over_http_and_ignored_rows(
     path.write_text("user_id,account_id\neve,\n")
     assert cli(["ingest", "accounts", str(path), "--db", str(case_store.path)]) == 2
     assert "no row has both a user_id and an account_id" in capsys.readouterr().err
+
+
+def test_budget_curves_take_the_journey(case_store: Store) -> None:
+    from api.services import CurvesQuery
+
+    assert CurvesQuery(journey="account").window.journey == "account"
+    with TestClient(create_app(Settings(db_path=case_store.path, wait_seconds=0.2))) as client:
+        bad = client.get("/v1/budget/curves", params={"journey": "household"})
+        problem = check_problem(bad, 422, "Invalid request")
+        assert problem["errors"][0]["field"] == "journey"

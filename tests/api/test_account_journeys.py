@@ -336,3 +336,16 @@ def test_budget_curves_take_the_journey(case_store: Store) -> None:
         bad = client.get("/v1/budget/curves", params={"journey": "household"})
         problem = check_problem(bad, 422, "Invalid request")
         assert problem["errors"][0]["field"] == "journey"
+
+
+def test_markov_explain_takes_the_journey(case_store: Store) -> None:
+    """By account the one converting path is Search > Email > Webinar; by person Search > Email."""
+    with TestClient(create_app(Settings(db_path=case_store.path, wait_seconds=0.2))) as client:
+        person = client.get("/v1/models/markov/explain").json()
+        account = client.get("/v1/models/markov/explain", params={"journey": "account"}).json()
+
+    def revenue(body: dict[str, Any]) -> dict[str, float]:
+        return {r["channel"]: r["revenue"] for r in body["removal_effects"] if r["revenue"]}
+
+    assert revenue(person) == pytest.approx({"Search": 450.0, "Email": 450.0})
+    assert revenue(account) == pytest.approx({"Search": 300.0, "Email": 300.0, "Webinar": 300.0})

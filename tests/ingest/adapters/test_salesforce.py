@@ -95,3 +95,29 @@ def test_one_transaction_for_all_tables(store: Store) -> None:
     assert store.read("conversions").filter(store.read("conversions")["stage"] == "closed_won")[
         "revenue"
     ].to_list() == [50000.0]
+
+
+def test_accounts_from_contacts_and_contact_roles() -> None:
+    frames = salesforce.load([SAMPLE])
+    assert sorted(frames["accounts"].select("user_id", "account_id").rows()) == [
+        ("0035e00000Con01AAA", "0015e00000Acc01AAA"),
+        ("0035e00000Con02AAA", "0015e00000Acc02AAA"),
+        # Eve: Acme's technical buyer on Opp01's contact roles (and Acme in Contact.csv).
+        ("0035e00000Con03AAA", "0015e00000Acc01AAA"),
+    ]
+    conversions = frames["conversions"].select("conversion_id", "account_id")
+    assert dict(conversions.rows())["0065e00000Opp01AAA:closed_won"] == "0015e00000Acc01AAA"
+    # A converted lead carries its ConvertedAccountId.
+    assert dict(conversions.rows())["00Q5e00000AbCd1EAF:lead"] == "0015e00000Acc01AAA"
+
+
+def test_contact_roles_alone_link_to_the_opportunity_account(tmp_path: Path) -> None:
+    (tmp_path / "Opportunity.csv").write_text(
+        "Id,AccountId,IsWon,IsClosed,Amount,CloseDate,CreatedDate\n"
+        "006A,001A,true,true,100,2024-03-01,2024-02-01\n"
+    )
+    (tmp_path / "OpportunityContactRole.csv").write_text(
+        "OpportunityId,ContactId,IsPrimary\n006A,003P,true\n006A,003Q,false\n"
+    )
+    accounts = salesforce.load([tmp_path])["accounts"]
+    assert accounts.select("user_id", "account_id").rows() == [("003P", "001A"), ("003Q", "001A")]

@@ -39,9 +39,15 @@ CONVERSIONS = pl.Schema(
         "revenue": pl.Float64(),
         "owner": pl.String(),
         "lead_source": pl.String(),
+        "account_id": pl.String(),
     }
 )
-"""Conversions at any funnel stage (lead, mql, sql, opportunity, closed_won, purchase, ...)."""
+"""Conversions at any funnel stage (lead, mql, sql, opportunity, closed_won, purchase, ...).
+
+``account_id`` (optional) is the account (B2B company) the converting person
+belongs to: Salesforce ``AccountId``, a HubSpot deal's associated company. It
+links the person to the account for account journeys (``--journey account``).
+"""
 
 CONVERSIONS_REQUIRED = ("conversion_id", "user_id", "ts", "stage")
 
@@ -64,11 +70,17 @@ IDENTITIES = pl.Schema({"anonymous_id": pl.String(), "user_id": pl.String()})
 
 IDENTITIES_REQUIRED = ("anonymous_id", "user_id")
 
+ACCOUNTS = pl.Schema({"user_id": pl.String(), "account_id": pl.String()})
+"""Which account (B2B company) a person belongs to: one row per (person id, account id)."""
+
+ACCOUNTS_REQUIRED = ("user_id", "account_id")
+
 TABLES: dict[str, pl.Schema] = {
     "touchpoints": TOUCHPOINTS,
     "conversions": CONVERSIONS,
     "costs": COSTS,
     "identities": IDENTITIES,
+    "accounts": ACCOUNTS,
 }
 """Every canonical table by name."""
 
@@ -77,6 +89,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "conversions": CONVERSIONS_REQUIRED,
     "costs": COSTS_REQUIRED,
     "identities": IDENTITIES_REQUIRED,
+    "accounts": ACCOUNTS_REQUIRED,
 }
 """Required columns of every canonical table."""
 
@@ -85,6 +98,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "conversions": ("conversion_id",),
     "costs": ("date", "channel", "campaign"),
     "identities": ("anonymous_id", "user_id"),
+    "accounts": ("user_id", "account_id"),
 }
 """The key of every canonical table: re-ingesting a row with the same key updates it."""
 

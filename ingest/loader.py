@@ -317,10 +317,12 @@ def _currency_error(
     )
 
 
-def _identity_note(ignored: int) -> list[str]:
+def _identity_note(ignored: int, table: str = "identities") -> list[str]:
     if not ignored:
         return []
     rows = f"{ignored:,} row{'' if ignored == 1 else 's'}"
+    if table == "accounts":
+        return [f"{rows} without both user_id and account_id ignored: a link needs two ids"]
     return [f"{rows} without both anonymous_id and user_id ignored: an identity pair needs two ids"]
 
 
@@ -729,6 +731,14 @@ def _run(
                 ignored=ingest.ignored,
                 rejects_path=_write_rejects(ingest, rejects_path),
             )
+        if nothing_left and table == "accounts":
+            shown = ", ".join(Path(item.name).name for item in inputs)
+            raise InputError(
+                f"{shown}: no row has both a user_id and an account_id ({ingest.done:,} "
+                f"row{'' if ingest.done == 1 else 's'}); a link needs two ids, so nothing was "
+                "written. Check which columns you mapped: --map user_id=<your column> "
+                "--map account_id=<your column>."
+            )
         if nothing_left:
             shown = ", ".join(Path(item.name).name for item in inputs)
             raise InputError(
@@ -756,7 +766,7 @@ def _run(
         seconds=time.perf_counter() - started,
         problems=problems.first() if skip_invalid else [],
         ignored=ingest.ignored,
-        notes=[*notes, *_identity_note(ingest.ignored)],
+        notes=[*notes, *_identity_note(ingest.ignored, table)],
     )
 
 

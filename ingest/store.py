@@ -7,7 +7,7 @@ polars frames in the canonical schemas of ``attribution/schema.py`` through
 
 Tables
 ------
-``touchpoints``, ``conversions``, ``costs`` and ``identities``, with the
+``touchpoints``, ``conversions``, ``costs``, ``identities`` and ``accounts``, with the
 columns of their canonical schema and a primary key on ``KEYS``; plus
 ``meta`` (``key``, ``value``: the reporting ``currency`` and the
 ``schema_version``). ``costs.campaign`` is part of the key and primary key
@@ -289,11 +289,12 @@ class PersonDeletion:
     touchpoints: int = 0
     conversions: int = 0
     identities: int = 0
+    accounts: int = 0
 
     @property
     def rows(self) -> int:
         """Rows removed from every table together."""
-        return self.touchpoints + self.conversions + self.identities
+        return self.touchpoints + self.conversions + self.identities + self.accounts
 
 
 def _q(name: str) -> str:
@@ -574,7 +575,7 @@ class Snapshot:
         >>> import tempfile, pathlib
         >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").snapshot() as snap:
         ...     snap.counts()
-        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0}
+        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0, 'accounts': 0}
         """
         rows = {str(name): int(n) for name, n in _run(self._con, _COUNTS_SQL)}
         return {t: int(rows[t]) for t in TABLES}
@@ -1048,7 +1049,7 @@ class Store:
     >>> store.upsert("identities", identities)
     UpsertCounts(inserted=0, updated=0, unchanged=2)
     >>> store.counts()
-    {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 2}
+    {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 2, 'accounts': 0}
     >>> store.currency
     'USD'
     """
@@ -1294,15 +1295,21 @@ class Store:
 
     @staticmethod
     def _prepare(table: str, frame: pl.DataFrame) -> pl.DataFrame:
-        """Canonical columns in order and types, one row per key, SQL-friendly keys."""
+        """Canonical columns in order and types, one row per key, SQL-friendly keys.
+
+        An optional column the frame lacks (one added to the schema after the
+        frame's code was written, such as ``conversions.account_id``) is null.
+        """
         _check_table(table)
         schema = TABLES[table]
-        missing = [c for c in schema.names() if c not in frame.columns]
+        missing = [c for c in REQUIRED[table] if c not in frame.columns]
         if missing:
             raise MissingColumnsError(
                 f"Cannot write to {table}: the frame lacks column(s) "
                 f"{', '.join(repr(c) for c in missing)}. Validate it first."
             )
+        absent = [c for c in schema.names() if c not in frame.columns]
+        frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
         out = frame.select(schema.names()).cast(schema)
         for (name_table, column), default in _EMPTY_KEY_DEFAULTS.items():
             if name_table == table:
@@ -1398,7 +1405,7 @@ class Store:
         --------
         >>> import tempfile, pathlib
         >>> Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").counts()
-        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0}
+        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0, 'accounts': 0}
         """
         with self.snapshot() as snap:
             return snap.counts()
@@ -1466,7 +1473,7 @@ class Store:
         >>> _ = store.upsert("identities", pl.DataFrame({"anonymous_id": ["c1"],
         ...     "user_id": ["crm-7"]}))
         >>> store.delete_person("crm-7")
-        PersonDeletion(ids=('c1', 'crm-7'), touchpoints=0, conversions=0, identities=1)
+        PersonDeletion(ids=('c1', 'crm-7'), touchpoints=0, conversions=0, identities=1, accounts=0)
         """
         from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, stitch_identities
 
@@ -1489,6 +1496,7 @@ class Store:
                     "identities",
                     "anonymous_id IN (SELECT UNNEST(?)) OR user_id IN (SELECT UNNEST(?))",
                 ),
+                ("accounts", "user_id IN (SELECT UNNEST(?))"),
             ):
                 params = [listed] * where.count("?")
                 row = _first(_run(con, f"SELECT count(*) FROM {_q(table)} WHERE {where}", params))
@@ -1528,7 +1536,7 @@ class Store:
         >>> store = Store(root / "demo.duckdb")
         >>> _ = store.upsert("identities", pl.DataFrame({"anonymous_id": ["a"], "user_id": ["u"]}))
         >>> store.export(root / "lake")
-        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 1}
+        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 1, 'accounts': 0}
         >>> pl.read_parquet(root / "lake" / "identities").to_dicts()
         [{'anonymous_id': 'a', 'user_id': 'u'}]
         """
@@ -1596,7 +1604,8 @@ class Store:
         if not frames:
             raise InputError(
                 f"'{source.name}' holds no table of a closedloop export (touchpoints/, "
-                "conversions/, costs/, identities/). Write one with: closedloop export --out DIR."
+                "conversions/, costs/, identities/, accounts/). Write one with: "
+                "closedloop export --out DIR."
             )
         currency = _backup_currency(source)
         if currency is not None and currency != self.currency:

@@ -48,7 +48,9 @@ Rules, per canonical column type (see ``attribution/schema.py``):
 - identities: a row without an ``anonymous_id`` or a ``user_id`` (null or
   empty) holds no pair. It is *ignored*, not rejected: :func:`check_rows`
   gives it no problem and a null id, :func:`validate` leaves it out of the
-  good rows (the ingest counts such rows; see :mod:`ingest.loader`).
+  good rows (the ingest counts such rows; see :mod:`ingest.loader`);
+- accounts: likewise, a row without a ``user_id`` or an ``account_id``
+  links nobody and is ignored.
 
 The environment variables are read every time rows are checked; see
 :mod:`ingest.limits`. A value out of these bounds is a problem of its row and
@@ -127,7 +129,10 @@ CHUNK_ROWS = 200_000
 CURRENCY_TABLES = ("conversions", "costs")
 """Tables that may carry an optional ``currency`` column."""
 
-IGNORED_WITHOUT = {"identities": ("anonymous_id", "user_id")}
+IGNORED_WITHOUT = {
+    "identities": ("anonymous_id", "user_id"),
+    "accounts": ("user_id", "account_id"),
+}
 """Tables whose rows are ignored, not rejected, when one of these (required) ids is missing."""
 
 DECIMALS = (".", ",")
@@ -944,7 +949,7 @@ def validate(
     ...     "revenue": [None, "-40", "5"],
     ... })
     >>> good, problems, rejected = validate(raw, "conversions", "conversions.csv")
-    >>> good
+    >>> good.select("conversion_id", "user_id", "ts", "stage", "revenue", "owner", "lead_source")
     shape: (1, 7)
     ┌───────────────┬─────────┬─────────────────────────┬───────┬─────────┬───────┬─────────────┐
     │ conversion_id ┆ user_id ┆ ts                      ┆ stage ┆ revenue ┆ owner ┆ lead_source │

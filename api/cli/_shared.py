@@ -44,7 +44,7 @@ INPUT_FORMATS = ("csv", "tsv", "parquet", "ndjson", "json")
 """``--input-format``: the format of files read, when their suffixes do not say."""
 
 # Light copies of heavy modules' names (tests/test_cli_startup.py checks them).
-TABLES = ("touchpoints", "conversions", "costs", "identities")
+TABLES = ("touchpoints", "conversions", "costs", "identities", "accounts")
 """The canonical tables: the keys of :data:`attribution.schema.TABLES`."""
 
 ADAPTERS = (
@@ -593,6 +593,26 @@ def add_stage_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_journey_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--journey person|account``: what one journey follows (default ``person``).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_journey_option(parser)
+    >>> parser.parse_args([]).journey, parser.parse_args(["--journey", "account"]).journey
+    ('person', 'account')
+    """
+    parser.add_argument(
+        "--journey",
+        choices=("person", "account"),
+        default="person",
+        help="person: one journey per person (default); account: every person linked to an "
+        "account (accounts table, conversions' account_id) is one journey, so a deal is "
+        "credited across its buying group's touches",
+    )
+
+
 def add_lookback_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--lookback-days DAYS``: how far back a touch may be credited (default 90).
 
@@ -761,6 +781,7 @@ __all__ = [
     "add_format_option",
     "add_input_format_option",
     "add_interval_options",
+    "add_journey_option",
     "add_lookback_option",
     "add_mapping_options",
     "add_model_options",

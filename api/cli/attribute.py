@@ -33,6 +33,7 @@ from api.cli._shared import (
     add_format_option,
     add_input_format_option,
     add_interval_options,
+    add_journey_option,
     add_lookback_option,
     add_mapping_options,
     add_model_options,
@@ -75,6 +76,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     add_by_option(parser, "report")
     add_stage_option(parser)
     add_lookback_option(parser)
+    add_journey_option(parser)
     add_period_options(parser)
     add_format_option(parser)
     add_db_option(parser)
@@ -126,6 +128,11 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--identities",
         metavar="FILE",
         help="... and these id pairs (anonymous_id, user_id) to stitch persons from",
+    )
+    parser.add_argument(
+        "--accounts",
+        metavar="FILE",
+        help="... and these person -> account links (user_id, account_id) for --journey account",
     )
     parser.add_argument(
         "--no-stitch",
@@ -244,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
         "end": args.end,
         "stitch": not args.no_stitch,
         "max_identity_component": args.max_identity_component,
+        "journey": args.journey,
     }
     if args.explain:
         ExplainQuery.create(params, **period)  # checks the period before reading anything
@@ -258,6 +266,7 @@ def run(args: argparse.Namespace) -> int:
             identities=(
                 _load_file(args.identities, "identities", args) if args.identities else None
             ),
+            accounts=_load_file(args.accounts, "accounts", args) if args.accounts else None,
             currency=iso_currency(args.currency) if args.currency else None,
             name=f"'{Path(args.conversions).name}'",
         )
@@ -457,9 +466,23 @@ def _bootstrap_progress(args: argparse.Namespace) -> Progress | None:
 
 def _check_identity_options(args: argparse.Namespace) -> None:
     """Refuse ``--identities`` where it cannot apply: the store has its own, paths have none."""
+    from attribution.errors import ParameterError
+
+    if args.paths is not None and args.journey != "person":
+        raise ParameterError(
+            "--paths attributes aggregated paths, which hold no persons to group by account; "
+            "--journey account goes with a store or --touchpoints and --conversions."
+        )
+    if args.accounts is not None:
+        if args.touchpoints is None:
+            raise ParameterError(
+                "--accounts goes with --touchpoints and --conversions; in store mode the "
+                "store's accounts table is used (closedloop ingest accounts FILE)."
+            )
+        if args.journey != "account":
+            raise ParameterError("--accounts links persons to accounts for --journey account.")
     if args.identities is None:
         return
-    from attribution.errors import ParameterError
 
     if args.paths is not None:
         raise ParameterError("--paths attributes aggregated paths; it does not take --identities.")

@@ -29,6 +29,7 @@ from api.cli._shared import (
     add_engine_options,
     add_format_option,
     add_interval_options,
+    add_journey_option,
     add_lookback_option,
     add_model_options,
     add_stage_option,
@@ -98,6 +99,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     add_by_option(parser, "plan")
     add_stage_option(parser)
     add_lookback_option(parser)
+    add_journey_option(parser)
     parser.add_argument(
         "--curve", choices=CURVE_KINDS, default="hill", help="curve shape (default hill)"
     )
@@ -171,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
         attribution_bootstrap=args.attribution_bootstrap,
         seed=args.seed,
+        journey=args.journey,
     )
     if args.action == "curves":
         result = services.curves_result(curves, args.threshold)

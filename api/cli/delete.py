@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     more = " …" if len(others) > 10 else ""
     print(
         f"{args.user_id}{linked}{more}: deleted {removed.touchpoints:,} touchpoints, "
-        f"{removed.conversions:,} conversions, {removed.identities:,} identity pairs."
+        f"{removed.conversions:,} conversions, {removed.identities:,} identity pairs, "
+        f"{removed.accounts:,} account links."
     )
     return 0
 

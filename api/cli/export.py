@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     conversions: 0 rows → lake/conversions/
     costs: 0 rows → lake/costs/
     identities: 0 rows → lake/identities/
+    accounts: 0 rows → lake/accounts/
     0
     """
     from pathlib import Path

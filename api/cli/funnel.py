@@ -18,6 +18,7 @@ from api.cli._shared import (
     add_db_option,
     add_engine_options,
     add_format_option,
+    add_journey_option,
     add_period_options,
     open_services,
     write_output,
@@ -56,6 +57,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         "or owner (default: the total only)",
     )
     add_period_options(parser)
+    add_journey_option(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--cohort",
@@ -119,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         stages=args.stages,
         lost_stages=args.lost_stages,
         assign=args.assign,
+        journey=args.journey,
     )
     result = open_services(args).funnel(query)
     write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)

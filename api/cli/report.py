@@ -18,6 +18,7 @@ from api.cli._shared import (
     add_db_option,
     add_engine_options,
     add_interval_options,
+    add_journey_option,
     add_lookback_option,
     add_period_options,
     add_stage_option,
@@ -56,6 +57,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     add_stage_option(parser)
     add_lookback_option(parser)
+    add_journey_option(parser)
     add_interval_options(
         parser,
         ci=None,
@@ -96,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         ci=args.ci,
         bootstrap=args.bootstrap,
         seed=args.seed,
+        journey=args.journey,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

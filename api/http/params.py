@@ -141,6 +141,14 @@ Stitch = Annotated[
         "table (connected components of id pairs). `false` uses the raw ids."
     ),
 ]
+Journey = Annotated[
+    Literal["person", "account"],
+    Query(
+        description="`person` (default): a journey is one person's touches. `account`: every "
+        "person linked to an account (the `accounts` table, conversions' `account_id`) is one "
+        "journey keyed `account:<id>`, so a deal is credited across its buying group's touches.",
+    ),
+]
 MaxIdentityComponent = Annotated[
     int,
     DecimalDigits,

@@ -141,6 +141,17 @@ class UncertaintyPublic(BaseModel):
     seed: int
 
 
+class AccountsPublic(BaseModel):
+    """What account journeys (``journey=account``) did: accounts and the persons linked to them."""
+
+    accounts: int = Field(description="distinct accounts the linked persons belong to")
+    linked_persons: int = Field(description="persons (after stitching) linked to an account")
+    persons_in_several_accounts: int = Field(
+        description="linked persons with more than one account (they join the smallest id)"
+    )
+    note: str | None
+
+
 class IdentityPublic(BaseModel):
     """What identity stitching did to the ids of the touchpoints and conversions."""
 
@@ -154,6 +165,12 @@ class IdentityPublic(BaseModel):
     note: str | None
     touchpoints_remapped: int
     conversions_remapped: int
+    journey: str = Field(
+        default="person", description="`person`, or `account` (every person of an account)"
+    )
+    accounts: AccountsPublic | None = Field(
+        default=None, description="with `journey=account`: the accounts journeys follow"
+    )
 
 
 class AttributionPublic(BaseModel):
@@ -369,6 +386,7 @@ class PersonDeletionPublic(BaseModel):
     touchpoints: int
     conversions: int
     identities: int = Field(description="identity pairs removed")
+    accounts: int = Field(default=0, description="person -> account links removed")
     rows: int = Field(description="rows removed from every table together")
 
 
@@ -481,6 +499,9 @@ class CurvesRequest(BaseModel):
         description="Also report the spend where marginal ROAS drops below this.",
     )
     points: bool = Field(default=True, description="Include each channel's curve points.")
+    journey: Literal["person", "account"] = Field(
+        default="person", description="`account`: one journey per account (B2B)."
+    )
 
 
 class PlanRequest(CurvesRequest):
@@ -519,6 +540,7 @@ class WhatIfRequest(CurvesRequest):
 
 
 __all__ = [
+    "AccountsPublic",
     "AttributionPublic",
     "AttributionRow",
     "CachePublic",

@@ -109,6 +109,7 @@ def gather_report_data(
     bootstrap: int = 100,
     seed: int = 0,
     top_paths: int = 15,
+    journey: str = "person",
 ) -> ReportData:
     """Read the store and compute every number of the report.
 
@@ -129,6 +130,9 @@ def gather_report_data(
         from ``bootstrap`` resamples seeded by ``seed``.
     top_paths
         How many paths to keep.
+    journey
+        ``person``, or ``account``: every person of an account is one
+        journey (:mod:`ingest.accounts`), in every table and the funnel.
 
     Returns
     -------
@@ -159,6 +163,7 @@ def gather_report_data(
         "lookback_days": lookback_days,
         "start": start,
         "end": end,
+        "journey": journey,
     }
     inputs = services.inputs(PeriodQuery(**period).window)
     if inputs.conversions.is_empty():
@@ -214,7 +219,7 @@ def gather_report_data(
         lengths=pl.DataFrame(stats.members["lengths"], infer_schema_length=None).head(25),
         time_lag=pl.DataFrame(stats.members["time_lag"], infer_schema_length=None),
         trend=trend,
-        funnel=_funnel(services, start, end),
+        funnel=_funnel(services, start, end, journey),
         budget=_budget(services, primary, stage, lookback_days),
     )
 
@@ -237,9 +242,11 @@ def _lead_counts(report: Result | str | None) -> dict[str, float]:
     return {row[by]: row["conversions"] for row in report.data.to_dicts()}
 
 
-def _funnel(services: Services, start: dt.date | None, end: dt.date | None) -> dict[str, Any] | str:
+def _funnel(
+    services: Services, start: dt.date | None, end: dt.date | None, journey: str = "person"
+) -> dict[str, Any] | str:
     try:
-        query = FunnelQuery(by="channel", start=start, end=end)
+        query = FunnelQuery(by="channel", start=start, end=end, journey=journey)
         return services.funnel(query).to_dict()
     except ClosedloopError as exc:
         return str(exc)

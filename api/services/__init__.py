@@ -98,6 +98,7 @@ class Services:
         costs: pl.DataFrame | None = None,
         *,
         identities: pl.DataFrame | None = None,
+        accounts: pl.DataFrame | None = None,
         currency: str | None = None,
         name: str = "the input",
         cache: ResultCache | None = None,
@@ -111,7 +112,13 @@ class Services:
         'EUR'
         """
         source = FrameSource(
-            touchpoints, conversions, costs, identities=identities, currency=currency, name=name
+            touchpoints,
+            conversions,
+            costs,
+            identities=identities,
+            accounts=accounts,
+            currency=currency,
+            name=name,
         )
         return cls(source, cache if cache is not None else ResultCache(0))
 

@@ -35,9 +35,16 @@ def identity_notes(identity: Mapping[str, Any] | None) -> tuple[str, ...]:
     ('identity: not stitched (--no-stitch): conversions credited by raw id',)
     >>> identity_notes(None)
     ()
+    >>> identity_notes({"stitched": True, "ids": 0, "journey": "account", "accounts": {
+    ...     "accounts": 1, "linked_persons": 2, "note": None}})
+    ('journeys: by account: 2 persons linked to 1 account are one journey per account',)
     """
     if identity is None:
         return ()
+    return _stitch_notes(identity) + account_notes(identity.get("accounts"))
+
+
+def _stitch_notes(identity: Mapping[str, Any]) -> tuple[str, ...]:
     if not identity["stitched"]:
         return ("identity: not stitched (--no-stitch): conversions credited by raw id",)
     if not identity["ids"]:
@@ -49,6 +56,28 @@ def identity_notes(identity: Mapping[str, Any] | None) -> tuple[str, ...]:
         f"and {identity['conversions_remapped']:,} conversion rows re-keyed"
     )
     return (line, f"note: {identity['note']}") if identity["note"] else (line,)
+
+
+def account_notes(accounts: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Say under a table what account journeys did (nothing for person journeys).
+
+    Examples
+    --------
+    >>> account_notes(None)
+    ()
+    >>> for line in account_notes({"accounts": 0, "linked_persons": 0, "note": "none linked"}):
+    ...     print(line)
+    journeys: by account: 0 persons linked to 0 accounts are one journey per account
+    note: none linked
+    """
+    if accounts is None:
+        return ()
+    persons, count = accounts["linked_persons"], accounts["accounts"]
+    line = (
+        f"journeys: by account: {persons:,} person{'' if persons == 1 else 's'} linked to "
+        f"{count:,} account{'' if count == 1 else 's'} are one journey per account"
+    )
+    return (line, f"note: {accounts['note']}") if accounts["note"] else (line,)
 
 
 def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None = None) -> Result:

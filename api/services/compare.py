@@ -47,6 +47,7 @@ def compare(ctx: Context, query: CompareQuery) -> Result:
                 seed=query.seed,
                 stitch=query.stitch,
                 max_identity_component=query.max_identity_component,
+                journey=query.journey,
             )
             computed, _ = attribution_report(ctx, single)
             return replace(computed, credits=computed.credits.clear())

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import polars as pl
 
 from attribution.constants import MAX_LOOKBACK_DAYS
-from attribution.errors import ParameterError
+from attribution.errors import InputError, ParameterError
 from engine.paths import (
     ConvertingJourneys,
     PathAggregate,
@@ -33,6 +33,7 @@ from engine.paths import (
 )
 from engine.sql import funnel_others_sql, funnel_touches_sql
 from ingest import Store
+from ingest.accounts import JOURNEYS, account_journeys, account_links, check_journey
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE, StitchResult, stitch_identities
 from ingest.store import Snapshot
 
@@ -87,8 +88,10 @@ def earliest_touch(start: dt.date | None, lookback_days: float) -> dt.datetime |
 class Window:
     """What to read: touches and conversions from ``since`` to ``end``, costs ``start``–``end``.
 
-    ``stitch`` and ``max_identity_component`` say how persons are formed.
-    :meth:`for_period` derives the window of a report over a period.
+    ``stitch`` and ``max_identity_component`` say how persons are formed,
+    ``journey`` whether a journey follows a person or every person of an
+    account (:mod:`ingest.accounts`). :meth:`for_period` derives the window
+    of a report over a period.
 
     Examples
     --------
@@ -103,6 +106,10 @@ class Window:
     end: dt.date | None = None
     stitch: bool = True
     max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE
+    journey: str = "person"
+
+    def __post_init__(self) -> None:
+        check_journey(self.journey)
 
     @classmethod
     def for_period(
@@ -113,6 +120,7 @@ class Window:
         *,
         stitch: bool = True,
         max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE,
+        journey: str = "person",
     ) -> Window:
         """Return the window a report over ``[start, end]`` with this lookback needs.
 
@@ -133,11 +141,16 @@ class Window:
             end=end,
             stitch=stitch,
             max_identity_component=max_identity_component,
+            journey=journey,
         )
 
     @classmethod
     def everything(
-        cls, *, stitch: bool = True, max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE
+        cls,
+        *,
+        stitch: bool = True,
+        max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE,
+        journey: str = "person",
     ) -> Window:
         """Return the window of every row (the funnel follows persons past any period).
 
@@ -146,7 +159,7 @@ class Window:
         >>> Window.everything(stitch=False).stitch
         False
         """
-        return cls(stitch=stitch, max_identity_component=max_identity_component)
+        return cls(stitch=stitch, max_identity_component=max_identity_component, journey=journey)
 
     @property
     def bounded(self) -> bool:
@@ -171,7 +184,8 @@ class Window:
         >>> held = Extents(dt.datetime(2024, 1, 5, tzinfo=dt.UTC),
         ...     dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC), day, dt.date(2024, 3, 1))
         >>> Window.for_period(90, dt.date(2024, 1, 5), dt.date(2024, 3, 1)).resolved(held)
-        Window(since=None, start=None, end=None, stitch=True, max_identity_component=1000)
+        Window(since=None, start=None, end=None, stitch=True, max_identity_component=1000,
+               journey='person')
         >>> Window.for_period(90, dt.date(2024, 1, 5), dt.date(2024, 2, 1)).resolved(held).end
         datetime.date(2024, 2, 1)
         """
@@ -358,6 +372,8 @@ def stitch_inputs(
     *,
     stitch: bool = True,
     max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE,
+    journey: str = "person",
+    links: pl.DataFrame | None = None,
 ) -> Inputs:
     """Key touchpoints and conversions by person: stitch ``identities`` and apply them.
 
@@ -367,6 +383,11 @@ def stitch_inputs(
     join the conversion recorded under a CRM id. ``None`` stands for no
     identities (nothing merges). The returned inputs carry ``identity``, the
     counts a report echoes; with ``stitch=False`` the ids are left as they are.
+
+    With ``journey="account"`` every person linked to an account by
+    ``links`` (``user_id``, ``account_id``; see :func:`ingest.accounts.account_links`)
+    is then keyed by ``account:`` + the account, and ``identity`` gains
+    ``journey`` and ``accounts`` (:func:`ingest.accounts.account_journeys`).
 
     Examples
     --------
@@ -378,19 +399,35 @@ def stitch_inputs(
     (['cookie-1', 'u9'], ['cookie-1'])
     >>> {k: stitched.identity[k] for k in ("stitched", "ids", "persons", "conversions_remapped")}
     {'stitched': True, 'ids': 2, 'persons': 1, 'conversions_remapped': 1}
+    >>> links = pl.DataFrame({"user_id": ["u9"], "account_id": ["acme"]})
+    >>> by_account = stitch_inputs(Inputs(touches, sales, None, "USD"), pairs,
+    ...     journey="account", links=links)
+    >>> by_account.touchpoints["user_id"].to_list(), by_account.identity["accounts"]["accounts"]
+    (['cookie-1', 'account:acme'], 1)
     """
-    if not stitch:
+    check_journey(journey)
+    if not stitch and journey == "person":
         return replace(inputs, identity=dict(IDENTITY_NOT_STITCHED))
-    result = find_persons(identities, max_identity_component)
-    touchpoints = result.apply(inputs.touchpoints)
-    conversions = result.apply(inputs.conversions)
+    touchpoints, conversions = inputs.touchpoints, inputs.conversions
+    people = pl.DataFrame(schema=NO_PERSONS)
+    identity: dict[str, Any] = dict(IDENTITY_NOT_STITCHED)
+    if stitch:
+        result = find_persons(identities, max_identity_component)
+        touchpoints = result.apply(touchpoints)
+        conversions = result.apply(conversions)
+        people = result.mapping.filter(pl.col("id") != pl.col("person_id"))
+        identity = {"stitched": True, **result.summary()}
+    if journey == "account":
+        links = links if links is not None else account_links(None, None)
+        accounts = account_journeys(people, links)
+        touchpoints = stitched(touchpoints, accounts.mapping)
+        conversions = stitched(conversions, accounts.mapping)
+        identity |= {"journey": "account", "accounts": accounts.summary()}
 
     def remapped(before: pl.DataFrame, after: pl.DataFrame) -> int:
         return int((before["user_id"] != after["user_id"]).sum())
 
-    identity = {
-        "stitched": True,
-        **result.summary(),
+    identity |= {
         "touchpoints_remapped": remapped(inputs.touchpoints, touchpoints),
         "conversions_remapped": remapped(inputs.conversions, conversions),
     }
@@ -404,11 +441,15 @@ def persons_of(
     window: Window,
     identities: Callable[[], pl.DataFrame],
     remap: Callable[[pl.DataFrame], dict[str, int]],
+    links: Callable[[], pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Return the ids stitching replaces (``id``, ``person_id``) and the ``identity`` member.
 
     ``identities`` reads the pairs (only when the window stitches); ``remap``
-    counts the rows of the window a map rewrites (the engine's query).
+    counts the rows of the window a map rewrites (the engine's query);
+    ``links`` reads the person -> account links (only for account journeys:
+    the map then keys every linked person by its account, see
+    :func:`ingest.accounts.account_journeys`).
 
     Examples
     --------
@@ -416,12 +457,29 @@ def persons_of(
     >>> people, identity = persons_of(Window(), lambda: pairs, lambda m: {"rows": m.height})
     >>> people.to_dicts(), identity["persons"], identity["rows"]
     ([{'id': 'crm-7', 'person_id': 'c1'}], 1, 1)
+    >>> links = pl.DataFrame({"user_id": ["crm-7"], "account_id": ["acme"]})
+    >>> by_account = Window(journey="account")
+    >>> people, _ = persons_of(by_account, lambda: pairs, lambda m: {}, lambda: links)
+    >>> sorted(people.rows())
+    [('c1', 'account:acme'), ('crm-7', 'account:acme')]
     """
-    if not window.stitch:
+    if not window.stitch and window.journey == "person":
         return pl.DataFrame(schema=NO_PERSONS), dict(IDENTITY_NOT_STITCHED)
-    persons = find_persons(identities(), window.max_identity_component)
-    people = persons.mapping.filter(pl.col("id") != pl.col("person_id")).select("id", "person_id")
-    return people, {"stitched": True, **persons.summary(), **remap(people)}
+    people = pl.DataFrame(schema=NO_PERSONS)
+    identity: dict[str, Any] = dict(IDENTITY_NOT_STITCHED)
+    if window.stitch:
+        persons = find_persons(identities(), window.max_identity_component)
+        people = persons.mapping.filter(pl.col("id") != pl.col("person_id")).select(
+            "id", "person_id"
+        )
+        identity = {"stitched": True, **persons.summary()}
+    if window.journey == "account":
+        accounts = account_journeys(
+            people, links() if links is not None else account_links(None, None)
+        )
+        people = accounts.mapping
+        identity |= {"journey": "account", "accounts": accounts.summary()}
+    return people, {**identity, **remap(people)}
 
 
 class Source(Protocol):
@@ -486,6 +544,29 @@ def stitched(conversions: pl.DataFrame, person_map: pl.DataFrame) -> pl.DataFram
         .with_columns(pl.coalesce("person_id", "user_id").alias("user_id"))
         .drop("person_id")
     )
+
+
+ACCOUNT_LINKS_SQL = """
+SELECT user_id, account_id FROM accounts
+UNION
+SELECT DISTINCT user_id, account_id FROM conversions WHERE account_id IS NOT NULL
+"""
+"""The person -> account links of a store: its ``accounts`` and the conversions' ``account_id``."""
+
+
+def store_links(snap: Snapshot) -> pl.DataFrame:
+    """Read the person -> account links of a store snapshot (see :mod:`ingest.accounts`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb")
+    >>> _ = store.upsert("accounts", pl.DataFrame({"user_id": ["bo"], "account_id": ["acme"]}))
+    >>> with store.snapshot() as snap:
+    ...     store_links(snap).rows()
+    [('bo', 'acme')]
+    """
+    return account_links(snap.query(ACCOUNT_LINKS_SQL), None)
 
 
 def _no_remap(people: pl.DataFrame) -> dict[str, int]:
@@ -571,6 +652,7 @@ class StoreSource:
             # No spend ever loaded means spend and the ratios are unknown (null), not 0.
             never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
             identities = snap.read("identities") if window.stitch else None
+            links = store_links(snap) if window.journey == "account" else None
             inputs = Inputs(
                 touchpoints=touchpoints,
                 conversions=conversions,
@@ -584,6 +666,8 @@ class StoreSource:
             identities,
             stitch=window.stitch,
             max_identity_component=window.max_identity_component,
+            journey=window.journey,
+            links=links,
         )
 
     def paths(
@@ -674,6 +758,7 @@ class StoreSource:
                 window,
                 lambda: snap.read("identities"),
                 lambda people: remapped(snap, people, lookback_days, start, end),
+                lambda: store_links(snap),
             )
             computed = compute(snap, person_map, stages) if sum(stages.values()) else {}
             return PathInputs(
@@ -707,7 +792,9 @@ class StoreSource:
         with self.store.snapshot() as snap:
             costs = snap.read("costs", start=window.start, end=window.end)
             never_loaded = costs.is_empty() and snap.counts()["costs"] == 0
-            person_map, identity = persons_of(window, lambda: snap.read("identities"), _no_remap)
+            person_map, identity = persons_of(
+                window, lambda: snap.read("identities"), _no_remap, lambda: store_links(snap)
+            )
             views = {"person_map": person_map}
             touchpoints = snap.query(funnel_touches_sql(end=end, cut=cut), views)
             others = snap.query(funnel_others_sql(start=start, end=end, cut=cut), views)
@@ -885,7 +972,21 @@ class LakeSource:
             identities,
             stitch=window.stitch,
             max_identity_component=window.max_identity_component,
+            journey=window.journey,
+            links=self._links() if window.journey == "account" else None,
         )
+
+    def _links(self) -> pl.DataFrame:
+        """Person -> account links of the lake (a lake exported without ``accounts/`` has none)."""
+        from engine.spark import lake_table
+
+        try:
+            lake_table(self.lake, "accounts")
+        except InputError:
+            accounts = None
+        else:
+            accounts = self._table("accounts")
+        return account_links(accounts, self._table("conversions"))
 
     def paths(
         self, window: Window, *, by: str, stage: str | None, lookback_days: float
@@ -962,6 +1063,7 @@ class LakeSource:
             window,
             lambda: self._table("identities"),
             lambda people: lake_remapped(spark, people, lookback_days, start, end),
+            self._links,
         )
         computed = compute(spark, person_map, stages) if sum(stages.values()) else {}
         return PathInputs(
@@ -989,7 +1091,9 @@ class LakeSource:
         from engine.spark import lake_funnel
 
         spark = self._session()
-        person_map, identity = persons_of(window, lambda: self._table("identities"), _no_remap)
+        person_map, identity = persons_of(
+            window, lambda: self._table("identities"), _no_remap, self._links
+        )
         touchpoints, others = lake_funnel(spark, person_map, start=start, end=end, cut=cut)
         return Inputs(
             touchpoints=touchpoints,
@@ -1110,12 +1214,14 @@ class FrameSource:
         costs: pl.DataFrame | None = None,
         *,
         identities: pl.DataFrame | None = None,
+        accounts: pl.DataFrame | None = None,
         currency: str | None = None,
         name: str = "the input",
     ) -> None:
         code = currency.upper() if currency is not None else None
         self._inputs = Inputs(touchpoints, conversions, costs, code, name)
         self._identities = identities
+        self._accounts = accounts
         self.name = name
 
     def identity(self) -> str:
@@ -1149,11 +1255,18 @@ class FrameSource:
         >>> FrameSource(empty, empty).read(Window(stitch=False)).identity["stitched"]
         False
         """
+        links = (
+            account_links(self._accounts, self._inputs.conversions)
+            if window.journey == "account"
+            else None
+        )
         return stitch_inputs(
             self._inputs,
             self._identities,
             stitch=window.stitch,
             max_identity_component=window.max_identity_component,
+            journey=window.journey,
+            links=links,
         )
 
     def paths(
@@ -1216,8 +1329,10 @@ class FrameSource:
 
 
 __all__ = [
+    "ACCOUNT_LINKS_SQL",
     "EXTENTS_SQL",
     "IDENTITY_NOT_STITCHED",
+    "JOURNEYS",
     "MAX_LOOKBACK_DAYS",
     "Extents",
     "FrameSource",
@@ -1230,4 +1345,5 @@ __all__ = [
     "check_period",
     "earliest_touch",
     "stitch_inputs",
+    "store_links",
 ]

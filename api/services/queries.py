@@ -18,6 +18,7 @@ from api.services.inputs import Extents, Window, check_period
 from attribution import AttributionModel, get_model
 from attribution.errors import ParameterError
 from attribution.funnel.stages import FunnelStages
+from ingest.accounts import check_journey
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE
 
 DEFAULT_BOOTSTRAP = 200
@@ -90,9 +91,12 @@ class PeriodQuery:
     end: dt.date | None = None
     stitch: bool = True
     max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE
+    journey: str = "person"
+    """``person``, or ``account``: every person linked to an account is one journey."""
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, self.start, self.end)
+        check_journey(self.journey)
         object.__setattr__(self, "lookback_days", float(self.lookback_days))
 
     @property
@@ -110,6 +114,7 @@ class PeriodQuery:
             self.end,
             stitch=self.stitch,
             max_identity_component=self.max_identity_component,
+            journey=self.journey,
         )
 
     @property
@@ -419,8 +424,11 @@ class FunnelQuery:
     assign: str = "first_touch"
     stitch: bool = True
     max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE
+    journey: str = "person"
+    """``person``, or ``account``: the funnel counts accounts (see :class:`PeriodQuery`)."""
 
     def __post_init__(self) -> None:
+        check_journey(self.journey)
         if self.start is not None and self.end is not None and self.start > self.end:
             raise ParameterError(
                 f"start ({self.start}) is after end ({self.end}); the period is inclusive at "
@@ -437,7 +445,9 @@ class FunnelQuery:
         True
         """
         return Window.everything(
-            stitch=self.stitch, max_identity_component=self.max_identity_component
+            stitch=self.stitch,
+            max_identity_component=self.max_identity_component,
+            journey=self.journey,
         )
 
     @classmethod
@@ -493,10 +503,13 @@ class CurvesQuery:
     bootstrap: int = 100
     attribution_bootstrap: int = 0
     seed: int = 0
+    journey: str = "person"
+    """``person``, or ``account``: curves fitted on account journeys' credit."""
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, None, None)
         check_spend_by(self.by)
+        check_journey(self.journey)
         object.__setattr__(self, "lookback_days", float(self.lookback_days))
         if isinstance(self.bootstrap, bool) or not 0 <= self.bootstrap <= 10_000:
             raise ParameterError(
@@ -515,7 +528,7 @@ class CurvesQuery:
         >>> CurvesQuery().window.since is None
         True
         """
-        return Window.everything()
+        return Window.everything(journey=self.journey)
 
     @classmethod
     def create(

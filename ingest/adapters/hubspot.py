@@ -1,4 +1,4 @@
-"""HubSpot exports (contacts, deals, deal pipeline stages) -> conversions, identities.
+"""HubSpot exports (contacts, deals, deal pipeline stages) -> conversions, touches, accounts.
 
 Files are recognised by their columns: a **contacts** export has
 ``lifecyclestage`` or ``email``; a **deals** export has ``dealstage``; a
@@ -19,6 +19,27 @@ own source categories, kept apart from GA4 channels). Stages map as
 ``opportunity`` / ``customer`` -> ``lead`` / ``mql`` / ``sql`` /
 ``opportunity`` / ``closed_won`` (:data:`LIFECYCLE_STAGES`). Identity:
 contact id <-> lower-cased ``email`` (HubSpot's unique key for a contact).
+Account: the contact's ``associatedcompanyid`` (its primary company) is the
+``account_id`` of its conversions and an ``accounts`` row.
+
+Source touches
+--------------
+HubSpot keeps, per contact, the source of its first visit (Original source,
+``hs_analytics_source``, at ``hs_analytics_first_timestamp``, "Time First
+Seen") and of its latest session (Latest source, ``hs_latest_source``, at
+``hs_latest_source_timestamp``). Each becomes a touchpoint of the contact:
+``touchpoint_id`` = contact id + ``:original_source``, and contact id +
+``:latest_source:`` + the latest source's timestamp (as exported), so
+re-ingesting an export changes nothing and a later export adds the new
+latest source beside the earlier one. ``channel``: the source category's
+GA4 default channel (:data:`SOURCE_CHANNELS`; an unknown category is left
+to the channel rules), ``source`` = ``hubspot``, ``medium`` = the category,
+lower-cased; ``campaign`` = drill-down 1 for ``OTHER_CAMPAIGNS`` (the
+utm_campaign); ``interaction`` = ``original_source`` / ``latest_source``.
+An original source without "Time First Seen" is dated ``createdate``; a
+latest source without its timestamp, or the same category at the same
+instant as the original, makes no touch. ``lead_source`` stays the
+original source, as before.
 
 Deals
 -----
@@ -32,7 +53,10 @@ for the ``default`` pipeline's stages not in such a table,
 out-of-the-box stages). The stage id itself is never compared with
 ``closedwon``. A deal in another pipeline without stage data is an error
 naming the pipeline. ``user_id`` = the first associated contact id (else the
-deal id); identity: deal id <-> that contact.
+deal id); identity: deal id <-> that contact. ``account_id`` = the first
+associated company (``associated_company_ids``, "Associated Company IDs"),
+and every associated contact is linked to it (``accounts``): with
+``--journey account`` the deal is credited across all its contacts' touches.
 
 When deals are given, a contact's own ``customer`` and ``opportunity``
 lifecycle dates are dropped for contacts associated with a deal: the deal
@@ -67,7 +91,7 @@ from ingest.adapters._common import (
 )
 from ingest.stages import FUNNEL_STAGES, builtin_stages
 
-__all__ = ["DEFAULT_PIPELINE_STAGES", "LIFECYCLE_STAGES", "from_exports", "load"]
+__all__ = ["DEFAULT_PIPELINE_STAGES", "LIFECYCLE_STAGES", "SOURCE_CHANNELS", "from_exports", "load"]
 
 
 def _lifecycle_stages() -> dict[str, str]:
@@ -103,6 +127,42 @@ DEFAULT_PIPELINE_STAGES = pl.DataFrame(
 )
 """HubSpot's default sales pipeline: stage id, probability and closed flag, from
 ``[hubspot.dealstage]`` of ``ingest/stages.toml``."""
+
+SOURCE_CHANNELS = {
+    "ORGANIC_SEARCH": "Organic Search",
+    "PAID_SEARCH": "Paid Search",
+    "EMAIL_MARKETING": "Email",
+    "SOCIAL_MEDIA": "Organic Social",
+    "PAID_SOCIAL": "Paid Social",
+    "REFERRALS": "Referral",
+    "DIRECT_TRAFFIC": "Direct",
+    "AI_REFERRALS": "AI Assistant",
+    "OTHER_CAMPAIGNS": "Unassigned",
+    "OFFLINE": "Offline Sources",
+}
+"""HubSpot source category (``hs_analytics_source``, ``hs_latest_source``) -> channel.
+
+The GA4 default channel each category is closest to (support.google.com/analytics/answer/9756891;
+the categories: knowledge.hubspot.com/properties/understand-source-properties). GA4 has no
+channel for offline sources (imports, CRM entries, integrations), so they keep HubSpot's name;
+other campaigns carry a UTM campaign GA4 would leave Unassigned without its medium. Matched on
+the upper-cased category with spaces as ``_``, so the UI export's labels (``Paid search``)
+match too.
+"""
+
+_ACCOUNT_COLUMNS = (
+    "associatedcompanyid",
+    "Associated Company ID",
+    "Primary Associated Company ID",
+    "company_id",
+)
+_DEAL_COMPANIES = (
+    "associated_company_ids",
+    "associatedcompanyids",
+    "Associated Company IDs",
+    "Associated Company",
+    "company_ids",
+)
 
 _ID_COLUMNS = ("hs_object_id", "Record ID", "vid", "id", "contact_id", "dealId", "deal_id")
 
@@ -161,7 +221,72 @@ def _stage_date_columns(frame: pl.DataFrame, stages: dict[str, str]) -> dict[str
     return found
 
 
-def _contacts(source: Source, stages: dict[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _id_list(expr: pl.Expr) -> pl.Expr:
+    """Split a list of ids as exports write it (``103;101``, ``103, 101``) into a list."""
+    return (
+        expr.str.replace_all(r"[;,\s]+", ";")
+        .str.strip_chars(";")
+        .str.split(";")
+        .list.eval(pl.element().filter(pl.element() != ""))
+    )
+
+
+def _category(expr: pl.Expr) -> pl.Expr:
+    """``Paid search`` / ``PAID_SEARCH`` -> ``PAID_SEARCH``; blank -> null."""
+    key = expr.str.strip_chars().str.to_uppercase().str.replace_all(r"[\s-]+", "_")
+    return pl.when(key != "").then(key)
+
+
+def _source_touches(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return the original and latest source of each contact as touches (module docstring)."""
+    sources = frame.select(
+        "_file",
+        "_row",
+        column(frame, *_ID_COLUMNS).alias("contact_id"),
+        _category(column(frame, "hs_analytics_source", "Original Source")).alias("original"),
+        pl.coalesce(
+            column(frame, "hs_analytics_first_timestamp", "Time First Seen"),
+            column(frame, "createdate", "Create Date"),
+        ).alias("original_ts"),
+        column(frame, "hs_analytics_source_data_1", "Original Source Drill-Down 1").alias(
+            "original_detail"
+        ),
+        _category(column(frame, "hs_latest_source", "Latest Source")).alias("latest"),
+        column(
+            frame, "hs_latest_source_timestamp", "Latest Source Timestamp", "Latest Source Date"
+        ).alias("latest_ts"),
+        column(frame, "hs_latest_source_data_1", "Latest Source Drill-Down 1").alias(
+            "latest_detail"
+        ),
+    )
+
+    def touches(kind: str, suffix: pl.Expr) -> pl.DataFrame:
+        category, ts, detail = pl.col(kind), pl.col(f"{kind}_ts"), pl.col(f"{kind}_detail")
+        return sources.filter(category.is_not_null() & ts.is_not_null()).select(
+            (pl.col("contact_id") + suffix).alias("touchpoint_id"),
+            pl.col("contact_id").alias("user_id"),
+            ts.alias("ts"),
+            category.replace_strict(SOURCE_CHANNELS, default=None, return_dtype=pl.String).alias(
+                "channel"
+            ),
+            pl.when(category == "OTHER_CAMPAIGNS").then(detail).alias("campaign"),
+            pl.lit("hubspot").alias("source"),
+            category.str.to_lowercase().alias("medium"),
+            pl.lit(f"{kind}_source").alias("interaction"),
+            "_file",
+            "_row",
+        )
+
+    same = (pl.col("latest") == pl.col("original")) & (pl.col("latest_ts") == pl.col("original_ts"))
+    original = touches("original", pl.lit(":original_source"))
+    sources = sources.filter(~same.fill_null(False))
+    latest = touches("latest", pl.lit(":latest_source:") + pl.col("latest_ts").str.strip_chars())
+    return concat([original, latest])
+
+
+def _contacts(
+    source: Source, stages: dict[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     frame = source.frame
     require(
         frame,
@@ -177,13 +302,15 @@ def _contacts(source: Source, stages: dict[str, str]) -> tuple[pl.DataFrame, pl.
         lower_email(column(frame, "email", "Email")).alias("email"),
         column(frame, "hubspot_owner_id", "Contact owner", "HubSpot Owner ID").alias("owner"),
         column(frame, "hs_analytics_source", "Original Source").alias("lead_source"),
+        column(frame, *_ACCOUNT_COLUMNS).str.strip_chars().alias("account_id"),
         *[column(frame, name).alias(f"stage:{stage}") for name, stage in dates.items()],
     )
+    touches = _source_touches(frame)
     if not dates:
-        return empty("conversions"), base
+        return empty("conversions"), base, touches
     long = (
         base.unpivot(
-            index=["_file", "_row", "contact_id", "owner", "lead_source"],
+            index=["_file", "_row", "contact_id", "owner", "lead_source", "account_id"],
             on=[f"stage:{s}" for s in dates.values()],
             variable_name="lifecycle",
             value_name="ts",
@@ -200,12 +327,12 @@ def _contacts(source: Source, stages: dict[str, str]) -> tuple[pl.DataFrame, pl.
         )
         .sort("_row", maintain_order=True)
     )
-    return long, base
+    return long, base, touches
 
 
 def _deals(
     source: Source, stage_tables: list[pl.DataFrame]
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     frame = source.frame
     require(
         frame,
@@ -234,11 +361,8 @@ def _deals(
         column(frame, "deal_currency_code", "Currency").alias("currency"),
         column(frame, "hs_deal_stage_probability", dtype=pl.Float64()).alias("own_probability"),
         parse_flag(column(frame, "hs_is_closed")).alias("own_closed"),
-        contacts.str.replace_all(r"[;,\s]+", ";")
-        .str.strip_chars(";")
-        .str.split(";")
-        .list.eval(pl.element().filter(pl.element() != ""))
-        .alias("contacts"),
+        _id_list(contacts).alias("contacts"),
+        _id_list(column(frame, *_DEAL_COMPANIES)).list.first().alias("account_id"),
     ).with_columns(pl.col("contacts").list.first().alias("person"))
     # The user's stage tables win; the default pipeline's known stages fill in.
     table = concat([*stage_tables, DEFAULT_PIPELINE_STAGES]).unique(
@@ -270,6 +394,7 @@ def _deals(
     shared: list[pl.Expr | str] = [
         pl.coalesce("person", "deal_id").alias("user_id"),
         "owner",
+        "account_id",
         "currency",
         "_file",
         "_row",
@@ -295,7 +420,10 @@ def _deals(
         deals.select(pl.col("contacts").explode().alias("contact_id")).drop_nulls().unique()
     )
     identities = identity_pairs(deals, pl.col("deal_id"), pl.col("person"))
-    return concat([created, closed]), identities, associated
+    accounts = deals.select(
+        pl.col("contacts").alias("user_id"), "account_id", "_file", "_row"
+    ).explode("user_id")
+    return concat([created, closed]), identities, associated, accounts
 
 
 def from_exports(sources: Sequence[Source], options: Options | None = None) -> Frames:
@@ -347,14 +475,21 @@ def from_exports(sources: Sequence[Source], options: Options | None = None) -> F
     stage_tables = [_stage_table(s) for s in by_kind["stages"]]
     conversions: list[pl.DataFrame] = []
     identities: list[pl.DataFrame] = []
+    touches: list[pl.DataFrame] = []
+    accounts: list[pl.DataFrame] = []
     deal_contacts = pl.DataFrame(schema={"contact_id": pl.String})
     for source in by_kind["deals"]:
-        deal_conversions, deal_ids, associated = _deals(source, stage_tables)
+        deal_conversions, deal_ids, associated, deal_accounts = _deals(source, stage_tables)
         conversions.append(deal_conversions)
         identities.append(deal_ids)
+        accounts.append(deal_accounts)
         deal_contacts = concat([deal_contacts, associated])
     for source in by_kind["contacts"]:
-        contact_conversions, base = _contacts(source, stages)
+        contact_conversions, base, contact_touches = _contacts(source, stages)
+        touches.append(contact_touches)
+        accounts.insert(
+            0, base.select(pl.col("contact_id").alias("user_id"), "account_id", "_file", "_row")
+        )
         if by_kind["deals"] and contact_conversions.height:
             in_deal = pl.col("contact_id").is_in(deal_contacts["contact_id"].implode())
             contact_conversions = contact_conversions.filter(
@@ -364,12 +499,23 @@ def from_exports(sources: Sequence[Source], options: Options | None = None) -> F
         identities.insert(0, identity_pairs(base, pl.col("contact_id"), pl.col("email")))
     if not conversions:
         raise InputError("A HubSpot ingest needs a contacts or a deals export.")
+    links = (
+        concat(accounts).filter(
+            pl.col("user_id").is_not_null() & pl.col("account_id").is_not_null()
+        )
+        if accounts
+        else empty("accounts")
+    )
     return {
-        "touchpoints": empty("touchpoints"),
+        "touchpoints": finish("touchpoints", concat(touches)) if touches else empty("touchpoints"),
         "conversions": finish("conversions", concat(conversions)),
         "identities": finish("identities", concat(identities))
         if identities
         else empty("identities"),
+        "accounts": finish(
+            "accounts",
+            links.unique(subset=["user_id", "account_id"], keep="first", maintain_order=True),
+        ),
     }
 
 

@@ -167,7 +167,9 @@ def load_olist(paths: Sequence[str | Path] | str | Path, options: Options | None
       ``ts = first_contact_date``, ``lead_source = origin``, revenue 0;
     - ``closed_won`` per closed deal: ``conversion_id = mql_id:won``,
       ``ts = won_date``, ``revenue = declared_monthly_revenue`` (BRL, as
-      declared), ``owner = sr_id``, ``lead_source`` = the lead's origin;
+      declared), ``owner = sr_id``, ``lead_source`` = the lead's origin,
+      ``account_id = seller_id`` (the company that signed: Olist's deals
+      are B2B, each seller signed through one lead);
     - a touch per lead: ``touchpoint_id = mql_id``, ``channel`` = origin via
       :data:`OLIST_ORIGIN_CHANNELS`, ``source`` = origin, ``campaign =
       landing_page_id``, ``interaction = form``.
@@ -266,6 +268,7 @@ def load_olist(paths: Sequence[str | Path] | str | Path, options: Options | None
                 column(s.frame, "declared_monthly_revenue").alias("revenue"),
                 column(s.frame, "sr_id").alias("owner"),
                 pl.col("origin").alias("lead_source"),
+                column(s.frame, "seller_id").alias("account_id"),
                 pl.lit(currency).alias("currency"),
                 "_file",
                 "_row",

@@ -38,6 +38,14 @@ Conversions (``conversion_id`` = record id + ``:`` + stage)
   ``Opportunity.ContactId``, else the contact (or lead) of the Lead whose
   ``ConvertedOpportunityId`` is this opportunity, else the opportunity id.
 
+Accounts (``--journey account``: a deal is credited across the account's buying group)
+--------------------------------------------------------------------------------------
+``account_id`` of the opportunity's conversions = ``Opportunity.AccountId``;
+of a converted lead's conversions = ``ConvertedAccountId``. ``accounts``
+rows: ``Contact.Id`` -> ``Contact.AccountId``, and every
+OpportunityContactRole contact -> its opportunity's ``AccountId`` (the
+buying group, not only the primary contact).
+
 Identities (Salesforce lead conversion: the lead, its contact and the person are one)
 -----------------------------------------------------------------------------------
 Lead Id <-> ``ConvertedContactId``, Lead Id <-> lower-cased ``Email``,
@@ -222,12 +230,14 @@ def _leads(lead: Source, options: Options) -> tuple[pl.DataFrame, pl.DataFrame]:
         column(frame, "ConvertedDate").alias("converted_date"),
         column(frame, "ConvertedContactId").alias("contact_id"),
         column(frame, "ConvertedOpportunityId").alias("opportunity_id"),
+        column(frame, "ConvertedAccountId").alias("account_id"),
         lower_email(column(frame, "Email")).alias("email"),
     )
     shared: list[pl.Expr | str] = [
         pl.col("lead_id").alias("user_id"),
         "owner",
         "lead_source",
+        "account_id",
         "_file",
         "_row",
     ]
@@ -326,6 +336,7 @@ def _opportunities(
         column(frame, "OwnerId").alias("owner"),
         column(frame, "LeadSource").alias("opp_lead_source"),
         column(frame, "ContactId").alias("contact_id"),
+        column(frame, "AccountId").alias("account_id"),
         column(frame, "CurrencyIsoCode").alias("currency"),
     )
     people = _opportunity_people(opp, roles, leads)
@@ -343,6 +354,7 @@ def _opportunities(
         pl.col("person").alias("user_id"),
         "owner",
         pl.coalesce("opp_lead_source", "lead_lead_source").alias("lead_source"),
+        "account_id",
         "currency",
         "_file",
         "_row",
@@ -373,6 +385,47 @@ def _opportunities(
         pl.col("person"),
     )
     return concat([created, closed]), identities
+
+
+def _account_links(objects: dict[str, Source], opportunities: pl.DataFrame | None) -> pl.DataFrame:
+    """``accounts`` rows: contacts' ``AccountId`` and every contact role's opportunity account."""
+    links: list[pl.DataFrame] = []
+    if "Contact" in objects:
+        c = objects["Contact"].frame
+        links.append(
+            c.select(
+                column(c, "Id").alias("user_id"),
+                column(c, "AccountId").alias("account_id"),
+                "_file",
+                "_row",
+            )
+        )
+    roles = objects.get("OpportunityContactRole")
+    if roles is not None and opportunities is not None:
+        r = roles.frame
+        accounts = opportunities.select(
+            pl.col("conversion_id").str.replace(r":[^:]*$", "").alias("opportunity_id"),
+            "account_id",
+        ).unique(subset=["opportunity_id"], keep="first")
+        links.append(
+            r.select(
+                column(r, "OpportunityId").alias("opportunity_id"),
+                column(r, "ContactId").alias("user_id"),
+                "_file",
+                "_row",
+            )
+            .join(accounts, on="opportunity_id", how="left", maintain_order="left")
+            .drop("opportunity_id")
+        )
+    if not links:
+        return empty("accounts")
+    rows = concat(links).with_columns(pl.col("user_id", "account_id").str.strip_chars())
+    return rows.filter(
+        pl.col("user_id").is_not_null()
+        & pl.col("account_id").is_not_null()
+        & (pl.col("user_id") != "")
+        & (pl.col("account_id") != "")
+    ).unique(subset=["user_id", "account_id"], keep="first", maintain_order=True)
 
 
 def _campaign_touches(
@@ -483,12 +536,14 @@ def from_objects(objects: dict[str, Source], options: Options | None = None) -> 
         c = contact.frame
         require(c, ["Id"], contact.name, "a Salesforce Contact export")
         identities.append(identity_pairs(c, column(c, "Id"), lower_email(column(c, "Email"))))
+    opp_conversions: pl.DataFrame | None = None
     if "Opportunity" in objects:
         opp_conversions, opp_identities = _opportunities(
             objects["Opportunity"], objects.get("OpportunityContactRole"), leads
         )
         conversions.append(opp_conversions)
         identities.append(opp_identities)
+    accounts = _account_links(objects, opp_conversions)
     if "CampaignMember" in objects:
         member_touches, member_ids = _campaign_touches(
             objects["CampaignMember"], objects.get("Campaign"), options
@@ -508,6 +563,7 @@ def from_objects(objects: dict[str, Source], options: Options | None = None) -> 
         )
         if identities
         else empty("identities"),
+        "accounts": finish("accounts", accounts),
     }
 
 

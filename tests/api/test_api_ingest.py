@@ -243,9 +243,10 @@ def test_ingest_table_unknown_table(
         response,
         404,
         "Unknown table",
-        "Unknown table 'deals'. Available tables: conversions, costs, identities, touchpoints.",
+        "Unknown table 'deals'. Available tables: accounts, conversions, costs, identities, "
+        "touchpoints.",
     )
-    assert body["available"] == ["conversions", "costs", "identities", "touchpoints"]
+    assert body["available"] == ["accounts", "conversions", "costs", "identities", "touchpoints"]
 
 
 def test_ingest_table_missing_columns(

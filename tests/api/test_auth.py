@@ -169,6 +169,7 @@ def test_deleting_a_person_needs_an_admin_key_and_says_what_went(
         "touchpoints": 2,
         "conversions": 2,
         "identities": 0,
+        "accounts": 0,
         "rows": 4,
     }
     assert store.counts()["touchpoints"] == 2

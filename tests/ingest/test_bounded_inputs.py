@@ -696,12 +696,17 @@ def identities(**columns: list[Any]) -> pl.DataFrame:
     return pl.DataFrame({"anonymous_id": ["a1", "a2"], "user_id": ["u1", "u2"], **columns})
 
 
+def accounts(**columns: list[Any]) -> pl.DataFrame:
+    return pl.DataFrame({"user_id": ["u1", "u2"], "account_id": ["acc1", "acc2"], **columns})
+
+
 def test_every_text_column_of_every_table_is_checked() -> None:
     frames = {
         "touchpoints": touchpoints,
         "conversions": conversions,
         "costs": costs,
         "identities": identities,
+        "accounts": accounts,
     }
     for table, schema in TABLES.items():
         for name, dtype in schema.items():

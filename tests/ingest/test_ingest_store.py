@@ -38,6 +38,7 @@ def conversions(revenue: float = 10.0) -> pl.DataFrame:
             "revenue": [0.0, revenue, 5.0],
             "owner": [None, "ann", None],
             "lead_source": [None, None, None],
+            "account_id": [None, None, None],
         },
         schema=CONVERSIONS,
     )
@@ -95,7 +96,13 @@ def test_read_filters_are_inclusive_utc_days(store: Store) -> None:
 def test_counts_stages_date_range(store: Store) -> None:
     assert store.date_range() is None
     store.upsert("conversions", conversions())
-    assert store.counts() == {"touchpoints": 0, "conversions": 3, "costs": 0, "identities": 0}
+    assert store.counts() == {
+        "touchpoints": 0,
+        "conversions": 3,
+        "costs": 0,
+        "identities": 0,
+        "accounts": 0,
+    }
     assert store.stages() == ["lead", "purchase"]
     assert store.date_range() == (dt.date(2024, 3, 1), dt.date(2024, 3, 3))
 

@@ -79,7 +79,13 @@ def test_snapshot_reads_every_table_in_one_state(tmp_path: Path) -> None:
         touches = snap.read("touchpoints")
         store.upsert_many(_batch(1))  # another thread of this process commits meanwhile
         sales = snap.read("conversions")
-        assert snap.counts() == {"touchpoints": 2, "conversions": 1, "costs": 0, "identities": 0}
+        assert snap.counts() == {
+            "touchpoints": 2,
+            "conversions": 1,
+            "costs": 0,
+            "identities": 0,
+            "accounts": 0,
+        }
     assert (touches.height, sales.height) == (2, 1)
     assert store.counts()["conversions"] == 2
 

@@ -96,6 +96,7 @@ def conversions(n: int, seed: int, first: int = 0) -> pl.DataFrame:
         pl.col("r").alias("revenue"),
         pl.lit(None, pl.String).alias("owner"),
         pl.lit(None, pl.String).alias("lead_source"),
+        pl.lit(None, pl.String).alias("account_id"),
     ).cast(TABLES["conversions"])
 
 

@@ -25,6 +25,7 @@ from api.http.params import (
     Cursor,
     End,
     Format,
+    Journey,
     Lookback,
     MaxIdentityComponent,
     OptionalLimit,
@@ -41,7 +42,7 @@ router = APIRouter(prefix="/attribution", tags=["attribution"])
 
 KNOWN_PARAMETERS = frozenset(
     {"model", "by", "stage", "lookback_days", "start", "end", "format", "ci", "bootstrap", "seed"}
-    | {"stitch", "max_identity_component", "limit", "cursor"}
+    | {"stitch", "max_identity_component", "journey", "limit", "cursor"}
 )
 """Query parameters of the route itself; any other one is a model parameter."""
 
@@ -68,6 +69,7 @@ def run_attribution(
     seed: Seed = 0,
     stitch: Stitch = True,
     max_identity_component: MaxIdentityComponent = DEFAULT_MAX_IDENTITY_COMPONENT,
+    journey: Journey = "person",
     limit: OptionalLimit = None,
     cursor: Cursor = None,
     fmt: Format = None,
@@ -92,6 +94,7 @@ def run_attribution(
         seed=seed,
         stitch=stitch,
         max_identity_component=max_identity_component,
+        journey=journey,
     )
     result = services.attribution(query)
     return respond(result, request, fmt=fmt, accept=accept, limit=limit, cursor=cursor)

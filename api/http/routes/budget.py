@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from api.http.deps import ServicesDep, extra_query_params
 from api.http.errors import problem_responses
 from api.http.negotiation import respond
-from api.http.params import Accept, DecimalDigits, Format, Lookback, table_responses
+from api.http.params import Accept, DecimalDigits, Format, Journey, Lookback, table_responses
 from api.http.schemas import (
     CurveKind,
     CurvesPublic,
@@ -40,7 +40,7 @@ router = APIRouter(prefix="/budget", tags=["budget"])
 KNOWN_PARAMETERS = frozenset(
     {
         "model", "by", "stage", "lookback_days", "curve", "decay", "threshold", "bootstrap",
-        "attribution_bootstrap", "seed", "format", "points",
+        "attribution_bootstrap", "seed", "format", "points", "journey",
     }
 )  # fmt: skip
 """Query parameters of ``GET /v1/budget/curves``; any other one is a model parameter."""
@@ -65,6 +65,7 @@ def curves_query(body: CurvesRequest) -> CurvesQuery:
         bootstrap=body.bootstrap,
         attribution_bootstrap=body.attribution_bootstrap,
         seed=body.seed,
+        journey=body.journey,
     )
 
 
@@ -89,6 +90,7 @@ def read_curves(
     attribution_bootstrap: Annotated[int, DecimalDigits, Query(ge=0, le=10_000)] = 0,
     seed: Annotated[int, DecimalDigits, Query(ge=0)] = 0,
     points: Annotated[bool, Query(description="Include the curve points.")] = True,
+    journey: Journey = "person",
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
@@ -104,6 +106,7 @@ def read_curves(
         bootstrap=bootstrap,
         attribution_bootstrap=attribution_bootstrap,
         seed=seed,
+        journey=journey,
     )
     result = services.curves_result(query, threshold, points)
     return respond(result, request, fmt=fmt, accept=accept)

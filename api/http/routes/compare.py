@@ -19,6 +19,7 @@ from api.http.params import (
     Cursor,
     End,
     Format,
+    Journey,
     Limit,
     Lookback,
     Seed,
@@ -56,6 +57,7 @@ def compare(
     ci: Ci = None,
     bootstrap: Bootstrap = 200,
     seed: Seed = 0,
+    journey: Journey = "person",
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
     fmt: Format = None,
@@ -80,6 +82,7 @@ def compare(
         ci=ci,
         bootstrap=bootstrap,
         seed=seed,
+        journey=journey,
     )
     return respond(
         services.compare(query),

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from api.http.deps import ServicesDep
 from api.http.errors import problem_responses
 from api.http.negotiation import respond
-from api.http.params import Accept, End, Format, Start, Stitch, table_responses
+from api.http.params import Accept, End, Format, Journey, Start, Stitch, table_responses
 from api.http.schemas import FunnelPublic
 from api.services import FunnelQuery
 
@@ -64,6 +64,7 @@ def read_funnel(
         Query(description="`first_touch` (default) or `lead_touch`, for `by=channel|campaign`."),
     ] = "first_touch",
     stitch: Stitch = True,
+    journey: Journey = "person",
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
@@ -77,6 +78,7 @@ def read_funnel(
         lost_stages=lost_stages,
         assign=assign,
         stitch=stitch,
+        journey=journey,
     )
     result = services.funnel(query)
     name = f"funnel-{by}" if by else "funnel"

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Request
 
 from api.http.deps import ServicesDep, extra_query_params
 from api.http.errors import problem_responses
-from api.http.params import By, DecimalDigits, End, Lookback, Stage, Start
+from api.http.params import By, DecimalDigits, End, Journey, Lookback, Stage, Start
 from api.services import ExplainQuery
 from api.services.queries import MAX_TOP
 
 router = APIRouter(prefix="/models", tags=["models"])
 
-KNOWN_PARAMETERS = frozenset({"by", "stage", "lookback_days", "start", "end", "top"})
+KNOWN_PARAMETERS = frozenset({"by", "stage", "lookback_days", "start", "end", "top", "journey"})
 """Query parameters of the route itself; any other one is a Markov parameter."""
 
 
@@ -30,6 +30,7 @@ def explain_markov(
     top: Annotated[
         int, DecimalDigits, Query(ge=0, le=MAX_TOP, description="Transitions to list.")
     ] = 20,
+    journey: Journey = "person",
 ) -> dict[str, Any]:
     """Explain the Markov model: chain, removal effects, top transitions, diagnostics.
 
@@ -45,6 +46,7 @@ def explain_markov(
         start=start,
         end=end,
         top=top,
+        journey=journey,
     )
     return services.explain(query).to_dict()
 

@@ -17,6 +17,7 @@ from api.http.params import (
     Cursor,
     End,
     Format,
+    Journey,
     Limit,
     Lookback,
     Stage,
@@ -45,6 +46,7 @@ def read_paths(
     collapse: Annotated[
         bool, Query(description="Merge consecutive repeats (`Email > Email` is `Email`).")
     ] = True,
+    journey: Journey = "person",
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
     fmt: Format = None,
@@ -60,7 +62,13 @@ def read_paths(
     conversions and revenue per whole day from first touch to conversion.
     """
     query = PathsQuery(
-        by=by, stage=stage, lookback_days=lookback_days, start=start, end=end, collapse=collapse
+        by=by,
+        stage=stage,
+        lookback_days=lookback_days,
+        start=start,
+        end=end,
+        collapse=collapse,
+        journey=journey,
     )
     return respond(
         services.paths(query),

@@ -45,6 +45,7 @@ async def delete_person(
         "touchpoints": removed.touchpoints,
         "conversions": removed.conversions,
         "identities": removed.identities,
+        "accounts": removed.accounts,
         "rows": removed.rows,
     }
 

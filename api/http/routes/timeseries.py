@@ -16,6 +16,7 @@ from api.http.params import (
     Cursor,
     End,
     Format,
+    Journey,
     Limit,
     Lookback,
     Stage,
@@ -57,6 +58,7 @@ def read_timeseries(
     lookback_days: Lookback = 90.0,
     start: Start = None,
     end: End = None,
+    journey: Journey = "person",
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
     fmt: Format = None,
@@ -77,6 +79,7 @@ def read_timeseries(
         lookback_days=lookback_days,
         start=start,
         end=end,
+        journey=journey,
     )
     return respond(
         services.timeseries(query),

@@ -38,7 +38,13 @@ def test_nothing_written_when_one_table_fails(store: Store, tmp_path: Path) -> N
     with pytest.raises(ValidationFailedError) as caught:
         ingest_adapter(store, "salesforce", [tmp_path])
     assert str(caught.value.problems[0]).startswith("Lead.csv row 2, field 'ts'")
-    assert store.counts() == {"touchpoints": 0, "conversions": 0, "costs": 0, "identities": 0}
+    assert store.counts() == {
+        "touchpoints": 0,
+        "conversions": 0,
+        "costs": 0,
+        "identities": 0,
+        "accounts": 0,
+    }
     summaries = ingest_adapter(store, "salesforce", [tmp_path], skip_invalid=True)
     assert {s.table: (s.inserted, s.rejected) for s in summaries} == {
         "conversions": (1, 1),
@@ -59,7 +65,7 @@ def test_cli_from(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out = capsys.readouterr().out
     assert code == 0
     assert "conversions: 13 rows read from 2 files — 13 inserted" in out
-    assert "identities: 7 rows read" in out
+    assert "identities: 8 rows read" in out
     code = main(
         [
             "ingest",
@@ -73,7 +79,7 @@ def test_cli_from(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         ]
     )
     assert code == 0
-    assert Store(db).counts()["touchpoints"] == 3
+    assert Store(db).counts()["touchpoints"] == 6 + 3  # HubSpot sources, then Segment
 
 
 def test_cli_from_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -56,9 +56,10 @@ def test_campaign_member_touches() -> None:
         (L1, "2024-01-04", "Webinar", "Q1 Webinar: Attribution 101", "responded"),
         (C1, "2024-02-10T07:00:00.000+0000", "Email", "Nurture March", "member"),
         (L2, "2024-01-09", "Events", "SaaStr 2024", "responded"),
+        ("0035e00000Con03AAA", "2024-02-26", "Events", "SaaStr 2024", "responded"),
     ]
     responded = salesforce.load([SAMPLE], {"responded_only": "true"})["touchpoints"]
-    assert responded.height == 2
+    assert responded.height == 3
 
 
 def test_status_mapping_is_configurable() -> None:
@@ -86,10 +87,37 @@ def test_explicit_object_files_and_missing_flags(tmp_path: Path) -> None:
 def test_one_transaction_for_all_tables(store: Store) -> None:
     summaries = ingest_adapter(store, "salesforce", [SAMPLE])
     assert {s.table: s.inserted for s in summaries} == {
-        "touchpoints": 3,
+        "touchpoints": 4,
         "conversions": 12,
         "identities": 12,
+        "accounts": 3,
     }
     assert store.read("conversions").filter(store.read("conversions")["stage"] == "closed_won")[
         "revenue"
     ].to_list() == [50000.0]
+
+
+def test_accounts_from_contacts_and_contact_roles() -> None:
+    frames = salesforce.load([SAMPLE])
+    assert sorted(frames["accounts"].select("user_id", "account_id").rows()) == [
+        ("0035e00000Con01AAA", "0015e00000Acc01AAA"),
+        ("0035e00000Con02AAA", "0015e00000Acc02AAA"),
+        # Eve: Acme's technical buyer on Opp01's contact roles (and Acme in Contact.csv).
+        ("0035e00000Con03AAA", "0015e00000Acc01AAA"),
+    ]
+    conversions = frames["conversions"].select("conversion_id", "account_id")
+    assert dict(conversions.rows())["0065e00000Opp01AAA:closed_won"] == "0015e00000Acc01AAA"
+    # A converted lead carries its ConvertedAccountId.
+    assert dict(conversions.rows())["00Q5e00000AbCd1EAF:lead"] == "0015e00000Acc01AAA"
+
+
+def test_contact_roles_alone_link_to_the_opportunity_account(tmp_path: Path) -> None:
+    (tmp_path / "Opportunity.csv").write_text(
+        "Id,AccountId,IsWon,IsClosed,Amount,CloseDate,CreatedDate\n"
+        "006A,001A,true,true,100,2024-03-01,2024-02-01\n"
+    )
+    (tmp_path / "OpportunityContactRole.csv").write_text(
+        "OpportunityId,ContactId,IsPrimary\n006A,003P,true\n006A,003Q,false\n"
+    )
+    accounts = salesforce.load([tmp_path])["accounts"]
+    assert accounts.select("user_id", "account_id").rows() == [("003P", "001A"), ("003Q", "001A")]

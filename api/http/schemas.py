@@ -156,6 +156,17 @@ class IdentityPublic(BaseModel):
     conversions_remapped: int
 
 
+class WindowsPublic(BaseModel):
+    """The click and view windows that kept the touches (see the docs on windows)."""
+
+    click_days: float = Field(description="days a click (any touch but a view) counts")
+    view_days: float = Field(description="days a view (an impression) counts")
+    view_interactions: list[str] = Field(
+        description="`interaction` values that are views (trimmed, lower case)",
+        examples=[["impression"]],
+    )
+
+
 class AttributionPublic(BaseModel):
     """Attributed conversions and revenue per channel or campaign, with ROAS, ROI and CPA.
 
@@ -175,6 +186,11 @@ class AttributionPublic(BaseModel):
     start: str | None = Field(description="first day of the period (inclusive)")
     end: str | None = Field(description="last day of the period (inclusive)")
     lookback_days: float
+    windows: WindowsPublic | None = Field(
+        default=None,
+        description="the click and view windows used; the totals' `view_only_conversions` "
+        "counts the conversions whose kept touches are all views",
+    )
     currency: str = Field(examples=["USD"])
     data: list[AttributionRow] = Field(
         examples=[
@@ -278,6 +294,7 @@ class PathsPublic(PageMeta):
     start: str | None
     end: str | None
     lookback_days: float
+    windows: WindowsPublic | None = Field(default=None, description="the click and view windows")
     currency: str
     data: list[PathRow]
     lengths: list[PathLengthRow]
@@ -328,6 +345,7 @@ class ComparePublic(PageMeta):
     start: str | None
     end: str | None
     lookback_days: float
+    windows: WindowsPublic | None = Field(default=None, description="the click and view windows")
     currency: str
     data: list[CompareRow]
     totals: dict[str, AttributionRow] = Field(description="each model's totals")
@@ -548,4 +566,5 @@ __all__ = [
     "UncertaintyPublic",
     "WhatIfPublic",
     "WhatIfRequest",
+    "WindowsPublic",
 ]

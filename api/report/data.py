@@ -44,6 +44,8 @@ class ReportData:
         The model of the channel and campaign tables, the trend and the budget.
     stage, start, end, lookback_days
         The conversion stage and the period (inclusive dates) reported on.
+    windows
+        The click and view windows (:mod:`attribution.windows`), or ``None``.
     generated
         When the numbers were computed (UTC).
     totals
@@ -95,6 +97,7 @@ class ReportData:
     trend: pl.DataFrame
     funnel: dict[str, Any] | str
     budget: dict[str, Any] | str
+    windows: dict[str, Any] | None = None
 
 
 def gather_report_data(
@@ -109,6 +112,8 @@ def gather_report_data(
     bootstrap: int = 100,
     seed: int = 0,
     top_paths: int = 15,
+    click_window_days: float | None = None,
+    view_window_days: float | None = None,
 ) -> ReportData:
     """Read the store and compute every number of the report.
 
@@ -122,7 +127,7 @@ def gather_report_data(
         Models to compare; default every registered model that runs on the
         data. The channel and campaign tables use ``linear`` when it is one
         of them, else the first.
-    stage, lookback_days
+    stage, lookback_days, click_window_days, view_window_days
         As in :func:`attribution.attribute`.
     ci, bootstrap, seed
         Add bootstrap intervals at level ``ci`` to the model comparison,
@@ -159,6 +164,8 @@ def gather_report_data(
         "lookback_days": lookback_days,
         "start": start,
         "end": end,
+        "click_window_days": click_window_days,
+        "view_window_days": view_window_days,
     }
     inputs = services.inputs(PeriodQuery(**period).window)
     if inputs.conversions.is_empty():
@@ -216,6 +223,7 @@ def gather_report_data(
         trend=trend,
         funnel=_funnel(services, start, end),
         budget=_budget(services, primary, stage, lookback_days),
+        windows=members.get("windows"),
     )
 
 

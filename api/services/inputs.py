@@ -21,6 +21,7 @@ import polars as pl
 
 from attribution.constants import MAX_LOOKBACK_DAYS
 from attribution.errors import ParameterError
+from attribution.windows import TouchWindows
 from engine.paths import (
     ConvertingJourneys,
     PathAggregate,
@@ -448,19 +449,36 @@ class Source(Protocol):
         ...  # pragma: no cover
 
     def paths(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return the engine's aggregated paths of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
 
     def converting(
-        self, window: Window, *, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return the engine's converting journeys of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
 
     def steps(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return the engine's journey steps of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
@@ -584,7 +602,13 @@ class StoreSource:
         )
 
     def paths(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs:
         """Build the window's journeys in DuckDB and return their distinct paths, in one snapshot.
 
@@ -613,12 +637,19 @@ class StoreSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
 
     def steps(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs:
         """Count the window's journey steps in DuckDB; return them with the converting paths.
 
@@ -647,6 +678,7 @@ class StoreSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
@@ -718,7 +750,14 @@ class StoreSource:
                 data_version=snap.data_version,
             )
 
-    def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
+    def converting(
+        self,
+        window: Window,
+        *,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
+    ) -> PathInputs:
         """Build the window's journeys in DuckDB and return the converting ones, in one snapshot.
 
         Only the touches of converting journeys, the window's conversions, the
@@ -748,6 +787,7 @@ class StoreSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
@@ -883,7 +923,13 @@ class LakeSource:
         )
 
     def paths(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs:
         """Build the window's journeys in Spark and return their distinct paths.
 
@@ -907,12 +953,19 @@ class LakeSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
 
     def steps(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs:
         """Count the window's journey steps in Spark; return them with the converting paths.
 
@@ -936,6 +989,7 @@ class LakeSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
@@ -971,7 +1025,14 @@ class LakeSource:
             steps=computed.get("steps"),
         )
 
-    def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
+    def converting(
+        self,
+        window: Window,
+        *,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
+    ) -> PathInputs:
         """Build the window's journeys in Spark and return the converting ones.
 
         Examples
@@ -994,6 +1055,7 @@ class LakeSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
@@ -1111,7 +1173,13 @@ class FrameSource:
         )
 
     def paths(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return ``None``: frames in memory are attributed by polars, journey by journey.
 
@@ -1123,7 +1191,12 @@ class FrameSource:
         return None
 
     def converting(
-        self, window: Window, *, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return ``None``: frames in memory are attributed by polars, journey by journey.
 
@@ -1135,7 +1208,13 @@ class FrameSource:
         return None
 
     def steps(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return ``None``: frames in memory are attributed by polars, journey by journey.
 

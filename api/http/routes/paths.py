@@ -14,6 +14,7 @@ from api.http.params import (
     DEFAULT_PAGE,
     Accept,
     By,
+    ClickWindow,
     Cursor,
     End,
     Format,
@@ -21,6 +22,7 @@ from api.http.params import (
     Lookback,
     Stage,
     Start,
+    ViewWindow,
     table_responses,
 )
 from api.http.schemas import PathsPublic
@@ -40,6 +42,8 @@ def read_paths(
     by: By = "channel",
     stage: Stage = None,
     lookback_days: Lookback = 90.0,
+    click_window_days: ClickWindow = None,
+    view_window_days: ViewWindow = None,
     start: Start = None,
     end: End = None,
     collapse: Annotated[
@@ -60,7 +64,14 @@ def read_paths(
     conversions and revenue per whole day from first touch to conversion.
     """
     query = PathsQuery(
-        by=by, stage=stage, lookback_days=lookback_days, start=start, end=end, collapse=collapse
+        by=by,
+        stage=stage,
+        lookback_days=lookback_days,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
+        start=start,
+        end=end,
+        collapse=collapse,
     )
     return respond(
         services.paths(query),

@@ -549,7 +549,8 @@ def require_converting(journeys: Journeys) -> None:
         raise EmptyInputError(
             "No converting journey to attribute: no conversion"
             + (f" of stage '{journeys.stage}'" if journeys.stage else "")
-            + " has a touch in its lookback window. Check the stage, the period and lookback_days."
+            + " has a touch in its lookback window (a view in its view window). Check the stage,"
+            " the period, lookback_days and the click and view windows."
         )
 
 

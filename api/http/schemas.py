@@ -486,6 +486,18 @@ class CurvesRequest(BaseModel):
         default=None, description="Conversion stage (default as attribution)."
     )
     lookback_days: float = Field(default=90.0, gt=0, le=MAX_LOOKBACK_DAYS)
+    click_window_days: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_LOOKBACK_DAYS,
+        description="Days a click counts (default: lookback_days).",
+    )
+    view_window_days: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_LOOKBACK_DAYS,
+        description="Days a view (an impression) counts (default 1).",
+    )
     curve: CurveKind = Field(default="hill", description="Curve shape: hill, power or log.")
     decay: float = Field(default=0.0, ge=0, lt=1, description="Geometric adstock decay.")
     bootstrap: int = Field(default=100, ge=0, le=10_000, description="Curve-fit resamples.")

@@ -222,7 +222,7 @@ def gather_report_data(
         time_lag=pl.DataFrame(stats.members["time_lag"], infer_schema_length=None),
         trend=trend,
         funnel=_funnel(services, start, end),
-        budget=_budget(services, primary, stage, lookback_days),
+        budget=_budget(services, primary, stage, lookback_days, period),
         windows=members.get("windows"),
     )
 
@@ -254,10 +254,17 @@ def _funnel(services: Services, start: dt.date | None, end: dt.date | None) -> d
 
 
 def _budget(
-    services: Services, model: str, stage: str | None, lookback: float
+    services: Services, model: str, stage: str | None, lookback: float, period: dict[str, Any]
 ) -> dict[str, Any] | str:
     try:
-        curves = CurvesQuery.create(model, stage=stage, lookback_days=lookback, bootstrap=20)
+        curves = CurvesQuery.create(
+            model,
+            stage=stage,
+            lookback_days=lookback,
+            bootstrap=20,
+            click_window_days=period.get("click_window_days"),
+            view_window_days=period.get("view_window_days"),
+        )
         return services.plan(PlanQuery(curves)).to_dict()
     except Exception as exc:  # any failure here is a note, not a failed report
         return f"The budget plan could not be computed on this data: {exc}"

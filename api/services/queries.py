@@ -496,10 +496,13 @@ class CurvesQuery:
     bootstrap: int = 100
     attribution_bootstrap: int = 0
     seed: int = 0
+    click_window_days: float | None = None
+    view_window_days: float | None = None
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, None, None)
         object.__setattr__(self, "lookback_days", float(self.lookback_days))
+        touch_windows(self.lookback_days, self.click_window_days, self.view_window_days)
         if isinstance(self.bootstrap, bool) or not 0 <= self.bootstrap <= 10_000:
             raise ParameterError(
                 "The 'bootstrap' parameter must be >= 0 and <= 10000. "

@@ -96,16 +96,6 @@ class TouchWindows:
             "view_interactions": list(VIEW_INTERACTIONS),
         }
 
-    def describe(self) -> str:
-        """Return the windows as a report header says them.
-
-        Examples
-        --------
-        >>> TouchWindows(7.0, 1.0).describe()
-        '7-day click / 1-day view'
-        """
-        return f"{self.click_days:g}-day click / {self.view_days:g}-day view"
-
 
 def _number(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):

@@ -56,6 +56,7 @@ class ModelComparison:
     totals: dict[str, dict[str, Any]]
     reports: dict[str, AttributionReport] = field(repr=False)
     skipped: dict[str, str] = field(default_factory=dict)
+    windows: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the comparison as JSON-ready data (non-finite numbers become ``None``).
@@ -74,6 +75,7 @@ class ModelComparison:
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "lookback_days": self.lookback_days,
+            "windows": self.windows,
             "currency": self.currency,
             "data": json_ready(self.data.to_dicts()),
             "totals": {name: json_ready(totals) for name, totals in self.totals.items()},
@@ -100,6 +102,8 @@ def compare_models(
     ci: float | None = None,
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    click_window_days: float | None = None,
+    view_window_days: float | None = None,
 ) -> ModelComparison:
     """Attribute the same journeys with several models and put their results side by side.
 
@@ -114,6 +118,8 @@ def compare_models(
         that fails raises.
     by, stage, lookback_days, start, end, currency, ci, bootstrap, seed
         As in :func:`attribution.attribute`.
+    click_window_days, view_window_days
+        As in :func:`attribution.attribute` (the click and view windows).
 
     Returns
     -------
@@ -137,7 +143,14 @@ def compare_models(
     """
     instances, explicit = model_instances(models)
     journeys = build_journeys(
-        touchpoints, conversions, stage=stage, lookback_days=lookback_days, start=start, end=end
+        touchpoints,
+        conversions,
+        stage=stage,
+        lookback_days=lookback_days,
+        start=start,
+        end=end,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
     )
 
     def report(instance: AttributionModel) -> AttributionReport:
@@ -231,6 +244,7 @@ def compare_reports(
         totals={name: report.totals for name, report in reports.items()},
         reports=reports,
         skipped=skipped,
+        windows=first.windows,
     )
 
 

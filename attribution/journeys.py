@@ -8,11 +8,16 @@ the same person before it, in time order:
   two journeys and a touch is never credited twice ("split at conversions", as
   Google Analytics paths and DP6's MAM do);
 - only touches within ``lookback_days`` before the conversion count; older
-  ones are dropped.
+  ones are dropped;
+- within it, a view (``interaction`` = ``impression``) counts only within the
+  view window and every other touch within the click window
+  (:mod:`attribution.windows`: by default the lookback for clicks, 1 day for
+  views, as Meta reports 7-day click / 1-day view).
 
 A *non-converting journey* is what a person did after their last conversion
 (or ever, if they never converted): their remaining touches within
-``lookback_days`` of the last of them. Markov and Shapley models need those.
+``lookback_days`` of the last of them (and within the click or view window of
+it, by the same rule). Markov and Shapley models need those.
 
 The period ``[start, end]`` (inclusive dates, UTC) selects conversions by their
 date; touches before ``start`` still count inside the lookback window. Data
@@ -59,6 +64,7 @@ from attribution.schema import (
     TOUCHPOINTS_REQUIRED,
     UTC_DATETIME,
 )
+from attribution.windows import TouchWindows, is_view, touch_windows, view_only_conversions
 
 NON_CONVERTING_PREFIX = "~"
 """Prefix of the journey id of a person's non-converting journey."""
@@ -119,6 +125,11 @@ class Journeys:
     """``(touches, by, paths)``: what :meth:`paths` returns for ``by`` while ``touches`` are
     these very touches (journeys built from a path table know their paths; a copy with other
     touches, e.g. from :func:`dataclasses.replace`, rolls them up again)."""
+    windows: TouchWindows | None = None
+    """The click and view windows the touches were kept with (``None``: not known, e.g.
+    journeys from aggregated paths, which have no interaction)."""
+    view_only_conversions: float = 0.0
+    """Converting journeys whose kept touches are all views (:mod:`attribution.windows`)."""
 
     @property
     def converting(self) -> pl.DataFrame:
@@ -302,6 +313,8 @@ def build_journeys(
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    click_window_days: float | None = None,
+    view_window_days: float | None = None,
 ) -> Journeys:
     """Join conversions to the touches before them (see the module docstring).
 
@@ -321,6 +334,10 @@ def build_journeys(
         Only touches at most this many days before the conversion count.
     start, end
         Inclusive UTC dates selecting conversions; ``None`` means unbounded.
+    click_window_days, view_window_days
+        Days a click (any touch but a view) and a view (``interaction`` =
+        ``impression``) count before the conversion: by default the lookback
+        and 1 day (:func:`attribution.windows.touch_windows`).
 
     Returns
     -------
@@ -354,6 +371,7 @@ def build_journeys(
         )
     if start is not None and end is not None and start > end:
         raise ParameterError(f"start ({start}) is after end ({end}).")
+    windows = touch_windows(lookback_days, click_window_days, view_window_days)
     touches = _conform(touchpoints, TOUCHPOINTS, TOUCHPOINTS_REQUIRED, "touchpoints")
     convs = _conform(conversions, CONVERSIONS, CONVERSIONS_REQUIRED, "conversions")
     stage = resolve_stage(convs, stage)
@@ -365,7 +383,8 @@ def build_journeys(
         horizon = _day_start(end + dt.timedelta(days=1))
         touches = touches.filter(pl.col("ts") < horizon)
         convs = convs.filter(pl.col("ts") < horizon)
-    lookback = dt.timedelta(days=lookback_days)
+    # The oldest age each touch may have: its click or view window (never past the lookback).
+    max_age = windows.age_limit(is_view())
 
     touches = touches.sort("user_id", "ts", "touchpoint_id")
     targets = convs.select(
@@ -383,7 +402,7 @@ def build_journeys(
         check_sortedness=False,
     )
     converting = assigned.filter(
-        pl.col("journey_id").is_not_null() & (pl.col("conversion_ts") - pl.col("ts") <= lookback)
+        pl.col("journey_id").is_not_null() & (pl.col("conversion_ts") - pl.col("ts") <= max_age)
     ).with_columns(pl.lit(True).alias("converted"))
     remaining = (
         assigned.filter(pl.col("journey_id").is_null())
@@ -392,7 +411,7 @@ def build_journeys(
             pl.lit(False).alias("converted"),
             pl.lit(0.0).alias("revenue"),
         )
-        .filter(pl.col("ts").max().over("journey_id") - pl.col("ts") <= lookback)
+        .filter(pl.col("ts").max().over("journey_id") - pl.col("ts") <= max_age)
     )
     if start is not None:
         since = _day_start(start)
@@ -425,6 +444,8 @@ def build_journeys(
         stage=stage,
         lookback_days=float(lookback_days),
         milestones=stage_milestones(converting, every_stage),
+        windows=windows,
+        view_only_conversions=view_only_conversions(journey_touches),
     )
 
 
@@ -528,7 +549,8 @@ def require_converting(journeys: Journeys) -> None:
         raise EmptyInputError(
             "No converting journey to attribute: no conversion"
             + (f" of stage '{journeys.stage}'" if journeys.stage else "")
-            + " has a touch in its lookback window. Check the stage, the period and lookback_days."
+            + " has a touch in its lookback window (a view in its view window). Check the stage,"
+            " the period, lookback_days and the click and view windows."
         )
 
 

@@ -18,6 +18,10 @@ Conventions:
 - CPA is null where spend is zero or unknown, never 0 (free customers).
 - The period defaults to the dates covered by the data (conversions of the
   stage and costs); it is echoed in the report.
+- Touches count within the click window, views (``interaction`` =
+  ``impression``) within the view window (:mod:`attribution.windows`); the
+  report echoes both (``windows``) and counts the conversions only views
+  reached (``view_only_conversions`` in the totals).
 - ``cpa`` is spend per attributed conversion *of the attributed stage*: with
   ``stage="lead"`` it is the cost per lead (CPL = spend / attributed leads,
   conventions.md 6.1), with ``closed_won`` or ``purchase`` the cost per
@@ -70,6 +74,9 @@ class AttributionReport:
     ``seed``) or is ``None``. ``currency`` is ``None`` when nobody said what
     the money is in (frames or path tables given without one), and ``start``
     / ``end`` are ``None`` when neither the data nor the caller dates them.
+    ``windows`` says which click and view windows
+    kept the touches (:meth:`attribution.windows.TouchWindows.to_dict`), or is
+    ``None`` when the journeys had no interactions (aggregated paths).
     """
 
     model: str
@@ -84,6 +91,7 @@ class AttributionReport:
     totals: dict[str, Any]
     credits: pl.DataFrame = field(repr=False)
     uncertainty: dict[str, Any] | None = None
+    windows: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (the API's response body).
@@ -103,6 +111,7 @@ class AttributionReport:
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "lookback_days": self.lookback_days,
+            "windows": self.windows,
             "currency": self.currency,
             "data": json_ready(self.data.to_dicts()),
             "totals": json_ready(self.totals),
@@ -140,6 +149,8 @@ class AttributionReport:
         )
         if self.currency is not None:
             header += f" · {self.currency}"
+        if self.windows is not None:
+            header += "\n" + windows_line(self.windows, self.totals)
         if self.stage == "lead":
             header += " · cpa = CPL (spend per attributed lead)"
         if self.uncertainty is not None:
@@ -152,6 +163,21 @@ class AttributionReport:
 
     def __str__(self) -> str:
         return self.to_table()
+
+
+def windows_line(windows: dict[str, Any], totals: dict[str, Any]) -> str:
+    """Return the header line saying which windows kept the touches and what views alone reached.
+
+    Examples
+    --------
+    >>> windows_line({"click_days": 7.0, "view_days": 1.0}, {"view_only_conversions": 3.0})
+    'windows 7-day click / 1-day view (impressions) · 3 conversions reached by views only'
+    """
+    only = totals.get("view_only_conversions") or 0.0
+    return (
+        f"windows {windows['click_days']:g}-day click / {windows['view_days']:g}-day view "
+        f"(impressions) · {only:,.0f} conversions reached by views only"
+    )
 
 
 def _period(
@@ -219,6 +245,8 @@ def attribute(
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    click_window_days: float | None = None,
+    view_window_days: float | None = None,
     currency: str | None = None,
     params: dict[str, Any] | None = None,
     ci: float | None = None,
@@ -241,6 +269,10 @@ def attribute(
         Touch column to report by: ``channel``, ``campaign`` or any other.
     stage, lookback_days, start, end
         As in :func:`build_journeys`; spend is summed over the same period.
+    click_window_days, view_window_days
+        Days a click (any touch but a view) and a view (``interaction`` =
+        ``impression``) can be credited before the conversion; by default the
+        lookback and 1 day (see :mod:`attribution.windows`).
     currency
         ISO 4217 code of the money, echoed in the report; ``None`` (the
         default) when the frames do not say, reported as ``null``.
@@ -279,7 +311,14 @@ def attribute(
     """
     instance = model if isinstance(model, AttributionModel) else get_model(model, **(params or {}))
     journeys = build_journeys(
-        touchpoints, conversions, stage=stage, lookback_days=lookback_days, start=start, end=end
+        touchpoints,
+        conversions,
+        stage=stage,
+        lookback_days=lookback_days,
+        start=start,
+        end=end,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
     )
     return report_journeys(
         journeys,
@@ -413,6 +452,7 @@ def report_journeys(
         sums = sums.with_columns(pl.lit(float(in_period["spend"].sum())).alias("spend"))
     totals = with_money_metrics(sums).to_dicts()[0]
     totals["untouched_conversions"] = untouched.height
+    totals["view_only_conversions"] = journeys.view_only_conversions
     first_touches = journeys.touches.filter(~pl.col("converted") & (pl.col("position") == 0))
     totals["non_converting_journeys"] = (
         float(first_touches["count"].sum()) if non_converting is None else float(non_converting)
@@ -430,6 +470,7 @@ def report_journeys(
         totals=totals,
         credits=touches,
         uncertainty=describe(ci, bootstrap, seed) if ci is not None else None,
+        windows=journeys.windows.to_dict() if journeys.windows is not None else None,
     )
 
 
@@ -507,4 +548,5 @@ __all__ = [
     "costs_keyed_by",
     "credit_touches",
     "report_journeys",
+    "windows_line",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -20,6 +20,7 @@ from attribution.journeys import UNTOUCHED, Journeys, resolve_stage, stage_miles
 from attribution.markov.chain import STEPS
 from attribution.paths import journeys_from_path_lists
 from attribution.schema import JOURNEY_TOUCHES
+from attribution.windows import TouchWindows, touch_windows
 from engine.sql import (
     converting_touches_sql,
     items_sql,
@@ -29,6 +30,7 @@ from engine.sql import (
     path_digits,
     remapped_sql,
     stages_sql,
+    views_sql,
 )
 from ingest.store import Snapshot
 
@@ -60,6 +62,10 @@ class PathAggregate:
     conversion_dates
         First and last day with a conversion of the stage in the period, or
         ``None`` when there is none.
+    windows
+        The click and view windows the journeys were built with.
+    view_only
+        Conversions whose kept touches are all views.
 
     Examples
     --------
@@ -77,6 +83,8 @@ class PathAggregate:
     paths: pl.DataFrame
     untouched: pl.DataFrame
     conversion_dates: tuple[dt.date, dt.date] | None
+    windows: TouchWindows | None = None
+    view_only: float = 0.0
 
     def journeys(self) -> Journeys:
         """Return the journeys the models read: one per distinct path, with its count.
@@ -88,7 +96,7 @@ class PathAggregate:
         >>> empty.journeys().touches.height
         0
         """
-        return journeys_from_path_lists(
+        journeys = journeys_from_path_lists(
             self.paths,
             by=self.by,
             untouched=self.untouched,
@@ -96,6 +104,7 @@ class PathAggregate:
             lookback_days=self.lookback_days,
             distinct=True,
         )
+        return replace(journeys, windows=self.windows, view_only_conversions=self.view_only)
 
 
 def window_stages(
@@ -140,6 +149,43 @@ def remapped(
     return counts
 
 
+def window_views(
+    snap: Snapshot, lookback_days: float, start: dt.date | None, end: dt.date | None
+) -> int:
+    """Return the number of views (impressions) among a period's read touches.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from ingest import Store
+    >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb").snapshot() as snap:
+    ...     window_views(snap, 90, None, None)
+    0
+    """
+    return int(snap.query(views_sql(lookback_days, start, end)).item())
+
+
+def sql_windows(
+    windows: TouchWindows | None, lookback_days: float, views: int
+) -> dict[str, float | None]:
+    """Return the ``click_days`` and ``view_days`` the journey queries are built with.
+
+    ``windows=None`` means the defaults (:func:`attribution.windows.touch_windows`).
+    With no view among the touches, ``view_days`` is ``None``: the queries
+    then read no ``interaction`` and keep a plain lookback of the click
+    window, the query they ran before windows existed.
+
+    Examples
+    --------
+    >>> sql_windows(None, 90, views=0)
+    {'click_days': 90.0, 'view_days': None}
+    >>> sql_windows(None, 90, views=3)
+    {'click_days': 90.0, 'view_days': 1.0}
+    """
+    resolved = windows if windows is not None else touch_windows(lookback_days)
+    return {"click_days": resolved.click_days, "view_days": resolved.view_days if views else None}
+
+
 def chosen_stage(counted: Mapping[str, int], stage: str | None) -> str | None:
     """Pick the stage to attribute among those counted in the window, as the polars path does.
 
@@ -175,6 +221,7 @@ def store_paths(
     start: dt.date | None,
     end: dt.date | None,
     stages: Mapping[str, int] | None = None,
+    windows: TouchWindows | None = None,
 ) -> PathAggregate:
     """Build a stage's journeys in DuckDB and bring back their distinct paths.
 
@@ -189,6 +236,9 @@ def store_paths(
         stage the same way (:func:`attribution.journeys.resolve_stage`).
     stages
         The conversions per stage in the window, when already counted.
+    windows
+        The click and view windows (:func:`attribution.windows.touch_windows`;
+        ``None``: the defaults for ``lookback_days``).
 
     Returns
     -------
@@ -215,11 +265,19 @@ def store_paths(
     if chosen is None:
         return empty_aggregate(by, lookback_days)
     items = item_codes(snap.query(items_sql(by, lookback_days, start, end))["item"])
+    limits = sql_windows(windows, lookback_days, window_views(snap, lookback_days, start, end))
     sql = journey_paths_sql(
-        by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end, items=items.height
+        by=by,
+        stage=chosen,
+        lookback_days=lookback_days,
+        start=start,
+        end=end,
+        items=items.height,
+        **limits,
     )
     frame = snap.query(sql, {"person_map": person_map, "item_codes": items})
-    return aggregate_rows(frame, items["item"], by, chosen, lookback_days)
+    aggregate = aggregate_rows(frame, items["item"], by, chosen, lookback_days)
+    return replace(aggregate, windows=windows or touch_windows(lookback_days))
 
 
 def item_codes(items: pl.Series) -> pl.DataFrame:
@@ -339,6 +397,8 @@ class StepAggregate:
         ``None`` when there is none.
     non_converting
         The number of non-converting journeys.
+    windows, view_only
+        As in :class:`PathAggregate`.
 
     Examples
     --------
@@ -360,6 +420,8 @@ class StepAggregate:
     untouched: pl.DataFrame
     conversion_dates: tuple[dt.date, dt.date] | None
     non_converting: float
+    windows: TouchWindows | None = None
+    view_only: float = 0.0
 
     def journeys(self) -> Journeys:
         """Return the converting journeys: one per distinct converting path, with its count.
@@ -369,7 +431,7 @@ class StepAggregate:
         >>> empty_steps("campaign", 90.0).journeys().touches.height
         0
         """
-        return journeys_from_path_lists(
+        journeys = journeys_from_path_lists(
             self.converting,
             by=self.by,
             untouched=self.untouched,
@@ -377,6 +439,7 @@ class StepAggregate:
             lookback_days=self.lookback_days,
             distinct=True,
         )
+        return replace(journeys, windows=self.windows, view_only_conversions=self.view_only)
 
 
 def empty_steps(by: str, lookback_days: float) -> StepAggregate:
@@ -409,6 +472,7 @@ def store_steps(
     start: dt.date | None,
     end: dt.date | None,
     stages: Mapping[str, int] | None = None,
+    windows: TouchWindows | None = None,
 ) -> StepAggregate:
     """Count the steps of a stage's journeys in DuckDB and bring back the converting paths.
 
@@ -440,9 +504,13 @@ def store_steps(
     if chosen is None:
         return empty_steps(by, lookback_days)
     items = item_codes(snap.query(items_sql(by, lookback_days, start, end))["item"])
-    sql = journey_steps_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
+    limits = sql_windows(windows, lookback_days, window_views(snap, lookback_days, start, end))
+    sql = journey_steps_sql(
+        by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end, **limits
+    )
     frame = snap.query(sql, {"person_map": person_map, "item_codes": items})
-    return step_rows(frame, items["item"], by, chosen, lookback_days)
+    aggregate = step_rows(frame, items["item"], by, chosen, lookback_days)
+    return replace(aggregate, windows=windows or touch_windows(lookback_days))
 
 
 def step_rows(
@@ -531,8 +599,20 @@ def step_rows(
     if isinstance(first, dt.datetime) and isinstance(last, dt.datetime):
         dates = (first.date(), last.date())
     non_converting = float(starts) - float(touched["count"].sum())
+    view_only = 0.0
+    if "is_view" in frame.columns:
+        per_journey = events.filter(~conversion).group_by(journey).agg(pl.col("is_view").min())
+        view_only = float((per_journey["is_view"] == 1).sum())
     return StepAggregate(
-        by, stage, lookback_days, steps, converting, untouched, dates, non_converting
+        by,
+        stage,
+        lookback_days,
+        steps,
+        converting,
+        untouched,
+        dates,
+        non_converting,
+        view_only=view_only,
     )
 
 
@@ -575,6 +655,7 @@ def converting_journeys(
     counted: pl.DataFrame,
     stage: str,
     lookback_days: float,
+    windows: TouchWindows | None = None,
 ) -> ConvertingJourneys:
     """Turn the rows of :func:`engine.sql.converting_touches_sql` (from any engine) into journeys.
 
@@ -588,8 +669,8 @@ def converting_journeys(
         milestones are read from them.
     counted
         What :func:`engine.sql.non_converting_sql` counted (``n``, ``alone``).
-    stage, lookback_days
-        What the journeys were built with.
+    stage, lookback_days, windows
+        What the journeys were built with (``windows=None``: the defaults).
 
     Examples
     --------
@@ -619,12 +700,18 @@ def converting_journeys(
         .cast(UNTOUCHED)  # type: ignore[arg-type]
         .sort("conversion_id")
     )
+    view_only = 0.0
+    if "is_view" in touched.columns:
+        per_journey = touched.group_by("journey_id").agg(pl.col("is_view").min())
+        view_only = float((per_journey["is_view"] == 1).sum())
     journeys = Journeys(
         touches=touches,
         untouched=untouched,
         stage=stage,
         lookback_days=float(lookback_days),
         milestones=stage_milestones(touches, conversions),
+        windows=windows or touch_windows(lookback_days),
+        view_only_conversions=view_only,
     )
     return ConvertingJourneys(journeys, float(counted["n"].item()), int(counted["alone"].item()))
 
@@ -639,6 +726,7 @@ def store_converting(
     start: dt.date | None,
     end: dt.date | None,
     stages: Mapping[str, int] | None = None,
+    windows: TouchWindows | None = None,
 ) -> ConvertingJourneys | None:
     """Build a stage's journeys in DuckDB and bring back the converting ones, touch by touch.
 
@@ -667,9 +755,10 @@ def store_converting(
         return None
     options = {"stage": chosen, "lookback_days": lookback_days, "start": start, "end": end}
     frames = {"person_map": person_map}
-    rows = snap.query(converting_touches_sql(**options), frames)  # type: ignore[arg-type]
+    limits = sql_windows(windows, lookback_days, window_views(snap, lookback_days, start, end))
+    rows = snap.query(converting_touches_sql(**options, **limits), frames)  # type: ignore[arg-type]
     tallies = snap.query(non_converting_sql(**options), frames)  # type: ignore[arg-type]
-    return converting_journeys(rows, conversions, tallies, chosen, lookback_days)
+    return converting_journeys(rows, conversions, tallies, chosen, lookback_days, windows)
 
 
 def aggregate_rows(
@@ -714,7 +803,8 @@ def aggregate_rows(
     dates: tuple[dt.date, dt.date] | None = None
     if isinstance(first, dt.datetime) and isinstance(last, dt.datetime):
         dates = (first.date(), last.date())
-    return PathAggregate(by, stage, lookback_days, paths, untouched, dates)
+    view_only = float(frame["view_only"].sum()) if "view_only" in frame.columns else 0.0
+    return PathAggregate(by, stage, lookback_days, paths, untouched, dates, view_only=view_only)
 
 
 __all__ = [
@@ -730,9 +820,11 @@ __all__ = [
     "empty_steps",
     "item_codes",
     "remapped",
+    "sql_windows",
     "step_rows",
     "store_converting",
     "store_paths",
     "store_steps",
     "window_stages",
+    "window_views",
 ]

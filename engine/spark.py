@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from attribution.errors import InputError, ParameterError
+from attribution.windows import TouchWindows, touch_windows
 from engine.paths import (
     ConvertingJourneys,
     PathAggregate,
@@ -30,6 +32,7 @@ from engine.paths import (
     empty_aggregate,
     empty_steps,
     item_codes,
+    sql_windows,
     step_rows,
 )
 from engine.sql import (
@@ -43,6 +46,7 @@ from engine.sql import (
     remapped_sql,
     stages_sql,
     to_spark,
+    views_sql,
 )
 
 if TYPE_CHECKING:
@@ -164,6 +168,23 @@ def lake_remapped(
     }
 
 
+def lake_views(
+    spark: SparkSession, lookback_days: float, start: dt.date | None, end: dt.date | None
+) -> int:
+    """Return the number of views among a period's read touches (see :func:`engine.paths.window_views`).
+
+    A lake whose touchpoints have no ``interaction`` column has none.
+
+    Examples
+    --------
+    >>> lake_views  # doctest: +ELLIPSIS
+    <function lake_views at ...>
+    """  # noqa: E501
+    if "interaction" not in spark.table("touchpoints").columns:
+        return 0
+    return int(_frame(spark, views_sql(lookback_days, start, end)).item())
+
+
 def lake_paths(
     spark: SparkSession,
     person_map: pl.DataFrame,
@@ -174,6 +195,7 @@ def lake_paths(
     start: dt.date | None,
     end: dt.date | None,
     stages: dict[str, int] | None = None,
+    windows: TouchWindows | None = None,
 ) -> PathAggregate:
     """Build a stage's journeys in Spark and bring back their distinct paths.
 
@@ -190,10 +212,18 @@ def lake_paths(
     if chosen is None:
         return empty_aggregate(by, lookback_days)
     items = _item_view(spark, person_map, by, lookback_days, start, end)
+    limits = sql_windows(windows, lookback_days, lake_views(spark, lookback_days, start, end))
     sql = journey_paths_sql(
-        by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end, items=items.height
+        by=by,
+        stage=chosen,
+        lookback_days=lookback_days,
+        start=start,
+        end=end,
+        items=items.height,
+        **limits,
     )
-    return aggregate_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
+    aggregate = aggregate_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
+    return replace(aggregate, windows=windows or touch_windows(lookback_days))
 
 
 def _item_view(
@@ -222,6 +252,7 @@ def lake_steps(
     start: dt.date | None,
     end: dt.date | None,
     stages: dict[str, int] | None = None,
+    windows: TouchWindows | None = None,
 ) -> StepAggregate:
     """Count the steps of a stage's journeys in Spark and bring back the converting paths.
 
@@ -238,8 +269,12 @@ def lake_steps(
     if chosen is None:
         return empty_steps(by, lookback_days)
     items = _item_view(spark, person_map, by, lookback_days, start, end)
-    sql = journey_steps_sql(by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end)
-    return step_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
+    limits = sql_windows(windows, lookback_days, lake_views(spark, lookback_days, start, end))
+    sql = journey_steps_sql(
+        by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end, **limits
+    )
+    aggregate = step_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
+    return replace(aggregate, windows=windows or touch_windows(lookback_days))
 
 
 def lake_converting(
@@ -252,6 +287,7 @@ def lake_converting(
     start: dt.date | None,
     end: dt.date | None,
     stages: dict[str, int] | None = None,
+    windows: TouchWindows | None = None,
 ) -> ConvertingJourneys | None:
     """Build a stage's journeys in Spark and bring back the converting ones, touch by touch.
 
@@ -269,9 +305,10 @@ def lake_converting(
         return None
     _person_view(spark, person_map)
     options = {"stage": chosen, "lookback_days": lookback_days, "start": start, "end": end}
-    rows = _frame(spark, converting_touches_sql(**options))  # type: ignore[arg-type]
+    limits = sql_windows(windows, lookback_days, lake_views(spark, lookback_days, start, end))
+    rows = _frame(spark, converting_touches_sql(**options, **limits))  # type: ignore[arg-type]
     tallies = _frame(spark, non_converting_sql(**options))  # type: ignore[arg-type]
-    return converting_journeys(rows, conversions, tallies, chosen, lookback_days)
+    return converting_journeys(rows, conversions, tallies, chosen, lookback_days, windows)
 
 
 def lake_funnel(
@@ -333,6 +370,7 @@ __all__ = [
     "lake_stages",
     "lake_steps",
     "lake_table",
+    "lake_views",
     "read_lake",
     "register_lake",
     "spark_session",

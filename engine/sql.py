@@ -16,6 +16,10 @@ against it on random data by ``tests/engine``):
   person's last conversion form a non-converting journey;
 - a journey keeps the touches at most ``lookback_days`` before its anchor:
   the conversion instant, or for a non-converting journey its last touch;
+  within it, at most ``click_days`` for a touch that is not a view and
+  ``view_days`` for a view (``interaction`` in
+  :data:`attribution.windows.VIEW_INTERACTIONS`); ``view_days=None`` reads
+  no interaction at all (the store has no view: every touch is a click);
 - the period: events before the day after ``end``; journeys whose anchor is
   on or after ``start``;
 - a converting journey with no touch left has no path: it is reported on the
@@ -30,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 
 from attribution.constants import NOT_SET
+from attribution.windows import VIEW_INTERACTIONS
 
 
 def literal(value: str) -> str:
@@ -85,6 +90,57 @@ def event_window(
     if end is not None:
         where.append(f"{alias}.ts < {timestamp(_midnight(end + dt.timedelta(days=1)))}")
     return " AND ".join(where) or "TRUE"
+
+
+def _micros(days: float) -> int:
+    return dt.timedelta(days=days) // dt.timedelta(microseconds=1)
+
+
+def views_sql(lookback_days: float, start: dt.date | None, end: dt.date | None) -> str:
+    """Return the query counting the views (impressions) among a period's read touches.
+
+    None there, the click window is every touch's window and the journey
+    queries need not read ``interaction`` (``view_days=None``).
+
+    Examples
+    --------
+    >>> "impression" in views_sql(90, None, None)
+    True
+    """
+    return (
+        f"SELECT COUNT(*) AS n FROM touchpoints AS e "
+        f"WHERE {_is_view('e')} = 1 AND {event_window(lookback_days, start, end)}"
+    )
+
+
+def _is_view(alias: str) -> str:
+    """Return 1 for a touch that is a view, else 0 (``interaction`` trimmed, lower case)."""
+    values = ", ".join(literal(v) for v in VIEW_INTERACTIONS)
+    return (
+        f"CASE WHEN LOWER(TRIM(CAST({alias}.interaction AS VARCHAR))) IN ({values}) "
+        "THEN 1 ELSE 0 END"
+    )
+
+
+def _since(click_days: float, view_days: float | None) -> str:
+    """Return the oldest ``ts`` an event of a journey keeps: its anchor less its window."""
+    click = f"anchor - INTERVAL '{_micros(click_days)}' MICROSECOND"
+    if view_days is None or view_days == click_days:
+        return click
+    view = f"anchor - INTERVAL '{_micros(view_days)}' MICROSECOND"
+    return f"CASE WHEN is_view = 1 THEN {view} ELSE {click} END"
+
+
+def _per_touch(click_days: float, view_days: float | None) -> bool:
+    """Whether views and clicks have different windows: the dropped touches interleave."""
+    return view_days is not None and view_days != click_days
+
+
+def _view_columns(view_days: float | None) -> tuple[list[str], list[str], list[str]]:
+    """Return the touch, conversion and name lists adding ``is_view`` to the events, if read."""
+    if view_days is None:
+        return [], [], []
+    return [_is_view("e")], ["0"], ["is_view"]
 
 
 def path_digits(items: int) -> int:
@@ -164,6 +220,8 @@ def journey_paths_sql(
     start: dt.date | None,
     end: dt.date | None,
     items: int,
+    click_days: float | None = None,
+    view_days: float | None = None,
 ) -> str:
     """Return the query of the paths of a stage's journeys, and of the untouched conversions.
 
@@ -186,6 +244,11 @@ def journey_paths_sql(
     ``long_path``, the codes joined by commas in touch order.
     :func:`engine.paths.decode_paths` turns both back into items.
 
+    ``click_days`` (default: the lookback) and ``view_days`` are the windows
+    of :mod:`attribution.windows`; with ``view_days`` the rows also count
+    ``view_only``, the conversions whose kept touches are all views (0
+    without).
+
     Examples
     --------
     >>> sql = journey_paths_sql(by="channel", stage="purchase", lookback_days=90,
@@ -196,15 +259,28 @@ def journey_paths_sql(
     _check_by(by)
     base, digits, words = items + 1, path_digits(items), path_words(items)
     powers = _powers(base, digits)
+    views, conversion_views, view_names = _view_columns(view_days)
     journeys = _kept_events(
         stage,
         lookback_days,
         start,
         end,
-        touch_columns=["c.code"],
+        touch_columns=["c.code", *views],
         join=_item_join(by),
-        conversion_columns=["CAST(NULL AS BIGINT)"],
-        names=["code"],
+        conversion_columns=["CAST(NULL AS BIGINT)", *conversion_views],
+        names=["code", *view_names],
+        click_days=click_days,
+        view_days=view_days,
+    )
+    all_views = (
+        "\n         MIN(CASE WHEN is_conv = 0 THEN is_view END) AS all_views,"
+        if view_days is not None
+        else ""
+    )
+    view_only = (
+        "CAST(SUM(CASE WHEN converted = 1 AND all_views = 1 THEN 1 ELSE 0 END) AS DOUBLE)"
+        if view_days is not None
+        else "CAST(0 AS DOUBLE)"
     )
     short = digits * words
     word_sums = "".join(
@@ -218,7 +294,7 @@ def journey_paths_sql(
   SELECT person, MAX(is_conv) AS converted, SUM(revenue) AS revenue,
          MAX(CASE WHEN is_conv = 1 THEN event_id END) AS conversion_id,
          MAX(CASE WHEN is_conv = 1 THEN ts END) AS conversion_ts,
-         COUNT(code) AS n,
+         COUNT(code) AS n,{all_views}
          MIN(CASE WHEN is_conv = 0 AND touches <= {short} THEN later END) AS last_later,{word_sums}
          STRING_AGG(CAST(code AS VARCHAR), ',' ORDER BY seq) FILTER (WHERE touches > {short})
            AS long_path
@@ -229,7 +305,9 @@ def journey_paths_sql(
   )
   GROUP BY person, journey
 ), keyed AS (
-  SELECT converted, revenue, conversion_ts, n, long_path, last_later, {word_names},
+  SELECT converted, revenue, conversion_ts, n, long_path, last_later, {word_names},{
+        " all_views," if view_days is not None else ""
+    }
          CASE WHEN n = 0 THEN conversion_id END AS untouched_id,
          CASE WHEN n = 0 THEN person END AS untouched_person
   FROM journeys
@@ -241,6 +319,7 @@ SELECT n, last_later, {word_names}, long_path,
        CAST(SUM(1 - converted) AS DOUBLE) AS nulls,
        MIN(conversion_ts) AS first_conversion,
        MAX(conversion_ts) AS last_conversion,
+       {view_only} AS view_only,
        untouched_id AS conversion_id,
        untouched_person AS user_id
 FROM keyed
@@ -249,7 +328,14 @@ GROUP BY n, last_later, {word_names}, long_path, untouched_id, untouched_person
 
 
 def journey_steps_sql(
-    *, by: str, stage: str, lookback_days: float, start: dt.date | None, end: dt.date | None
+    *,
+    by: str,
+    stage: str,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    click_days: float | None = None,
+    view_days: float | None = None,
 ) -> str:
     """Return the query of the steps of a stage's journeys: what a first-order chain counts.
 
@@ -272,6 +358,11 @@ def journey_steps_sql(
     ``conversions``, ``person_map`` and ``item_codes`` as
     :func:`journey_paths_sql` does.
 
+    ``click_days`` and ``view_days`` as in :func:`journey_paths_sql`; with
+    ``view_days`` the events of converting journeys also say ``is_view``.
+    When the two windows differ a touch's predecessor is the journey's kept
+    touch before it, found in a second window pass over the kept events.
+
     Examples
     --------
     >>> sql = journey_steps_sql(by="channel", stage="purchase", lookback_days=90,
@@ -280,35 +371,46 @@ def journey_steps_sql(
     True
     """
     _check_by(by)
-    lookback_us = dt.timedelta(days=lookback_days) // dt.timedelta(microseconds=1)
+    click = lookback_days if click_days is None else click_days
     period = event_window(lookback_days, start, end)
     keep = f"anchor >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
-    since = f"anchor - INTERVAL '{lookback_us}' MICROSECOND"
+    since = _since(click, view_days)
     order = "PARTITION BY person ORDER BY ts, is_conv, event_id"
     following = f"{order} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING"
     converting = "converting_anchor IS NOT NULL"
+    views, conversion_views, view_names = _view_columns(view_days)
     events = _events(
         stage,
         period,
-        touch_columns=["c.code"],
+        touch_columns=["c.code", *views],
         join=_item_join(by),
-        conversion_columns=["CAST(NULL AS BIGINT)"],
-        names=["code"],
+        conversion_columns=["CAST(NULL AS BIGINT)", *conversion_views],
+        names=["code", *view_names],
     )
+    if _per_touch(click, view_days):
+        # The kept touches are no longer a suffix of the stream: take the predecessor among them.
+        lag, previous, step = "", "", f"COALESCE(LAG(code) OVER ({order}), 0)"
+    else:
+        lag = f"""
+    LAG(code) OVER ({order}) AS prev_code,
+    LAG(ts) OVER ({order}) AS prev_ts"""
+        previous = ","
+        step = f"COALESCE(CASE WHEN prev_ts >= {since} THEN prev_code END, 0)"
+    view_key = f"CASE WHEN {converting} THEN is_view END" if view_days is not None else ""
+    view_column = f",\n       {view_key} AS is_view" if view_key else ""
+    view_group = f", {view_key}" if view_key else ""
     return f"""
 WITH {events}, placed AS (
   SELECT *,
     FIRST_VALUE(CASE WHEN is_conv = 1 THEN ts END IGNORE NULLS) OVER ({following})
       AS converting_anchor,
-    LAST_VALUE(ts) OVER ({following}) AS last_event,
-    LAG(code) OVER ({order}) AS prev_code,
-    LAG(ts) OVER ({order}) AS prev_ts
+    LAST_VALUE(ts) OVER ({following}) AS last_event{previous}{lag}
   FROM events
 ), anchored AS (
   SELECT *, COALESCE(converting_anchor, last_event) AS anchor
   FROM placed
 ), steps AS (
-  SELECT *, COALESCE(CASE WHEN prev_ts >= {since} THEN prev_code END, 0) AS prev
+  SELECT *, {step} AS prev
   FROM anchored
   WHERE {keep} AND ts >= {since}
 )
@@ -318,10 +420,10 @@ SELECT prev, code,
        CASE WHEN {converting} THEN ts END AS ts,
        CASE WHEN {converting} THEN event_id END AS event_id,
        CAST(COUNT(*) AS DOUBLE) AS count,
-       SUM(revenue) AS revenue
+       SUM(revenue) AS revenue{view_column}
 FROM steps
 GROUP BY prev, code, CASE WHEN {converting} THEN person END, converting_anchor,
-         CASE WHEN {converting} THEN ts END, CASE WHEN {converting} THEN event_id END
+         CASE WHEN {converting} THEN ts END, CASE WHEN {converting} THEN event_id END{view_group}
 """
 
 
@@ -368,6 +470,8 @@ def _kept_events(
     join: str,
     conversion_columns: list[str],
     names: list[str],
+    click_days: float | None = None,
+    view_days: float | None = None,
 ) -> str:
     """Return the ``WITH`` clause ending in ``kept``: every event placed in its journey.
 
@@ -379,8 +483,14 @@ def _kept_events(
     of the conversion the event belongs to; null on a non-converting tail),
     ``later`` (touches of the person after the event), ``touches`` (all the
     person's touches) and ``seq`` (the event's rank in the person's stream).
+
+    An event is kept within ``click_days`` (default: the lookback) of its
+    anchor, or ``view_days`` for a view (the names then hold ``is_view``).
+    When the two differ, the touches a journey drops can sit between the
+    ones it keeps, so ``later`` is counted again over the kept events
+    (a second window pass, only then).
     """
-    lookback_us = dt.timedelta(days=lookback_days) // dt.timedelta(microseconds=1)
+    click = lookback_days if click_days is None else click_days
     period = event_window(lookback_days, start, end)
     keep = f"anchor >= {timestamp(_midnight(start))}" if start is not None else "TRUE"
     order = "PARTITION BY person ORDER BY ts, is_conv, event_id"
@@ -393,6 +503,14 @@ def _kept_events(
         conversion_columns=conversion_columns,
         names=names,
     )
+    kept = "SELECT *"
+    if _per_touch(click, view_days):
+        columns = ["person", "ts", "event_id", "is_conv", "revenue", *names, "journey"]
+        columns += ["converting_anchor", "last_event", "seq", "anchor", "touches"]
+        kept = (
+            f"SELECT {', '.join(columns)},\n"
+            f"    SUM(1 - is_conv) OVER ({following}) - 1 + is_conv AS later"
+        )
     return f"""WITH {events}, placed AS (
   SELECT *,
     SUM(is_conv) OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - is_conv
@@ -408,13 +526,20 @@ def _kept_events(
          seq - journey - is_conv + later AS touches
   FROM placed
 ), kept AS (
-  SELECT * FROM anchored
-  WHERE {keep} AND ts >= anchor - INTERVAL '{lookback_us}' MICROSECOND
+  {kept}
+  FROM anchored
+  WHERE {keep} AND ts >= {_since(click, view_days)}
 )"""
 
 
 def converting_touches_sql(
-    *, stage: str, lookback_days: float, start: dt.date | None, end: dt.date | None
+    *,
+    stage: str,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    click_days: float | None = None,
+    view_days: float | None = None,
 ) -> str:
     """Return the query of the touches of a stage's converting journeys, and of the untouched.
 
@@ -426,6 +551,8 @@ def converting_touches_sql(
     conversion that kept no touch comes back as one row with a null
     ``touchpoint_id`` and ``n_touches`` 0. Non-converting journeys earn no
     credit and are not returned (:func:`non_converting_sql` counts them).
+    ``click_days`` and ``view_days`` as in :func:`journey_paths_sql`;
+    ``is_view`` says which touches are views (null without ``view_days``).
 
     Examples
     --------
@@ -433,16 +560,20 @@ def converting_touches_sql(
     >>> "converting_anchor IS NOT NULL" in sql
     True
     """
+    views, conversion_views, view_names = _view_columns(view_days)
     journeys = _kept_events(
         stage,
         lookback_days,
         start,
         end,
-        touch_columns=["CAST(e.channel AS VARCHAR)", "CAST(e.campaign AS VARCHAR)"],
+        touch_columns=["CAST(e.channel AS VARCHAR)", "CAST(e.campaign AS VARCHAR)", *views],
         join="",
-        conversion_columns=["CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"],
-        names=["channel", "campaign"],
+        conversion_columns=["CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)", *conversion_views],
+        names=["channel", "campaign", *view_names],
+        click_days=click_days,
+        view_days=view_days,
     )
+    is_view = "CASE WHEN is_conv = 0 THEN is_view END" if view_days is not None else "NULL"
     journey = "PARTITION BY person, journey"
     return f"""
 {journeys}, converting AS (
@@ -459,7 +590,7 @@ SELECT conversion_id AS journey_id, person AS user_id, TRUE AS converted,
        CASE WHEN is_conv = 0 THEN event_id END AS touchpoint_id,
        CASE WHEN is_conv = 0 THEN ts END AS ts, channel, campaign,
        CAST(position AS INTEGER) AS position, CAST(n_touches AS INTEGER) AS n_touches,
-       CAST(1 AS DOUBLE) AS count
+       CAST(1 AS DOUBLE) AS count, CAST({is_view} AS INTEGER) AS is_view
 FROM converting
 WHERE is_conv = 0 OR n_touches = 0
 """
@@ -650,4 +781,5 @@ __all__ = [
     "stages_sql",
     "timestamp",
     "to_spark",
+    "views_sql",
 ]

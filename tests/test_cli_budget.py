@@ -59,6 +59,7 @@ def test_budget_plan_csv_with_bounds(capsys: Capture, db: str) -> None:
     code, out, _ = run(
         capsys, "budget", "plan", *FAST, "--budget", "19000", "--min", "Display=-20%",
         "--lock", "Paid Social", "--format", "csv", "--db", db,
+        "--view-window-days", "90",  # Display's impressions count: it has a curve
     )  # fmt: skip
     assert code == 0
     header, *rows = out.strip().split("\r\n")

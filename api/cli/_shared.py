@@ -632,6 +632,33 @@ def add_lookback_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_window_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--click-window-days`` and ``--view-window-days``: how long clicks and views count.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_window_options(parser)
+    >>> args = parser.parse_args(["--click-window-days", "7"])
+    >>> args.click_window_days, args.view_window_days
+    (7.0, None)
+    """
+    parser.add_argument(
+        "--click-window-days",
+        type=float,
+        metavar="DAYS",
+        help="days a click (any touch but an impression) counts before a conversion "
+        "(default: --lookback-days)",
+    )
+    parser.add_argument(
+        "--view-window-days",
+        type=float,
+        metavar="DAYS",
+        help="days a view (interaction impression) counts before a conversion "
+        "(default 1, as Meta's 1-day view; 0 counts only views at the conversion instant)",
+    )
+
+
 def add_period_options(parser: argparse.ArgumentParser) -> None:
     """Add ``--start`` and ``--end``: the period, inclusive dates YYYY-MM-DD.
 
@@ -787,6 +814,7 @@ __all__ = [
     "add_model_options",
     "add_period_options",
     "add_stage_option",
+    "add_window_options",
     "column_mapping",
     "deprecation_note",
     "open_store",

@@ -39,6 +39,7 @@ from api.cli._shared import (
     add_model_options,
     add_period_options,
     add_stage_option,
+    add_window_options,
     column_mapping,
     open_services,
     parse_params,
@@ -77,6 +78,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     add_stage_option(parser)
     add_lookback_option(parser)
     add_journey_option(parser)
+    add_window_options(parser)
     add_period_options(parser)
     add_format_option(parser)
     add_db_option(parser)
@@ -247,6 +249,8 @@ def run(args: argparse.Namespace) -> int:
         "by": args.by,
         "stage": args.stage,
         "lookback_days": args.lookback_days,
+        "click_window_days": args.click_window_days,
+        "view_window_days": args.view_window_days,
         "start": args.start,
         "end": args.end,
         "stitch": not args.no_stitch,
@@ -317,14 +321,16 @@ def _attribute_paths(args: argparse.Namespace) -> int:
             ("--db", args.db),
             ("--stage", args.stage),
             ("--mapping", args.mapping),
+            ("--click-window-days", args.click_window_days),
+            ("--view-window-days", args.view_window_days),
         )
         if value is not None
     ]
     if clashing:
         raise ParameterError(
             f"--paths attributes an aggregated path table on its own; it does not take "
-            f"{', '.join(clashing)} (paths carry no stage or spend; --start, --end and "
-            "--currency only label the report)."
+            f"{', '.join(clashing)} (paths carry no time, stage, interaction or spend; "
+            "--start, --end and --currency only label the report)."
         )
     model = model_class(args.model).name
     params = parse_params(args.param or [])

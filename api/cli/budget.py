@@ -33,6 +33,7 @@ from api.cli._shared import (
     add_lookback_option,
     add_model_options,
     add_stage_option,
+    add_window_options,
     open_services,
     parse_params,
     write_output,
@@ -100,6 +101,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     add_stage_option(parser)
     add_lookback_option(parser)
     add_journey_option(parser)
+    add_window_options(parser)
     parser.add_argument(
         "--curve", choices=CURVE_KINDS, default="hill", help="curve shape (default hill)"
     )
@@ -168,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         by=args.by,
         stage=args.stage,
         lookback_days=args.lookback_days,
+        click_window_days=args.click_window_days,
+        view_window_days=args.view_window_days,
         curve=args.curve,
         decay=args.decay,
         bootstrap=args.bootstrap,

@@ -22,6 +22,7 @@ from api.cli._shared import (
     add_lookback_option,
     add_period_options,
     add_stage_option,
+    add_window_options,
     open_services,
 )
 
@@ -58,6 +59,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     add_stage_option(parser)
     add_lookback_option(parser)
     add_journey_option(parser)
+    add_window_options(parser)
     add_interval_options(
         parser,
         ci=None,
@@ -95,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         models=models,
         stage=args.stage,
         lookback_days=args.lookback_days,
+        click_window_days=args.click_window_days,
+        view_window_days=args.view_window_days,
         ci=args.ci,
         bootstrap=args.bootstrap,
         seed=args.seed,

@@ -43,6 +43,28 @@ Lookback = Annotated[
         description="Touches at most this many days before a conversion count.",
     ),
 ]
+ClickWindow = Annotated[
+    float | None,
+    Query(
+        gt=0,
+        le=MAX_LOOKBACK_DAYS,
+        description=(
+            "Days a click (any touch but an impression) counts before a conversion; "
+            "default: lookback_days. At most lookback_days."
+        ),
+    ),
+]
+ViewWindow = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=MAX_LOOKBACK_DAYS,
+        description=(
+            "Days a view (interaction = impression) counts before a conversion; "
+            "default: 1 (or lookback_days if shorter). At most lookback_days."
+        ),
+    ),
+]
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -215,6 +237,7 @@ __all__ = [
     "Bootstrap",
     "By",
     "Ci",
+    "ClickWindow",
     "Currency",
     "Cursor",
     "DecimalDigits",
@@ -228,5 +251,6 @@ __all__ = [
     "Stage",
     "Start",
     "Stitch",
+    "ViewWindow",
     "table_responses",
 ]

@@ -173,6 +173,17 @@ class IdentityPublic(BaseModel):
     )
 
 
+class WindowsPublic(BaseModel):
+    """The click and view windows that kept the touches (see the docs on windows)."""
+
+    click_days: float = Field(description="days a click (any touch but a view) counts")
+    view_days: float = Field(description="days a view (an impression) counts")
+    view_interactions: list[str] = Field(
+        description="`interaction` values that are views (trimmed, lower case)",
+        examples=[["impression"]],
+    )
+
+
 class AttributionPublic(BaseModel):
     """Attributed conversions and revenue per channel or campaign, with ROAS, ROI and CPA.
 
@@ -192,6 +203,11 @@ class AttributionPublic(BaseModel):
     start: str | None = Field(description="first day of the period (inclusive)")
     end: str | None = Field(description="last day of the period (inclusive)")
     lookback_days: float
+    windows: WindowsPublic | None = Field(
+        default=None,
+        description="the click and view windows used; the totals' `view_only_conversions` "
+        "counts the conversions whose kept touches are all views",
+    )
     currency: str = Field(examples=["USD"])
     data: list[AttributionRow] = Field(
         examples=[
@@ -295,6 +311,7 @@ class PathsPublic(PageMeta):
     start: str | None
     end: str | None
     lookback_days: float
+    windows: WindowsPublic | None = Field(default=None, description="the click and view windows")
     currency: str
     data: list[PathRow]
     lengths: list[PathLengthRow]
@@ -345,6 +362,7 @@ class ComparePublic(PageMeta):
     start: str | None
     end: str | None
     lookback_days: float
+    windows: WindowsPublic | None = Field(default=None, description="the click and view windows")
     currency: str
     data: list[CompareRow]
     totals: dict[str, AttributionRow] = Field(description="each model's totals")
@@ -486,6 +504,18 @@ class CurvesRequest(BaseModel):
         default=None, description="Conversion stage (default as attribution)."
     )
     lookback_days: float = Field(default=90.0, gt=0, le=MAX_LOOKBACK_DAYS)
+    click_window_days: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_LOOKBACK_DAYS,
+        description="Days a click counts (default: lookback_days).",
+    )
+    view_window_days: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_LOOKBACK_DAYS,
+        description="Days a view (an impression) counts (default 1).",
+    )
     curve: CurveKind = Field(default="hill", description="Curve shape: hill, power or log.")
     decay: float = Field(default=0.0, ge=0, lt=1, description="Geometric adstock decay.")
     bootstrap: int = Field(default=100, ge=0, le=10_000, description="Curve-fit resamples.")
@@ -570,4 +600,5 @@ __all__ = [
     "UncertaintyPublic",
     "WhatIfPublic",
     "WhatIfRequest",
+    "WindowsPublic",
 ]

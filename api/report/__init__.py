@@ -36,12 +36,15 @@ def build_report(
     seed: int = 0,
     top_paths: int = 15,
     journey: str = "person",
+    click_window_days: float | None = None,
+    view_window_days: float | None = None,
 ) -> str:
     """Read the store and return the whole report as one HTML page.
 
     Parameters
     ----------
-    store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths, journey
+    store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths, journey,
+    click_window_days, view_window_days
         As in :func:`api.report.data.gather_report_data`, which computes the
         numbers this renders.
 
@@ -73,6 +76,8 @@ def build_report(
         seed=seed,
         top_paths=top_paths,
         journey=journey,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
     )
     return render_report(data)
 

@@ -44,6 +44,8 @@ class ReportData:
         The model of the channel and campaign tables, the trend and the budget.
     stage, start, end, lookback_days
         The conversion stage and the period (inclusive dates) reported on.
+    windows
+        The click and view windows (:mod:`attribution.windows`), or ``None``.
     generated
         When the numbers were computed (UTC).
     totals
@@ -95,6 +97,7 @@ class ReportData:
     trend: pl.DataFrame
     funnel: dict[str, Any] | str
     budget: dict[str, Any] | str
+    windows: dict[str, Any] | None = None
 
 
 def gather_report_data(
@@ -110,6 +113,8 @@ def gather_report_data(
     seed: int = 0,
     top_paths: int = 15,
     journey: str = "person",
+    click_window_days: float | None = None,
+    view_window_days: float | None = None,
 ) -> ReportData:
     """Read the store and compute every number of the report.
 
@@ -123,7 +128,7 @@ def gather_report_data(
         Models to compare; default every registered model that runs on the
         data. The channel and campaign tables use ``linear`` when it is one
         of them, else the first.
-    stage, lookback_days
+    stage, lookback_days, click_window_days, view_window_days
         As in :func:`attribution.attribute`.
     ci, bootstrap, seed
         Add bootstrap intervals at level ``ci`` to the model comparison,
@@ -164,6 +169,8 @@ def gather_report_data(
         "start": start,
         "end": end,
         "journey": journey,
+        "click_window_days": click_window_days,
+        "view_window_days": view_window_days,
     }
     inputs = services.inputs(PeriodQuery(**period).window)
     if inputs.conversions.is_empty():
@@ -220,7 +227,8 @@ def gather_report_data(
         time_lag=pl.DataFrame(stats.members["time_lag"], infer_schema_length=None),
         trend=trend,
         funnel=_funnel(services, start, end, journey),
-        budget=_budget(services, primary, stage, lookback_days),
+        budget=_budget(services, primary, stage, lookback_days, period),
+        windows=members.get("windows"),
     )
 
 
@@ -253,10 +261,17 @@ def _funnel(
 
 
 def _budget(
-    services: Services, model: str, stage: str | None, lookback: float
+    services: Services, model: str, stage: str | None, lookback: float, period: dict[str, Any]
 ) -> dict[str, Any] | str:
     try:
-        curves = CurvesQuery.create(model, stage=stage, lookback_days=lookback, bootstrap=20)
+        curves = CurvesQuery.create(
+            model,
+            stage=stage,
+            lookback_days=lookback,
+            bootstrap=20,
+            click_window_days=period.get("click_window_days"),
+            view_window_days=period.get("view_window_days"),
+        )
         return services.plan(PlanQuery(curves)).to_dict()
     except Exception as exc:  # any failure here is a note, not a failed report
         return f"The budget plan could not be computed on this data: {exc}"

@@ -52,6 +52,8 @@ def curves(ctx: Context, query: CurvesQuery) -> CurveSet:
             by=query.by,
             stage=query.stage,
             lookback_days=query.lookback_days,
+            click_window_days=query.click_window_days,
+            view_window_days=query.view_window_days,
             kind=query.curve,
             decay=query.decay,
             resamples=query.bootstrap,

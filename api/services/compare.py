@@ -40,6 +40,8 @@ def compare(ctx: Context, query: CompareQuery) -> Result:
                 by=query.by,
                 stage=query.stage,
                 lookback_days=query.lookback_days,
+                click_window_days=query.click_window_days,
+                view_window_days=query.view_window_days,
                 start=query.start,
                 end=query.end,
                 ci=query.ci,

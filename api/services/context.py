@@ -179,6 +179,8 @@ class Context:
                     lookback_days=asked.lookback_days,
                     start=asked.start,
                     end=asked.end,
+                    click_window_days=asked.click_window_days,
+                    view_window_days=asked.view_window_days,
                 )
 
             return self.cached(("journeys", asked.journey_key), build)
@@ -201,7 +203,11 @@ class Context:
             return self.cached(
                 ("paths", asked.journey_key, by),
                 lambda: self.source.paths(
-                    asked.window, by=by, stage=asked.stage, lookback_days=asked.lookback_days
+                    asked.window,
+                    by=by,
+                    stage=asked.stage,
+                    lookback_days=asked.lookback_days,
+                    windows=asked.windows,
                 ),
             )
 
@@ -223,7 +229,11 @@ class Context:
             return self.cached(
                 ("steps", asked.journey_key, by),
                 lambda: self.source.steps(
-                    asked.window, by=by, stage=asked.stage, lookback_days=asked.lookback_days
+                    asked.window,
+                    by=by,
+                    stage=asked.stage,
+                    lookback_days=asked.lookback_days,
+                    windows=asked.windows,
                 ),
             )
 
@@ -245,7 +255,10 @@ class Context:
             return self.cached(
                 ("converting", asked.journey_key),
                 lambda: self.source.converting(
-                    asked.window, stage=asked.stage, lookback_days=asked.lookback_days
+                    asked.window,
+                    stage=asked.stage,
+                    lookback_days=asked.lookback_days,
+                    windows=asked.windows,
                 ),
             )
 

@@ -21,6 +21,7 @@ import polars as pl
 
 from attribution.constants import MAX_LOOKBACK_DAYS
 from attribution.errors import InputError, ParameterError
+from attribution.windows import TouchWindows
 from engine.paths import (
     ConvertingJourneys,
     PathAggregate,
@@ -509,19 +510,36 @@ class Source(Protocol):
         ...  # pragma: no cover
 
     def paths(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return the engine's aggregated paths of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
 
     def converting(
-        self, window: Window, *, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return the engine's converting journeys of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
 
     def steps(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return the engine's journey steps of a window, or ``None`` without an engine."""
         ...  # pragma: no cover
@@ -671,7 +689,13 @@ class StoreSource:
         )
 
     def paths(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs:
         """Build the window's journeys in DuckDB and return their distinct paths, in one snapshot.
 
@@ -700,12 +724,19 @@ class StoreSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
 
     def steps(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs:
         """Count the window's journey steps in DuckDB; return them with the converting paths.
 
@@ -734,6 +765,7 @@ class StoreSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
@@ -810,7 +842,14 @@ class StoreSource:
                 funnel_others=others,
             )
 
-    def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
+    def converting(
+        self,
+        window: Window,
+        *,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
+    ) -> PathInputs:
         """Build the window's journeys in DuckDB and return the converting ones, in one snapshot.
 
         Only the touches of converting journeys, the window's conversions, the
@@ -840,6 +879,7 @@ class StoreSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
@@ -989,7 +1029,13 @@ class LakeSource:
         return account_links(accounts, self._table("conversions"))
 
     def paths(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs:
         """Build the window's journeys in Spark and return their distinct paths.
 
@@ -1013,12 +1059,19 @@ class LakeSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
 
     def steps(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs:
         """Count the window's journey steps in Spark; return them with the converting paths.
 
@@ -1042,6 +1095,7 @@ class LakeSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
@@ -1106,7 +1160,14 @@ class LakeSource:
             funnel_others=others,
         )
 
-    def converting(self, window: Window, *, stage: str | None, lookback_days: float) -> PathInputs:
+    def converting(
+        self,
+        window: Window,
+        *,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
+    ) -> PathInputs:
         """Build the window's journeys in Spark and return the converting ones.
 
         Examples
@@ -1129,6 +1190,7 @@ class LakeSource:
                     start=window.start,
                     end=window.end,
                     stages=stages,
+                    windows=windows,
                 )
             },
         )
@@ -1270,7 +1332,13 @@ class FrameSource:
         )
 
     def paths(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return ``None``: frames in memory are attributed by polars, journey by journey.
 
@@ -1282,7 +1350,12 @@ class FrameSource:
         return None
 
     def converting(
-        self, window: Window, *, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return ``None``: frames in memory are attributed by polars, journey by journey.
 
@@ -1294,7 +1367,13 @@ class FrameSource:
         return None
 
     def steps(
-        self, window: Window, *, by: str, stage: str | None, lookback_days: float
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str | None,
+        lookback_days: float,
+        windows: TouchWindows | None = None,
     ) -> PathInputs | None:
         """Return ``None``: frames in memory are attributed by polars, journey by journey.
 

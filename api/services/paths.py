@@ -37,6 +37,7 @@ def paths(ctx: Context, query: PathsQuery) -> Result:
             "start": query.start.isoformat() if query.start else None,
             "end": query.end.isoformat() if query.end else None,
             "lookback_days": query.lookback_days,
+            "windows": query.windows.to_dict(),
             "currency": currency,
         }
         members = {**stats.to_dict(), **extra}
@@ -79,6 +80,8 @@ def _engine_journeys(ctx: Context, query: PathsQuery) -> tuple[Journeys, str | N
         untouched=whole.untouched,
         stage=whole.stage,
         lookback_days=whole.lookback_days,
+        windows=whole.windows,
+        view_only_conversions=whole.view_only_conversions,
     )
     return journeys, aggregated.currency
 

@@ -18,6 +18,7 @@ from api.services.inputs import Extents, Window, check_period
 from attribution import AttributionModel, get_model
 from attribution.errors import ParameterError
 from attribution.funnel.stages import FunnelStages
+from attribution.windows import TouchWindows, touch_windows
 from ingest.accounts import check_journey
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE
 
@@ -79,9 +80,15 @@ def check_bootstrap(ci: float | None, bootstrap: int, name: str = "bootstrap") -
 class PeriodQuery:
     """What every journey-based query shares: stage, lookback window, period, persons.
 
+    ``click_window_days`` and ``view_window_days`` are the click and view
+    windows (:func:`attribution.windows.touch_windows`); a value equal to its
+    default is stored as ``None``, so both spellings share one cache entry.
+
     Examples
     --------
     >>> PeriodQuery(lookback_days=30).window.since is None
+    True
+    >>> PeriodQuery(click_window_days=90, view_window_days=1) == PeriodQuery()
     True
     """
 
@@ -93,11 +100,30 @@ class PeriodQuery:
     max_identity_component: int = DEFAULT_MAX_COMPONENT_SIZE
     journey: str = "person"
     """``person``, or ``account``: every person linked to an account is one journey."""
+    click_window_days: float | None = None
+    view_window_days: float | None = None
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, self.start, self.end)
         check_journey(self.journey)
         object.__setattr__(self, "lookback_days", float(self.lookback_days))
+        given = touch_windows(self.lookback_days, self.click_window_days, self.view_window_days)
+        defaults = touch_windows(self.lookback_days)
+        click = None if given.click_days == defaults.click_days else given.click_days
+        view = None if given.view_days == defaults.view_days else given.view_days
+        object.__setattr__(self, "click_window_days", click)
+        object.__setattr__(self, "view_window_days", view)
+
+    @property
+    def windows(self) -> TouchWindows:
+        """Return the click and view windows, defaults filled.
+
+        Examples
+        --------
+        >>> PeriodQuery(lookback_days=30, click_window_days=7).windows
+        TouchWindows(click_days=7.0, view_days=1.0)
+        """
+        return touch_windows(self.lookback_days, self.click_window_days, self.view_window_days)
 
     @property
     def window(self) -> Window:
@@ -124,9 +150,9 @@ class PeriodQuery:
         Examples
         --------
         >>> PeriodQuery().journey_key[1:]
-        (None, 90.0, None, None)
+        (None, 90.0, None, None, TouchWindows(click_days=90.0, view_days=1.0))
         """
-        return (self.window, self.stage, self.lookback_days, self.start, self.end)
+        return (self.window, self.stage, self.lookback_days, self.start, self.end, self.windows)
 
     @property
     def bounded(self) -> bool:
@@ -505,12 +531,15 @@ class CurvesQuery:
     seed: int = 0
     journey: str = "person"
     """``person``, or ``account``: curves fitted on account journeys' credit."""
+    click_window_days: float | None = None
+    view_window_days: float | None = None
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, None, None)
         check_spend_by(self.by)
         check_journey(self.journey)
         object.__setattr__(self, "lookback_days", float(self.lookback_days))
+        touch_windows(self.lookback_days, self.click_window_days, self.view_window_days)
         if isinstance(self.bootstrap, bool) or not 0 <= self.bootstrap <= 10_000:
             raise ParameterError(
                 "The 'bootstrap' parameter must be >= 0 and <= 10000. "

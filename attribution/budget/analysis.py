@@ -304,6 +304,8 @@ def attribution_scale(
     lookback_days: float,
     resamples: int,
     seed: int,
+    click_window_days: float | None = None,
+    view_window_days: float | None = None,
 ) -> dict[str, FloatArray]:
     """Return per key the person-level bootstrap's attributed revenue relative to the estimate.
 
@@ -312,7 +314,14 @@ def attribution_scale(
     is scaled by these ratios in the plan's revenue range, so the range holds
     both how uncertain the credit is and how uncertain the curve fit is.
     """
-    journeys = build_journeys(touchpoints, conversions, stage=stage, lookback_days=lookback_days)
+    journeys = build_journeys(
+        touchpoints,
+        conversions,
+        stage=stage,
+        lookback_days=lookback_days,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
+    )
     draws = bootstrap_totals(journeys, model, by=by, resamples=resamples, seed=seed)
     point = draws.revenue.mean(axis=0)
     scale: dict[str, FloatArray] = {}
@@ -341,6 +350,8 @@ def response_curves(
     attribution_resamples: int = 0,
     seed: int = 0,
     currency: str | None = None,
+    click_window_days: float | None = None,
+    view_window_days: float | None = None,
 ) -> CurveSet:
     """Attribute with ``model`` and fit every channel's weekly response curve.
 
@@ -368,6 +379,8 @@ def response_curves(
     currency
         ISO 4217 code of the money, echoed in reports; ``None`` (the
         default) when the frames do not say.
+    click_window_days, view_window_days
+        The click and view windows, as in :func:`attribution.attribute`.
 
     Returns
     -------
@@ -383,12 +396,14 @@ def response_curves(
     report = attribute(
         touchpoints, conversions, costs, model=instance, by=by, stage=stage,
         lookback_days=lookback_days, currency=currency,
+        click_window_days=click_window_days, view_window_days=view_window_days,
     )  # fmt: skip
     scale: dict[str, FloatArray] | None = None
     if attribution_resamples > 0:
         scale = attribution_scale(
             touchpoints, conversions, instance, by=by, stage=report.stage,
             lookback_days=lookback_days, resamples=attribution_resamples, seed=seed,
+            click_window_days=click_window_days, view_window_days=view_window_days,
         )  # fmt: skip
     return curves_from_credits(
         report.credits,
@@ -407,6 +422,7 @@ def response_curves(
             "params": report.params,
             "stage": report.stage,
             "lookback_days": report.lookback_days,
+            "windows": report.windows,
             "currency": report.currency,
             "attribution_bootstrap": attribution_resamples if scale is not None else 0,
             "curve_bootstrap": resamples,

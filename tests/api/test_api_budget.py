@@ -64,7 +64,9 @@ def test_read_curves_unknown_model(
 
 def test_create_plan(budget_client: TestClient) -> None:
     response = budget_client.post(
-        "/v1/budget/plan", json={**FAST, "min": {"Display": "-20%"}, "locks": ["Email"]}
+        "/v1/budget/plan",
+        # Display's impressions count past the default 1-day view window here, so it has a curve.
+        json={**FAST, "view_window_days": 90, "min": {"Display": "-20%"}, "locks": ["Email"]},
     )
     assert response.status_code == 200, response.text
     body = response.json()

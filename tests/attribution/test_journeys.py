@@ -366,7 +366,8 @@ def test_no_converting_journey_is_an_empty_input_error() -> None:
         require_converting(j)
     assert str(info.value) == (
         "No converting journey to attribute: no conversion of stage 'lead' has a touch in its "
-        "lookback window. Check the stage, the period and lookback_days."
+        "lookback window (a view in its view window). Check the stage, the period, "
+        "lookback_days and the click and view windows."
     )
 
 

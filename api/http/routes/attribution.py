@@ -22,6 +22,7 @@ from api.http.params import (
     Bootstrap,
     By,
     Ci,
+    ClickWindow,
     Cursor,
     End,
     Format,
@@ -33,6 +34,7 @@ from api.http.params import (
     Stage,
     Start,
     Stitch,
+    ViewWindow,
     table_responses,
 )
 from api.http.schemas import AttributionPublic
@@ -41,7 +43,20 @@ from api.services import AttributionQuery
 router = APIRouter(prefix="/attribution", tags=["attribution"])
 
 KNOWN_PARAMETERS = frozenset(
-    {"model", "by", "stage", "lookback_days", "start", "end", "format", "ci", "bootstrap", "seed"}
+    {
+        "model",
+        "by",
+        "stage",
+        "lookback_days",
+        "click_window_days",
+        "view_window_days",
+        "start",
+        "end",
+        "format",
+        "ci",
+        "bootstrap",
+        "seed",
+    }
     | {"stitch", "max_identity_component", "journey", "limit", "cursor"}
 )
 """Query parameters of the route itself; any other one is a model parameter."""
@@ -62,6 +77,8 @@ def run_attribution(
     by: By = "channel",
     stage: Stage = None,
     lookback_days: Lookback = 90.0,
+    click_window_days: ClickWindow = None,
+    view_window_days: ViewWindow = None,
     start: Start = None,
     end: End = None,
     ci: Ci = None,
@@ -87,6 +104,8 @@ def run_attribution(
         by=by,
         stage=stage,
         lookback_days=lookback_days,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
         start=start,
         end=end,
         ci=ci,

@@ -23,7 +23,16 @@ from fastapi.responses import Response
 from api.http.deps import ServicesDep, extra_query_params
 from api.http.errors import problem_responses
 from api.http.negotiation import respond
-from api.http.params import Accept, DecimalDigits, Format, Journey, Lookback, table_responses
+from api.http.params import (
+    Accept,
+    ClickWindow,
+    DecimalDigits,
+    Format,
+    Journey,
+    Lookback,
+    ViewWindow,
+    table_responses,
+)
 from api.http.schemas import (
     CurveKind,
     CurvesPublic,
@@ -39,7 +48,8 @@ router = APIRouter(prefix="/budget", tags=["budget"])
 
 KNOWN_PARAMETERS = frozenset(
     {
-        "model", "by", "stage", "lookback_days", "curve", "decay", "threshold", "bootstrap",
+        "model", "by", "stage", "lookback_days", "click_window_days", "view_window_days",
+        "curve", "decay", "threshold", "bootstrap",
         "attribution_bootstrap", "seed", "format", "points", "journey",
     }
 )  # fmt: skip
@@ -60,6 +70,8 @@ def curves_query(body: CurvesRequest) -> CurvesQuery:
         by=body.by,
         stage=body.stage,
         lookback_days=body.lookback_days,
+        click_window_days=body.click_window_days,
+        view_window_days=body.view_window_days,
         curve=body.curve,
         decay=body.decay,
         bootstrap=body.bootstrap,
@@ -81,6 +93,8 @@ def read_curves(
     by: Annotated[str, Query(description="`channel` or `campaign`.")] = "channel",
     stage: Annotated[str | None, Query(description="Conversion stage.")] = None,
     lookback_days: Lookback = 90.0,
+    click_window_days: ClickWindow = None,
+    view_window_days: ViewWindow = None,
     curve: Annotated[CurveKind, Query(description="hill, power or log.")] = "hill",
     decay: Annotated[float, Query(ge=0, lt=1, description="Adstock decay.")] = 0.0,
     threshold: Annotated[
@@ -101,6 +115,8 @@ def read_curves(
         by=by,
         stage=stage,
         lookback_days=lookback_days,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
         curve=curve,
         decay=decay,
         bootstrap=bootstrap,

@@ -16,6 +16,7 @@ from api.http.params import (
     Bootstrap,
     By,
     Ci,
+    ClickWindow,
     Cursor,
     End,
     Format,
@@ -25,6 +26,7 @@ from api.http.params import (
     Seed,
     Stage,
     Start,
+    ViewWindow,
     table_responses,
 )
 from api.http.schemas import ComparePublic
@@ -52,6 +54,8 @@ def compare(
     by: By = "channel",
     stage: Stage = None,
     lookback_days: Lookback = 90.0,
+    click_window_days: ClickWindow = None,
+    view_window_days: ViewWindow = None,
     start: Start = None,
     end: End = None,
     ci: Ci = None,
@@ -77,6 +81,8 @@ def compare(
         by=by,
         stage=stage,
         lookback_days=lookback_days,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
         start=start,
         end=end,
         ci=ci,

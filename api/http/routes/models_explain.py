@@ -8,13 +8,35 @@ from fastapi import APIRouter, Query, Request
 
 from api.http.deps import ServicesDep, extra_query_params
 from api.http.errors import problem_responses
-from api.http.params import By, DecimalDigits, End, Journey, Lookback, Stage, Start
+from api.http.params import (
+    By,
+    ClickWindow,
+    DecimalDigits,
+    End,
+    Journey,
+    Lookback,
+    Stage,
+    Start,
+    ViewWindow,
+)
 from api.services import ExplainQuery
 from api.services.queries import MAX_TOP
 
 router = APIRouter(prefix="/models", tags=["models"])
 
-KNOWN_PARAMETERS = frozenset({"by", "stage", "lookback_days", "start", "end", "top", "journey"})
+KNOWN_PARAMETERS = frozenset(
+    {
+        "by",
+        "stage",
+        "lookback_days",
+        "click_window_days",
+        "view_window_days",
+        "start",
+        "end",
+        "top",
+        "journey",
+    }
+)
 """Query parameters of the route itself; any other one is a Markov parameter."""
 
 
@@ -25,6 +47,8 @@ def explain_markov(
     by: By = "channel",
     stage: Stage = None,
     lookback_days: Lookback = 90.0,
+    click_window_days: ClickWindow = None,
+    view_window_days: ViewWindow = None,
     start: Start = None,
     end: End = None,
     top: Annotated[
@@ -43,6 +67,8 @@ def explain_markov(
         by=by,
         stage=stage,
         lookback_days=lookback_days,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
         start=start,
         end=end,
         top=top,

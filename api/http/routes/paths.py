@@ -14,6 +14,7 @@ from api.http.params import (
     DEFAULT_PAGE,
     Accept,
     By,
+    ClickWindow,
     Cursor,
     End,
     Format,
@@ -22,6 +23,7 @@ from api.http.params import (
     Lookback,
     Stage,
     Start,
+    ViewWindow,
     table_responses,
 )
 from api.http.schemas import PathsPublic
@@ -41,6 +43,8 @@ def read_paths(
     by: By = "channel",
     stage: Stage = None,
     lookback_days: Lookback = 90.0,
+    click_window_days: ClickWindow = None,
+    view_window_days: ViewWindow = None,
     start: Start = None,
     end: End = None,
     collapse: Annotated[
@@ -65,6 +69,8 @@ def read_paths(
         by=by,
         stage=stage,
         lookback_days=lookback_days,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
         start=start,
         end=end,
         collapse=collapse,

@@ -13,6 +13,7 @@ from api.http.negotiation import respond
 from api.http.params import (
     DEFAULT_PAGE,
     Accept,
+    ClickWindow,
     Cursor,
     End,
     Format,
@@ -21,6 +22,7 @@ from api.http.params import (
     Lookback,
     Stage,
     Start,
+    ViewWindow,
     table_responses,
 )
 from api.http.schemas import TimeSeriesPublic
@@ -56,6 +58,8 @@ def read_timeseries(
     model: Annotated[str, Query(description="The attribution model.")] = "linear",
     stage: Stage = None,
     lookback_days: Lookback = 90.0,
+    click_window_days: ClickWindow = None,
+    view_window_days: ViewWindow = None,
     start: Start = None,
     end: End = None,
     journey: Journey = "person",
@@ -77,6 +81,8 @@ def read_timeseries(
         model=resolve_model(model),
         stage=stage,
         lookback_days=lookback_days,
+        click_window_days=click_window_days,
+        view_window_days=view_window_days,
         start=start,
         end=end,
         journey=journey,

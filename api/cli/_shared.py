@@ -71,6 +71,12 @@ DEFAULT_CAP_MULTIPLE = 1.5
 DEFAULT_BUDGET_CI = 0.9
 """``budget --ci``'s default: :data:`attribution.budget.plan.DEFAULT_CI`."""
 
+BUDGET_PERIODS = ("week", "month", "quarter")
+"""``budget --period``: the keys of :data:`attribution.budget.period.PERIODS`."""
+
+DEFAULT_MAX_CHANGE = 0.3
+"""``budget --max-change``'s default: :data:`attribution.budget.plan.DEFAULT_MAX_CHANGE`."""
+
 
 class Progress:
     r"""Rows done and rows per second, redrawn in place on a terminal.

@@ -688,8 +688,9 @@ def _warn_rails(rows: list[dict[str, Any]], by: str, rails: _Rails, warnings: li
         warnings.append(
             f"The ±{rails.max_change:.0%} rail binds for "
             + ", ".join(f"'{k}'" for k in on_rail)
-            + ": the plan would move them further. Widen it with --max-change 0.5 or remove it "
-            "with --max-change none (beyond it the move rests more on the curves)."
+            + f": the plan would move {'it' if len(on_rail) == 1 else 'them'} further. Widen it "
+            "with --max-change 0.5 or remove it with --max-change none (beyond it the move rests "
+            "more on the curves)."
         )
     floored = [r[by] for r in rows if r["binding"] == "floor"]
     if floored:

@@ -121,3 +121,74 @@ def test_create_what_if_for_a_channel_without_a_curve(
     response = budget_client.post("/v1/budget/whatif", json={**FAST, "allocation": {"Direct": 100}})
     body = assert_problem(response, 422, "Invalid parameter")
     assert body["detail"].startswith("'Direct' has no response curve (no spend in the costs)")
+
+
+def test_create_plan_for_a_quarter(budget_client: TestClient) -> None:
+    response = budget_client.post(
+        "/v1/budget/plan", json={**FAST, "period": "quarter", "budget": 250_000, "points": False}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["period"], body["weeks_per_period"], body["max_change"]) == ("quarter", 13, 0.3)
+    assert body["totals"]["budget"] == 250_000
+    assert body["totals"]["recommended_spend"] == pytest.approx(250_000)
+    for row in body["data"]:
+        assert row["recommended_spend"] == pytest.approx(13 * row["recommended_weekly"])
+        assert row["current_spend"] == pytest.approx(13 * row["current_weekly"])
+        if row["status"] == "planned":
+            assert row["lower"] == pytest.approx(0.7 * row["current_spend"])
+            assert row["upper"] <= 1.3 * row["current_spend"] + 1e-6
+
+
+def test_create_plan_without_rail(budget_client: TestClient) -> None:
+    response = budget_client.post(
+        "/v1/budget/plan",
+        json={**FAST, "max_change": None, "allow_zero": ["Display"], "points": False},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["max_change"] is None
+    assert body["allow_zero"] == ["Display"]
+    display = next(r for r in body["data"] if r["channel"] == "Display")
+    assert display["lower"] == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        pytest.param({"period": "year"}, "period", id="period"),
+        pytest.param({"max_change": -0.1}, "max_change", id="max_change"),
+    ],
+)
+def test_create_plan_bad_period_or_rail(
+    budget_client: TestClient,
+    assert_problem: Callable[..., dict[str, Any]],
+    extra: dict[str, Any],
+    field: str,
+) -> None:
+    response = budget_client.post("/v1/budget/plan", json={**FAST, **extra})
+    body = assert_problem(response, 422, "Invalid request")
+    assert body["errors"][0]["field"] == field
+
+
+def test_create_plan_cut_to_zero_needs_allow_zero(
+    budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
+) -> None:
+    response = budget_client.post("/v1/budget/plan", json={**FAST, "min": {"Display": 0}})
+    body = assert_problem(response, 422, "Invalid parameter")
+    assert body["detail"].startswith(
+        "The minimum of 'Display' (0 per week) cuts it below 10% of its current spend"
+    )
+
+
+def test_create_what_if_for_a_quarter(budget_client: TestClient) -> None:
+    response = budget_client.post(
+        "/v1/budget/whatif",
+        json={**FAST, "period": "quarter", "allocation": {"Paid Social": 65_000}},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["period"] == "quarter"
+    social = next(r for r in body["data"] if r["channel"] == "Paid Social")
+    assert social["spend"] == pytest.approx(65_000)
+    assert social["spend_weekly"] == pytest.approx(5_000)

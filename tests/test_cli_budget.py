@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -181,3 +184,36 @@ def test_budget_whatif_for_a_month(capsys: Capture, db: str) -> None:
     social = next(r for r in body["data"] if r["channel"] == "Paid Social")
     assert social["spend"] == pytest.approx(52 / 12 * social["spend_weekly"])
     assert social["spend"] == pytest.approx(1.2 * social["current_spend"])
+
+
+class FakeTerminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_budget_shows_progress_on_a_terminal(
+    capsys: Capture, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    # --bootstrap 7: a query no other test asked, so the curves are fitted, not found in a cache.
+    fast = ("--model", "linear", "--stage", "closed_won", "--bootstrap", "7", "--seed", "1")
+    code = main(["budget", "curves", *fast, "--db", db])
+    assert code == 0
+    drawn = terminal.getvalue()
+    assert "\rbudget curves …\x1b[K" in drawn
+    assert "\rbudget curves › attributing (linear) …\x1b[K" in drawn
+    fits = re.findall(r"\rbudget curves › curve fits: ([\d,]+) of ([\d,]+) fits", drawn)
+    assert fits
+    assert fits[-1][0] == fits[-1][1]  # the last step is always drawn
+    assert drawn.endswith("\r\x1b[K")  # and the line erased before the results print
+    assert capsys.readouterr().out.startswith("response curves · model linear")
+
+
+def test_budget_is_quiet_when_piped(capsys: Capture, db: str) -> None:
+    code, out, err = run(capsys, "budget", "curves", *FAST, "--bootstrap", "8", "--db", db)
+    assert code == 0
+    assert out
+    assert err == ""

@@ -51,6 +51,7 @@ from api.cli._shared import (
 
 if TYPE_CHECKING:
     from api.cli._shared import Subparsers
+    from api.services.results import Result
 
 ACTIONS = ("curves", "plan", "whatif")
 
@@ -215,8 +216,19 @@ def run(args: argparse.Namespace) -> int:
     attribution.errors.ParameterError: --budget go(es) with `budget plan`, not `curves`.
     """
     _check_options(args)
+    from api.cli.progress import terminal_listening
+
+    with terminal_listening():
+        result = _compute(args)
+    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    return 0
+
+
+def _compute(args: argparse.Namespace) -> Result:
+    """Fit the curves and compute what ``args.action`` asks for (progress goes to listeners)."""
     from api.services import CurvesQuery, PlanQuery, WhatIfQuery
     from attribution.budget.period import parse_amount
+    from attribution.progress import stage
 
     services = open_services(args)
     curves = CurvesQuery.create(
@@ -231,29 +243,27 @@ def run(args: argparse.Namespace) -> int:
         attribution_bootstrap=args.attribution_bootstrap,
         seed=args.seed,
     )
-    if args.action == "curves":
-        result = services.curves_result(curves, args.threshold)
-    elif args.action == "plan":
-        result = services.plan(
-            PlanQuery(
-                curves,
-                budget=None if args.budget is None else parse_amount(args.budget),
-                minimum=parse_pairs(args.min or [], "--min"),
-                maximum=parse_pairs(args.max or [], "--max"),
-                locks=tuple(args.lock or []),
-                cap_multiple=args.cap_multiple,
-                threshold=args.threshold,
-                ci=args.ci,
-                period=args.period,
-                max_change=parse_max_change(args.max_change),
-                allow_zero=True if args.allow_zero == [] else tuple(args.allow_zero or ()),
+    with stage(f"budget {args.action}"):
+        if args.action == "curves":
+            return services.curves_result(curves, args.threshold)
+        if args.action == "plan":
+            return services.plan(
+                PlanQuery(
+                    curves,
+                    budget=None if args.budget is None else parse_amount(args.budget),
+                    minimum=parse_pairs(args.min or [], "--min"),
+                    maximum=parse_pairs(args.max or [], "--max"),
+                    locks=tuple(args.lock or []),
+                    cap_multiple=args.cap_multiple,
+                    threshold=args.threshold,
+                    ci=args.ci,
+                    period=args.period,
+                    max_change=parse_max_change(args.max_change),
+                    allow_zero=True if args.allow_zero == [] else tuple(args.allow_zero or ()),
+                )
             )
-        )
-    else:
         allocation = parse_pairs(args.allocation, "--allocation")
-        result = services.whatif(WhatIfQuery(curves, allocation, ci=args.ci, period=args.period))
-    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
-    return 0
+        return services.whatif(WhatIfQuery(curves, allocation, ci=args.ci, period=args.period))
 
 
 def _check_options(args: argparse.Namespace) -> None:

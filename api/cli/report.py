@@ -5,6 +5,9 @@
     closedloop report --out report.html
     closedloop report --start 2025-03-01 --end 2025-03-31 --models linear,markov --out march.html
     closedloop report --ci 0.9 --bootstrap 100 --out report.html
+
+On a terminal, stderr shows which section is being computed and how far its
+bootstraps and curve fits are (:mod:`api.cli.progress`); nothing when piped.
 """
 
 from __future__ import annotations
@@ -83,20 +86,22 @@ def run(args: argparse.Namespace) -> int:
     ...
     attribution.errors.EmptyInputError: There are no conversions to report on: ...
     """
+    from api.cli.progress import terminal_listening
     from api.report import build_report
 
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
-    page = build_report(
-        open_services(args),
-        start=args.start,
-        end=args.end,
-        models=models,
-        stage=args.stage,
-        lookback_days=args.lookback_days,
-        ci=args.ci,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-    )
+    with terminal_listening():
+        page = build_report(
+            open_services(args),
+            start=args.start,
+            end=args.end,
+            models=models,
+            stage=args.stage,
+            lookback_days=args.lookback_days,
+            ci=args.ci,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,12 +23,17 @@ FAST: dict[str, Any] = {"model": "linear", "stage": "closed_won", "bootstrap": 2
 
 
 @pytest.fixture(scope="module")
-def budget_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def budget_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("budget") / "budget.duckdb"
     store = Store(path)
     for table in ("touchpoints", "conversions", "costs"):
         ingest_files(store, table, [DATA / f"{table}.csv"])
-    with TestClient(create_app(Settings(db_path=path, wait_seconds=0.2))) as client:
+    return path
+
+
+@pytest.fixture(scope="module")
+def budget_client(budget_db: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(db_path=budget_db, wait_seconds=0.2))) as client:
         yield client
 
 
@@ -192,3 +198,20 @@ def test_create_what_if_for_a_quarter(budget_client: TestClient) -> None:
     social = next(r for r in body["data"] if r["channel"] == "Paid Social")
     assert social["spend"] == pytest.approx(65_000)
     assert social["spend_weekly"] == pytest.approx(5_000)
+
+
+def test_a_plan_over_the_time_limit_is_504_and_stopped(
+    budget_db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    assert_problem: Callable[..., dict[str, Any]],
+) -> None:
+    # /v1/budget is a computing route: CLOSEDLOOP_COMPUTE_TIMEOUT bounds it, and the curve
+    # bootstrap checks for cancellation at every refit, so 10,000 refits stop at the limit.
+    monkeypatch.setenv("CLOSEDLOOP_COMPUTE_TIMEOUT", "1")
+    app = create_app(Settings(db_path=budget_db, wait_seconds=0.2, cache_bytes=0))
+    with TestClient(app) as client:
+        started = time.monotonic()
+        response = client.post("/v1/budget/plan", json={**FAST, "bootstrap": 10_000})
+        problem = assert_problem(response, 504, "Computation took too long")
+        assert "CLOSEDLOOP_COMPUTE_TIMEOUT" in problem["detail"]
+        assert time.monotonic() - started < 20

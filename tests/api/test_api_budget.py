@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -10,8 +11,11 @@ from typing import Any
 
 import pytest
 
+from api.http import limits
 from api.http.app import create_app
 from api.http.settings import Settings
+from api.services import CurvesQuery, PlanQuery, Services
+from attribution.cancel import Cancellation
 from ingest import Store, ingest_files
 
 with warnings.catch_warnings():
@@ -200,18 +204,21 @@ def test_create_what_if_for_a_quarter(budget_client: TestClient) -> None:
     assert social["spend_weekly"] == pytest.approx(5_000)
 
 
-def test_a_plan_over_the_time_limit_is_504_and_stopped(
-    budget_db: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    assert_problem: Callable[..., dict[str, Any]],
-) -> None:
-    # /v1/budget is a computing route: CLOSEDLOOP_COMPUTE_TIMEOUT bounds it, and the curve
-    # bootstrap checks for cancellation at every refit, so 10,000 refits stop at the limit.
-    monkeypatch.setenv("CLOSEDLOOP_COMPUTE_TIMEOUT", "1")
-    app = create_app(Settings(db_path=budget_db, wait_seconds=0.2, cache_bytes=0))
-    with TestClient(app) as client:
-        started = time.monotonic()
-        response = client.post("/v1/budget/plan", json={**FAST, "bootstrap": 10_000})
-        problem = assert_problem(response, 504, "Computation took too long")
-        assert "CLOSEDLOOP_COMPUTE_TIMEOUT" in problem["detail"]
-        assert time.monotonic() - started < 20
+def test_budget_routes_are_held_to_the_time_limit() -> None:
+    for path in ("/v1/budget/curves", "/v1/budget/plan", "/v1/budget/whatif"):
+        assert path.startswith(limits.COMPUTING_PREFIXES)
+        assert not path.startswith(limits.UNTIMED_PREFIXES)
+
+
+def test_a_plan_past_the_time_limit_stops_in_the_curve_fits(budget_db: Path) -> None:
+    # What CLOSEDLOOP_COMPUTE_TIMEOUT does to a request (answered 504): cancel its work. The
+    # curve bootstrap checks at every refit, so 10,000 refits stop within one of the limit.
+    services = Services.for_store(Store(budget_db))
+    query = PlanQuery(CurvesQuery.create("linear", stage="closed_won", bootstrap=10_000))
+    scope = Cancellation()
+    timer = threading.Timer(0.5, scope.cancel, (limits.ComputeTimeoutError, "too long"))
+    started = time.monotonic()
+    timer.start()
+    with scope.active(), pytest.raises(limits.ComputeTimeoutError, match="too long"):
+        services.plan(query)
+    assert time.monotonic() - started < 10

@@ -433,8 +433,8 @@ class PlanPublic(BaseModel):
     data: list[dict[str, Any]] = Field(
         description="One row per channel, amounts in the `period`'s money: `current_spend`, "
         "`recommended_spend`, `change`, `change_pct`, `current_weekly`, `recommended_weekly`, "
-        "`lower`, `upper`, `binding` (`cap`, `max`, `min`, `max_change`, `floor`, `lock`, "
-        "`held`), "
+        "`lower`, `upper`, `binding` (`cap`, `max`, `min`, `max_change`, `floor`, `zero`, "
+        "`lock`, `held`), "
         "`current_revenue`, `predicted_revenue`, `marginal_roas_current`, `marginal_roas`, "
         "`average_roas`, `roas`, `saturation_spend`, `threshold_spend`, `points`."
     )

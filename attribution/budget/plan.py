@@ -315,7 +315,7 @@ def _planned_bounds(
     period = rails.period
     current = curves.current.get(key, 0.0)
     cap = curves.cap(key, cap_multiple)
-    channel = _Channel(key, "planned", current, 0.0, cap, curves.curves.get(key))
+    channel = _Channel(key, "planned", current, 0.0, cap, curves.curves.get(key), "cap", "zero")
 
     def explicit(bounds: Mapping[str, float | str], what: str) -> float | None:
         if key not in bounds:
@@ -339,7 +339,7 @@ def _planned_bounds(
         if rail_high < cap:
             channel.upper, channel.why_upper = rail_high, "max_change"
     if low is not None:
-        channel.lower = low
+        channel.lower, channel.why_lower = low, "min"
     elif change is not None:
         channel.lower = min(max(current * (1.0 - change), 0.0), channel.upper)
         channel.why_lower = "max_change"
@@ -668,7 +668,9 @@ def plan_budget(
 def _why_lower(channel: _Channel) -> str:
     if channel.status != "planned":
         return channel.status
-    return {"min": "minimum", "max_change": "rail", "floor": "floor"}[channel.why_lower]
+    return {"min": "minimum", "max_change": "rail", "floor": "floor", "zero": "zero"}[
+        channel.why_lower
+    ]
 
 
 def _rail_advice(rails: _Rails) -> str:

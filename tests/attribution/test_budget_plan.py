@@ -18,10 +18,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attribution.budget import CurveSet, fit_curve, optimise, plan_budget, what_if
 from attribution.budget.analysis import curves_from_panel
 from attribution.budget.curves import ResponseCurve, curve_value
+from attribution.budget.period import PERIODS
 from attribution.budget.plan import FLOOR_SHARE
 from attribution.errors import ParameterError
 
@@ -472,3 +475,26 @@ def test_what_if_in_a_quarter(curves: CurveSet) -> None:
     weekly = float(curves.curves["Search"].predict(9_000.0))
     assert search["predicted_revenue"] == pytest.approx(13 * weekly)
     assert result.meta["period"] == "quarter"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    budget_factor=st.floats(0.75, 1.25),
+    max_change=st.one_of(st.none(), st.floats(0.3, 2.0)),
+    period=st.sampled_from(["week", "month", "quarter"]),
+)
+def test_plans_keep_their_rails_and_spend_the_budget(
+    curves: CurveSet, budget_factor: float, max_change: float | None, period: str
+) -> None:
+    weeks = PERIODS[period]
+    current = sum(curves.current.values())
+    budget = budget_factor * current * weeks
+    plan = plan_budget(curves, budget, period=period, max_change=max_change)
+    for row in plan.data.to_dicts():
+        spend, now = row["recommended_weekly"], row["current_weekly"]
+        assert row["lower"] / weeks - 1e-6 <= spend <= row["upper"] / weeks + 1e-6
+        assert spend >= FLOOR_SHARE * now - 1e-6  # never below the floor without allow_zero
+        if max_change is not None:
+            assert abs(spend - now) <= max_change * now + 1e-6
+    spendable = plan.data["upper"].sum()
+    assert plan.totals["recommended_spend"] == pytest.approx(min(budget, spendable), rel=1e-6)

@@ -5,7 +5,8 @@ minutes. Code that loops over them calls :func:`report_progress` (``what``,
 ``done``, ``total``, ``unit``) and wraps a long step in :func:`stage`; neither
 knows who listens. Like the cancellation in :mod:`attribution.cancel`, the
 listener is a context variable: the CLI installs one with :func:`listening`
-when stderr is a terminal (:mod:`api.cli.progress` draws it), and with no
+when stderr is a terminal (:func:`api.cli._shared.terminal_listening` draws
+it), and with no
 listener — the API, the tests, a notebook, a pipe — a report costs one
 context-variable read.
 

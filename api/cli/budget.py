@@ -46,6 +46,7 @@ from api.cli._shared import (
     add_stage_option,
     open_services,
     parse_params,
+    terminal_listening,
     write_output,
 )
 
@@ -216,8 +217,6 @@ def run(args: argparse.Namespace) -> int:
     attribution.errors.ParameterError: --budget go(es) with `budget plan`, not `curves`.
     """
     _check_options(args)
-    from api.cli.progress import terminal_listening
-
     with terminal_listening():
         result = _compute(args)
     write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)

@@ -7,7 +7,8 @@
     closedloop report --ci 0.9 --bootstrap 100 --out report.html
 
 On a terminal, stderr shows which section is being computed and how far its
-bootstraps and curve fits are (:mod:`api.cli.progress`); nothing when piped.
+bootstraps and curve fits are (:func:`api.cli._shared.terminal_listening`);
+nothing when piped.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from api.cli._shared import (
     add_period_options,
     add_stage_option,
     open_services,
+    terminal_listening,
 )
 
 if TYPE_CHECKING:
@@ -86,7 +88,6 @@ def run(args: argparse.Namespace) -> int:
     ...
     attribution.errors.EmptyInputError: There are no conversions to report on: ...
     """
-    from api.cli.progress import terminal_listening
     from api.report import build_report
 
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,121 @@ def test_budget_bad_pair(capsys: Capture, db: str) -> None:
         "closedloop budget: error: Bad --min 'Display': expected CHANNEL=VALUE, "
         'e.g. --min "Paid Search=-20%".\n'
     )
+
+
+def test_budget_plan_for_a_quarter(capsys: Capture, db: str) -> None:
+    code, out, err = run(
+        capsys, "budget", "plan", *FAST, "--period", "quarter", "--budget", "250000", "--db", db
+    )
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].endswith(" · hill curves · ±30% rail · USD per quarter")
+    assert "a week" in lines[2]
+    assert any(line.startswith("budget 250,000 per quarter (19,231 a week): ") for line in lines)
+
+
+def test_budget_plan_quarter_json_states_the_period(capsys: Capture, db: str) -> None:
+    code, out, _ = run(
+        capsys, "budget", "plan", *FAST, "--period", "quarter", "--budget", "250000",
+        "--max-change", "0.5", "--format", "json", "--db", db,
+    )  # fmt: skip
+    assert code == 0
+    body = json.loads(out)
+    assert (body["period"], body["weeks_per_period"], body["max_change"]) == ("quarter", 13, 0.5)
+    assert body["totals"]["budget"] == 250_000
+    assert body["totals"]["budget_weekly"] == pytest.approx(250_000 / 13)
+    for row in body["data"]:
+        assert row["recommended_spend"] == pytest.approx(13 * row["recommended_weekly"])
+        if row["status"] == "planned":
+            change = row["recommended_spend"] / row["current_spend"] - 1
+            assert -0.5 - 1e-9 <= change <= 0.5 + 1e-9
+
+
+def test_budget_arithmetic_is_refused_with_the_period_to_use(capsys: Capture, db: str) -> None:
+    code, out, err = run(capsys, "budget", "plan", *FAST, "--budget", "250000/13", "--db", db)
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "closedloop budget: error: --budget must be a plain amount such as 250000, not "
+        "arithmetic ('250000/13'). Give the budget of the period you plan and name the period: "
+        "--period quarter --budget 250000 (or month, week).\n"
+    )
+
+
+def test_budget_max_change_none_and_bad(capsys: Capture, db: str) -> None:
+    code, out, _ = run(
+        capsys, "budget", "plan", *FAST, "--max-change", "none", "--format", "json", "--db", db
+    )
+    assert code == 0
+    assert json.loads(out)["max_change"] is None
+    code, _, err = run(capsys, "budget", "plan", *FAST, "--max-change", "30%", "--db", db)
+    assert code == 2
+    assert err.startswith("closedloop budget: error: --max-change must be a fraction of current")
+
+
+def test_budget_cut_to_zero_needs_allow_zero(capsys: Capture, db: str) -> None:
+    views = ("--view-window-days", "90")  # Display's impressions are its evidence
+    code, _, err = run(capsys, "budget", "plan", *FAST, *views, "--min", "Display=0", "--db", db)
+    assert code == 2
+    assert '--allow-zero "Display"' in err
+    code, out, err = run(
+        capsys, "budget", "plan", *FAST, *views, "--min", "Display=0", "--allow-zero",
+        "--format", "json", "--db", db,
+    )  # fmt: skip
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["allow_zero"] is True
+    display = next(r for r in body["data"] if r["channel"] == "Display")
+    assert display["lower"] == 0
+
+
+def test_budget_period_is_not_for_curves(capsys: Capture, db: str) -> None:
+    code, _, err = run(capsys, "budget", "curves", *FAST, "--period", "month", "--db", db)
+    assert code == 2
+    assert "--period goes with `budget plan` and `budget whatif`" in err
+
+
+def test_budget_whatif_for_a_month(capsys: Capture, db: str) -> None:
+    code, out, _ = run(
+        capsys, "budget", "whatif", *FAST, "--period", "month", "--allocation",
+        "Paid Social=+20%", "--format", "json", "--db", db,
+    )  # fmt: skip
+    assert code == 0
+    body = json.loads(out)
+    assert body["period"] == "month"
+    social = next(r for r in body["data"] if r["channel"] == "Paid Social")
+    assert social["spend"] == pytest.approx(52 / 12 * social["spend_weekly"])
+    assert social["spend"] == pytest.approx(1.2 * social["current_spend"])
+
+
+class FakeTerminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_budget_shows_progress_on_a_terminal(
+    capsys: Capture, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    # --bootstrap 7: a query no other test asked, so the curves are fitted, not found in a cache.
+    fast = ("--model", "linear", "--stage", "closed_won", "--bootstrap", "7", "--seed", "1")
+    code = main(["budget", "curves", *fast, "--db", db])
+    assert code == 0
+    drawn = terminal.getvalue()
+    assert "\rbudget curves …\x1b[K" in drawn
+    assert "\rbudget curves › attributing (linear) …\x1b[K" in drawn
+    fits = re.findall(r"\rbudget curves › curve fits: ([\d,]+) of ([\d,]+) fits", drawn)
+    assert fits
+    assert fits[-1][0] == fits[-1][1]  # the last step is always drawn
+    assert drawn.endswith("\r\x1b[K")  # and the line erased before the results print
+    assert capsys.readouterr().out.startswith("response curves · model linear")
+
+
+def test_budget_is_quiet_when_piped(capsys: Capture, db: str) -> None:
+    code, out, err = run(capsys, "budget", "curves", *FAST, "--bootstrap", "8", "--db", db)
+    assert code == 0
+    assert out
+    assert err == ""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import sys
 from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from api.cli import main
 from api.report import money
+from api.report.data import REPORT_SECTIONS
 from api.report.render import VENDOR_SCRIPTS, inline_script
 from attribution import attribute
 from ingest import Store
@@ -210,3 +213,33 @@ def test_report_on_an_empty_store_is_bad_input_exit_2(
     )
     assert code == 2
     assert "There are no conversions to report on" in capsys.readouterr().err
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_report_shows_its_sections_and_bootstraps_on_a_terminal(
+    store_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = _FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    out = tmp_path / "progress.html"
+    code = main(["report", "--db", str(store_file), "--models", "linear", "--ci", "0.9",
+                 "--bootstrap", "20", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    drawn = terminal.getvalue()
+    announced = re.findall(r"\rreport (\d)/(\d): ([a-z ]+) …", drawn)
+    assert [name for *_, name in announced] == list(REPORT_SECTIONS)
+    assert [int(n) for n, *_ in announced] == list(range(1, len(REPORT_SECTIONS) + 1))
+    assert "\rreport 1/6: model comparison › bootstrap linear: 20 of 20 resamples (100%)" in drawn
+    assert drawn.endswith("\r\x1b[K")
+
+
+def test_report_draws_nothing_when_piped(
+    store_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "quiet.html"
+    assert main(["report", "--db", str(store_file), "--models", "linear", "--out", str(out)]) == 0
+    assert capsys.readouterr().err == ""

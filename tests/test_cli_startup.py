@@ -110,11 +110,14 @@ def test_funnel_copies() -> None:
 
 def test_budget_copies() -> None:
     from attribution.budget.curves import KINDS
-    from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI
+    from attribution.budget.period import PERIODS
+    from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI, DEFAULT_MAX_CHANGE
 
     assert tuple(KINDS) == _shared.CURVE_KINDS
     assert _shared.DEFAULT_CAP_MULTIPLE == DEFAULT_CAP_MULTIPLE
     assert _shared.DEFAULT_BUDGET_CI == DEFAULT_CI
+    assert tuple(PERIODS) == _shared.BUDGET_PERIODS
+    assert _shared.DEFAULT_MAX_CHANGE == DEFAULT_MAX_CHANGE
 
 
 def test_input_formats_copy() -> None:

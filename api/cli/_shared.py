@@ -19,10 +19,12 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
@@ -70,6 +72,12 @@ DEFAULT_CAP_MULTIPLE = 1.5
 
 DEFAULT_BUDGET_CI = 0.9
 """``budget --ci``'s default: :data:`attribution.budget.plan.DEFAULT_CI`."""
+
+BUDGET_PERIODS = ("week", "month", "quarter")
+"""``budget --period``: the keys of :data:`attribution.budget.period.PERIODS`."""
+
+DEFAULT_MAX_CHANGE = 0.3
+"""``budget --max-change``'s default: :data:`attribution.budget.plan.DEFAULT_MAX_CHANGE`."""
 
 
 class Progress:
@@ -129,6 +137,112 @@ def terminal_progress(label: str, unit: str = "rows") -> Progress | None:
     True
     """
     return Progress(sys.stderr, label, unit) if sys.stderr.isatty() else None
+
+
+REDRAW_SECONDS = 0.1
+"""Least time between two redraws of the line (the last step of a job is always drawn)."""
+
+_CLEAR_TO_END = "\x1b[K"
+
+
+class ProgressLine:
+    r"""A listener (:data:`attribution.progress.ProgressListener`) that redraws one terminal line.
+
+    Parameters
+    ----------
+    stream
+        The terminal to draw on (stderr).
+    clock
+        Seconds, for the rate and the redraw interval (tests pass a fake).
+
+    Examples
+    --------
+    >>> import io
+    >>> stream = io.StringIO()
+    >>> line = ProgressLine(stream, clock=iter([0.0, 2.0, 2.01, 2.5]).__next__)
+    >>> line("curve fits", 0, 100, "fits")
+    >>> line("curve fits", 50, 100, "fits")
+    >>> line("curve fits", 51, 100, "fits")  # 10 ms later: not redrawn
+    >>> line("report 2/8: channels", 0, 0, "")
+    >>> for drawn in stream.getvalue().split("\r")[1:]:
+    ...     print(drawn.removesuffix("\x1b[K"))
+    curve fits: 0 of 100 fits (0%)
+    curve fits: 50 of 100 fits (50%), 25 fits/s
+    report 2/8: channels …
+    """
+
+    def __init__(self, stream: TextIO, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.what = ""
+        self.started = 0.0
+        self.drawn_at: float | None = None
+
+    def __call__(self, what: str, done: int, total: int, unit: str) -> None:
+        """Redraw the line for ``done`` of ``total`` ``unit`` of ``what``."""
+        now = self.clock()
+        if what != self.what:
+            self.what, self.started = what, now
+        elif self.drawn_at is not None and now - self.drawn_at < REDRAW_SECONDS and done < total:
+            return
+        if total > 0:
+            elapsed = now - self.started
+            rate = f", {done / elapsed:,.0f} {unit}/s" if elapsed > 0 and done > 0 else ""
+            text = f"{what}: {done:,} of {total:,} {unit} ({done / total:.0%}){rate}"
+        else:
+            text = f"{what} …"
+        width = max(shutil.get_terminal_size().columns - 1, 20)
+        self.stream.write(f"\r{text[:width]}{_CLEAR_TO_END}")
+        self.stream.flush()
+        self.drawn_at = now
+
+    def close(self) -> None:
+        """Erase the line, so the results print on a clean one."""
+        if self.drawn_at is not None:
+            self.stream.write(f"\r{_CLEAR_TO_END}")
+            self.stream.flush()
+
+
+@contextmanager
+def terminal_listening(stream: TextIO | None = None) -> Iterator[None]:
+    r"""Draw the progress reported inside the block when ``stream`` (stderr) is a terminal.
+
+    Long work (curve fits, bootstraps, the report's sections) reports to
+    :mod:`attribution.progress`; inside this block, on a terminal, a
+    :class:`ProgressLine` draws it on one line, erased when the block ends.
+    When ``stream`` is not a terminal (a pipe, a file, CI) nothing listens, so
+    a script's output stays exactly the results.
+
+    Examples
+    --------
+    >>> import io
+    >>> from attribution.progress import report_progress
+    >>> piped = io.StringIO()  # not a terminal: nothing is drawn
+    >>> with terminal_listening(piped):
+    ...     report_progress("curve fits", 1, 2, "fits")
+    >>> piped.getvalue()
+    ''
+    >>> class FakeTerminal(io.StringIO):
+    ...     def isatty(self) -> bool:
+    ...         return True
+    >>> terminal = FakeTerminal()
+    >>> with terminal_listening(terminal):
+    ...     report_progress("curve fits", 808, 808, "fits")
+    >>> terminal.getvalue()  # drawn, then erased
+    '\rcurve fits: 808 of 808 fits (100%)\x1b[K\r\x1b[K'
+    """
+    from attribution.progress import listening
+
+    target = sys.stderr if stream is None else stream
+    if not target.isatty():
+        yield
+        return
+    line = ProgressLine(target)
+    try:
+        with listening(line):
+            yield
+    finally:
+        line.close()
 
 
 def parse_date(text: str) -> dt.date:
@@ -789,10 +903,12 @@ def _report_error(command: str, exc: Exception) -> int:
 
 __all__ = [
     "ADAPTERS",
+    "BUDGET_PERIODS",
     "CURVE_KINDS",
     "DEFAULT_BUDGET_CI",
     "DEFAULT_CAP_MULTIPLE",
     "DEFAULT_LOOKBACK_DAYS",
+    "DEFAULT_MAX_CHANGE",
     "DEFAULT_MAX_COMPONENT_SIZE",
     "DEFAULT_RESAMPLES",
     "FUNNEL_ASSIGNMENTS",
@@ -800,9 +916,11 @@ __all__ = [
     "INPUT_FORMATS",
     "OUTPUT_FORMATS",
     "PROG",
+    "REDRAW_SECONDS",
     "TABLES",
     "DeprecatedAlias",
     "Progress",
+    "ProgressLine",
     "add_by_option",
     "add_db_option",
     "add_format_option",
@@ -821,6 +939,7 @@ __all__ = [
     "parse_date",
     "parse_params",
     "run_command",
+    "terminal_listening",
     "terminal_progress",
     "usage_error",
 ]

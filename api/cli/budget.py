@@ -5,11 +5,21 @@ The same calls as ``GET /v1/budget/curves``, ``POST /v1/budget/plan`` and
 
     closedloop budget curves --model markov --stage closed_won
     closedloop budget plan --model markov --budget 20000 --min "Display=-20%" --lock Email
+    closedloop budget plan --period quarter --budget 250000 --max-change 0.5
     closedloop budget whatif --model markov --allocation "Paid Social=+25%" "Display=2000"
 
-Every amount is per week. ``--format json`` includes each channel's curve
-points; ``csv`` writes the rows. ``--ci LEVEL`` is the level of the revenue
-range (default 0.9), ``--bootstrap N`` the resamples it comes from (refits of
+The curves are weekly. A plan or a what-if is for ``--period week`` (default),
+``month`` (52/12 weeks) or ``quarter`` (13 weeks): ``--budget``, ``--min``,
+``--max`` and ``--allocation`` amounts are in that period's money, and the
+plan shows the period's amounts and the weekly ones. Guard rails: a channel
+moves at most ``--max-change`` (0.3: ±30%) from its current spend unless its
+own ``--min``/``--max`` says otherwise (``--max-change none`` removes the
+rail), and none is cut below 10% of its current spend without
+``--allow-zero`` (every channel) or ``--allow-zero CH ...``.
+
+``--format json`` includes each channel's curve points; ``csv`` writes the
+rows. ``--ci LEVEL`` is the level of the revenue range (default 0.9),
+``--bootstrap N`` the resamples it comes from (refits of
 the curves, as the API's ``bootstrap``), ``--attribution-bootstrap N``
 person-level resamples of the attribution added to it, ``--seed`` their seed.
 """
@@ -21,9 +31,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from api.cli._shared import (
+    BUDGET_PERIODS,
     CURVE_KINDS,
     DEFAULT_BUDGET_CI,
     DEFAULT_CAP_MULTIPLE,
+    DEFAULT_MAX_CHANGE,
     add_by_option,
     add_db_option,
     add_engine_options,
@@ -36,11 +48,13 @@ from api.cli._shared import (
     add_window_options,
     open_services,
     parse_params,
+    terminal_listening,
     write_output,
 )
 
 if TYPE_CHECKING:
     from api.cli._shared import Subparsers
+    from api.services.results import Result
 
 ACTIONS = ("curves", "plan", "whatif")
 
@@ -76,6 +90,34 @@ def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
     return result
 
 
+def parse_max_change(text: str) -> float | None:
+    """Parse ``--max-change``: a fraction of current spend (``0.5``), or ``none`` for no rail.
+
+    Examples
+    --------
+    >>> parse_max_change("0.5"), parse_max_change("none")
+    (0.5, None)
+    >>> parse_max_change("30%")
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: --max-change must be a fraction of current spend ...
+    """
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        from attribution.errors import ParameterError
+
+        raise ParameterError(
+            "--max-change must be a fraction of current spend (0.3 for ±30%, 0.5 for ±50%) "
+            f"or none for no rail. Got {text!r} instead."
+        )
+    return value
+
+
 def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``closedloop budget`` to the subcommands.
 
@@ -84,16 +126,16 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     >>> parser = argparse.ArgumentParser(prog="closedloop")
     >>> _ = register(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["budget", "plan", "--budget", "20000"])
-    >>> args.action, args.model, args.ci, args.bootstrap, args.seed
-    ('plan', 'linear', 0.9, 100, 0)
+    >>> args.action, args.model, args.ci, args.bootstrap, args.seed, args.period
+    ('plan', 'linear', 0.9, 100, 0, 'week')
     """
     parser = subparsers.add_parser(
         "budget",
         help="response curves, a budget plan, what-ifs",
         description="Fit each channel's weekly response curve (attributed revenue against "
-        "spend), recommend the weekly spend per channel that maximises predicted revenue, or "
-        "predict an allocation. Amounts are per week. The curves are correlational: see "
-        "docs/budget.md.",
+        "spend), recommend the spend per channel for a week, month or quarter that maximises "
+        "predicted revenue within guard rails, or predict an allocation. Amounts are in the "
+        "--period's money. The curves are correlational: see docs/budget.md.",
     )
     parser.add_argument("action", choices=ACTIONS, help="curves, plan or whatif")
     add_model_options(parser, default="linear")
@@ -108,14 +150,32 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--decay", type=float, default=0.0, help="adstock decay in [0, 1) (default 0)"
     )
-    parser.add_argument("--budget", type=float, help="total weekly budget (default: current)")
+    parser.add_argument(
+        "--period", choices=BUDGET_PERIODS, default="week",
+        help="the period of --budget, --min, --max, --allocation and of the plan: week "
+        "(default), month (52/12 weeks) or quarter (13 weeks)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--budget", metavar="AMOUNT",
+        help="total budget of one --period, a plain amount (default: the current total)",
+    )  # fmt: skip
     parser.add_argument(
         "--min", nargs="+", action="extend", metavar="CH=V",
-        help='minimum weekly spend: an amount or a change, e.g. "Display=-20%%"',
+        help='minimum spend per period: an amount or a change, e.g. "Display=-20%%"',
     )  # fmt: skip
     parser.add_argument(
         "--max", nargs="+", action="extend", metavar="CH=V",
-        help='maximum weekly spend, e.g. "Paid Search=12000" or "Email=+30%%"',
+        help='maximum spend per period, e.g. "Paid Search=12000" or "Email=+30%%"',
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-change", default=str(DEFAULT_MAX_CHANGE), metavar="FRACTION",
+        help="guard rail: each channel moves at most this fraction of its current spend "
+        f"(default {DEFAULT_MAX_CHANGE}: ±{DEFAULT_MAX_CHANGE * 100:.0f}%%); none removes it",
+    )  # fmt: skip
+    parser.add_argument(
+        "--allow-zero", nargs="*", metavar="CH",
+        help="let the plan cut these channels (none given: every channel) below 10%% of "
+        "current spend, to zero",
     )  # fmt: skip
     parser.add_argument(
         "--lock", nargs="+", action="extend", metavar="CH", help="keep at current spend"
@@ -161,7 +221,17 @@ def run(args: argparse.Namespace) -> int:
     attribution.errors.ParameterError: --budget go(es) with `budget plan`, not `curves`.
     """
     _check_options(args)
+    with terminal_listening():
+        result = _compute(args)
+    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    return 0
+
+
+def _compute(args: argparse.Namespace) -> Result:
+    """Fit the curves and compute what ``args.action`` asks for (progress goes to listeners)."""
     from api.services import CurvesQuery, PlanQuery, WhatIfQuery
+    from attribution.budget.period import parse_amount
+    from attribution.progress import stage
 
     services = open_services(args)
     curves = CurvesQuery.create(
@@ -179,39 +249,45 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         journey=args.journey,
     )
-    if args.action == "curves":
-        result = services.curves_result(curves, args.threshold)
-    elif args.action == "plan":
-        result = services.plan(
-            PlanQuery(
-                curves,
-                budget=args.budget,
-                minimum=parse_pairs(args.min or [], "--min"),
-                maximum=parse_pairs(args.max or [], "--max"),
-                locks=tuple(args.lock or []),
-                cap_multiple=args.cap_multiple,
-                threshold=args.threshold,
-                ci=args.ci,
+    with stage(f"budget {args.action}"):
+        if args.action == "curves":
+            return services.curves_result(curves, args.threshold)
+        if args.action == "plan":
+            return services.plan(
+                PlanQuery(
+                    curves,
+                    budget=None if args.budget is None else parse_amount(args.budget),
+                    minimum=parse_pairs(args.min or [], "--min"),
+                    maximum=parse_pairs(args.max or [], "--max"),
+                    locks=tuple(args.lock or []),
+                    cap_multiple=args.cap_multiple,
+                    threshold=args.threshold,
+                    ci=args.ci,
+                    period=args.period,
+                    max_change=parse_max_change(args.max_change),
+                    allow_zero=True if args.allow_zero == [] else tuple(args.allow_zero or ()),
+                )
             )
-        )
-    else:
         allocation = parse_pairs(args.allocation, "--allocation")
-        result = services.whatif(WhatIfQuery(curves, allocation, ci=args.ci))
-    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
-    return 0
+        return services.whatif(WhatIfQuery(curves, allocation, ci=args.ci, period=args.period))
 
 
 def _check_options(args: argparse.Namespace) -> None:
     from attribution.errors import ParameterError
 
     plan_only = {"--budget": args.budget, "--min": args.min, "--max": args.max,
-                 "--lock": args.lock}  # fmt: skip
+                 "--lock": args.lock, "--allow-zero": args.allow_zero is not None,
+                 "--max-change": args.max_change != str(DEFAULT_MAX_CHANGE)}  # fmt: skip
     if args.action != "plan":
         given = [name for name, value in plan_only.items() if value]
         if given:
             raise ParameterError(
                 f"{', '.join(given)} go(es) with `budget plan`, not `{args.action}`."
             )
+    if args.action == "curves" and args.period != "week":
+        raise ParameterError(
+            "--period goes with `budget plan` and `budget whatif`; the curves are weekly."
+        )
     if args.action != "whatif" and args.allocation:
         raise ParameterError("--allocation goes with `budget whatif`.")
     if args.action == "whatif" and not args.allocation:
@@ -221,4 +297,4 @@ def _check_options(args: argparse.Namespace) -> None:
         )
 
 
-__all__ = ["parse_pairs", "register", "run"]
+__all__ = ["parse_max_change", "parse_pairs", "register", "run"]

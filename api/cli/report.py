@@ -5,6 +5,10 @@
     closedloop report --out report.html
     closedloop report --start 2025-03-01 --end 2025-03-31 --models linear,markov --out march.html
     closedloop report --ci 0.9 --bootstrap 100 --out report.html
+
+On a terminal, stderr shows which section is being computed and how far its
+bootstraps and curve fits are (:func:`api.cli._shared.terminal_listening`);
+nothing when piped.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from api.cli._shared import (
     add_stage_option,
     add_window_options,
     open_services,
+    terminal_listening,
 )
 
 if TYPE_CHECKING:
@@ -90,20 +95,21 @@ def run(args: argparse.Namespace) -> int:
     from api.report import build_report
 
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
-    page = build_report(
-        open_services(args),
-        start=args.start,
-        end=args.end,
-        models=models,
-        stage=args.stage,
-        lookback_days=args.lookback_days,
-        click_window_days=args.click_window_days,
-        view_window_days=args.view_window_days,
-        ci=args.ci,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        journey=args.journey,
-    )
+    with terminal_listening():
+        page = build_report(
+            open_services(args),
+            start=args.start,
+            end=args.end,
+            models=models,
+            stage=args.stage,
+            lookback_days=args.lookback_days,
+            click_window_days=args.click_window_days,
+            view_window_days=args.view_window_days,
+            ci=args.ci,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+            journey=args.journey,
+        )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")

@@ -11,9 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.services.inputs import MAX_LOOKBACK_DAYS
-from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI
+from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI, DEFAULT_MAX_CHANGE
 
 CurveKind = Literal["hill", "power", "log"]
+BudgetPeriod = Literal["week", "month", "quarter"]
 
 
 class ProblemItem(BaseModel):
@@ -466,20 +467,26 @@ class PlanPublic(BaseModel):
     model: str
     by: str
     data: list[dict[str, Any]] = Field(
-        description="One row per channel: `current_spend`, `recommended_spend`, `change`, "
-        "`change_pct`, `lower`, `upper`, `binding` (`cap`, `max`, `min`, `lock`, `held`), "
+        description="One row per channel, amounts in the `period`'s money: `current_spend`, "
+        "`recommended_spend`, `change`, `change_pct`, `current_weekly`, `recommended_weekly`, "
+        "`lower`, `upper`, `binding` (`cap`, `max`, `min`, `max_change`, `floor`, `zero`, "
+        "`lock`, `held`), "
         "`current_revenue`, `predicted_revenue`, `marginal_roas_current`, `marginal_roas`, "
         "`average_roas`, `roas`, `saturation_spend`, `threshold_spend`, `points`."
     )
     totals: dict[str, Any] = Field(
-        description="`budget`, spend and predicted revenue now and as planned, and the "
-        "`revenue_low` / `revenue_high` range at level `ci`."
+        description="`budget` (and `budget_weekly`), spend and predicted revenue now and as "
+        "planned, and the `revenue_low` / `revenue_high` range at level `ci`."
     )
     warnings: list[str]
+    period: BudgetPeriod = Field(examples=["quarter"])
+    weeks_per_period: float = Field(examples=[13.0])
+    max_change: float | None = Field(description="The guard rail used (null: none).")
+    allow_zero: bool | list[str]
 
 
 class WhatIfPublic(BaseModel):
-    """Predicted weekly revenue and ROAS of an allocation."""
+    """Predicted revenue and ROAS of an allocation over a period."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -488,6 +495,8 @@ class WhatIfPublic(BaseModel):
     data: list[dict[str, Any]]
     totals: dict[str, Any]
     warnings: list[str]
+    period: BudgetPeriod = Field(examples=["quarter"])
+    weeks_per_period: float = Field(examples=[13.0])
 
 
 class CurvesRequest(BaseModel):
@@ -535,19 +544,36 @@ class CurvesRequest(BaseModel):
 
 
 class PlanRequest(CurvesRequest):
-    """A budget plan: the total budget and the bounds per channel."""
+    """A budget plan: the period, its total budget, the guard rails and the bounds per channel."""
 
+    period: BudgetPeriod = Field(
+        default="week",
+        description="The period of `budget`, of the bounds' amounts and of the plan: `week`, "
+        "`month` (52/12 weeks) or `quarter` (13 weeks).",
+    )
     budget: float | None = Field(
-        default=None, ge=0, description="Total weekly budget (default: current total)."
+        default=None, ge=0, description="Total budget of one period (default: current total)."
+    )
+    max_change: float | None = Field(
+        default=DEFAULT_MAX_CHANGE,
+        ge=0,
+        description="Guard rail: each channel moves at most this fraction of its current "
+        "spend (0.3: ±30%); `null` removes it. A channel's own `min`/`max` replaces it.",
+    )
+    allow_zero: bool | list[str] = Field(
+        default=False,
+        description="Channels the plan may cut below 10% of current spend, to zero "
+        "(`true`: every channel).",
+        examples=[["Display"]],
     )
     min: dict[str, float | str] = Field(
         default_factory=dict,
-        description="Per-channel minimum: an amount or a change from current (`-20%`).",
+        description="Per-channel minimum: an amount per period or a change from current (`-20%`).",
         examples=[{"Display": "-20%"}],
     )
     max: dict[str, float | str] = Field(
         default_factory=dict,
-        description="Per-channel maximum: an amount or a change from current (`+30%`).",
+        description="Per-channel maximum: an amount per period or a change from current (`+30%`).",
         examples=[{"Paid Search": 12000}],
     )
     locks: list[str] = Field(default_factory=list, description="Channels kept at current spend.")
@@ -560,10 +586,13 @@ class PlanRequest(CurvesRequest):
 
 
 class WhatIfRequest(CurvesRequest):
-    """An allocation to predict: weekly spend per channel (others stay as they are)."""
+    """An allocation to predict: spend per channel and period (others stay as they are)."""
 
+    period: BudgetPeriod = Field(
+        default="week", description="The period of the allocation: `week`, `month` or `quarter`."
+    )
     allocation: dict[str, float | str] = Field(
-        description="Weekly spend per channel: an amount or a change from current (`+20%`).",
+        description="Spend per channel and period: an amount or a change from current (`+20%`).",
         examples=[{"Paid Social": 6000, "Display": "-25%"}],
     )
     ci: float = Field(default=DEFAULT_CI, gt=0, lt=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ from api.services import (
 )
 from api.services.queries import PeriodQuery, resolve_model
 from attribution.errors import ClosedloopError, EmptyInputError
+from attribution.progress import stage as progress_stage
 from ingest import Store
 
 
@@ -98,6 +100,19 @@ class ReportData:
     funnel: dict[str, Any] | str
     budget: dict[str, Any] | str
     windows: dict[str, Any] | None = None
+
+
+REPORT_SECTIONS = (
+    "model comparison", "channels and campaigns", "paths", "weekly trend", "funnel",
+    "budget plan",
+)  # fmt: skip
+"""The report's steps, in order, as its progress names them (``report 1/6: model comparison``)."""
+
+
+def _section(name: str) -> AbstractContextManager[None]:
+    """Announce a step of the report to progress listeners (:mod:`attribution.progress`)."""
+    number = REPORT_SECTIONS.index(name) + 1
+    return progress_stage(f"report {number}/{len(REPORT_SECTIONS)}: {name}")
 
 
 def gather_report_data(
@@ -178,30 +193,39 @@ def gather_report_data(
             f"There are no conversions to report on: {inputs.source} holds none. "
             "Ingest them first: closedloop ingest conversions FILE."
         )
-    comparison = services.compare(
-        CompareQuery.create(
-            list(models) if models else None, ci=ci, bootstrap=bootstrap, seed=seed, **period
+    with _section("model comparison"):
+        comparison = services.compare(
+            CompareQuery.create(
+                list(models) if models else None, ci=ci, bootstrap=bootstrap, seed=seed, **period
+            )
         )
-    )
     names: list[str] = list(comparison.members["models"])
     primary = "linear" if "linear" in names else names[0]
-    channel = services.attribution(AttributionQuery.create(primary, **period))
-    campaign = _try(
-        lambda: services.attribution(AttributionQuery.create(primary, by="campaign", **period))
-    )
-    leads: dict[str, Result | str | None] = {"channel": None, "campaign": None}
-    if "lead" in set(inputs.conversions["stage"].to_list()) and channel.members["stage"] != "lead":
-        for by in leads:
+    with _section("channels and campaigns"):
+        channel = services.attribution(AttributionQuery.create(primary, **period))
+        campaign = _try(
+            lambda: services.attribution(AttributionQuery.create(primary, by="campaign", **period))
+        )
+        leads: dict[str, Result | str | None] = {"channel": None, "campaign": None}
+        stages = set(inputs.conversions["stage"].to_list())
+        if "lead" in stages and channel.members["stage"] != "lead":
+            for by in leads:
 
-            def lead_report(by: str = by) -> Result:
-                query = AttributionQuery.create(primary, by=by, **{**period, "stage": "lead"})
-                return services.attribution(query)
+                def lead_report(by: str = by) -> Result:
+                    query = AttributionQuery.create(primary, by=by, **{**period, "stage": "lead"})
+                    return services.attribution(query)
 
-            leads[by] = _try(lead_report)
-    stats = services.paths(PathsQuery(**period, collapse=True))
-    trend = services.timeseries(
-        TimeSeriesQuery(metric="all", model=resolve_model(primary), **period)
-    ).data
+                leads[by] = _try(lead_report)
+    with _section("paths"):
+        stats = services.paths(PathsQuery(**period, collapse=True))
+    with _section("weekly trend"):
+        trend = services.timeseries(
+            TimeSeriesQuery(metric="all", model=resolve_model(primary), **period)
+        ).data
+    with _section("funnel"):
+        funnel = _funnel(services, start, end, journey)
+    with _section("budget plan"):
+        budget = _budget(services, primary, stage, lookback_days, period)
     members = channel.members
     return ReportData(
         currency=inputs.currency or "",  # frames given without one: plain numbers
@@ -226,8 +250,8 @@ def gather_report_data(
         lengths=pl.DataFrame(stats.members["lengths"], infer_schema_length=None).head(25),
         time_lag=pl.DataFrame(stats.members["time_lag"], infer_schema_length=None),
         trend=trend,
-        funnel=_funnel(services, start, end, journey),
-        budget=_budget(services, primary, stage, lookback_days, period),
+        funnel=funnel,
+        budget=budget,
         windows=members.get("windows"),
     )
 
@@ -277,4 +301,4 @@ def _budget(
         return f"The budget plan could not be computed on this data: {exc}"
 
 
-__all__ = ["ReportData", "gather_report_data"]
+__all__ = ["REPORT_SECTIONS", "ReportData", "gather_report_data"]

@@ -16,7 +16,8 @@ from api.services.context import Context
 from api.services.queries import CurvesQuery
 from api.services.results import Result
 from attribution.budget import CurveSet, plan_budget, what_if
-from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI
+from attribution.budget.period import DEFAULT_PERIOD
+from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI, DEFAULT_MAX_CHANGE
 from attribution.errors import EmptyInputError
 from attribution.export import json_ready as clean
 from attribution.export import text_table
@@ -125,7 +126,12 @@ def curves_result(fitted: CurveSet, threshold: float | None = None, points: bool
 
 @dataclass(frozen=True)
 class PlanQuery:
-    """A budget plan: curves to plan on, the weekly budget, bounds, locks and caps.
+    """A budget plan: curves to plan on, the period and its budget, rails, bounds, locks and caps.
+
+    ``budget`` and absolute ``minimum`` / ``maximum`` amounts are in the
+    ``period``'s money; ``max_change`` is the guard rail (``None``: none) and
+    ``allow_zero`` the channels that may be cut to zero (``True``: all), as in
+    :func:`attribution.budget.plan_budget`.
 
     Examples
     --------
@@ -142,10 +148,13 @@ class PlanQuery:
     threshold: float | None = None
     ci: float = DEFAULT_CI
     points: bool = True
+    period: str = DEFAULT_PERIOD
+    max_change: float | None = DEFAULT_MAX_CHANGE
+    allow_zero: bool | tuple[str, ...] = False
 
 
 def plan(ctx: Context, query: PlanQuery) -> Result:
-    """Recommend the weekly spend per channel that maximises predicted attributed revenue.
+    """Recommend the spend per channel for a period that maximises predicted attributed revenue.
 
     Examples
     --------
@@ -159,7 +168,8 @@ def plan(ctx: Context, query: PlanQuery) -> Result:
     planned = plan_budget(
         fitted, query.budget, minimum=dict(query.minimum), maximum=dict(query.maximum),
         locks=list(query.locks), cap_multiple=query.cap_multiple, threshold=query.threshold,
-        ci=query.ci, seed=query.curves.seed,
+        ci=query.ci, seed=query.curves.seed, period=query.period, max_change=query.max_change,
+        allow_zero=query.allow_zero,
     )  # fmt: skip
     body = clean(planned.to_dict(points=query.points))
     rows = body.pop("data")
@@ -175,7 +185,7 @@ def plan(ctx: Context, query: PlanQuery) -> Result:
 
 @dataclass(frozen=True)
 class WhatIfQuery:
-    """An allocation to predict: weekly spend per channel (others stay as they are).
+    """An allocation to predict: spend per channel and period (others stay as they are).
 
     Examples
     --------
@@ -187,10 +197,11 @@ class WhatIfQuery:
     allocation: Mapping[str, float | str]
     ci: float = DEFAULT_CI
     points: bool = True
+    period: str = DEFAULT_PERIOD
 
 
 def whatif(ctx: Context, query: WhatIfQuery) -> Result:
-    """Predict weekly revenue and ROAS per channel for an allocation.
+    """Predict revenue and ROAS per channel for an allocation over a period.
 
     Examples
     --------
@@ -201,7 +212,8 @@ def whatif(ctx: Context, query: WhatIfQuery) -> Result:
     >>> result.members["by"]
     'channel'
     """
-    predicted = what_if(curves(ctx, query.curves), dict(query.allocation), ci=query.ci)
+    fitted = curves(ctx, query.curves)
+    predicted = what_if(fitted, dict(query.allocation), period=query.period, ci=query.ci)
     body: dict[str, Any] = predicted.to_dict(points=query.points)
     rows = body.pop("data")
     return Result(

@@ -7,25 +7,30 @@ Pure computation on polars frames, in four steps:
 - :mod:`~attribution.budget.curves`: a saturating response curve per channel
   (Hill by default), its fit quality and its evidence;
 - :mod:`~attribution.budget.plan`: the spend per channel that maximises
-  predicted revenue under a budget, bounds, locks and caps;
+  predicted revenue under a budget, guard rails, bounds, locks and caps;
 - :mod:`~attribution.budget.whatif`: predicted revenue of a given allocation.
 
 :func:`response_curves` runs the first two from touchpoints, conversions and
-costs. Every amount is per week. The curves are correlational (they describe
-how attributed revenue moved with spend, not what more spend would cause);
-``docs/budget.md`` says what that means for a plan.
+costs. The curves are weekly; a plan or a what-if is for a week, a month or a
+quarter (:mod:`~attribution.budget.period`), spent evenly over its weeks.
+The curves are correlational (they describe how attributed revenue moved
+with spend, not what more spend would cause); ``docs/budget.md`` says what
+that means for a plan.
 """
 
 from attribution.budget.analysis import CurveSet, curves_from_credits, response_curves
 from attribution.budget.curves import KINDS, ResponseCurve, fit_curve, fit_curves
+from attribution.budget.period import PERIODS, Period
 from attribution.budget.plan import BudgetPlan, optimise, parse_bound, plan_budget
 from attribution.budget.weekly import weekly_panel, weekly_revenue, weekly_spend
 from attribution.budget.whatif import WhatIf, what_if
 
 __all__ = [
     "KINDS",
+    "PERIODS",
     "BudgetPlan",
     "CurveSet",
+    "Period",
     "ResponseCurve",
     "WhatIf",
     "curves_from_credits",

@@ -25,6 +25,7 @@ from attribution.errors import ParameterError
 from attribution.export import json_ready
 from attribution.journeys import build_journeys
 from attribution.models import AttributionModel, get_model
+from attribution.progress import stage as progress_stage
 from attribution.report import attribute
 from attribution.uncertainty.bootstrap import bootstrap_totals
 
@@ -393,11 +394,12 @@ def response_curves(
     [('Search', 'curve', 900.0)]
     """
     instance = model if isinstance(model, AttributionModel) else get_model(model, **(params or {}))
-    report = attribute(
-        touchpoints, conversions, costs, model=instance, by=by, stage=stage,
-        lookback_days=lookback_days, currency=currency,
-        click_window_days=click_window_days, view_window_days=view_window_days,
-    )  # fmt: skip
+    with progress_stage(f"attributing ({instance.name})"):
+        report = attribute(
+            touchpoints, conversions, costs, model=instance, by=by, stage=stage,
+            lookback_days=lookback_days, currency=currency,
+            click_window_days=click_window_days, view_window_days=view_window_days,
+        )  # fmt: skip
     scale: dict[str, FloatArray] | None = None
     if attribution_resamples > 0:
         scale = attribution_scale(

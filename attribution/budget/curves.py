@@ -33,7 +33,7 @@ draws give ranges for predictions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ import polars as pl
 
 from attribution.cancel import check_cancelled
 from attribution.errors import ParameterError
+from attribution.progress import report_progress
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -401,6 +402,7 @@ def fit_curve(
     seed: int = 0,
     min_weeks: int = MIN_WEEKS,
     min_r2: float = MIN_R2,
+    on_refit: Callable[[], None] | None = None,
 ) -> ResponseCurve:
     """Fit one channel's response curve to its weekly spend and attributed revenue.
 
@@ -423,6 +425,8 @@ def fit_curve(
         Seed of the bootstrap.
     min_weeks, min_r2
         Evidence thresholds (:data:`MIN_WEEKS`, :data:`MIN_R2`).
+    on_refit
+        Called after each bootstrap refit (to report progress).
 
     Returns
     -------
@@ -507,6 +511,8 @@ def fit_curve(
             check_cancelled()
             y_star = fitted_n + rng.choice(res_n, size=res_n.size, replace=True)
             rows.append(_to_money(kind, _fit_scaled(kind, xn, y_star, [theta]), xs, ys))
+            if on_refit is not None:
+                on_refit()
         draws = np.array(rows)
     return ResponseCurve(
         key=key,
@@ -538,7 +544,9 @@ def fit_curves(
 ) -> dict[str, ResponseCurve]:
     """Fit a curve for every key of a :func:`~attribution.budget.weekly.weekly_panel` that spent.
 
-    Keys that never spent get no curve (their ROI is undefined).
+    Keys that never spent get no curve (their ROI is undefined). Progress is
+    reported (:func:`attribution.progress.report_progress`) as ``curve fits``:
+    one fit and ``resamples`` bootstrap refits per key.
 
     Examples
     --------
@@ -549,11 +557,24 @@ def fit_curves(
     ['A']
     """
     curves: dict[str, ResponseCurve] = {}
-    for (key,), rows in panel.sort(by, "week").group_by(by, maintain_order=True):
-        if float(rows["spend"].sum()) <= 0:
-            continue
-        curves[str(key)] = fit_curve(
-            str(key),
+    groups = [
+        (str(key), rows)
+        for (key,), rows in panel.sort(by, "week").group_by(by, maintain_order=True)
+        if float(rows["spend"].sum()) > 0
+    ]
+    per_key = 1 + max(resamples, 0)
+    total = len(groups) * per_key
+    done = 0
+
+    def refitted() -> None:
+        nonlocal done
+        done += 1
+        report_progress("curve fits", done, total, "fits")
+
+    for index, (key, rows) in enumerate(groups):
+        refitted()
+        curves[key] = fit_curve(
+            key,
             rows["week"].to_list(),
             rows["spend"].to_numpy(),
             rows["revenue"].to_numpy(),
@@ -564,7 +585,11 @@ def fit_curves(
             seed=seed,
             min_weeks=min_weeks,
             min_r2=min_r2,
+            on_refit=refitted,
         )
+        if done < (index + 1) * per_key:  # no refits for a key without evidence
+            done = (index + 1) * per_key
+            report_progress("curve fits", done, total, "fits")
     return curves
 
 

@@ -1,4 +1,4 @@
-"""Recommend weekly spend per channel: maximise predicted attributed revenue under a budget.
+"""Recommend spend per channel: maximise predicted attributed revenue under a budget.
 
 The problem is ``max Σ fᶜ(xᶜ)`` subject to ``Σ xᶜ = budget`` and
 ``lowerᶜ ≤ xᶜ ≤ upperᶜ``, where ``fᶜ`` is channel ``c``'s response curve.
@@ -11,13 +11,26 @@ starts with a global search, dynamic programming over a grid of the budget
 SLSQP (:func:`scipy.optimize.minimize`) from that point and from several
 others, and keeps the best.
 
+The problem is solved per week, the grain of the curves; a budget for a
+month or a quarter (``period``) is spread evenly over its weeks and the plan
+reports both (:mod:`attribution.budget.period`).
+
 Bounds of each channel:
 
+- guard rails by default: a channel moves at most ``max_change`` (30%) from
+  its current spend, as Meridian's optimiser does by default, unless a
+  ``--min`` / ``--max`` of its own says otherwise (``binding =
+  "max_change"``); ``max_change=None`` removes the rail;
+- no planned channel is cut below :data:`FLOOR_SHARE` (10%) of its current
+  spend unless ``allow_zero`` names it (or is ``True``): a cut to zero is a
+  decision to take on purpose, not a side effect of a wide rail
+  (``binding = "floor"``); a ``--min`` or ``--max`` below the floor without it
+  is an error;
 - ``upper`` is at most ``cap_multiple`` × its largest observed weekly spend:
   the curves are not extrapolated far beyond what was seen. A plan that stops
   at a cap says so (``binding = "cap"``);
-- ``--min`` / ``--max`` are absolute (``5000``) or relative to current spend
-  (``-20%``, ``+10%``);
+- ``--min`` / ``--max`` are absolute amounts in the period's money
+  (``5000``) or relative to current spend (``-20%``, ``+10%``);
 - a locked channel, and one whose curve has not enough evidence, stays at its
   current spend; a channel with no spend is left out (its ROI is undefined).
 
@@ -39,6 +52,7 @@ import polars as pl
 
 from attribution.budget.analysis import CurveSet
 from attribution.budget.curves import ResponseCurve, curve_value
+from attribution.budget.period import DEFAULT_PERIOD, Period
 from attribution.errors import ParameterError
 from attribution.export import json_ready, rfc4180_csv, text_table
 
@@ -48,15 +62,28 @@ DEFAULT_CAP_MULTIPLE = 1.5
 DEFAULT_CI = 0.9
 """Default level of the predicted revenue's range."""
 
+DEFAULT_MAX_CHANGE = 0.3
+"""Default guard rail: a channel moves at most 30% from its current spend (Meridian's default)."""
+
+FLOOR_SHARE = 0.1
+"""Without ``allow_zero``, a planned channel keeps at least this share of its current spend."""
+
 GRID_STEPS = 400
 """Budget steps of the dynamic-programming search."""
 
 PLAN_COLUMNS = (
-    "status", "current_spend", "recommended_spend", "change", "change_pct", "lower", "upper",
-    "binding", "current_revenue", "predicted_revenue", "revenue_change", "average_roas",
-    "roas", "marginal_roas_current", "marginal_roas", "saturation_spend", "threshold_spend",
+    "status", "current_spend", "recommended_spend", "change", "change_pct", "current_weekly",
+    "recommended_weekly", "lower", "upper", "binding", "current_revenue", "predicted_revenue",
+    "revenue_change", "average_roas", "roas", "marginal_roas_current", "marginal_roas",
+    "saturation_spend", "threshold_spend",
 )  # fmt: skip
 """Columns of a plan's rows after the key column."""
+
+MONEY_COLUMNS = (
+    "current_spend", "recommended_spend", "change", "lower", "upper", "current_revenue",
+    "predicted_revenue", "revenue_change", "saturation_spend", "threshold_spend",
+)  # fmt: skip
+"""Columns of a plan in the period's money (the others are ratios or the weekly amounts)."""
 
 _BOUND = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(%?)\s*$")
 
@@ -95,12 +122,14 @@ def _money(value: float) -> str:
 
 @dataclass(frozen=True)
 class BudgetPlan:
-    """A recommended weekly allocation, per channel and in total.
+    """A recommended allocation for a period, per channel and in total.
 
-    ``data`` has the key column and :data:`PLAN_COLUMNS`; ``totals`` the
-    budget, spend and predicted revenue now and as planned, and the
-    ``revenue_low`` / ``revenue_high`` range; ``warnings`` what the user
-    should know (caps binding, channels held, extrapolation).
+    ``data`` has the key column and :data:`PLAN_COLUMNS`, amounts in the
+    period's money (``meta["period"]``) with the weekly equivalents in
+    ``current_weekly`` and ``recommended_weekly``; ``totals`` the budget,
+    spend and predicted revenue now and as planned, and the ``revenue_low`` /
+    ``revenue_high`` range; ``warnings`` what the user should know (rails and
+    caps binding, channels held, extrapolation).
     """
 
     by: str
@@ -116,7 +145,7 @@ class BudgetPlan:
         for row in self.data.to_dicts():
             item = json_ready(row)
             if points:
-                marks = {"recommended": row["recommended_spend"]}
+                marks = {"recommended": row["recommended_weekly"]}
                 item["points"] = self.curves.points(row[self.by], marks=marks)
             rows.append(item)
         return {
@@ -133,23 +162,29 @@ class BudgetPlan:
 
     def to_table(self) -> str:
         """Return the rows, a total line and the warnings as a human-readable table."""
+        period = self.meta.get("period", DEFAULT_PERIOD)
+        weekly = ["recommended_weekly"] if period != "week" else []
         shown = self.data.select(
-            self.by, "status", "current_spend", "recommended_spend", "change_pct",
+            self.by, "status", "current_spend", "recommended_spend", *weekly, "change_pct",
             "predicted_revenue", "marginal_roas_current", "marginal_roas", "binding",
         ).rename({
             "current_spend": "spend now", "recommended_spend": "recommended",
-            "change_pct": "change %", "predicted_revenue": "revenue",
-            "marginal_roas_current": "mROAS now", "marginal_roas": "mROAS then",
-        })  # fmt: skip
+            "recommended_weekly": "a week", "change_pct": "change %",
+            "predicted_revenue": "revenue", "marginal_roas_current": "mROAS now",
+            "marginal_roas": "mROAS then",
+        }, strict=False)  # fmt: skip
         t = self.totals
         table = text_table(shown, text_width=40)
         currency = self.meta.get("currency")
-        per_week = f"{currency} per week" if currency else "per week"
+        rail = self.meta.get("max_change")
+        rails = f"±{rail:.0%} rail" if rail is not None else "no rail"
+        a_week = f" ({_money(t['budget_weekly'])} a week)" if period != "week" else ""
         lines = [
             f"budget plan · model {self.meta.get('model')} · stage {self.meta.get('stage')} · "
-            f"by {self.by} · {self.meta.get('curve')} curves · {per_week}",
+            f"by {self.by} · {self.meta.get('curve')} curves · {rails} · "
+            + (f"{currency} per {period}" if currency else f"per {period}"),
             table,
-            f"budget {_money(t['budget'])} per week: predicted revenue "
+            f"budget {_money(t['budget'])} per {period}{a_week}: predicted revenue "
             f"{_money(t['current_revenue'])} now → {_money(t['predicted_revenue'])} as planned "
             f"({t['revenue_change']:+,.0f}); {t['ci']:.0%} range "
             f"{_money(t['revenue_low'])} to {_money(t['revenue_high'])}",
@@ -173,20 +208,49 @@ class _Channel:
     why_lower: str = "min"
 
 
+@dataclass(frozen=True)
+class _Rails:
+    """The plan's guard rails: how far a channel may move, and which may be cut to zero."""
+
+    period: Period
+    max_change: float | None
+    allow_zero: bool | frozenset[str]
+
+    def zero_ok(self, key: str) -> bool:
+        return self.allow_zero is True or (
+            isinstance(self.allow_zero, frozenset) and key in self.allow_zero
+        )
+
+
+def _rails(period: str, max_change: float | None, allow_zero: bool | Iterable[str]) -> _Rails:
+    if max_change is not None and (not math.isfinite(max_change) or max_change < 0):
+        raise ParameterError(
+            "The 'max_change' parameter must be a fraction >= 0 of current spend (0.3 is "
+            f"±30%) or None for no rail. Got {max_change!r} instead."
+        )
+    zero: bool | frozenset[str] = (
+        allow_zero if isinstance(allow_zero, bool) else frozenset(allow_zero)
+    )
+    return _Rails(Period.of(period), max_change, zero)
+
+
 def _bounds(
     curves: CurveSet,
     minimum: Mapping[str, float | str],
     maximum: Mapping[str, float | str],
     locks: Iterable[str],
     cap_multiple: float,
+    rails: _Rails,
     warnings: list[str],
 ) -> list[_Channel]:
     if not cap_multiple > 0 or not math.isfinite(cap_multiple):
         raise ParameterError(
             f"The 'cap_multiple' parameter must be > 0. Got {cap_multiple!r} instead."
         )
+    period = rails.period
     locked = set(locks)
-    for key in [*minimum, *maximum, *locked]:
+    zero_keys = rails.allow_zero if isinstance(rails.allow_zero, frozenset) else frozenset()
+    for key in [*minimum, *maximum, *locked, *sorted(zero_keys)]:
         status = curves.status(key)  # raises on unknown keys
         if status == "no spend":
             raise ParameterError(
@@ -197,7 +261,7 @@ def _bounds(
             reason = curves.curves[key].reason
             raise ParameterError(
                 f"'{key}' has not enough evidence for a response curve ({reason}), so it is "
-                f"held at its current spend {_money(curves.current.get(key, 0.0))}; "
+                f"held at its current spend {period.money(curves.current.get(key, 0.0))}; "
                 "remove its bound."
             )
     channels = []
@@ -215,34 +279,84 @@ def _bounds(
         if status == "not enough evidence":
             channels.append(_Channel(key, "held", current, current, current, curve, "held", "held"))
             continue
-        cap = curves.cap(key, cap_multiple)
-        channel = _Channel(key, "planned", current, 0.0, cap, curve)
-        if key in minimum:
-            channel.lower = parse_bound(minimum[key], current, name=f"The minimum of '{key}'")
-        if key in maximum:
-            wanted = parse_bound(maximum[key], current, name=f"The maximum of '{key}'")
-            if wanted > cap:
-                warnings.append(
-                    f"The maximum of '{key}' ({_money(wanted)}) is above its cap "
-                    f"({_money(cap)} = {cap_multiple:g} × its largest weekly spend); the cap "
-                    "applies. Raise --cap-multiple to allow more."
-                )
-            else:
-                channel.upper, channel.why_upper = wanted, "max"
-        channels.append(channel)
+        channels.append(
+            _planned_bounds(curves, key, minimum, maximum, cap_multiple, rails, warnings)
+        )
     bad = [c for c in channels if c.lower > c.upper + 1e-9]
     if bad:
         described = "; ".join(
-            f"'{c.key}' minimum {_money(c.lower)} is above its "
+            f"'{c.key}' minimum {_money(period.from_weekly(c.lower))} is above its "
             + (
-                f"cap {_money(c.upper)} ({cap_multiple:g} × its largest weekly spend)"
+                f"cap {_money(period.from_weekly(c.upper))} ({cap_multiple:g} × its largest "
+                "weekly spend)"
                 if c.why_upper == "cap"
-                else f"maximum {_money(c.upper)}"
+                else f"maximum {_money(period.from_weekly(c.upper))}"
             )
             for c in bad
         )
         raise ParameterError(f"Bounds that cannot hold: {described}.")
     return channels
+
+
+def _planned_bounds(
+    curves: CurveSet,
+    key: str,
+    minimum: Mapping[str, float | str],
+    maximum: Mapping[str, float | str],
+    cap_multiple: float,
+    rails: _Rails,
+    warnings: list[str],
+) -> _Channel:
+    """Bounds of a channel the plan moves: cap, rail, the user's own bounds, the zero floor.
+
+    The user's ``--min`` / ``--max`` of a channel replace the rail on their
+    side; a rail never contradicts them (an explicit maximum below the rail's
+    lower end pulls that end down to it, and likewise upwards).
+    """
+    period = rails.period
+    current = curves.current.get(key, 0.0)
+    cap = curves.cap(key, cap_multiple)
+    channel = _Channel(key, "planned", current, 0.0, cap, curves.curves.get(key), "cap", "zero")
+
+    def explicit(bounds: Mapping[str, float | str], what: str) -> float | None:
+        if key not in bounds:
+            return None
+        name = f"The {what} of '{key}'"
+        return period.to_weekly(parse_bound(bounds[key], period.from_weekly(current), name=name))
+
+    low, high = explicit(minimum, "minimum"), explicit(maximum, "maximum")
+    change = rails.max_change
+    if high is not None:
+        if high > cap:
+            warnings.append(
+                f"The maximum of '{key}' ({period.money(high)}) is above its cap "
+                f"({period.money(cap)} = {cap_multiple:g} × its largest weekly spend); the cap "
+                "applies. Raise --cap-multiple to allow more."
+            )
+        else:
+            channel.upper, channel.why_upper = high, "max"
+    elif change is not None:
+        rail_high = max(current * (1.0 + change), low if low is not None else 0.0)
+        if rail_high < cap:
+            channel.upper, channel.why_upper = rail_high, "max_change"
+    if low is not None:
+        channel.lower, channel.why_lower = low, "min"
+    elif change is not None:
+        channel.lower = min(max(current * (1.0 - change), 0.0), channel.upper)
+        channel.why_lower = "max_change"
+    if rails.zero_ok(key):
+        return channel
+    floor = FLOOR_SHARE * current
+    for given, what in ((low, "minimum"), (high, "maximum")):
+        if given is not None and given < floor - 1e-9 * max(floor, 1.0):
+            raise ParameterError(
+                f"The {what} of '{key}' ({period.money(given)}) cuts it below "
+                f"{FLOOR_SHARE:.0%} of its current spend ({period.money(current)}); a cut that "
+                f'deep needs allow_zero: --allow-zero "{key}" (or --allow-zero for every channel).'
+            )
+    if channel.lower < floor:
+        channel.lower, channel.why_lower = floor, "floor"
+    return channel
 
 
 def _project(y: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: float) -> np.ndarray:
@@ -387,27 +501,40 @@ def plan_budget(
     curves: CurveSet,
     budget: float | None = None,
     *,
+    period: str = DEFAULT_PERIOD,
     minimum: Mapping[str, float | str] | None = None,
     maximum: Mapping[str, float | str] | None = None,
     locks: Iterable[str] = (),
+    max_change: float | None = DEFAULT_MAX_CHANGE,
+    allow_zero: bool | Iterable[str] = False,
     cap_multiple: float = DEFAULT_CAP_MULTIPLE,
     threshold: float | None = None,
     ci: float = DEFAULT_CI,
     seed: int = 0,
 ) -> BudgetPlan:
-    """Recommend weekly spend per channel that maximises predicted attributed revenue.
+    """Recommend spend per channel for a period that maximises predicted attributed revenue.
 
     Parameters
     ----------
     curves
         The channels' response curves (:func:`~attribution.budget.analysis.response_curves`).
     budget
-        Total weekly budget; default the current total.
+        Total budget of one ``period``; default the current total.
+    period
+        ``week`` (default), ``month`` (52/12 weeks) or ``quarter`` (13 weeks):
+        the budget, absolute bounds and the plan's amounts are per period
+        (:mod:`attribution.budget.period`).
     minimum, maximum
-        Per-channel bounds: an amount or a change from current spend
-        (``"-20%"``, ``"+10%"``).
+        Per-channel bounds: an amount per period or a change from current
+        spend (``"-20%"``, ``"+10%"``); they replace the rail on their side.
     locks
         Channels kept at their current spend.
+    max_change
+        Guard rail: each channel moves at most this fraction of its current
+        spend (default 0.3: ±30%); ``None`` for no rail.
+    allow_zero
+        Channels that may be cut below :data:`FLOOR_SHARE` of their current
+        spend, down to zero; ``True`` for all.
     cap_multiple
         No channel gets more than this × its largest observed weekly spend.
     threshold
@@ -423,11 +550,22 @@ def plan_budget(
 
     Examples
     --------
+    The example channel spends 900 a week now; the ±30% rail lets it grow
+    to 1,170, and without the rail a budget of 2,000 goes to it whole:
+
     >>> from attribution.budget.analysis import _example_frames, response_curves
     >>> curves = response_curves(*_example_frames(), resamples=0)
     >>> plan = plan_budget(curves, budget=2000.0)
     >>> plan.data.select("channel", "recommended_spend", "binding").rows()
-    [('Search', 2000.0, '')]
+    [('Search', 1170.0, 'max_change')]
+    >>> plan_budget(curves, 2000.0, max_change=None).data["recommended_spend"].round(6).to_list()
+    [2000.0]
+
+    A quarter's budget is 13 weeks of it:
+
+    >>> q = plan_budget(curves, 13 * 1000.0, period="quarter")
+    >>> q.data.select("recommended_spend", "recommended_weekly").rows()
+    [(13000.0, 1000.0)]
     >>> plan_budget(curves, 2000.0, minimum={"Search": 5000})
     Traceback (most recent call last):
     ...
@@ -435,32 +573,38 @@ def plan_budget(
     """
     if not 0 < ci < 1:
         raise ParameterError(f"The 'ci' parameter must be > 0 and < 1. Got {ci!r} instead.")
+    rails = _rails(period, max_change, allow_zero)
+    per = rails.period
     warnings: list[str] = []
-    channels = _bounds(curves, minimum or {}, maximum or {}, locks, cap_multiple, warnings)
+    channels = _bounds(curves, minimum or {}, maximum or {}, locks, cap_multiple, rails, warnings)
     current_total = sum(c.current for c in channels)
-    if budget is None:
-        budget = current_total
-    if not math.isfinite(budget) or budget < 0:
+    if budget is not None and (not math.isfinite(budget) or budget < 0):
         raise ParameterError(f"The 'budget' parameter must be >= 0. Got {budget!r} instead.")
+    weekly_budget = current_total if budget is None else per.to_weekly(budget)
     low_sum = sum(c.lower for c in channels)
     high_sum = sum(c.upper for c in channels)
-    if low_sum > budget + 1e-6:
+    railed = _rail_advice(rails)
+    if low_sum > weekly_budget + 1e-6:
         parts = ", ".join(
-            f"'{c.key}' {_money(c.lower)} ({c.status if c.status != 'planned' else 'minimum'})"
+            f"'{c.key}' {_money(per.from_weekly(c.lower))} ({_why_lower(c)})"
             for c in channels
             if c.lower > 0
         )
         raise ParameterError(
-            f"Bounds that cannot hold: the minimum spends add up to {_money(low_sum)} per week, "
-            f"more than the budget of {_money(budget)}: {parts}. Lower a minimum, unlock a "
-            "channel or raise the budget."
+            f"Bounds that cannot hold: the minimum spends add up to {per.money(low_sum)}, "
+            f"more than the budget of {_money(per.from_weekly(weekly_budget))}: {parts}. "
+            "Lower a minimum, unlock a channel or raise the budget"
+            + (f"; {railed}" if any(c.why_lower == "max_change" for c in channels) else "")
+            + "."
         )
-    if budget > high_sum + 1e-6:
+    if weekly_budget > high_sum + 1e-6:
         warnings.append(
-            f"The budget of {_money(budget)} per week is more than the channels can take: "
-            f"their caps and maximums add up to {_money(high_sum)}, so the plan spends "
-            f"{_money(high_sum)}. Raise --cap-multiple to allow more (beyond the observed "
-            "spend the curves are extrapolation)."
+            f"The budget of {per.money(weekly_budget)} is more than the channels can take: "
+            f"their caps and maximums add up to {_money(per.from_weekly(high_sum))}, so the "
+            f"plan spends {_money(per.from_weekly(high_sum))}. "
+            + (f"{railed[0].upper()}{railed[1:]}, or r" if railed else "R")
+            + "aise --cap-multiple to allow more (beyond the observed spend the curves are "
+            "extrapolation)."
         )
     planned = [c for c in channels if c.status == "planned"]
     fixed_total = sum(c.lower for c in channels if c.status != "planned")
@@ -469,7 +613,7 @@ def plan_budget(
         lower = np.array([c.lower for c in planned])
         upper = np.array([c.upper for c in planned])
         funcs = [c.curve for c in planned if c.curve is not None]
-        x = optimise(funcs, lower, upper, min(budget, high_sum) - fixed_total, seed=seed)
+        x = optimise(funcs, lower, upper, min(weekly_budget, high_sum) - fixed_total, seed=seed)
         spend.update({c.key: float(v) for c, v in zip(planned, x, strict=True)})
     held = [c for c in channels if c.status == "held"]
     if held:
@@ -485,29 +629,80 @@ def plan_budget(
             + ", ".join(f"'{k}'" for k in no_spend)
             + "."
         )
-    rows = []
-    for key in curves.keys:
-        rows.append(_row(curves, key, channels, spend, threshold, warnings))
-    data = pl.DataFrame(rows, schema=_plan_schema(curves.by), orient="row")
+    rows = [_row(curves, key, channels, spend, threshold, per, warnings) for key in curves.keys]
+    _warn_rails(rows, curves.by, rails, warnings)
+    weekly = pl.DataFrame(rows, schema=_plan_schema(curves.by), orient="row")
+    data = weekly.with_columns(pl.col(*MONEY_COLUMNS) * per.weeks)
     low, high, method = _range(curves, channels, spend, ci)
     current_revenue = float(data["current_revenue"].sum())
     predicted = float(data["predicted_revenue"].sum())
     recommended_total = float(data["recommended_spend"].sum())
     totals = {
-        "budget": float(budget),
+        "budget": per.from_weekly(weekly_budget),
+        "budget_weekly": weekly_budget,
         "current_spend": float(data["current_spend"].sum()),
         "recommended_spend": recommended_total,
+        "recommended_weekly": float(data["recommended_weekly"].sum()),
         "current_revenue": current_revenue,
         "predicted_revenue": predicted,
         "revenue_change": predicted - current_revenue,
-        "revenue_low": low,
-        "revenue_high": high,
+        "revenue_low": per.from_weekly(low),
+        "revenue_high": per.from_weekly(high),
         "ci": ci,
         "range_method": method,
         "roas": predicted / recommended_total if recommended_total > 0 else None,
     }
-    meta = {**curves.meta, "cap_multiple": cap_multiple, "threshold": threshold}
+    meta = {
+        **curves.meta,
+        "period": per.name,
+        "weeks_per_period": per.weeks,
+        "max_change": max_change,
+        "allow_zero": (
+            rails.allow_zero if isinstance(rails.allow_zero, bool) else sorted(rails.allow_zero)
+        ),
+        "cap_multiple": cap_multiple,
+        "threshold": threshold,
+    }
     return BudgetPlan(curves.by, data, totals, warnings, meta, curves)
+
+
+def _why_lower(channel: _Channel) -> str:
+    if channel.status != "planned":
+        return channel.status
+    return {"min": "minimum", "max_change": "rail", "floor": "floor", "zero": "zero"}[
+        channel.why_lower
+    ]
+
+
+def _rail_advice(rails: _Rails) -> str:
+    """Say how to widen the rail, or ``""`` when there is none."""
+    if rails.max_change is None:
+        return ""
+    return (
+        f"the ±{rails.max_change:.0%} rail holds each channel near its current spend: widen it "
+        "(--max-change 0.5) or remove it (--max-change none)"
+    )
+
+
+def _warn_rails(rows: list[dict[str, Any]], by: str, rails: _Rails, warnings: list[str]) -> None:
+    """Add one warning per kind of guard rail that binds: what it is and how to loosen it."""
+    on_rail = [r[by] for r in rows if r["binding"] == "max_change"]
+    if on_rail:
+        warnings.append(
+            f"The ±{rails.max_change:.0%} rail binds for "
+            + ", ".join(f"'{k}'" for k in on_rail)
+            + f": the plan would move {'it' if len(on_rail) == 1 else 'them'} further. Widen it "
+            "with --max-change 0.5 or remove it with --max-change none (beyond it the move rests "
+            "more on the curves)."
+        )
+    floored = [r[by] for r in rows if r["binding"] == "floor"]
+    if floored:
+        names = " ".join(f'"{k}"' for k in floored)
+        warnings.append(
+            f"The plan would cut {', '.join(repr(k) for k in floored)} below "
+            f"{FLOOR_SHARE:.0%} of current spend and stops there; to let it go to zero, give "
+            f"--allow-zero {names}."
+        )
 
 
 def _row(
@@ -516,8 +711,10 @@ def _row(
     channels: list[_Channel],
     spend: dict[str, float],
     threshold: float | None,
+    period: Period,
     warnings: list[str],
 ) -> dict[str, Any]:
+    """One row of the plan, amounts per week (:func:`plan_budget` turns them into the period's)."""
     channel = next((c for c in channels if c.key == key), None)
     current = curves.current.get(key, 0.0)
     curve = curves.curves.get(key)
@@ -532,7 +729,7 @@ def _row(
             binding = channel.why_lower
         if binding == "cap" and curve is not None:
             warnings.append(
-                f"'{key}' stops at its cap of {_money(channel.upper)} per week "
+                f"'{key}' stops at its cap of {period.money(channel.upper)} "
                 f"(its marginal ROAS there is still {float(curve.marginal_roas(new)):.2f}); "
                 "spend beyond the observed range is not extrapolated."
             )
@@ -548,6 +745,8 @@ def _row(
         "recommended_spend": new,
         "change": new - current,
         "change_pct": (new - current) / current * 100 if current > 0 else None,
+        "current_weekly": current,
+        "recommended_weekly": new,
         "lower": channel.lower if channel else None,
         "upper": channel.upper if channel else None,
         "binding": binding,
@@ -578,6 +777,9 @@ def _plan_schema(by: str) -> dict[str, pl.DataType]:
 __all__ = [
     "DEFAULT_CAP_MULTIPLE",
     "DEFAULT_CI",
+    "DEFAULT_MAX_CHANGE",
+    "FLOOR_SHARE",
+    "MONEY_COLUMNS",
     "PLAN_COLUMNS",
     "BudgetPlan",
     "optimise",

@@ -77,6 +77,7 @@ from attribution.errors import ParameterError
 from attribution.journeys import Journeys, require_touch_column
 from attribution.models.base import AttributionModel
 from attribution.models.resampling import ResampleSpec, key_of, unit_id
+from attribution.progress import report_progress
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -298,7 +299,8 @@ def bootstrap_totals(
         Seed of :func:`numpy.random.default_rng`: the same seed and data give
         the same draws, whatever the order of the input rows.
     progress
-        Called as ``progress(done, resamples)`` after each resample.
+        Called as ``progress(done, resamples)`` after each resample; without
+        it, progress goes to :func:`attribution.progress.report_progress`.
     credited
         The converting touches already credited by ``model``
         (:func:`attribution.credit_touches`), to save crediting them again.
@@ -356,6 +358,8 @@ def bootstrap_totals(
             rev[first:last, no_touch] += (untouched_rev @ mult)[0]
         if progress is not None:
             progress(last, resamples)
+        else:
+            report_progress(f"bootstrap {model.name}", last, resamples, "resamples")
     return BootstrapDraws(by, tuple(keys), conv, rev, seed, resampler.route)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,8 +11,11 @@ from typing import Any
 
 import pytest
 
+from api.http import limits
 from api.http.app import create_app
 from api.http.settings import Settings
+from api.services import CurvesQuery, PlanQuery, Services
+from attribution.cancel import Cancellation
 from ingest import Store, ingest_files
 
 with warnings.catch_warnings():
@@ -22,12 +27,17 @@ FAST: dict[str, Any] = {"model": "linear", "stage": "closed_won", "bootstrap": 2
 
 
 @pytest.fixture(scope="module")
-def budget_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def budget_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("budget") / "budget.duckdb"
     store = Store(path)
     for table in ("touchpoints", "conversions", "costs"):
         ingest_files(store, table, [DATA / f"{table}.csv"])
-    with TestClient(create_app(Settings(db_path=path, wait_seconds=0.2))) as client:
+    return path
+
+
+@pytest.fixture(scope="module")
+def budget_client(budget_db: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(db_path=budget_db, wait_seconds=0.2))) as client:
         yield client
 
 
@@ -123,3 +133,102 @@ def test_create_what_if_for_a_channel_without_a_curve(
     response = budget_client.post("/v1/budget/whatif", json={**FAST, "allocation": {"Direct": 100}})
     body = assert_problem(response, 422, "Invalid parameter")
     assert body["detail"].startswith("'Direct' has no response curve (no spend in the costs)")
+
+
+def test_create_plan_for_a_quarter(budget_client: TestClient) -> None:
+    response = budget_client.post(
+        "/v1/budget/plan", json={**FAST, "period": "quarter", "budget": 250_000, "points": False}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["period"], body["weeks_per_period"], body["max_change"]) == ("quarter", 13, 0.3)
+    assert body["totals"]["budget"] == 250_000
+    assert body["totals"]["recommended_spend"] == pytest.approx(250_000)
+    for row in body["data"]:
+        assert row["recommended_spend"] == pytest.approx(13 * row["recommended_weekly"])
+        assert row["current_spend"] == pytest.approx(13 * row["current_weekly"])
+        if row["status"] == "planned":
+            assert row["lower"] == pytest.approx(0.7 * row["current_spend"])
+            assert row["upper"] <= 1.3 * row["current_spend"] + 1e-6
+
+
+def test_create_plan_without_rail(budget_client: TestClient) -> None:
+    response = budget_client.post(
+        "/v1/budget/plan",
+        json={
+            **FAST,
+            "view_window_days": 90,  # Display's impressions are its evidence
+            "max_change": None,
+            "allow_zero": ["Display"],
+            "points": False,
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["max_change"] is None
+    assert body["allow_zero"] == ["Display"]
+    display = next(r for r in body["data"] if r["channel"] == "Display")
+    assert display["lower"] == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        pytest.param({"period": "year"}, "period", id="period"),
+        pytest.param({"max_change": -0.1}, "max_change", id="max_change"),
+    ],
+)
+def test_create_plan_bad_period_or_rail(
+    budget_client: TestClient,
+    assert_problem: Callable[..., dict[str, Any]],
+    extra: dict[str, Any],
+    field: str,
+) -> None:
+    response = budget_client.post("/v1/budget/plan", json={**FAST, **extra})
+    body = assert_problem(response, 422, "Invalid request")
+    assert body["errors"][0]["field"] == field
+
+
+def test_create_plan_cut_to_zero_needs_allow_zero(
+    budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
+) -> None:
+    response = budget_client.post(
+        "/v1/budget/plan", json={**FAST, "view_window_days": 90, "min": {"Display": 0}}
+    )
+    body = assert_problem(response, 422, "Invalid parameter")
+    assert body["detail"].startswith(
+        "The minimum of 'Display' (0 per week) cuts it below 10% of its current spend"
+    )
+
+
+def test_create_what_if_for_a_quarter(budget_client: TestClient) -> None:
+    response = budget_client.post(
+        "/v1/budget/whatif",
+        json={**FAST, "period": "quarter", "allocation": {"Paid Social": 65_000}},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["period"] == "quarter"
+    social = next(r for r in body["data"] if r["channel"] == "Paid Social")
+    assert social["spend"] == pytest.approx(65_000)
+    assert social["spend_weekly"] == pytest.approx(5_000)
+
+
+def test_budget_routes_are_held_to_the_time_limit() -> None:
+    for path in ("/v1/budget/curves", "/v1/budget/plan", "/v1/budget/whatif"):
+        assert path.startswith(limits.COMPUTING_PREFIXES)
+        assert not path.startswith(limits.UNTIMED_PREFIXES)
+
+
+def test_a_plan_past_the_time_limit_stops_in_the_curve_fits(budget_db: Path) -> None:
+    # What CLOSEDLOOP_COMPUTE_TIMEOUT does to a request (answered 504): cancel its work. The
+    # curve bootstrap checks at every refit, so 10,000 refits stop within one of the limit.
+    services = Services.for_store(Store(budget_db))
+    query = PlanQuery(CurvesQuery.create("linear", stage="closed_won", bootstrap=10_000))
+    scope = Cancellation()
+    timer = threading.Timer(0.5, scope.cancel, (limits.ComputeTimeoutError, "too long"))
+    started = time.monotonic()
+    timer.start()
+    with scope.active(), pytest.raises(limits.ComputeTimeoutError, match="too long"):
+        services.plan(query)
+    assert time.monotonic() - started < 10

@@ -4,11 +4,13 @@
   current spend, average and marginal ROAS, saturation point and the points
   to draw it (model parameters are extra query parameters, as on
   ``/v1/attribution``);
-- ``POST /v1/budget/plan``: the weekly spend per channel that maximises
-  predicted attributed revenue under a budget, bounds, locks and caps;
+- ``POST /v1/budget/plan``: the spend per channel for a week, month or
+  quarter that maximises predicted attributed revenue under a budget, guard
+  rails (``max_change``, ``allow_zero``), bounds, locks and caps;
 - ``POST /v1/budget/whatif``: predicted revenue and ROAS of an allocation.
 
-Every amount is per week. Each answers JSON, or CSV (the rows) with
+The curves are weekly; a plan's and a what-if's amounts are in their
+``period``'s money, with the weekly ones beside them. Each answers JSON, or CSV (the rows) with
 ``?format=csv`` or ``Accept: text/csv``. The curves are fitted by
 :func:`api.services.budget.curves`, cached like every other answer.
 """
@@ -140,7 +142,7 @@ def create_plan(
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
-    """Recommend weekly spend per channel that maximises predicted attributed revenue."""
+    """Recommend spend per channel for a period that maximises predicted attributed revenue."""
     query = PlanQuery(
         curves_query(body),
         budget=body.budget,
@@ -151,6 +153,9 @@ def create_plan(
         threshold=body.threshold,
         ci=body.ci,
         points=body.points,
+        period=body.period,
+        max_change=body.max_change,
+        allow_zero=body.allow_zero if isinstance(body.allow_zero, bool) else tuple(body.allow_zero),
     )
     return respond(services.plan(query), request, fmt=fmt, accept=accept)
 
@@ -167,8 +172,10 @@ def create_what_if(
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
-    """Predict weekly revenue and ROAS per channel for a given allocation."""
-    query = WhatIfQuery(curves_query(body), body.allocation, ci=body.ci, points=body.points)
+    """Predict revenue and ROAS per channel for a given allocation over a period."""
+    query = WhatIfQuery(
+        curves_query(body), body.allocation, ci=body.ci, points=body.points, period=body.period
+    )
     return respond(services.whatif(query), request, fmt=fmt, accept=accept)
 
 

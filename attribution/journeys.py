@@ -58,6 +58,7 @@ from attribution.schema import (
     TOUCHPOINTS,
     TOUCHPOINTS_REQUIRED,
     UTC_DATETIME,
+    amount_column,
 )
 
 NON_CONVERTING_PREFIX = "~"
@@ -358,8 +359,9 @@ def build_journeys(
     convs = _conform(conversions, CONVERSIONS, CONVERSIONS_REQUIRED, "conversions")
     stage = resolve_stage(convs, stage)
     every_stage = convs
+    # An opportunity is worth its pipeline amount: that is the "revenue" its journey carries.
     convs = convs.filter(pl.col("stage").eq_missing(stage)).with_columns(
-        pl.col("revenue").fill_null(0.0)
+        pl.col(amount_column(stage)).fill_null(0.0).alias("revenue")
     )
     if end is not None:
         horizon = _day_start(end + dt.timedelta(days=1))

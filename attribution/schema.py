@@ -39,11 +39,34 @@ CONVERSIONS = pl.Schema(
         "revenue": pl.Float64(),
         "owner": pl.String(),
         "lead_source": pl.String(),
+        "pipeline": pl.Float64(),
     }
 )
-"""Conversions at any funnel stage (lead, mql, sql, opportunity, closed_won, purchase, ...)."""
+"""Conversions at any funnel stage (lead, mql, sql, opportunity, closed_won, purchase, ...).
+
+``pipeline`` is the amount an opportunity is worth while it is open
+(Salesforce ``Amount``, HubSpot ``amount``); null where unknown.
+"""
 
 CONVERSIONS_REQUIRED = ("conversion_id", "user_id", "ts", "stage")
+
+PIPELINE_STAGE = "opportunity"
+"""The stage whose conversions are valued by their ``pipeline`` amount, not their revenue."""
+
+
+def amount_column(stage: str | None) -> str:
+    """Return the conversions column that holds what a conversion of ``stage`` is worth.
+
+    ``pipeline`` for :data:`PIPELINE_STAGE` (an opportunity's amount is
+    pipeline, not revenue yet), ``revenue`` for every other stage.
+
+    Examples
+    --------
+    >>> amount_column("opportunity"), amount_column("closed_won"), amount_column(None)
+    ('pipeline', 'revenue', 'revenue')
+    """
+    return "pipeline" if stage == PIPELINE_STAGE else "revenue"
+
 
 COSTS = pl.Schema(
     {

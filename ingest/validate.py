@@ -944,15 +944,15 @@ def validate(
     ...     "revenue": [None, "-40", "5"],
     ... })
     >>> good, problems, rejected = validate(raw, "conversions", "conversions.csv")
-    >>> good
-    shape: (1, 7)
-    ┌───────────────┬─────────┬─────────────────────────┬───────┬─────────┬───────┬─────────────┐
-    │ conversion_id ┆ user_id ┆ ts                      ┆ stage ┆ revenue ┆ owner ┆ lead_source │
-    │ ---           ┆ ---     ┆ ---                     ┆ ---   ┆ ---     ┆ ---   ┆ ---         │
-    │ str           ┆ str     ┆ datetime[μs, UTC]       ┆ str   ┆ f64     ┆ str   ┆ str         │
-    ╞═══════════════╪═════════╪═════════════════════════╪═══════╪═════════╪═══════╪═════════════╡
-    │ c1            ┆ u1      ┆ 2024-03-01 00:00:00 UTC ┆ lead  ┆ 0.0     ┆ null  ┆ null        │
-    └───────────────┴─────────┴─────────────────────────┴───────┴─────────┴───────┴─────────────┘
+    >>> good.select("conversion_id", "user_id", "ts", "stage", "revenue", "owner")
+    shape: (1, 6)
+    ┌───────────────┬─────────┬─────────────────────────┬───────┬─────────┬───────┐
+    │ conversion_id ┆ user_id ┆ ts                      ┆ stage ┆ revenue ┆ owner │
+    │ ---           ┆ ---     ┆ ---                     ┆ ---   ┆ ---     ┆ ---   │
+    │ str           ┆ str     ┆ datetime[μs, UTC]       ┆ str   ┆ f64     ┆ str   │
+    ╞═══════════════╪═════════╪═════════════════════════╪═══════╪═════════╪═══════╡
+    │ c1            ┆ u1      ┆ 2024-03-01 00:00:00 UTC ┆ lead  ┆ 0.0     ┆ null  │
+    └───────────────┴─────────┴─────────────────────────┴───────┴─────────┴───────┘
     >>> for p in problems:
     ...     print(p)
     conversions.csv row 2, field 'revenue': expected a number ≥ 0, got '-40'

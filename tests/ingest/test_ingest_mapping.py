@@ -112,6 +112,7 @@ def test_case_insensitive_match_and_optional_defaults() -> None:
         "revenue": 0.0,
         "owner": None,
         "lead_source": None,
+        "pipeline": None,
     }
 
 

@@ -38,6 +38,7 @@ def conversions(revenue: float = 10.0) -> pl.DataFrame:
             "revenue": [0.0, revenue, 5.0],
             "owner": [None, "ann", None],
             "lead_source": [None, None, None],
+            "pipeline": [None, None, None],
         },
         schema=CONVERSIONS,
     )

@@ -62,3 +62,14 @@ def test_ingest_and_identities(store: Store) -> None:
     lead_103 = conversions.filter(conversions["conversion_id"] == "103:lead")["ts"]
     assert lead_103.dt.strftime("%Y-%m-%dT%H:%M").to_list() == ["2024-02-01T00:00"]
     assert conversions["revenue"].sum() == 42000.0
+
+
+def test_deals_carry_their_amount_as_pipeline(store: Store) -> None:
+    ingest_adapter(store, "hubspot", [SAMPLE])
+    conversions = store.read("conversions")
+    deals = conversions.filter(conversions["stage"] == "opportunity").sort("conversion_id")
+    # deals.csv: 9001 amount 12000, 9002 amount 3000.
+    amounts = dict(deals.select("conversion_id", "pipeline").rows())
+    assert amounts["9001:opportunity"] == 12_000.0
+    assert amounts["9002:opportunity"] == 3_000.0
+    assert deals["revenue"].sum() == 0.0

@@ -134,6 +134,7 @@ def attribution_report(
             start=query.start,
             end=query.end,
             currency=converting.currency,
+            stage_values=dict(query.stage_values),
             ci=query.ci,
             bootstrap=query.bootstrap,
             seed=query.seed,
@@ -154,6 +155,7 @@ def attribution_report(
             start=query.start,
             end=query.end,
             currency=counted.currency,
+            stage_values=dict(query.stage_values),
             conversion_dates=counted.steps.conversion_dates,
             non_converting=counted.steps.non_converting,
         )
@@ -170,6 +172,7 @@ def attribution_report(
             start=query.start,
             end=query.end,
             currency=engine.currency,
+            stage_values=dict(query.stage_values),
             conversion_dates=engine.aggregate.conversion_dates,
         )
         return report, engine.identity
@@ -183,6 +186,7 @@ def attribution_report(
         start=query.start,
         end=query.end,
         currency=inputs.currency,
+        stage_values=dict(query.stage_values),
         ci=query.ci,
         bootstrap=query.bootstrap,
         seed=query.seed,

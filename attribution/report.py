@@ -415,7 +415,10 @@ def report_journeys(
         )
     names = stage_columns(journeys.stage, stage_values)
     cost_frame = _conform_costs(costs) if costs is not None else None
-    first, last = _period(conversions_in_period, cost_frame, start, end)
+    other = pl.col("channel").eq_missing(OTHER_COSTS_CHANNEL)
+    # Non-media costs are summed over the period; they do not widen it.
+    media_dates = cost_frame.filter(~other) if cost_frame is not None else None
+    first, last = _period(conversions_in_period, media_dates, start, end)
     other_costs: float | None = None
     media_totals = pl.DataFrame(
         {"impressions": [None], "clicks": [None]},
@@ -431,7 +434,6 @@ def report_journeys(
         in_period = cost_frame.filter(
             pl.col("date").is_between(first, last) if first and last else pl.lit(True)
         )
-        other = pl.col("channel").eq_missing(OTHER_COSTS_CHANNEL)
         other_costs = float(in_period.filter(other)["spend"].sum())
         media = in_period.filter(~other)
         media_totals = media.select(_known_sum("impressions"), _known_sum("clicks"))

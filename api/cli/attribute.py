@@ -8,6 +8,7 @@ aggregated path table given with ``--paths``::
     closedloop attribute --model markov --ci 0.95 --bootstrap 200 --seed 1
     closedloop attribute --model markov --explain --param order=auto
     closedloop attribute --paths Data.csv --model markov --param order=2
+    closedloop attribute --stage lead --stage-values lead=50,mql=200
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from api.cli._shared import (
     add_model_options,
     add_period_options,
     add_stage_option,
+    add_stage_values_option,
     column_mapping,
     open_services,
     parse_params,
@@ -76,6 +78,13 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--touchpoints", metavar="FILE", help="attribute this file ...")
     parser.add_argument("--conversions", metavar="FILE", help="... with these conversions")
     parser.add_argument("--costs", metavar="FILE", help="... and this spend (optional)")
+    parser.add_argument(
+        "--other-costs",
+        metavar="FILE",
+        help="... and these non-media costs (date, spend; e.g. sales salaries): counted in "
+        "the total CAC, never credited (in the store: cost rows of channel (sales))",
+    )
+    add_stage_values_option(parser)
     add_input_format_option(parser, "those files (and of --paths)")
     parser.add_argument(
         "--date-format",
@@ -193,8 +202,9 @@ def run(args: argparse.Namespace) -> int:
                 "--engine spark reads a lake (--lake DIR); files given with --touchpoints and "
                 "--conversions are attributed in memory. Give one or the other."
             )
-    elif args.costs is not None:
-        raise ParameterError("--costs goes with --touchpoints and --conversions.")
+    elif args.costs is not None or args.other_costs is not None:
+        flag = "--costs" if args.costs is not None else "--other-costs"
+        raise ParameterError(f"{flag} goes with --touchpoints and --conversions.")
     from api.services import AttributionQuery, ExplainQuery, Services
     from attribution import model_class
 
@@ -218,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         services = Services.for_frames(
             _load_file(args.touchpoints, "touchpoints", args),
             _load_file(args.conversions, "conversions", args),
-            _load_file(args.costs, "costs", args) if args.costs else None,
+            _costs(args),
             identities=(
                 _load_file(args.identities, "identities", args) if args.identities else None
             ),
@@ -238,7 +248,13 @@ def run(args: argparse.Namespace) -> int:
         write_output(args.format, table=explained.to_table, data=explained.to_dict)
         return 0
     query = AttributionQuery.create(
-        model, params, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed, **period
+        model,
+        params,
+        ci=args.ci,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        stage_values=args.stage_values or (),
+        **period,
     )
     progress = _bootstrap_progress(args)
     try:
@@ -269,6 +285,8 @@ def _attribute_paths(args: argparse.Namespace) -> int:
             ("--touchpoints", args.touchpoints),
             ("--conversions", args.conversions),
             ("--costs", args.costs),
+            ("--other-costs", args.other_costs),
+            ("--stage-values", args.stage_values),
             ("--db", args.db),
             ("--start", args.start),
             ("--end", args.end),
@@ -320,12 +338,21 @@ def _attribute_paths(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
-    """Read, map and validate one file as ``closedloop ingest`` would, without a store."""
+def _load_file(
+    path: str, table: str, args: argparse.Namespace, channel: str | None = None
+) -> pl.DataFrame:
+    """Read, map and validate one file as ``closedloop ingest`` would, without a store.
+
+    ``channel`` fills a costs file's channel where the file has none (other costs).
+    """
+    import polars as pl
+
     from attribution.errors import ValidationFailedError
     from ingest import apply_mapping, read_table, validate
 
     raw = read_table(path, args.input_format)
+    if channel is not None and "channel" not in raw.columns:
+        raw = raw.with_columns(pl.lit(channel).alias("channel"))
     # One --map serves the two or three files here: an entry whose column is
     # not in this file, while the canonical one is, was meant for another file
     # (--map ts=time for touchpoints when conversions already have ts).
@@ -349,6 +376,19 @@ def _load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
     if problems:
         raise ValidationFailedError(problems, getattr(problems, "total", len(problems)))
     return good
+
+
+def _costs(args: argparse.Namespace) -> pl.DataFrame | None:
+    """Read ``--costs`` and ``--other-costs`` into one frame; other costs under channel (sales)."""
+    import polars as pl
+
+    from attribution.metrics import OTHER_COSTS_CHANNEL
+
+    parts = [_load_file(args.costs, "costs", args)] if args.costs else []
+    if args.other_costs:
+        other = _load_file(args.other_costs, "costs", args, channel=OTHER_COSTS_CHANNEL)
+        parts.append(other.with_columns(pl.lit(OTHER_COSTS_CHANNEL).alias("channel")))
+    return pl.concat(parts, how="vertical_relaxed") if parts else None
 
 
 def _check_explain(args: argparse.Namespace, model: str) -> None:

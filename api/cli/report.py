@@ -21,6 +21,7 @@ from api.cli._shared import (
     add_lookback_option,
     add_period_options,
     add_stage_option,
+    add_stage_values_option,
     open_services,
 )
 
@@ -55,6 +56,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="models to compare (default: every registered model that runs on the data)",
     )
     add_stage_option(parser)
+    add_stage_values_option(parser)
     add_lookback_option(parser)
     add_interval_options(
         parser,
@@ -96,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         ci=args.ci,
         bootstrap=args.bootstrap,
         seed=args.seed,
+        stage_values=args.stage_values,
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

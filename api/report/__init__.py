@@ -35,12 +35,13 @@ def build_report(
     bootstrap: int = 100,
     seed: int = 0,
     top_paths: int = 15,
+    stage_values: str | None = None,
 ) -> str:
     """Read the store and return the whole report as one HTML page.
 
     Parameters
     ----------
-    store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths
+    store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths, stage_values
         As in :func:`api.report.data.gather_report_data`, which computes the
         numbers this renders.
 
@@ -71,6 +72,7 @@ def build_report(
         bootstrap=bootstrap,
         seed=seed,
         top_paths=top_paths,
+        stage_values=stage_values,
     )
     return render_report(data)
 

@@ -726,6 +726,10 @@ class _Context:
             safe_ratio(visitor_numerator.cast(pl.Float64), pl.col("visitors")).alias(
                 "visitor_to_lead_rate"
             ),
+            # Qualified-visit abandonment: visitors who left without becoming a lead.
+            (1.0 - safe_ratio(visitor_numerator.cast(pl.Float64), pl.col("visitors"))).alias(
+                "visit_abandonment_rate"
+            ),
             *rates,
             (
                 safe_ratio(pl.col("won").cast(pl.Float64), pl.col("won") + pl.col("lost"))
@@ -756,6 +760,7 @@ class _Context:
             "spend",
             "lead_conversion_rate",
             "visitor_to_lead_rate",
+            "visit_abandonment_rate",
             *(self.stages.rate_column(a, b) for a, b in self.stages.steps()),
             "win_rate",
             "days_lead_to_won_mean",

@@ -196,7 +196,7 @@ class AttributionReport:
         other = self.totals.get("other_costs")
         if other:
             total_cac = self.totals.get("cac")
-            line = f"other costs ({OTHER_COSTS_CHANNEL}) {other:,.2f}: in CAC, never credited"
+            line = f"non-media costs {other:,.2f} (channel {OTHER_COSTS_CHANNEL}): in CAC only"
             lines.append(line + (f"; CAC {total_cac:,.2f}" if total_cac is not None else ""))
         return lines
 

@@ -182,7 +182,7 @@ def test_sales_costs_count_in_cac_only(
     assert report.totals["spend"] == 90.0  # media only
     assert report.totals["other_costs"] == 140.0
     assert report.totals["cac"] == pytest.approx((90.0 + 140.0) / 1.0)
-    assert "other costs ((sales)) 140.00: in CAC, never credited; CAC 230.00" in report.to_table()
+    assert "non-media costs 140.00 (channel (sales)): in CAC only; CAC 230.00" in report.to_table()
 
 
 def test_without_costs_every_cost_metric_is_null(

@@ -221,11 +221,14 @@ def _read_backup_part(table: str, part: Path) -> pl.DataFrame:
             f"Cannot restore {where}: the file is damaged or not Parquet ({reason})."
         ) from None
     missing = [c for c in schema.names() if c not in frame.columns]
-    if missing:
+    needed = [c for c in missing if c in REQUIRED[table] or c in KEYS[table]]
+    if needed:
         raise InputError(
-            f"Cannot restore {where}: it lacks column(s) {', '.join(missing)}; "
+            f"Cannot restore {where}: it lacks column(s) {', '.join(needed)}; "
             "it is not a closedloop export."
         )
+    # An export written before an optional column existed restores it as null.
+    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in missing)
     try:
         return frame.select(schema.names()).cast(schema)  # type: ignore[arg-type]
     except pl.exceptions.PolarsError:

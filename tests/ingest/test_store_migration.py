@@ -92,3 +92,23 @@ def test_a_newer_store_is_refused(tmp_path: Path) -> None:
     old_store(path, version=SCHEMA_VERSION + 1)
     with pytest.raises(StoreError, match=r"newer than the version \d+ .* Upgrade closedloop"):
         Store(path)
+
+
+def test_an_export_written_before_the_column_restores(tmp_path: Path) -> None:
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    pl.DataFrame(
+        {
+            "conversion_id": ["c1"],
+            "user_id": ["u1"],
+            "ts": [dt.datetime(2024, 3, 1, tzinfo=dt.UTC)],
+            "stage": ["closed_won"],
+            "revenue": [50.0],
+            "owner": [None],
+            "lead_source": [None],
+        },
+        schema_overrides={"owner": pl.String, "lead_source": pl.String},
+    ).write_parquet(backup / "conversions.parquet")
+    store = Store(tmp_path / "s.duckdb")
+    assert store.restore(backup)["conversions"].inserted == 1
+    assert store.read("conversions").select("revenue", "pipeline").rows() == [(50.0, None)]

@@ -257,3 +257,24 @@ def test_the_store_engine_attributes_the_same_pipeline(
         assert served["totals"]["pipeline"] == pytest.approx(1_500.0)
         expected = {r["channel"]: r["pipeline"] for r in local.to_dict()["data"]}
         assert {r["channel"]: r["pipeline"] for r in served["data"]} == pytest.approx(expected)
+
+
+def test_intervals_are_named_for_the_stage(
+    touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
+) -> None:
+    common: dict[str, Any] = {"model": "linear", "ci": 0.9, "bootstrap": 20, "seed": 3}
+    leads = attribute(
+        touchpoints, conversions, costs, stage="lead", stage_values={"lead": 10.0}, **common
+    )
+    assert leads.data.columns[-6:] == [
+        "conversions_low",
+        "conversions_high",
+        "value_low",
+        "value_high",
+        "roas_low",
+        "roas_high",
+    ]
+    for row in leads.data.to_dicts():
+        assert row["value_low"] == pytest.approx(row["conversions_low"] * 10.0)
+    pipeline = attribute(touchpoints, conversions, costs, stage="opportunity", **common)
+    assert "pipeline_high" in pipeline.data.columns

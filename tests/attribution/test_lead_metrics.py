@@ -278,3 +278,17 @@ def test_intervals_are_named_for_the_stage(
         assert row["value_low"] == pytest.approx(row["conversions_low"] * 10.0)
     pipeline = attribute(touchpoints, conversions, costs, stage="opportunity", **common)
     assert "pipeline_high" in pipeline.data.columns
+
+
+def test_the_funnel_counts_sales_costs_in_cac_only(
+    touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame
+) -> None:
+    from attribution.funnel import funnel
+
+    report = funnel(conversions, touchpoints, costs, by="channel")
+    assert report.totals["spend"] == 90.0  # media only
+    assert report.totals["cpl"] == pytest.approx(90.0 / 3)  # three leads
+    assert report.totals["cac"] == pytest.approx((90.0 + 140.0) / 1)  # one new customer
+    assert "(sales)" not in report.data["channel"].to_list()
+    email = report.data.filter(pl.col("channel") == "Email").row(0, named=True)
+    assert email["cac"] is None  # nothing spent on Email: no cost per customer, not 0

@@ -259,8 +259,13 @@ def _side_by_side(reports: dict[str, AttributionReport], by: str, intervals: boo
     frame = keys.join(spend, on=by, how="left")
     columns = ("conversions", "revenue", "roas") + (INTERVAL_MODEL_COLUMNS if intervals else ())
     for name, report in reports.items():
-        total = report.data["revenue"].sum()
-        part = report.data.select(
+        # A stage's value column (pipeline, value) is compared as its revenue.
+        data = report.data.rename(
+            {f"{report.value_column}{s}": f"revenue{s}" for s in ("", "_low", "_high")},
+            strict=False,
+        )
+        total = data["revenue"].sum()
+        part = data.select(
             by,
             *(pl.col(c).alias(f"{name}_{c}") for c in columns),
             (pl.col("revenue") / total if total else pl.lit(None, pl.Float64)).alias(

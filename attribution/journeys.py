@@ -63,6 +63,7 @@ from attribution.schema import (
     TOUCHPOINTS,
     TOUCHPOINTS_REQUIRED,
     UTC_DATETIME,
+    amount_column,
 )
 from attribution.windows import TouchWindows, is_view, touch_windows, view_only_conversions
 
@@ -376,8 +377,9 @@ def build_journeys(
     convs = _conform(conversions, CONVERSIONS, CONVERSIONS_REQUIRED, "conversions")
     stage = resolve_stage(convs, stage)
     every_stage = convs
+    # An opportunity is worth its pipeline amount: that is the "revenue" its journey carries.
     convs = convs.filter(pl.col("stage").eq_missing(stage)).with_columns(
-        pl.col("revenue").fill_null(0.0)
+        pl.col(amount_column(stage)).fill_null(0.0).alias("revenue")
     )
     if end is not None:
         horizon = _day_start(end + dt.timedelta(days=1))

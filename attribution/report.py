@@ -22,17 +22,24 @@ Conventions:
   ``impression``) within the view window (:mod:`attribution.windows`); the
   report echoes both (``windows``) and counts the conversions only views
   reached (``view_only_conversions`` in the totals).
-- ``cpa`` is spend per attributed conversion *of the attributed stage*: with
-  ``stage="lead"`` it is the cost per lead (CPL = spend / attributed leads,
-  conventions.md 6.1), with ``closed_won`` or ``purchase`` the cost per
-  customer. The table's header says which; there is no separate ``cpl``
-  column, so the columns are the same for every stage.
+- The columns are named for the stage (:func:`attribution.metrics.stage_columns`):
+  what a conversion is worth is ``revenue`` (``closed_won``, ``purchase``),
+  ``pipeline`` (``opportunity``) or ``value`` (``lead``, ``mql``, ``sql``:
+  conversions × the stage value, null without one, and then so are ROAS and
+  ROI); the cost per conversion is ``cpa``, ``cpl`` (``lead``) or
+  ``cost_per_<stage>``. The columns of one stage never depend on the data.
+- ``impressions``, ``clicks``, ``ctr``, ``cpc`` and ``cpm`` come from the
+  costs of the key; a key's impressions (clicks) are null unless every cost
+  row of the key in the period has them.
+- Cost rows of channel ``(sales)`` are not media: they get no row and no
+  credit; their sum is ``other_costs`` in the totals and counts in ``cac``
+  (every cost per customer, customer stages only).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +55,14 @@ from attribution.constants import (
 from attribution.errors import MissingColumnsError
 from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.journeys import Journeys, build_journeys
-from attribution.metrics import with_money_metrics
+from attribution.metrics import (
+    MEDIA_COLUMNS,
+    OTHER_COSTS_CHANNEL,
+    StageColumns,
+    cac,
+    stage_columns,
+    with_money_metrics,
+)
 from attribution.models import AttributionModel, get_model
 from attribution.models.base import credit_touches
 from attribution.schema import COSTS
@@ -59,8 +73,12 @@ from attribution.uncertainty.bootstrap import (
     require_resamples,
 )
 
-REPORT_COLUMNS = ("conversions", "revenue", "spend", "roas", "roi", "cpa")
-"""The columns of a report after the key; ``ci=`` adds :data:`INTERVAL_COLUMNS`."""
+REPORT_COLUMNS = StageColumns("revenue", "cpa").columns
+"""A revenue stage's report columns after the key; ``ci=`` adds :data:`INTERVAL_COLUMNS`.
+
+Other stages name the value and cost columns their own way
+(:func:`attribution.metrics.stage_columns`).
+"""
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,9 @@ class AttributionReport:
     credits: pl.DataFrame = field(repr=False)
     uncertainty: dict[str, Any] | None = None
     windows: dict[str, Any] | None = None
+    value_column: str = "revenue"
+    cost_column: str = "cpa"
+    stage_values: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data (the API's response body).
@@ -101,7 +122,8 @@ class AttributionReport:
         >>> report = attribute(*_tiny_example(), model="linear")
         >>> report.to_dict()["data"][0]  # doctest: +NORMALIZE_WHITESPACE
         {'channel': 'Email', 'conversions': 0.5, 'revenue': 50.0, 'spend': 10.0,
-         'roas': 5.0, 'roi': 4.0, 'cpa': 20.0}
+         'roas': 5.0, 'roi': 4.0, 'cpa': 20.0, 'impressions': 1000, 'clicks': 20,
+         'ctr': 0.02, 'cpc': 0.5, 'cpm': 10.0}
         """
         return {
             "model": self.model,
@@ -113,6 +135,9 @@ class AttributionReport:
             "lookback_days": self.lookback_days,
             "windows": self.windows,
             "currency": self.currency,
+            "value_column": self.value_column,
+            "cost_column": self.cost_column,
+            "stage_values": self.stage_values,
             "data": json_ready(self.data.to_dicts()),
             "totals": json_ready(self.totals),
             "uncertainty": self.uncertainty,
@@ -125,20 +150,31 @@ class AttributionReport:
         --------
         >>> csv = attribute(*_tiny_example(), model="first_touch").to_csv()
         >>> print(csv.replace(chr(13), ""))
-        channel,conversions,revenue,spend,roas,roi,cpa
-        Email,1.0,100.0,10.0,10.0,9.0,10.0
-        Search,0.0,0.0,20.0,0.0,-1.0,
+        channel,conversions,revenue,spend,roas,roi,cpa,impressions,clicks,ctr,cpc,cpm
+        Email,1.0,100.0,10.0,10.0,9.0,10.0,1000,20,0.02,0.5,10.0
+        Search,0.0,0.0,20.0,0.0,-1.0,,,,,,
         <BLANKLINE>
         """
         return rfc4180_csv(self.data)
 
     def to_table(self) -> str:
-        """Return the rows and a total line as a human-readable table."""
+        """Return the rows and a total line as a human-readable table.
+
+        The media columns (impressions, clicks, CTR, CPC, CPM) are left out of
+        the table when the costs carry none of them, and beside intervals (the
+        table would not fit a terminal); JSON, CSV and Parquet keep them.
+        """
         total = pl.DataFrame(
             [{self.by: "TOTAL", **{c: self.totals.get(c) for c in self.data.columns[1:]}}],
             schema=self.data.schema,
         )
         frame = pl.concat([self.data, total])
+        media = [c for c in MEDIA_COLUMNS if c in frame.columns]
+        if media and (
+            self.uncertainty is not None
+            or frame.select(pl.col(media).is_null().all()).row(0) == (True,) * len(media)
+        ):
+            frame = frame.drop(media)
         table = text_table(frame)
         period = f"{self.start or '…'} to {self.end or '…'}"
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
@@ -151,8 +187,7 @@ class AttributionReport:
             header += f" · {self.currency}"
         if self.windows is not None:
             header += "\n" + windows_line(self.windows, self.totals)
-        if self.stage == "lead":
-            header += " · cpa = CPL (spend per attributed lead)"
+        header += "".join(f"\n{line}" for line in self.metric_notes())
         if self.uncertainty is not None:
             u = self.uncertainty
             header += (
@@ -160,6 +195,40 @@ class AttributionReport:
                 f"{u['bootstrap']:,} resamples, seed {u['seed']}"
             )
         return f"{header}\n{table}"
+
+    def metric_notes(self) -> list[str]:
+        """Say what the stage's value and cost columns mean, and the costs beyond media.
+
+        Examples
+        --------
+        >>> tp, cv, costs = _tiny_example()
+        >>> cv = cv.with_columns(stage=pl.lit("lead"))
+        >>> report = attribute(tp, cv, costs, model="linear")
+        >>> report.metric_notes()  # doctest: +NORMALIZE_WHITESPACE
+        ['cpl = spend per attributed lead; lead has no revenue: value, ROAS and ROI are null
+          (give it a value: --stage-values lead=50)']
+        """
+        about = []
+        stage = self.stage or "conversion"
+        if self.cost_column != "cpa":
+            about.append(f"{self.cost_column} = spend per attributed {stage}")
+        if self.value_column == "pipeline":
+            about.append("pipeline = the opportunities' amounts (not revenue yet)")
+        elif self.value_column == "value":
+            amount = self.stage_values.get(stage)
+            about.append(
+                f"value = attributed {stage}s × {amount:g} {self.currency} (stage value)"
+                if amount is not None
+                else f"{stage} has no revenue: value, ROAS and ROI are null "
+                f"(give it a value: --stage-values {stage}=50)"
+            )
+        lines = ["; ".join(about)] if about else []
+        other = self.totals.get("other_costs")
+        if other:
+            total_cac = self.totals.get("cac")
+            line = f"non-media costs {other:,.2f} (channel {OTHER_COSTS_CHANNEL}): in CAC only"
+            lines.append(line + (f"; CAC {total_cac:,.2f}" if total_cac is not None else ""))
+        return lines
 
     def __str__(self) -> str:
         return self.to_table()
@@ -231,7 +300,17 @@ def _conform_costs(costs: pl.DataFrame) -> pl.DataFrame:
     frame = costs.with_columns(absent)
     date = frame.schema["date"]
     date_expr = pl.col("date").str.to_date() if date == pl.String else pl.col("date").cast(pl.Date)
-    return frame.with_columns(date_expr, pl.col("spend").cast(pl.Float64)).select(COSTS.names())
+    return frame.with_columns(
+        date_expr,
+        pl.col("spend").cast(pl.Float64),
+        pl.col("impressions", "clicks").cast(pl.Int64),
+    ).select(COSTS.names())
+
+
+def _known_sum(column: str) -> pl.Expr:
+    """Sum ``column``, or null when any of its values is unknown (a partial sum would mislead)."""
+    known = pl.col(column).sum()
+    return pl.when(pl.col(column).is_null().any()).then(None).otherwise(known).alias(column)
 
 
 def attribute(
@@ -249,6 +328,7 @@ def attribute(
     view_window_days: float | None = None,
     currency: str | None = None,
     params: dict[str, Any] | None = None,
+    stage_values: Mapping[str, float] | None = None,
     ci: float | None = None,
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
@@ -278,6 +358,11 @@ def attribute(
         default) when the frames do not say, reported as ``null``.
     params
         Model parameters when ``model`` is a name.
+    stage_values
+        What one conversion of a stage without revenue is worth
+        (``{"lead": 50.0}``): the ``value`` column is then attributed
+        conversions × it, for a value-based ROAS (see
+        :func:`attribution.metrics.stage_columns`).
     ci
         Confidence level of the intervals, between 0 and 1 (e.g. ``0.95``);
         ``None`` (the default) reports no intervals. With a level, every row
@@ -298,7 +383,7 @@ def attribute(
     Examples
     --------
     >>> tp, cv, costs = _tiny_example()
-    >>> print(attribute(tp, cv, costs, model="last_touch").data)
+    >>> print(attribute(tp, cv, costs, model="last_touch").data.select(pl.nth(range(7))))
     shape: (2, 7)
     ┌─────────┬─────────────┬─────────┬───────┬──────┬──────┬──────┐
     │ channel ┆ conversions ┆ revenue ┆ spend ┆ roas ┆ roi  ┆ cpa  │
@@ -328,6 +413,7 @@ def attribute(
         start=start,
         end=end,
         currency=currency,
+        stage_values=stage_values,
         ci=ci,
         bootstrap=bootstrap,
         seed=seed,
@@ -344,6 +430,7 @@ def report_journeys(
     start: dt.date | None = None,
     end: dt.date | None = None,
     currency: str | None = None,
+    stage_values: Mapping[str, float] | None = None,
     ci: float | None = None,
     bootstrap: int = DEFAULT_RESAMPLES,
     seed: int = 0,
@@ -410,21 +497,37 @@ def report_journeys(
                 untouched.select("ts"),
             ]
         )
+    names = stage_columns(journeys.stage, stage_values)
     cost_frame = _conform_costs(costs) if costs is not None else None
+    other = pl.col("channel").eq_missing(OTHER_COSTS_CHANNEL)
+    # Non-media costs are summed over the period; they do not widen it.
+    media_dates = cost_frame.filter(~other) if cost_frame is not None else None
     if journeys.timed or conversion_dates is not None:
-        first, last = _period(conversions_in_period, cost_frame, start, end)
+        first, last = _period(conversions_in_period, media_dates, start, end)
     else:  # synthetic times (paths from a table) date nothing: only what the caller gave
         first, last = start, end
-    in_period = None
+    other_costs: float | None = None
+    media_totals = pl.DataFrame(
+        {"impressions": [None], "clicks": [None]},
+        schema={"impressions": pl.Int64, "clicks": pl.Int64},
+    )
+    media: pl.DataFrame | None = None
     if cost_frame is not None:
         in_period = cost_frame.filter(
             pl.col("date").is_between(first, last) if first and last else pl.lit(True)
         )
-    if costs is not None and in_period is not None and not costs_keyed_by(costs, by):
-        rows = credited.with_columns(pl.lit(None, pl.Float64).alias("spend"))
-    elif in_period is not None:
-        spend = in_period.group_by(pl.col(by).cast(pl.String).fill_null(NOT_SET)).agg(
-            pl.col("spend").sum().alias("spend")
+        other_costs = float(in_period.filter(other)["spend"].sum())
+        media = in_period.filter(~other)
+        media_totals = media.select(_known_sum("impressions"), _known_sum("clicks"))
+    if costs is not None and media is not None and not costs_keyed_by(costs, by):
+        rows = credited.with_columns(
+            pl.lit(None, pl.Float64).alias("spend"),
+            pl.lit(None, pl.Int64).alias("impressions"),
+            pl.lit(None, pl.Int64).alias("clicks"),
+        )
+    elif media is not None:
+        spend = media.group_by(pl.col(by).cast(pl.String).fill_null(NOT_SET)).agg(
+            pl.col("spend").sum().alias("spend"), _known_sum("impressions"), _known_sum("clicks")
         )
         rows = (
             credited.join(spend, on=by, how="full", coalesce=True)
@@ -438,25 +541,40 @@ def report_journeys(
             )
         )
     else:
-        rows = credited.with_columns(pl.lit(None, pl.Float64).alias("spend"))
-    rows = with_money_metrics(rows)
+        rows = credited.with_columns(
+            pl.lit(None, pl.Float64).alias("spend"),
+            pl.lit(None, pl.Int64).alias("impressions"),
+            pl.lit(None, pl.Int64).alias("clicks"),
+        )
     if ci is not None:
         rows = _with_intervals(
             rows, journeys, instance, by, touches, ci, bootstrap, seed, progress, absent_persons
         )
-    rows = rows.sort(["revenue", by], descending=[True, False])
-    sums = rows.select(pl.col("conversions", "revenue", "spend").sum())
-    if in_period is None:
+        rows = _value_intervals(rows, names)
+    order = "conversions" if names.value == "value" else "revenue"  # a stage value: same order
+    rows = rows.sort([order, by], descending=[True, False])
+    rows = with_money_metrics(rows, names)
+    sums = rows.select(pl.col("conversions", names.value, "spend").sum()).rename(
+        {names.value: "revenue"}
+    )
+    if names.value == "value":  # recomputed from the conversions: null without a stage value
+        sums = sums.with_columns(pl.lit(0.0).alias("revenue"))
+    if media is None:
         sums = sums.with_columns(pl.lit(None, pl.Float64).alias("spend"))
-    else:  # the period's spend, whether or not the rows' key splits it
-        sums = sums.with_columns(pl.lit(float(in_period["spend"].sum())).alias("spend"))
-    totals = with_money_metrics(sums).to_dicts()[0]
+    else:  # the period's media spend, whether or not the rows' key splits it
+        sums = sums.with_columns(pl.lit(float(media["spend"].sum())).alias("spend"))
+    totals = with_money_metrics(
+        pl.concat([sums, media_totals], how="horizontal"), names
+    ).to_dicts()[0]
+    totals["other_costs"] = other_costs
+    totals["cac"] = cac(totals["spend"], other_costs, float(totals["conversions"]), journeys.stage)
     totals["untouched_conversions"] = untouched.height
     totals["view_only_conversions"] = journeys.view_only_conversions
     first_touches = journeys.touches.filter(~pl.col("converted") & (pl.col("position") == 0))
     totals["non_converting_journeys"] = (
         float(first_touches["count"].sum()) if non_converting is None else float(non_converting)
     )
+    intervals = [c.replace("revenue", names.value) for c in INTERVAL_COLUMNS]
     return AttributionReport(
         model=instance.name,
         params=instance.params(),
@@ -466,12 +584,34 @@ def report_journeys(
         end=last,
         lookback_days=journeys.lookback_days,
         currency=currency,
-        data=rows.select(by, *REPORT_COLUMNS, *(INTERVAL_COLUMNS if ci is not None else ())),
+        data=rows.select(by, *names.columns, *(intervals if ci is not None else ())),
         totals=totals,
         credits=touches,
         uncertainty=describe(ci, bootstrap, seed) if ci is not None else None,
         windows=journeys.windows.to_dict() if journeys.windows is not None else None,
+        value_column=names.value,
+        cost_column=names.cost,
+        stage_values=dict(sorted((stage_values or {}).items())),
     )
+
+
+def _value_intervals(rows: pl.DataFrame, names: StageColumns) -> pl.DataFrame:
+    """Name the revenue intervals for the stage; at a valued stage, derive them from conversions."""
+    if names.value == "value":
+        value = {
+            f"revenue_{side}": pl.col(f"conversions_{side}") * names.stage_value
+            if names.stage_value is not None
+            else pl.lit(None, pl.Float64)
+            for side in ("low", "high")
+        }
+        spend = pl.col("spend")
+        rows = rows.with_columns(**value).with_columns(
+            **{
+                f"roas_{side}": pl.when(spend > 0).then(pl.col(f"revenue_{side}") / spend)
+                for side in ("low", "high")
+            }
+        )
+    return rows.rename({f"revenue_{side}": f"{names.value}_{side}" for side in ("low", "high")})
 
 
 def _with_intervals(
@@ -533,6 +673,8 @@ def _tiny_example() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
             "date": ["2024-01-01", "2024-01-02"],
             "channel": ["Email", "Search"],
             "spend": [10.0, 20.0],
+            "impressions": [1_000, None],
+            "clicks": [20, None],
         }
     )
     return touchpoints, conversions, costs

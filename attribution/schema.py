@@ -40,6 +40,7 @@ CONVERSIONS = pl.Schema(
         "owner": pl.String(),
         "lead_source": pl.String(),
         "account_id": pl.String(),
+        "pipeline": pl.Float64(),
     }
 )
 """Conversions at any funnel stage (lead, mql, sql, opportunity, closed_won, purchase, ...).
@@ -47,9 +48,29 @@ CONVERSIONS = pl.Schema(
 ``account_id`` (optional) is the account (B2B company) the converting person
 belongs to: Salesforce ``AccountId``, a HubSpot deal's associated company. It
 links the person to the account for account journeys (``--journey account``).
+``pipeline`` is the amount an opportunity is worth while it is open
+(Salesforce ``Amount``, HubSpot ``amount``); null where unknown.
 """
 
 CONVERSIONS_REQUIRED = ("conversion_id", "user_id", "ts", "stage")
+
+PIPELINE_STAGE = "opportunity"
+"""The stage whose conversions are valued by their ``pipeline`` amount, not their revenue."""
+
+
+def amount_column(stage: str | None) -> str:
+    """Return the conversions column that holds what a conversion of ``stage`` is worth.
+
+    ``pipeline`` for :data:`PIPELINE_STAGE` (an opportunity's amount is
+    pipeline, not revenue yet), ``revenue`` for every other stage.
+
+    Examples
+    --------
+    >>> amount_column("opportunity"), amount_column("closed_won"), amount_column(None)
+    ('pipeline', 'revenue', 'revenue')
+    """
+    return "pipeline" if stage == PIPELINE_STAGE else "revenue"
+
 
 COSTS = pl.Schema(
     {

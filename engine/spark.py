@@ -112,13 +112,35 @@ def lake_table(lake: Path, table: str) -> Path:
 def register_lake(spark: SparkSession, lake: Path) -> None:
     """Register the lake's tables as temporary views named after them.
 
+    A canonical column a table's files lack (a lake written before the
+    column existed, such as ``conversions.pipeline``) is a null column of
+    the view, as :func:`read_lake` reads it.
+
     Examples
     --------
     >>> register_lake  # doctest: +ELLIPSIS
     <function register_lake at ...>
     """
+    from pyspark.sql import functions as F
+
+    from attribution.schema import TABLES
+
     for table in LAKE_TABLES:
-        spark.read.parquet(str(lake_table(lake, table))).createOrReplaceTempView(table)
+        frame = spark.read.parquet(str(lake_table(lake, table)))
+        for name, dtype in TABLES[table].items():
+            if name not in frame.columns:
+                frame = frame.withColumn(name, F.lit(None).cast(_SPARK_TYPES[dtype]))
+        frame.createOrReplaceTempView(table)
+
+
+_SPARK_TYPES = {
+    pl.String(): "string",
+    pl.Float64(): "double",
+    pl.Int64(): "bigint",
+    pl.Date(): "date",
+    pl.Datetime("us", "UTC"): "timestamp",
+}
+"""Spark SQL type of each canonical polars dtype (for the columns a lake lacks)."""
 
 
 def _frame(spark: SparkSession, sql: str) -> pl.DataFrame:

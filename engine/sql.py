@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 
 from attribution.constants import NOT_SET
+from attribution.schema import amount_column
 from attribution.windows import VIEW_INTERACTIONS
 
 
@@ -440,7 +441,9 @@ def _events(
 
     Touches and the stage's conversions of the read window (``period``, see
     :func:`event_window`), keyed by stitched ``person``: ``ts``,
-    ``event_id``, ``is_conv``, ``revenue`` and the extra ``names``
+    ``event_id``, ``is_conv``, ``revenue`` (a conversion's amount: its
+    ``pipeline`` at the opportunity stage, see
+    :func:`attribution.schema.amount_column`) and the extra ``names``
     (``touch_columns`` for touches, ``conversion_columns`` for conversions;
     ``join`` is added to the touches' FROM).
     """
@@ -454,7 +457,7 @@ def _events(
   WHERE {period}
   UNION ALL
   SELECT COALESCE(m.person_id, e.user_id), e.ts, e.conversion_id,
-         1, COALESCE(CAST(e.revenue AS DOUBLE), 0){conv_extra}
+         1, COALESCE(CAST(e.{amount_column(stage)} AS DOUBLE), 0){conv_extra}
   FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
   WHERE e.stage = {literal(stage)} AND {period}
 )"""

@@ -113,8 +113,13 @@ __all__ = [
     "default_db_path",
 ]
 
-SCHEMA_VERSION = 1
-"""Version of the table layout this module creates and reads."""
+SCHEMA_VERSION = 2
+"""Version of the table layout this module creates and reads.
+
+1: the first layout; 2: ``conversions.pipeline``. A store of an older version
+is upgraded when it is opened (``Store._upgrade``); a newer one is
+refused.
+"""
 
 DEFAULT_CURRENCY = "USD"
 """Reporting currency of a store nobody set one for."""
@@ -252,11 +257,14 @@ def _read_backup_part(table: str, part: Path) -> pl.DataFrame:
             f"Cannot restore {where}: the file is damaged or not Parquet ({reason})."
         ) from None
     missing = [c for c in schema.names() if c not in frame.columns]
-    if missing:
+    needed = [c for c in missing if c in REQUIRED[table] or c in KEYS[table]]
+    if needed:
         raise InputError(
-            f"Cannot restore {where}: it lacks column(s) {', '.join(missing)}; "
+            f"Cannot restore {where}: it lacks column(s) {', '.join(needed)}; "
             "it is not a closedloop export."
         )
+    # An export written before an optional column existed restores it as null.
+    frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in missing)
     try:
         return frame.select(schema.names()).cast(schema)  # type: ignore[arg-type]
     except pl.exceptions.PolarsError:
@@ -314,6 +322,21 @@ def _create_table_sql(table: str) -> str:
         columns.append(line)
     columns.append(f"PRIMARY KEY ({', '.join(_q(k) for k in keys)})")
     return f"CREATE TABLE IF NOT EXISTS {_q(table)} ({', '.join(columns)})"
+
+
+def _missing_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """Return the ``(table, column)`` pairs of the canonical schemas the store's tables lack."""
+    found: dict[str, set[str]] = {}
+    for table, column in _run(
+        con, "SELECT table_name, column_name FROM information_schema.columns"
+    ):
+        found.setdefault(table, set()).add(column)
+    return [
+        (table, name)
+        for table, schema in TABLES.items()
+        for name in schema.names()
+        if table in found and name not in found[table]
+    ]
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -1080,12 +1103,40 @@ class Store:
             )
             _run(con, "INSERT INTO meta VALUES ('data_version', '0') ON CONFLICT DO NOTHING")
             row = _first(_run(con, "SELECT value FROM meta WHERE key = 'schema_version'"))
-        version = int(row[0]) if row else SCHEMA_VERSION
-        if version != SCHEMA_VERSION:
-            raise StoreError(
-                f"The store '{self.path}' has schema version {version}; this closedloop reads "
-                f"version {SCHEMA_VERSION}. Use the matching closedloop release."
+            version = int(row[0]) if row else SCHEMA_VERSION
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"The store '{self.path}' has schema version {version}, newer than the "
+                    f"version {SCHEMA_VERSION} this closedloop reads. Upgrade closedloop."
+                )
+            self._upgrade(con, version)
+
+    @staticmethod
+    def _upgrade(con: duckdb.DuckDBPyConnection, version: int) -> None:
+        """Bring an older store to this layout in one transaction.
+
+        The migration of every schema change that adds a column: each
+        canonical column a table lacks is added, nullable (null in the rows
+        already there), and the ``schema_version`` is raised. A current store
+        costs one catalogue query and no write.
+        """
+        missing = _missing_columns(con)
+        if version == SCHEMA_VERSION and not missing:
+            return
+        _run(con, "BEGIN TRANSACTION")
+        try:
+            for table, name in missing:
+                dtype = _SQL_TYPES[TABLES[table][name]]
+                _run(con, f"ALTER TABLE {_q(table)} ADD COLUMN {_q(name)} {dtype}")
+            _run(
+                con,
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                [str(SCHEMA_VERSION)],
             )
+            _run(con, "COMMIT")
+        except BaseException:
+            _run(con, "ROLLBACK")
+            raise
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -1298,19 +1349,21 @@ class Store:
         """Canonical columns in order and types, one row per key, SQL-friendly keys.
 
         An optional column the frame lacks (one added to the schema after the
-        frame's code was written, such as ``conversions.account_id``) is null.
+        frame's code was written, such as ``conversions.account_id`` or
+        ``conversions.pipeline``) is written as null; a required one is an error.
         """
         _check_table(table)
         schema = TABLES[table]
-        missing = [c for c in REQUIRED[table] if c not in frame.columns]
+        missing = [c for c in REQUIRED[table] + KEYS[table] if c not in frame.columns]
         if missing:
             raise MissingColumnsError(
                 f"Cannot write to {table}: the frame lacks column(s) "
-                f"{', '.join(repr(c) for c in missing)}. Validate it first."
+                f"{', '.join(repr(c) for c in dict.fromkeys(missing))}. Validate it first."
             )
-        absent = [c for c in schema.names() if c not in frame.columns]
-        frame = frame.with_columns(pl.lit(None, schema[c]).alias(c) for c in absent)
-        out = frame.select(schema.names()).cast(schema)
+        absent = [
+            pl.lit(None, schema[c]).alias(c) for c in schema.names() if c not in frame.columns
+        ]
+        out = frame.with_columns(absent).select(schema.names()).cast(schema)
         for (name_table, column), default in _EMPTY_KEY_DEFAULTS.items():
             if name_table == table:
                 out = out.with_columns(pl.col(column).fill_null(default))

@@ -305,10 +305,10 @@ def test_attribute_csv(capsys: Capture, db: str) -> None:
     code, out, _ = run(capsys, "attribute", "--model", "first_touch", "--db", db, "--format", "csv")
     assert code == 0
     assert out == (
-        "channel,conversions,revenue,spend,roas,roi,cpa\r\n"
-        "Email,1.0,100.0,10.0,10.0,9.0,10.0\r\n"
-        "Search,1.0,50.0,40.0,1.25,0.25,40.0\r\n"
-        "Social,0.0,0.0,5.0,0.0,-1.0,\r\n"
+        "channel,conversions,revenue,spend,roas,roi,cpa,impressions,clicks,ctr,cpc,cpm\r\n"
+        "Email,1.0,100.0,10.0,10.0,9.0,10.0,,,,,\r\n"
+        "Search,1.0,50.0,40.0,1.25,0.25,40.0,,,,,\r\n"
+        "Social,0.0,0.0,5.0,0.0,-1.0,,,,,,\r\n"
     )
 
 

@@ -141,7 +141,9 @@ def test_attribute_csv_notes_oversized_components_on_stderr(capsys: Capture, db:
         "--max-identity-component", "2",
     )  # fmt: skip
     assert code == 0
-    assert out.startswith("channel,conversions,revenue,spend,roas,roi,cpa\r\n")
+    assert out.startswith(
+        "channel,conversions,revenue,spend,roas,roi,cpa,impressions,clicks,ctr,cpc,cpm\r\n"
+    )
     assert err.startswith(
         "closedloop attribute: note: 1 identity component larger than 2 ids was left unmerged"
     )

@@ -727,6 +727,24 @@ def add_journey_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_stage_values_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--stage-values lead=50,mql=200``: the worth of a conversion of a revenue-less stage.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_stage_values_option(parser)
+    >>> parser.parse_args(["--stage-values", "lead=50,mql=200"]).stage_values
+    'lead=50,mql=200'
+    """
+    parser.add_argument(
+        "--stage-values",
+        metavar="STAGE=V,...",
+        help="value of one conversion of a stage without revenue, e.g. lead=50,mql=200: the "
+        "report's value column is conversions × it, for a value-based ROAS",
+    )
+
+
 def add_lookback_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--lookback-days DAYS``: how far back a touch may be credited (default 90).
 
@@ -932,6 +950,7 @@ __all__ = [
     "add_model_options",
     "add_period_options",
     "add_stage_option",
+    "add_stage_values_option",
     "add_window_options",
     "column_mapping",
     "deprecation_note",

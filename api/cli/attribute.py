@@ -9,6 +9,7 @@ aggregated path table given with ``--paths``::
     closedloop attribute --model markov --explain --param order=auto
     closedloop attribute --paths Data.csv --model markov --param order=2
     closedloop attribute --paths Data.csv --model markov --currency EUR --start 2024-01-01
+    closedloop attribute --stage lead --stage-values lead=50,mql=200
 
 With ``--paths``, ``--start``, ``--end`` and ``--currency`` only label the
 report (a path table has no time and no currency of its own); without them
@@ -39,6 +40,7 @@ from api.cli._shared import (
     add_model_options,
     add_period_options,
     add_stage_option,
+    add_stage_values_option,
     add_window_options,
     column_mapping,
     open_services,
@@ -106,6 +108,13 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="with --costs: each row's period (week: dated Monday; month: dated the 1st), "
         "spread evenly over its days (default day)",
     )
+    parser.add_argument(
+        "--other-costs",
+        metavar="FILE",
+        help="... and these non-media costs (date, spend; e.g. sales salaries): counted in "
+        "the total CAC, never credited (in the store: cost rows of channel (sales))",
+    )
+    add_stage_values_option(parser)
     add_input_format_option(parser, "those files (and of --paths)")
     parser.add_argument(
         "--date-format",
@@ -229,8 +238,9 @@ def run(args: argparse.Namespace) -> int:
                 "--engine spark reads a lake (--lake DIR); files given with --touchpoints and "
                 "--conversions are attributed in memory. Give one or the other."
             )
-    elif args.costs is not None:
-        raise ParameterError("--costs goes with --touchpoints and --conversions.")
+    elif args.costs is not None or args.other_costs is not None:
+        flag = "--costs" if args.costs is not None else "--other-costs"
+        raise ParameterError(f"{flag} goes with --touchpoints and --conversions.")
     if args.costs is None and (
         args.cost_map or args.cost_match != "exact" or args.cost_grain != "day"
     ):
@@ -266,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
         services = Services.for_frames(
             touchpoints,
             _load_file(args.conversions, "conversions", args),
-            _load_costs(args.costs, args, touchpoints) if args.costs else None,
+            _costs(args, touchpoints),
             identities=(
                 _load_file(args.identities, "identities", args) if args.identities else None
             ),
@@ -287,7 +297,13 @@ def run(args: argparse.Namespace) -> int:
         write_output(args.format, table=explained.to_table, data=explained.to_dict)
         return 0
     query = AttributionQuery.create(
-        model, params, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed, **period
+        model,
+        params,
+        ci=args.ci,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        stage_values=args.stage_values or (),
+        **period,
     )
     progress = _bootstrap_progress(args)
     try:
@@ -318,6 +334,8 @@ def _attribute_paths(args: argparse.Namespace) -> int:
             ("--touchpoints", args.touchpoints),
             ("--conversions", args.conversions),
             ("--costs", args.costs),
+            ("--other-costs", args.other_costs),
+            ("--stage-values", args.stage_values),
             ("--db", args.db),
             ("--stage", args.stage),
             ("--mapping", args.mapping),
@@ -413,15 +431,21 @@ def _load_file(
     args: argparse.Namespace,
     *,
     rename: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    channel: str | None = None,
 ) -> pl.DataFrame:
     """Read, map and validate one file as ``closedloop ingest`` would, without a store.
 
-    ``rename`` changes the mapped rows before they are validated (cost names).
+    ``rename`` changes the mapped rows before they are validated (cost names);
+    ``channel`` fills a costs file's channel where the file has none (other costs).
     """
+    import polars as pl
+
     from attribution.errors import ValidationFailedError
     from ingest import apply_mapping, read_table, validate
 
     raw = read_table(path, args.input_format)
+    if channel is not None and "channel" not in raw.columns:
+        raw = raw.with_columns(pl.lit(channel).alias("channel"))
     # One --map serves the two or three files here: an entry whose column is
     # not in this file, while the canonical one is, was meant for another file
     # (--map ts=time for touchpoints when conversions already have ts).
@@ -447,6 +471,19 @@ def _load_file(
     if problems:
         raise ValidationFailedError(problems, getattr(problems, "total", len(problems)))
     return good
+
+
+def _costs(args: argparse.Namespace, touchpoints: pl.DataFrame) -> pl.DataFrame | None:
+    """Read ``--costs`` and ``--other-costs`` into one frame; other costs under channel (sales)."""
+    import polars as pl
+
+    from attribution.metrics import OTHER_COSTS_CHANNEL
+
+    parts = [_load_costs(args.costs, args, touchpoints)] if args.costs else []
+    if args.other_costs:
+        other = _load_file(args.other_costs, "costs", args, channel=OTHER_COSTS_CHANNEL)
+        parts.append(other.with_columns(pl.lit(OTHER_COSTS_CHANNEL).alias("channel")))
+    return pl.concat(parts, how="vertical_relaxed") if parts else None
 
 
 def _check_explain(args: argparse.Namespace, model: str) -> None:

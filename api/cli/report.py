@@ -26,6 +26,7 @@ from api.cli._shared import (
     add_lookback_option,
     add_period_options,
     add_stage_option,
+    add_stage_values_option,
     add_window_options,
     open_services,
     terminal_listening,
@@ -62,6 +63,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="models to compare (default: every registered model that runs on the data)",
     )
     add_stage_option(parser)
+    add_stage_values_option(parser)
     add_lookback_option(parser)
     add_journey_option(parser)
     add_window_options(parser)
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             bootstrap=args.bootstrap,
             seed=args.seed,
             journey=args.journey,
+            stage_values=args.stage_values,
         )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

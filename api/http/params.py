@@ -35,6 +35,16 @@ Stage = Annotated[
         "else `closed_won`, else `purchase`."
     ),
 ]
+StageValues = Annotated[
+    str | None,
+    Query(
+        max_length=1_000,
+        description="What one conversion of a stage without revenue is worth, as "
+        "`stage=value` pairs separated by commas (`lead=50,mql=200`): the report's `value` "
+        "column is then attributed conversions × it, and ROAS / ROI are value-based.",
+        examples=["lead=50,mql=200"],
+    ),
+]
 Lookback = Annotated[
     float,
     Query(
@@ -249,6 +259,7 @@ __all__ = [
     "OptionalLimit",
     "Seed",
     "Stage",
+    "StageValues",
     "Start",
     "Stitch",
     "ViewWindow",

@@ -118,11 +118,43 @@ class AttributionRow(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     conversions: float = Field(description="attributed (fractional) conversions")
-    revenue: float = Field(description="attributed revenue")
+    revenue: float | None = Field(
+        default=None, description="attributed revenue (closed_won, purchase and other stages)"
+    )
+    pipeline: float | None = Field(
+        default=None, description="attributed pipeline amount (stage opportunity only)"
+    )
+    value: float | None = Field(
+        default=None,
+        description="attributed conversions × the stage value (lead, mql, sql; null without "
+        "`stage_values`)",
+    )
     spend: float | None = Field(description="spend of the key in the period; null if unknown")
-    roas: float | None = Field(description="revenue / spend; null when spend is 0 or unknown")
-    roi: float | None = Field(description="(revenue − spend) / spend")
-    cpa: float | None = Field(description="spend / conversions")
+    roas: float | None = Field(
+        description="revenue (pipeline, value) / spend; null when spend is 0 or unknown, or "
+        "the stage has no revenue and no stage value"
+    )
+    roi: float | None = Field(description="(revenue − spend) / spend, null as ROAS")
+    cpa: float | None = Field(
+        default=None, description="spend / conversions (revenue stages); null if nothing was paid"
+    )
+    cpl: float | None = Field(default=None, description="spend / leads (stage lead only)")
+    impressions: int | None = Field(
+        default=None, description="impressions of the key's cost rows; null if any is unknown"
+    )
+    clicks: int | None = Field(
+        default=None, description="clicks of the key's cost rows; null if any is unknown"
+    )
+    ctr: float | None = Field(default=None, description="clicks / impressions")
+    cpc: float | None = Field(default=None, description="spend / clicks")
+    cpm: float | None = Field(default=None, description="spend / impressions × 1,000")
+    other_costs: float | None = Field(
+        default=None, description="totals only: non-media costs (channel `(sales)`)"
+    )
+    cac: float | None = Field(
+        default=None,
+        description="totals only: (spend + other costs) / customers, at closed_won / purchase",
+    )
     conversions_low: float | None = None
     conversions_high: float | None = None
     revenue_low: float | None = None
@@ -191,7 +223,11 @@ class AttributionPublic(BaseModel):
     ``data`` rows have the ``by`` column (``channel`` or ``campaign``) and
     ``conversions``, ``revenue`` (attributed, fractional), ``spend``,
     ``roas`` = revenue / spend, ``roi`` = (revenue − spend) / spend and
-    ``cpa`` = spend / conversions; a zero denominator gives null. With
+    ``cpa`` = spend / conversions; a zero denominator gives null. Other
+    stages name the value and cost columns their own way (``value_column``,
+    ``cost_column``: ``pipeline`` / ``cost_per_opportunity``, ``value`` /
+    ``cpl``, ``cost_per_mql`` …); ``impressions``, ``clicks``, ``ctr``,
+    ``cpc`` and ``cpm`` come from the costs. With
     ``ci`` the rows also have ``conversions_low``, ``conversions_high``,
     ``revenue_low``, ``revenue_high``, ``roas_low`` and ``roas_high``, and
     ``uncertainty`` says how they were computed.
@@ -210,6 +246,19 @@ class AttributionPublic(BaseModel):
         "counts the conversions whose kept touches are all views",
     )
     currency: str = Field(examples=["USD"])
+    value_column: str | None = Field(
+        default=None,
+        description="the rows' value column: `revenue`, `pipeline` (opportunity) or `value`",
+        examples=["revenue"],
+    )
+    cost_column: str | None = Field(
+        default=None,
+        description="the rows' cost per conversion: `cpa`, `cpl` (lead) or `cost_per_<stage>`",
+        examples=["cpa"],
+    )
+    stage_values: dict[str, float] | None = Field(
+        default=None, description="the stage values used (`stage_values=lead=50`)"
+    )
     data: list[AttributionRow] = Field(
         examples=[
             [

@@ -38,13 +38,14 @@ def build_report(
     journey: str = "person",
     click_window_days: float | None = None,
     view_window_days: float | None = None,
+    stage_values: str | None = None,
 ) -> str:
     """Read the store and return the whole report as one HTML page.
 
     Parameters
     ----------
     store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths, journey,
-    click_window_days, view_window_days
+    click_window_days, view_window_days, stage_values
         As in :func:`api.report.data.gather_report_data`, which computes the
         numbers this renders.
 
@@ -78,6 +79,7 @@ def build_report(
         journey=journey,
         click_window_days=click_window_days,
         view_window_days=view_window_days,
+        stage_values=stage_values,
     )
     return render_report(data)
 

@@ -10,10 +10,10 @@ whole report.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import polars as pl
 
@@ -99,6 +99,8 @@ class ReportData:
     trend: pl.DataFrame
     funnel: dict[str, Any] | str
     budget: dict[str, Any] | str
+    value_label: str = "revenue"
+    cost_label: str = "CPA"
     windows: dict[str, Any] | None = None
 
 
@@ -130,6 +132,7 @@ def gather_report_data(
     journey: str = "person",
     click_window_days: float | None = None,
     view_window_days: float | None = None,
+    stage_values: str | None = None,
 ) -> ReportData:
     """Read the store and compute every number of the report.
 
@@ -201,10 +204,11 @@ def gather_report_data(
         )
     names: list[str] = list(comparison.members["models"])
     primary = "linear" if "linear" in names else names[0]
+    valued: dict[str, Any] = {"stage_values": stage_values or (), **period}
     with _section("channels and campaigns"):
-        channel = services.attribution(AttributionQuery.create(primary, **period))
+        channel = services.attribution(AttributionQuery.create(primary, **valued))
         campaign = _try(
-            lambda: services.attribution(AttributionQuery.create(primary, by="campaign", **period))
+            lambda: services.attribution(AttributionQuery.create(primary, by="campaign", **valued))
         )
         leads: dict[str, Result | str | None] = {"channel": None, "campaign": None}
         stages = set(inputs.conversions["stage"].to_list())
@@ -235,13 +239,13 @@ def gather_report_data(
         end=_day(members["end"]),
         lookback_days=members["lookback_days"],
         generated=dt.datetime.now(dt.UTC),
-        totals=dict(members["totals"]),
+        totals=_as_revenue(members["totals"], members),
         comparison_by=comparison.members["by"],
         models=names,
         comparison=comparison.data,
         skipped=dict(comparison.members["skipped"]),
-        channels=channel.data,
-        campaigns=campaign if isinstance(campaign, str) else campaign.data,
+        channels=_as_revenue(channel.data, members),
+        campaigns=campaign if isinstance(campaign, str) else _as_revenue(campaign.data, members),
         channel_leads=_lead_counts(leads["channel"]),
         campaign_leads=_lead_counts(leads["campaign"]),
         lead_stage=members["stage"] == "lead",
@@ -253,7 +257,39 @@ def gather_report_data(
         funnel=funnel,
         budget=budget,
         windows=members.get("windows"),
+        value_label=members.get("value_column", "revenue"),
+        cost_label=_COST_LABELS.get(members.get("cost_column", "cpa"), "cost per conversion"),
     )
+
+
+_COST_LABELS = {"cpa": "CPA", "cpl": "CPL"}
+"""How the page labels a report's cost column; ``cost_per_<stage>`` reads "cost per conversion"."""
+
+
+@overload
+def _as_revenue(table: pl.DataFrame, members: Mapping[str, Any]) -> pl.DataFrame: ...
+
+
+@overload
+def _as_revenue(table: Mapping[str, Any], members: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+def _as_revenue(
+    table: pl.DataFrame | Mapping[str, Any], members: Mapping[str, Any]
+) -> pl.DataFrame | dict[str, Any]:
+    """Put a stage's value and cost columns in the page's ``revenue`` and ``cpa`` slots.
+
+    The page labels them for the stage (:attr:`ReportData.value_label`,
+    :attr:`ReportData.cost_label`); charts and tables read one name.
+    """
+    names = {
+        members.get("value_column", "revenue"): "revenue",
+        members.get("cost_column", "cpa"): "cpa",
+    }
+    names = {k: v for k, v in names.items() if k != v}
+    if isinstance(table, pl.DataFrame):
+        return table.rename(names, strict=False)
+    return {names.get(k, k): v for k, v in table.items()}
 
 
 def _day(text: str | None) -> dt.date | None:

@@ -188,8 +188,8 @@ def render_report(data: ReportData) -> str:
         title=f"closedloop report · {data.start} to {data.end}",
         comparison=_comparison_tables(data),
         has_ci=f"{data.models[0]}_revenue_low" in data.comparison.columns,
-        channels=_money_table(data.channels, "channel", data.channel_leads, cur),
-        campaigns=_money_table(data.campaigns, "campaign", data.campaign_leads, cur),
+        channels=_money_table(data.channels, "channel", data.channel_leads, cur, data),
+        campaigns=_money_table(data.campaigns, "campaign", data.campaign_leads, cur, data),
         paths=_paths_table(data.paths, cur),
         funnel=_funnel_table(data.funnel, cur) if isinstance(data.funnel, dict) else None,
         budget=_budget_table(data.budget, cur) if isinstance(data.budget, dict) else None,
@@ -269,11 +269,16 @@ def _comparison_tables(data: ReportData) -> tuple[Table, Table]:
 
 
 def _money_table(
-    frame: pl.DataFrame | str, by: str, leads: Mapping[str, float], cur: str
+    frame: pl.DataFrame | str,
+    by: str,
+    leads: Mapping[str, float],
+    cur: str,
+    data: ReportData | None = None,
 ) -> Table | str:
     if isinstance(frame, str):
         return frame
-    headers = [by, "spend", "revenue", "ROAS", "ROI", "conversions", "CPA"]
+    value, cost = (data.value_label, data.cost_label) if data else ("revenue", "CPA")
+    headers = [by, "spend", value, "ROAS", "ROI", "conversions", cost]
     if leads:
         headers += ["leads", "CPL"]
     rows = []

@@ -164,6 +164,7 @@ def attribution_report(
             start=query.start,
             end=query.end,
             currency=converting.currency,
+            stage_values=dict(query.stage_values),
             ci=query.ci,
             bootstrap=query.bootstrap,
             seed=query.seed,
@@ -184,6 +185,7 @@ def attribution_report(
             start=query.start,
             end=query.end,
             currency=counted.currency,
+            stage_values=dict(query.stage_values),
             conversion_dates=counted.steps.conversion_dates,
             non_converting=counted.steps.non_converting,
         )
@@ -200,6 +202,7 @@ def attribution_report(
             start=query.start,
             end=query.end,
             currency=engine.currency,
+            stage_values=dict(query.stage_values),
             conversion_dates=engine.aggregate.conversion_dates,
         )
         return report, engine.identity
@@ -213,6 +216,7 @@ def attribution_report(
         start=query.start,
         end=query.end,
         currency=inputs.currency,
+        stage_values=dict(query.stage_values),
         ci=query.ci,
         bootstrap=query.bootstrap,
         seed=query.seed,

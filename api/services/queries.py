@@ -18,6 +18,7 @@ from api.services.inputs import Extents, Window, check_period
 from attribution import AttributionModel, get_model
 from attribution.errors import ParameterError
 from attribution.funnel.stages import FunnelStages
+from attribution.metrics import parse_stage_values
 from attribution.windows import TouchWindows, touch_windows
 from ingest.accounts import check_journey
 from ingest.identity import DEFAULT_MAX_COMPONENT_SIZE
@@ -287,9 +288,24 @@ class AttributionQuery(IntervalQuery):
     >>> q = AttributionQuery.create("linear", by="campaign", bootstrap=999)
     >>> q.model.name, q.by, q.bootstrap  # no ci: the bootstrap count does not matter
     ('linear', 'campaign', 200)
+    >>> AttributionQuery(stage_values="mql=200,lead=50").stage_values
+    (('lead', 50.0), ('mql', 200.0))
     """
 
     model: AttributionModel = _LINEAR
+    stage_values: tuple[tuple[str, float], ...] = ()
+    """What one conversion of a stage without revenue is worth (``lead=50,mql=200``).
+
+    Given as text or a mapping; kept as sorted pairs so equal values share a cache entry.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        given: Any = self.stage_values
+        values = parse_stage_values(
+            given if isinstance(given, str | Mapping) else dict(given or ())
+        )
+        object.__setattr__(self, "stage_values", tuple(values.items()))
 
     @classmethod
     def create(

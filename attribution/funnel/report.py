@@ -60,7 +60,7 @@ from attribution.errors import ParameterError
 from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.funnel.stages import FunnelStages, as_stages
 from attribution.journeys import _conform
-from attribution.metrics import cpa, cpl, safe_ratio
+from attribution.metrics import OTHER_COSTS_CHANNEL, cost_ratio, cpl, safe_ratio
 from attribution.report import _conform_costs
 from attribution.schema import (
     CONVERSIONS,
@@ -525,7 +525,7 @@ def funnel(
             totals_frame, counted_others.with_columns(pl.lit(TOTAL).alias("_key"))
         )
 
-    spend_rows, spend_total = _spend(costs, by, start, end)
+    spend_rows, spend_total, other_costs = _spend(costs, by, start, end)
     key = by or "group"
     if spend_rows is not None:
         rows = rows.join(spend_rows, on="_key", how="full", coalesce=True).with_columns(
@@ -542,7 +542,12 @@ def funnel(
         rows = rows.with_columns(pl.col(counts).fill_null(0), pl.col("revenue").fill_null(0.0))
     else:
         rows = rows.with_columns(pl.lit(None, pl.Float64).alias("spend"))
-    totals_frame = totals_frame.with_columns(pl.lit(spend_total, pl.Float64).alias("spend"))
+    totals_frame = totals_frame.with_columns(
+        pl.lit(spend_total, pl.Float64).alias("spend"),
+        # Non-media costs have no channel: they count in the total CAC only.
+        pl.lit(other_costs, pl.Float64).alias("_other_costs"),
+    )
+    rows = rows.with_columns(pl.lit(None, pl.Float64).alias("_other_costs"))
     rows = ctx.finish(rows).rename({"_key": key})
     untimed = int(totals_frame["_untimed"][0] or 0)
     totals = ctx.finish(totals_frame).drop("_key").to_dicts()[0]
@@ -600,15 +605,22 @@ def _notes(stages: FunnelStages, absent: tuple[str, ...], untimed: int) -> tuple
 
 def _spend(
     costs: pl.DataFrame | None, by: str | None, first: dt.date | None, last: dt.date | None
-) -> tuple[pl.DataFrame | None, float | None]:
-    """Spend per channel or campaign in the window, and in total."""
+) -> tuple[pl.DataFrame | None, float | None, float | None]:
+    """Media spend per channel or campaign in the window and in total, and non-media costs.
+
+    Cost rows of channel :data:`attribution.metrics.OTHER_COSTS_CHANNEL` are
+    not media: they are returned apart (for CAC), never as a group's spend.
+    """
     if costs is None:
-        return None, None
+        return None, None, None
     frame = _conform_costs(costs)
     if first is not None:
         frame = frame.filter(pl.col("date") >= first)
     if last is not None:
         frame = frame.filter(pl.col("date") <= last)
+    other = pl.col("channel").eq_missing(OTHER_COSTS_CHANNEL)
+    other_costs = float(frame.filter(other)["spend"].sum())
+    frame = frame.filter(~other)
     total = float(frame["spend"].sum())
     if by in ("channel", "campaign"):
         if by not in costs.columns:
@@ -619,8 +631,8 @@ def _spend(
         per_key = frame.group_by(pl.col(by).cast(pl.String).fill_null(NOT_SET).alias("_key")).agg(
             pl.col("spend").sum()
         )
-        return per_key, total
-    return None, total
+        return per_key, total, other_costs
+    return None, total, other_costs
 
 
 @dataclass(frozen=True)
@@ -794,6 +806,10 @@ class _Context:
             safe_ratio(visitor_numerator.cast(pl.Float64), pl.col("visitors")).alias(
                 "visitor_to_lead_rate"
             ),
+            # Qualified-visit abandonment: visitors who left without becoming a lead.
+            (1.0 - safe_ratio(visitor_numerator.cast(pl.Float64), pl.col("visitors"))).alias(
+                "visit_abandonment_rate"
+            ),
             *rates,
             (
                 safe_ratio(pl.col("won").cast(pl.Float64), pl.col("won") + pl.col("lost"))
@@ -807,8 +823,11 @@ class _Context:
             per_customer.alias("orders_per_customer"),
             ltv.cast(pl.Float64).alias("ltv"),
             cpl(spend, entry_count).alias("cpl"),
-            cpa(spend, pl.col("customers")).alias("cpa"),
-            safe_ratio(spend, pl.col("new_customers")).alias("cac"),
+            cost_ratio(spend, pl.col("customers")).alias("cpa"),
+            # Every cost per new customer: the non-media costs too (in the totals).
+            cost_ratio(
+                spend + pl.col("_other_costs").fill_null(0.0), pl.col("new_customers")
+            ).alias("cac"),
         )
         counts = [self.stages.count_column(s) for s in order[:-1]]
         columns = [
@@ -824,6 +843,7 @@ class _Context:
             "spend",
             "lead_conversion_rate",
             "visitor_to_lead_rate",
+            "visit_abandonment_rate",
             *(self.stages.rate_column(a, b) for a, b in self.stages.steps()),
             "win_rate",
             "days_lead_to_won_mean",

@@ -43,7 +43,8 @@ original source, as before.
 
 Deals
 -----
-``opportunity`` at ``createdate``; at ``closedate`` a deal whose stage is
+``opportunity`` at ``createdate`` with ``pipeline`` = ``amount`` (what
+``--stage opportunity`` attributes); at ``closedate`` a deal whose stage is
 closed with probability 1.0 is ``closed_won`` (revenue = ``amount``) and one
 closed with probability 0.0 is ``closed_lost``. The stage's probability and
 closed flag come from, in order: the deal's own ``hs_deal_stage_probability``
@@ -404,6 +405,7 @@ def _deals(
         pl.col("created").alias("ts"),
         pl.lit("opportunity").alias("stage"),
         pl.lit("0").alias("revenue"),
+        pl.col("amount").alias("pipeline"),
         *shared,
     )
     closed = deals.filter(won | lost).select(

@@ -28,7 +28,8 @@ Conversions (``conversion_id`` = record id + ``:`` + stage)
   plain conversions ingest when you have one).
 - A converted lead (``IsConverted``) also reaches ``converted_stage``
   (default ``sql``) at ``ConvertedDate`` (a date without time).
-- ``opportunity`` for every Opportunity at its ``CreatedDate``;
+- ``opportunity`` for every Opportunity at its ``CreatedDate``, with
+  ``pipeline`` = its ``Amount`` (what ``--stage opportunity`` attributes);
   ``closed_won`` / ``closed_lost`` at ``CloseDate`` from the ``IsClosed`` and
   ``IsWon`` flags, **never from the StageName label** (orgs rename stages);
   revenue = ``Amount`` on won, 0 otherwise. ``CurrencyIsoCode`` (multi-currency
@@ -364,6 +365,7 @@ def _opportunities(
         pl.col("created").alias("ts"),
         pl.lit("opportunity").alias("stage"),
         pl.lit("0").alias("revenue"),
+        pl.col("amount").alias("pipeline"),
         *shared,
     )
     closed = opp.filter(pl.col("closed")).select(

@@ -13,6 +13,9 @@ from attribution import available_models
 
 AssertProblem = Callable[..., dict[str, Any]]
 
+NO_MEDIA = dict.fromkeys(("impressions", "clicks", "ctr", "cpc", "cpm"))
+"""The example costs have no impressions or clicks: every media metric is null."""
+
 LINEAR_ROWS = [
     {
         "channel": "Search",
@@ -22,6 +25,7 @@ LINEAR_ROWS = [
         "roas": 2.5,
         "roi": 1.5,
         "cpa": pytest.approx(40 / 1.5),
+        **NO_MEDIA,
     },
     {
         "channel": "Email",
@@ -31,6 +35,7 @@ LINEAR_ROWS = [
         "roas": 5.0,
         "roi": 4.0,
         "cpa": 20.0,
+        **NO_MEDIA,
     },
     {
         "channel": "Social",
@@ -40,6 +45,7 @@ LINEAR_ROWS = [
         "roas": 0.0,
         "roi": -1.0,
         "cpa": None,
+        **NO_MEDIA,
     },
 ]
 
@@ -136,7 +142,9 @@ def test_run_attribution_csv_by_accept(client: TestClient) -> None:
     assert (
         response.headers["content-disposition"] == 'attachment; filename="attribution-linear.csv"'
     )
-    assert response.text.startswith("channel,conversions,revenue,spend,roas,roi,cpa\r\n")
+    assert response.text.startswith(
+        "channel,conversions,revenue,spend,roas,roi,cpa,impressions,clicks,ctr,cpc,cpm\r\n"
+    )
     assert response.text.endswith("\r\n")
     assert response.headers["vary"] == "Accept"
     rows = list(csv.DictReader(io.StringIO(response.text)))

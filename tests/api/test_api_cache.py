@@ -105,7 +105,8 @@ def test_an_ingest_over_http_is_reflected_in_the_next_answer(tmp_path: Path) -> 
     store = Store(tmp_path / "s.duckdb")
     for table in ("touchpoints", "conversions"):
         ingest_files(store, table, [EXAMPLES / f"{table}.csv"])
-    stage = store.stages()[-1]
+    stage = "closed_won"  # a revenue stage: the new conversion's revenue moves the total
+    assert stage in store.stages()
     with TestClient(create_app(Settings(db_path=store.path))) as client:
         with_key(client, store.path)
         url = f"/v1/attribution?model=linear&stage={stage}"
@@ -120,7 +121,8 @@ def test_an_ingest_from_another_process_is_reflected_in_the_next_answer(tmp_path
     store = Store(tmp_path / "s.duckdb")
     for table in ("touchpoints", "conversions"):
         ingest_files(store, table, [EXAMPLES / f"{table}.csv"])
-    stage = store.stages()[-1]
+    stage = "closed_won"  # a revenue stage: the new conversion's revenue moves the total
+    assert stage in store.stages()
     extra = tmp_path / "more.csv"
     extra.write_text(NEW_CONVERSION.format(stage=stage))
     with TestClient(create_app(Settings(db_path=store.path))) as client:

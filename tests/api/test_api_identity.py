@@ -130,7 +130,10 @@ def test_run_attribution_csv_is_unchanged_by_the_identity_member(
 ) -> None:
     response = identity_client.get("/v1/attribution?model=linear&format=csv")
     assert response.status_code == 200
-    assert response.text.splitlines()[0] == "channel,conversions,revenue,spend,roas,roi,cpa"
+    assert (
+        response.text.splitlines()[0]
+        == "channel,conversions,revenue,spend,roas,roi,cpa,impressions,clicks,ctr,cpc,cpm"
+    )
     assert "Paid Search" in response.text
 
 

@@ -49,7 +49,9 @@ def test_model_parameters_and_csv(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    assert response.text.startswith("channel,conversions,revenue,spend,roas,roi,cpa\r\n")
+    assert response.text.startswith(
+        "channel,conversions,revenue,spend,roas,roi,cpa,impressions,clicks,ctr,cpc,cpm\r\n"
+    )
 
 
 def test_bootstrap_intervals(client: TestClient) -> None:

@@ -21,6 +21,7 @@ from attribution import MODELS, attribute, build_journeys, get_model
 from attribution.errors import ParameterError
 from attribution.journeys import Journeys
 from attribution.markov import PathChain
+from attribution.metrics import MEDIA_COLUMNS
 from attribution.models import Markov
 from attribution.report import INTERVAL_COLUMNS, NO_TOUCHPOINT
 from attribution.simulate import random_chain, simulate_markov_journeys, true_removal_effects
@@ -86,6 +87,7 @@ def test_report_gets_six_columns_after_the_point_columns(
         "roas",
         "roi",
         "cpa",
+        *MEDIA_COLUMNS,
         *INTERVAL_COLUMNS,
     ]
     assert report.uncertainty == {

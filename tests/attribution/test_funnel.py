@@ -150,6 +150,8 @@ def test_cohort_totals(
             "spend": 65.0,
             "lead_conversion_rate": 2 / 4,
             "visitor_to_lead_rate": 3 / 4,
+            # d visited and never became a lead: 1 of 4 visitors abandoned.
+            "visit_abandonment_rate": 1 / 4,
             "lead_to_mql_rate": 3 / 4,
             "mql_to_sql_rate": 1.0,
             "sql_to_opportunity_rate": 1.0,
@@ -322,6 +324,7 @@ def test_without_visits_the_visitor_rate_is_null(
     totals = funnel(conversions, touchpoints.drop("interaction")).totals
     assert totals["visitors"] is None
     assert totals["visitor_to_lead_rate"] is None
+    assert totals["visit_abandonment_rate"] is None
 
 
 def test_without_costs_money_ratios_are_null(conversions: pl.DataFrame) -> None:

@@ -22,6 +22,7 @@ from attribution import (
     roi,
 )
 from attribution.export import text_table
+from attribution.metrics import MEDIA_COLUMNS
 from attribution.report import NO_TOUCHPOINT, NOT_SET, REPORT_COLUMNS
 
 D = dt.datetime(2024, 1, 10, 12, tzinfo=dt.UTC)
@@ -80,7 +81,9 @@ JAN_9, JAN_12 = dt.date(2024, 1, 9), dt.date(2024, 1, 12)
 
 
 def rows_by(report_data: pl.DataFrame, key: str) -> dict[str, dict[str, Any]]:
-    return {row.pop(key): row for row in report_data.to_dicts()}
+    """The money columns of every row by key (the media columns are tested apart)."""
+    money = report_data.drop(MEDIA_COLUMNS, strict=False)
+    return {row.pop(key): row for row in money.to_dicts()}
 
 
 def test_spend_is_joined_by_channel(
@@ -183,8 +186,7 @@ def test_zero_denominator_ratios_are_null_never_infinite(
     assert rows["Search"]["spend"] == 0.0
     assert rows["Search"]["roas"] is None
     assert rows["Search"]["roi"] is None
-    # No spend recorded is not free customers: CPA is null, not 0.00.
-    assert rows["Search"]["cpa"] is None
+    assert rows["Search"]["cpa"] is None  # nothing paid: no cost per acquisition, not 0
     assert rows["Email"]["conversions"] == 0.0
     assert rows["Email"]["cpa"] is None
     for column in ("roas", "roi", "cpa"):
@@ -296,7 +298,9 @@ def test_csv_is_rfc_4180_with_crlf(touchpoints: pl.DataFrame, conversions: pl.Da
     lines = text.split("\r\n")
     assert lines[-1] == ""
     assert all("\n" not in line and "\r" not in line for line in lines)
-    assert lines[0] == "channel,conversions,revenue,spend,roas,roi,cpa"
+    assert (
+        lines[0] == "channel,conversions,revenue,spend,roas,roi,cpa,impressions,clicks,ctr,cpc,cpm"
+    )
     assert '"Paid, ""Social"""' in text
     parsed = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     assert parsed[0] == ["channel", *REPORT_COLUMNS]

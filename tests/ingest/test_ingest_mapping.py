@@ -113,6 +113,7 @@ def test_case_insensitive_match_and_optional_defaults() -> None:
         "owner": None,
         "lead_source": None,
         "account_id": None,
+        "pipeline": None,
     }
 
 

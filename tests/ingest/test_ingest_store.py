@@ -39,6 +39,7 @@ def conversions(revenue: float = 10.0) -> pl.DataFrame:
             "owner": [None, "ann", None],
             "lead_source": [None, None, None],
             "account_id": [None, None, None],
+            "pipeline": [None, None, None],
         },
         schema=CONVERSIONS,
     )

@@ -96,8 +96,14 @@ def conversions(n: int, seed: int, first: int = 0) -> pl.DataFrame:
         pl.col("r").alias("revenue"),
         pl.lit(None, pl.String).alias("owner"),
         pl.lit(None, pl.String).alias("lead_source"),
-        pl.lit(None, pl.String).alias("account_id"),
-    ).cast(TABLES["conversions"])
+    ).pipe(canonical, "conversions")
+
+
+def canonical(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """``frame`` in ``table``'s canonical schema: the optional columns it lacks are null."""
+    schema = TABLES[table]
+    absent = [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in frame.columns]
+    return frame.with_columns(absent).select(schema.names()).cast(schema)  # type: ignore[arg-type]
 
 
 def costs(seed: int) -> pl.DataFrame:

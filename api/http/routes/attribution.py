@@ -32,6 +32,7 @@ from api.http.params import (
     OptionalLimit,
     Seed,
     Stage,
+    StageValues,
     Start,
     Stitch,
     ViewWindow,
@@ -57,7 +58,7 @@ KNOWN_PARAMETERS = frozenset(
         "bootstrap",
         "seed",
     }
-    | {"stitch", "max_identity_component", "journey", "limit", "cursor"}
+    | {"stitch", "max_identity_component", "journey", "limit", "cursor", "stage_values"}
 )
 """Query parameters of the route itself; any other one is a model parameter."""
 
@@ -76,6 +77,7 @@ def run_attribution(
     ],
     by: By = "channel",
     stage: Stage = None,
+    stage_values: StageValues = None,
     lookback_days: Lookback = 90.0,
     click_window_days: ClickWindow = None,
     view_window_days: ViewWindow = None,
@@ -92,7 +94,14 @@ def run_attribution(
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
-    """Attribute conversions with a model and report spend, ROAS, ROI and CPA per row.
+    """Attribute conversions with a model and report spend, ROAS, ROI and cost per conversion.
+
+    Columns are named for the stage: `revenue` and `cpa` at `closed_won` /
+    `purchase`, `pipeline` and `cost_per_opportunity` at `opportunity`,
+    `value` and `cpl` (`cost_per_mql`, `cost_per_sql`) at the lead stages,
+    where `value`, ROAS and ROI are null unless `stage_values` gives the
+    stage a value. `impressions`, `clicks`, `ctr`, `cpc` and `cpm` come from
+    the costs.
 
     Any other query parameter is a model parameter, e.g. `half_life_days=3`
     for `time_decay`. With `ci=0.95` every row also gets 95% bootstrap
@@ -111,6 +120,7 @@ def run_attribution(
         ci=ci,
         bootstrap=bootstrap,
         seed=seed,
+        stage_values=stage_values or (),
         stitch=stitch,
         max_identity_component=max_identity_component,
         journey=journey,

@@ -126,3 +126,14 @@ def test_companies_link_every_deal_contact() -> None:
         ("9001:closed_won", "5001"),
         ("9003:closed_won", "5003"),
     ]
+
+
+def test_deals_carry_their_amount_as_pipeline(store: Store) -> None:
+    ingest_adapter(store, "hubspot", [SAMPLE])
+    conversions = store.read("conversions")
+    deals = conversions.filter(conversions["stage"] == "opportunity").sort("conversion_id")
+    # deals.csv: 9001 amount 12000, 9002 amount 3000.
+    amounts = dict(deals.select("conversion_id", "pipeline").rows())
+    assert amounts["9001:opportunity"] == 12_000.0
+    assert amounts["9002:opportunity"] == 3_000.0
+    assert deals["revenue"].sum() == 0.0

@@ -121,3 +121,16 @@ def test_contact_roles_alone_link_to_the_opportunity_account(tmp_path: Path) -> 
     )
     accounts = salesforce.load([tmp_path])["accounts"]
     assert accounts.select("user_id", "account_id").rows() == [("003P", "001A"), ("003Q", "001A")]
+
+
+def test_opportunities_carry_their_amount_as_pipeline(store: Store) -> None:
+    ingest_adapter(store, "salesforce", [SAMPLE])
+    conversions = store.read("conversions")
+    opportunities = conversions.filter(conversions["stage"] == "opportunity").sort("conversion_id")
+    # Opportunity.csv: Amount 50,000.00 (won), 20,000.00 (lost), and the third one's.
+    amounts = {r[0]: r[1] for r in opportunities.select("conversion_id", "pipeline").rows()}
+    assert amounts[f"{O1}:opportunity"] == 50_000.0
+    assert amounts[f"{O2}:opportunity"] == 20_000.0
+    assert opportunities["revenue"].to_list() == [0.0, 0.0, 0.0]  # pipeline is not revenue
+    closed = conversions.filter(conversions["stage"].is_in(["closed_won", "closed_lost"]))
+    assert closed["pipeline"].is_null().all()

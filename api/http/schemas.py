@@ -141,6 +141,26 @@ class UncertaintyPublic(BaseModel):
     seed: int
 
 
+class DiagnosticPublic(BaseModel):
+    """One thing the data hides from the answer, with its figures and the fix (docs/diagnostics.md).
+
+    Besides ``code``, ``severity`` and ``message``, each code carries its own
+    figure fields (``share_revenue``, ``suggested_lookback_days``, ``keys`` …).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="stable snake_case code", examples=["no_touch_in_lookback"])
+    severity: Literal["info", "warning"]
+    message: str = Field(description="one sentence with the figures and the fix")
+
+
+WARNINGS_DESCRIPTION = (
+    "what the data hides from this answer (conversions no touch reached, spend matching no "
+    "touch, unknown stages, …), warnings first; empty when nothing was found"
+)
+
+
 class IdentityPublic(BaseModel):
     """What identity stitching did to the ids of the touchpoints and conversions."""
 
@@ -231,6 +251,7 @@ class AttributionPublic(BaseModel):
             }
         ],
     )
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class PageMeta(BaseModel):
@@ -401,6 +422,7 @@ class FunnelPublic(BaseModel):
         description="what the nulls of absent stages mean, and customers left out of "
         "`days_lead_to_won` (a win dated before the lead row)"
     )
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class CurvesPublic(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -69,6 +69,9 @@ class ReportData:
     budget
         The budget plan with response-curve points (``GET /v1/budget/plan``'s
         body), or why not.
+    warnings
+        What the data hides (``warnings`` of the channel answer and the
+        funnel, see docs/diagnostics.md), warnings first, each once.
     """
 
     currency: str
@@ -95,6 +98,7 @@ class ReportData:
     trend: pl.DataFrame
     funnel: dict[str, Any] | str
     budget: dict[str, Any] | str
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def gather_report_data(
@@ -191,6 +195,7 @@ def gather_report_data(
         TimeSeriesQuery(metric="all", model=resolve_model(primary), **period)
     ).data
     members = channel.members
+    funnel = _funnel(services, start, end)
     return ReportData(
         currency=inputs.currency,
         model=primary,
@@ -214,9 +219,28 @@ def gather_report_data(
         lengths=pl.DataFrame(stats.members["lengths"], infer_schema_length=None).head(25),
         time_lag=pl.DataFrame(stats.members["time_lag"], infer_schema_length=None),
         trend=trend,
-        funnel=_funnel(services, start, end),
+        funnel=funnel,
         budget=_budget(services, primary, stage, lookback_days),
+        warnings=report_warnings(members, funnel),
     )
+
+
+def report_warnings(*answers: Any) -> list[dict[str, Any]]:
+    """Return the ``warnings`` of the answers (text answers skipped): warnings first, once each.
+
+    Examples
+    --------
+    >>> a = {"warnings": [{"code": "x", "severity": "info", "message": "m"}]}
+    >>> b = {"warnings": [{"code": "y", "severity": "warning", "message": "n"}]}
+    >>> [w["code"] for w in report_warnings(a, b, a, "no funnel")]
+    ['y', 'x']
+    """
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for answer in answers:
+        if isinstance(answer, dict):
+            for warning in answer.get("warnings", ()):
+                seen.setdefault((warning["code"], warning["message"]), warning)
+    return sorted(seen.values(), key=lambda w: w["severity"] != "warning")
 
 
 def _day(text: str | None) -> dt.date | None:

@@ -9,6 +9,7 @@ by :func:`engine.sql.funnel_touches_sql`) and on frames in memory alike.
 from __future__ import annotations
 
 from api.services.context import Context
+from api.services.diagnose import funnel_diagnostics, with_warnings
 from api.services.inputs import Inputs, StoreSource
 from api.services.queries import FunnelQuery
 from api.services.results import Result, report_result
@@ -45,7 +46,8 @@ def funnel(ctx: Context, query: FunnelQuery) -> Result:
             assign=query.assign,
             currency=inputs.currency,
         )
-        return report_result("funnel", report, csv=report.to_csv)
+        result = report_result("funnel", report, csv=report.to_csv)
+        return with_warnings(result, funnel_diagnostics(inputs.conversions, query, report))
 
     return ctx.cached(("funnel", query), compute)
 

@@ -1,0 +1,206 @@
+"""The diagnostics of an answer: gather the engine's small figures, run the checks.
+
+Computed with the answer and cached with it (a warm answer pays nothing):
+:func:`attribution_diagnostics` reads what the report already knows (the
+``(no touchpoint)`` row, the totals) and asks the source for the rest in one
+snapshot (:func:`engine.diagnostics.store_facts`; frames in memory:
+:func:`engine.diagnostics.frame_facts`). :func:`with_warnings` puts them in
+the result: the ``warnings`` member and one line each under the table. The
+checks and the codes are :mod:`attribution.diagnostics`'s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from api.services.context import Context
+from api.services.inputs import FrameSource, StoreSource, persons_of
+from api.services.queries import AttributionQuery, FunnelQuery
+from api.services.results import Result
+from attribution.constants import NO_TOUCHPOINT
+from attribution.diagnostics import (
+    Diagnostic,
+    check_absent_stages,
+    check_concentration,
+    check_cost_keys,
+    check_group_coverage,
+    check_spend_period,
+    check_stages,
+    check_untouched,
+    lookback_cover,
+    stage_coverage,
+    to_json,
+)
+from attribution.funnel.report import FunnelReport
+from attribution.report import AttributionReport
+from engine.diagnostics import AnswerFacts, frame_facts, store_facts, store_stages
+from ingest.stages import CANONICAL_STAGES
+
+CONVERSION_KEYS = ("conversion_id", "user_id", "ts", "stage", "revenue")
+"""Conversion columns that are not a grouping."""
+
+
+def with_warnings(result: Result, diagnostics: Sequence[Diagnostic]) -> Result:
+    """Return ``result`` with the ``warnings`` member and one line each under its table.
+
+    Examples
+    --------
+    >>> d = Diagnostic("funnel_stage_absent", "info", "No sql rows.")
+    >>> result = with_warnings(Result("x", {"by": "channel"}, pl.DataFrame()), [d])
+    >>> result.members["warnings"][0]["code"], result.notes
+    ('funnel_stage_absent', ('info [funnel_stage_absent]: No sql rows.',))
+    """
+    warnings = to_json(diagnostics)
+    lines = tuple(f"{w['severity']} [{w['code']}]: {w['message']}" for w in warnings)
+    kept = Result(
+        result.name,
+        {**result.members, "warnings": warnings},
+        result.data,
+        table=result.table,
+        notes=result.notes,
+        data_key=result.data_key,
+        json_data=result.json_data,
+        csv=result.csv,
+    )
+    return kept.with_notes(*lines)
+
+
+def _facts(
+    ctx: Context, query: AttributionQuery, report: AttributionReport, untouched: bool
+) -> tuple[AnswerFacts, dict[str, int] | None]:
+    """Ask the source for the figures the report does not hold, and the stages it has."""
+    source, stage = ctx.source, report.stage
+    if stage is None:
+        return AnswerFacts(), None
+    asked = {
+        "by": query.by,
+        "stage": stage,
+        "lookback_days": report.lookback_days,
+        "start": report.start,
+        "end": report.end,
+        "untouched": untouched,
+    }
+    if isinstance(source, StoreSource):
+        window = query.window
+        with source.store.snapshot() as snap:
+            people = (
+                persons_of(window, lambda: snap.read("identities"), lambda _: {})[0]
+                if untouched
+                else pl.DataFrame(schema={"id": pl.String, "person_id": pl.String})
+            )
+            return store_facts(snap, people, **asked), store_stages(snap)  # type: ignore[arg-type]
+    if isinstance(source, FrameSource):
+        inputs = ctx.inputs(query.window)
+        stages = inputs.conversions.group_by("stage").len()
+        facts = frame_facts(inputs.touchpoints, inputs.conversions, inputs.costs, **asked)  # type: ignore[arg-type]
+        return facts, dict(stages.rows())  # type: ignore[arg-type]
+    # A lake: only what the report holds (the engine's facts are not built for Spark yet).
+    return AnswerFacts(), None
+
+
+def attribution_diagnostics(
+    ctx: Context, query: AttributionQuery, report: AttributionReport
+) -> list[Diagnostic]:
+    """Run every check that applies to an attribution answer.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from api.services.attribution import attribution_report
+    >>> tp = pl.DataFrame({"touchpoint_id": ["t1", "t2"], "user_id": ["a", "b"],
+    ...     "ts": ["2024-01-01T00:00:00Z", "2023-06-01T00:00:00Z"], "channel": ["Email", "Search"]})
+    >>> cv = pl.DataFrame({"conversion_id": ["c1", "c2"], "user_id": ["a", "b"],
+    ...     "ts": ["2024-01-03T00:00:00Z"] * 2, "stage": ["purchase"] * 2,
+    ...     "revenue": [100.0, 50.0]})
+    >>> services = Services.for_frames(tp, cv)
+    >>> query = AttributionQuery.create("linear")
+    >>> report, _ = attribution_report(services.context, query)
+    >>> found = attribution_diagnostics(services.context, query, report)
+    >>> [(d.code, d.figures["suggested_lookback_days"]) for d in found]
+    [('no_touch_in_lookback', 216.0)]
+    """
+    data, totals, currency = report.data, report.totals, report.currency
+    untouched_row = data.filter(pl.col(report.by) == NO_TOUCHPOINT)
+    untouched_revenue = float(untouched_row["revenue"].sum())
+    untouched = int(totals.get("untouched_conversions") or 0)
+    facts, stages = _facts(ctx, query, report, untouched > 0)
+    found: list[Diagnostic | None] = [
+        check_untouched(
+            stage=report.stage,
+            conversions=float(totals["conversions"]),
+            revenue=float(totals["revenue"]),
+            untouched=untouched,
+            untouched_revenue=untouched_revenue,
+            lookback_days=report.lookback_days,
+            currency=currency,
+            gaps=lookback_cover(facts.gaps) if facts.gaps is not None else None,
+        )
+    ]
+    if facts.top is not None:
+        found.append(
+            check_concentration(
+                conversion_id=facts.top[0],
+                top_revenue=facts.top[1],
+                revenue=float(totals["revenue"]),
+                conversions=round(float(totals["conversions"])),
+                currency=currency,
+            )
+        )
+    if facts.cost_keys is not None and facts.touch_keys is not None:
+        found.extend(
+            check_cost_keys(facts.cost_keys, facts.touch_keys, by=report.by, currency=currency)
+        )
+    if facts.spend_days is not None:
+        found.append(check_spend_period(facts.spend_days, report.start, report.end))
+    if stages is not None:
+        known = [*CANONICAL_STAGES, *([query.stage] if query.stage else [])]
+        found.append(check_stages(stages, known))
+    return [d for d in found if d is not None]
+
+
+def funnel_diagnostics(
+    conversions: pl.DataFrame, query: FunnelQuery, report: FunnelReport
+) -> list[Diagnostic]:
+    """Run every check that applies to a funnel answer, on the conversions it counted.
+
+    Examples
+    --------
+    >>> from attribution.funnel import funnel
+    >>> cv = pl.DataFrame({"conversion_id": ["a", "b", "c"], "user_id": ["1", "2", "1"],
+    ...     "ts": ["2024-01-01T00:00:00Z"] * 3, "stage": ["mql", "mql", "closed_won"],
+    ...     "owner": [None, None, "ann"], "revenue": [0.0, 0.0, 10.0]})
+    >>> report = funnel(cv, by="owner")
+    >>> [d.code for d in funnel_diagnostics(cv, FunnelQuery.create(by="owner"), report)]
+    ['funnel_stage_absent', 'group_set_on_some_stages']
+    """
+    stages = report.stages
+    order = [*stages.order, *stages.lost]
+    found: list[Diagnostic | None] = [
+        check_absent_stages(report.absent_stages, stages.order, stages.lost)
+    ]
+    by = report.by
+    if by is not None and by in conversions.columns and by not in CONVERSION_KEYS:
+        columns = [c for c in conversions.columns if c not in CONVERSION_KEYS]
+        found.append(check_group_coverage(stage_coverage(conversions, columns), by, order))
+    counts = conversions.group_by("stage").len()
+    known = [*CANONICAL_STAGES, *order]
+    found.append(check_stages(dict(counts.rows()), known))
+    won = conversions.filter(pl.col("stage") == stages.order[-1])
+    if "revenue" in won.columns and won.height:
+        revenue = won.select(pl.col("revenue").cast(pl.Float64).fill_null(0.0), "conversion_id")
+        top = revenue.sort(["revenue", "conversion_id"], descending=[True, False]).row(0)
+        found.append(
+            check_concentration(
+                conversion_id=str(top[1]),
+                top_revenue=float(top[0]),
+                revenue=float(revenue["revenue"].sum()),
+                conversions=won.height,
+                currency=report.currency,
+            )
+        )
+    return [d for d in found if d is not None]
+
+
+__all__ = ["attribution_diagnostics", "funnel_diagnostics", "with_warnings"]

@@ -212,9 +212,11 @@ def check_untouched(
         "lookback_days": lookback_days,
         "suggested_lookback_days": None,
         "never_touched": None,
+        "beyond_lookback": None,
     }
     if gaps is not None:
         figures["never_touched"] = gaps.never
+        figures["beyond_lookback"] = gaps.beyond
         cover = gaps.cover_days
         if cover is not None and lookback_days < cover <= MAX_LOOKBACK_DAYS:
             figures["suggested_lookback_days"] = cover
@@ -224,8 +226,9 @@ def check_untouched(
             )
         if gaps.never:
             message += (
-                f"; {gaps.never:,} of them {'has' if gaps.never == 1 else 'have'} no touch at "
-                "all before converting: load their touches, or check that their ids match the "
+                f"; {gaps.never:,} of them {'has' if gaps.never == 1 else 'have'} no touch of "
+                "their own at any date (none, or all claimed by an earlier conversion): no "
+                "lookback reaches them; load their touches, or check that their ids match the "
                 "touches' (identities)"
             )
     return Diagnostic(

@@ -8,10 +8,12 @@ by the distinct keys, the stages and the *untouched* conversions, never by
 the touches. The checks themselves live in :mod:`attribution.diagnostics`.
 
 - the gaps: for each conversion of the stage in the period whose person's
-  latest touch at or before it is older than the lookback (or missing), the
-  days back to that touch (null: never touched). Only asked for when the
-  answer has untouched conversions; it reads the touches of those persons
-  only, and from any date (the point is the touches the lookback missed);
+  latest touch at or before it, and after the person's previous conversion of
+  the stage (which claims the touches before it), is older than the lookback
+  (or missing), the days back to that touch (null: none). Only asked for
+  when the answer has untouched conversions; it reads the touches of those
+  persons only, and from any date (the point is the touches the lookback
+  missed);
 - the largest conversion of the stage in the period;
 - the distinct touch keys of the read window (:func:`engine.sql.items_sql`),
   the spend per cost key and the days with spend in the period;
@@ -73,26 +75,36 @@ def touch_gaps_sql(
     """
     until = _period(None, end)
     return f"""WITH conv AS (
-  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, 1 AS is_conv
+  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, 1 AS is_conv,
+         e.conversion_id AS event_id, CASE WHEN {_period(start, end)} THEN 1 ELSE 0 END AS kept
   FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
-  WHERE e.stage = {literal(stage)} AND {_period(start, end)}
+  WHERE e.stage = {literal(stage)} AND {until}
 ), touch AS (
-  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, 0 AS is_conv
+  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, 0 AS is_conv,
+         e.touchpoint_id AS event_id, 0 AS kept
   FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
   WHERE {until}
 ), stream AS (
   SELECT * FROM conv
   UNION ALL
-  SELECT * FROM touch WHERE person IN (SELECT person FROM conv)
+  SELECT * FROM touch WHERE person IN (SELECT person FROM conv WHERE kept = 1)
 ), latest AS (
-  SELECT is_conv, ts, max(CASE WHEN is_conv = 0 THEN ts END) OVER (
-    PARTITION BY person ORDER BY ts, is_conv ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-  ) AS touched
+  SELECT is_conv, kept, ts,
+    max(CASE WHEN is_conv = 0 THEN ts END) OVER (
+      PARTITION BY person ORDER BY ts, is_conv, event_id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS touched,
+    max(CASE WHEN is_conv = 1 THEN ts END) OVER (
+      PARTITION BY person ORDER BY ts, is_conv, event_id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS claimed
   FROM stream
+), own AS (
+  SELECT ts, CASE WHEN touched > claimed OR claimed IS NULL THEN touched END AS touched
+  FROM latest WHERE is_conv = 1 AND kept = 1
 )
-SELECT (epoch(ts) - epoch(touched)) / {DAY_SECONDS} AS gap_days FROM latest
-WHERE is_conv = 1
-  AND (touched IS NULL OR epoch(ts) - epoch(touched) > {lookback_days * DAY_SECONDS})
+SELECT (epoch(ts) - epoch(touched)) / {DAY_SECONDS} AS gap_days FROM own
+WHERE touched IS NULL OR epoch(ts) - epoch(touched) > {lookback_days * DAY_SECONDS}
 """
 
 
@@ -249,8 +261,16 @@ def frame_facts(
     gaps = None
     if untouched:
         touches = touchpoints.filter(pl.col("ts") < day_end) if day_end else touchpoints
+        of_stage = conversions.filter(
+            (pl.col("stage") == stage) & (pl.col("ts") < day_end if day_end else pl.lit(True))
+        )
+        # The previous conversion of the stage claims the touches at or before it.
+        claimed = of_stage.sort("user_id", "ts", "conversion_id").with_columns(
+            pl.col("ts").shift(1).over("user_id").alias("claimed")
+        )
         latest = (
-            convs.select("user_id", "ts")
+            claimed.join(convs.select("conversion_id"), on="conversion_id", how="semi")
+            .select("user_id", "ts", "claimed")
             .sort("ts")
             .join_asof(
                 touches.select("user_id", pl.col("ts").alias("touched")).sort("touched"),
@@ -261,9 +281,10 @@ def frame_facts(
                 check_sortedness=False,  # both sides are sorted just above
             )
             .select(
-                (
-                    (pl.col("ts") - pl.col("touched")).dt.total_microseconds() / 1e6 / DAY_SECONDS
-                ).alias("gap_days")
+                pl.when(pl.col("claimed").is_null() | (pl.col("touched") > pl.col("claimed")))
+                .then((pl.col("ts") - pl.col("touched")).dt.total_microseconds() / 1e6)
+                .truediv(DAY_SECONDS)
+                .alias("gap_days")
             )
         )
         gaps = latest.filter(pl.col("gap_days").is_null() | (pl.col("gap_days") > lookback_days))[

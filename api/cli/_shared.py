@@ -22,7 +22,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
@@ -340,6 +340,24 @@ def write_output(
         sys.stdout.write(csv())
     else:
         raise ValueError(f"This command has no {fmt} output.")
+
+
+def warn_csv(fmt: str, members: Mapping[str, Any]) -> None:
+    r"""Print an answer's ``warnings`` on stderr with CSV output (a table and JSON show them).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> members = {"warnings": [{"code": "unknown_stage", "severity": "warning", "message": "m"}]}
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     warn_csv("csv", members)
+    >>> err.getvalue()
+    'warning [unknown_stage]: m\n'
+    """
+    if fmt != "csv":
+        return
+    for warning in members.get("warnings", ()):
+        print(f"{warning['severity']} [{warning['code']}]: {warning['message']}", file=sys.stderr)
 
 
 def usage_error(parser: argparse.ArgumentParser, message: str) -> int:
@@ -768,4 +786,5 @@ __all__ = [
     "run_command",
     "terminal_progress",
     "usage_error",
+    "warn_csv",
 ]

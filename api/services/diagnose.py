@@ -11,7 +11,7 @@ checks and the codes are :mod:`attribution.diagnostics`'s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import polars as pl
 
@@ -42,8 +42,13 @@ CONVERSION_KEYS = ("conversion_id", "user_id", "ts", "stage", "revenue")
 """Conversion columns that are not a grouping."""
 
 
-def with_warnings(result: Result, diagnostics: Sequence[Diagnostic]) -> Result:
+def with_warnings(
+    result: Result, diagnostics: Sequence[Diagnostic], *, noted: Collection[str] = ()
+) -> Result:
     """Return ``result`` with the ``warnings`` member and one line each under its table.
+
+    ``noted`` codes get no line: the table's own notes already say it (the
+    funnel's absent stages).
 
     Examples
     --------
@@ -53,7 +58,9 @@ def with_warnings(result: Result, diagnostics: Sequence[Diagnostic]) -> Result:
     ('funnel_stage_absent', ('info [funnel_stage_absent]: No sql rows.',))
     """
     warnings = to_json(diagnostics)
-    lines = tuple(f"{w['severity']} [{w['code']}]: {w['message']}" for w in warnings)
+    lines = tuple(
+        f"{w['severity']} [{w['code']}]: {w['message']}" for w in warnings if w["code"] not in noted
+    )
     kept = Result(
         result.name,
         {**result.members, "warnings": warnings},

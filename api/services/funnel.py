@@ -47,7 +47,12 @@ def funnel(ctx: Context, query: FunnelQuery) -> Result:
             currency=inputs.currency,
         )
         result = report_result("funnel", report, csv=report.to_csv)
-        return with_warnings(result, funnel_diagnostics(inputs.conversions, query, report))
+        # The report's notes already say what an absent stage means under the table.
+        return with_warnings(
+            result,
+            funnel_diagnostics(inputs.conversions, query, report),
+            noted={"funnel_stage_absent"},
+        )
 
     return ctx.cached(("funnel", query), compute)
 

@@ -284,8 +284,8 @@ def check_cost_keys(
     ['spend_without_touches', 'paid_touches_without_spend']
     >>> print(found[0].message)  # doctest: +NORMALIZE_WHITESPACE
     USD 120.00 of spend (92.3% of USD 130.00) is on 1 channel no touch of the period has:
-    'paid search' (did you mean 'Paid Search'?); rename it in the cost file (or map it) so
-    it matches the touches exactly.
+    'paid search' (did you mean 'Paid Search'?); rename it in the cost file (or map it) to
+    match the touches exactly.
     >>> check_cost_keys(costs.head(0), ["Email"], by="channel", currency="USD")
     []
     """
@@ -312,7 +312,8 @@ def check_cost_keys(
                 f"{_money(unmatched, currency)} of spend ({_pct(_share(unmatched, total))} of "
                 f"{_money(total, currency)}) is on {len(keys):,} {by}"
                 f"{'' if len(keys) == 1 else 's'} no touch of the period has: {shown}; rename "
-                "it in the cost file (or map it) so it matches the touches exactly.",
+                f"{'it' if len(keys) == 1 else 'them'} in the cost file (or map "
+                f"{'it' if len(keys) == 1 else 'them'}) to match the touches exactly.",
                 {
                     "by": by,
                     "spend": unmatched,
@@ -339,8 +340,9 @@ def check_cost_keys(
                     "warning",
                     f"{len(free):,} paid channel{'' if len(free) == 1 else 's'} ha"
                     f"{'s' if len(free) == 1 else 've'} touches but no spend in the period: "
-                    f"{', '.join(named)}; their ROAS and CPA are missing and the rest look "
-                    "dearer: load their costs, or name them as the touches do.",
+                    f"{', '.join(named)}; their ROAS and CPA are null and the total spend is "
+                    "understated (total ROAS too high): load their costs, or name them as the "
+                    "touches do.",
                     {"by": by, "keys": [{"key": k, "did_you_mean": hints[k]} for k in free]},
                 )
             )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -311,3 +313,14 @@ def test_to_json_puts_warnings_first() -> None:
         {"code": "unknown_stage", "severity": "warning", "message": "b"},
         {"code": "funnel_stage_absent", "severity": "info", "message": "a", "stages": ["sql"]},
     ]
+
+
+def test_every_code_is_documented() -> None:
+    root = Path(__file__).resolve().parents[2]
+    docs = (root / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^### `([a-z_]+)`", docs, flags=re.MULTILINE)
+    assert sorted(sections) == sorted(CODES)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "(docs/diagnostics.md)" in readme
+    for code in CODES:
+        assert f"`{code}`" in readme

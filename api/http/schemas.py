@@ -353,6 +353,7 @@ class ComparePublic(PageMeta):
     data: list[CompareRow]
     totals: dict[str, AttributionRow] = Field(description="each model's totals")
     skipped: dict[str, str] = Field(description="models left out, with the reason")
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class IngestSummaryPublic(BaseModel):

@@ -116,3 +116,9 @@ def test_report_has_a_what_the_data_hides_box(hiding_db: Path, tmp_path: Path) -
     # (no touchpoint) and Demo Booked are escaped text, not markup
     assert "no_touch_in_lookback" in page
     assert "&#39;Demo Booked&#39;" in page or "'Demo Booked'" in page
+
+
+def test_api_compare_carries_the_period_warnings(hiding_client: TestClient) -> None:
+    compared = hiding_client.get("/v1/compare", params={"models": "first_touch,linear"}).json()
+    single = hiding_client.get("/v1/attribution", params={"model": "linear"}).json()
+    assert compared["warnings"] == single["warnings"]

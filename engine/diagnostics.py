@@ -1,6 +1,7 @@
 """The small aggregates the diagnostics of an answer need, from the store or from frames.
 
-:func:`store_facts` runs the queries below inside one store snapshot (DuckDB);
+:func:`store_facts` runs the queries below inside one store snapshot (DuckDB),
+:func:`lake_facts` the same statements with Spark over a lake;
 :func:`frame_facts` computes the same figures with vectorised polars on frames
 in memory (the reference, compared with the store on the same data by
 ``tests/engine/test_engine_diagnostics.py``). What reaches Python is bounded
@@ -23,13 +24,18 @@ the touches. The checks themselves live in :mod:`attribution.diagnostics`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from attribution.constants import DAY_SECONDS, NOT_SET
 from engine.sql import event_window, items_sql, literal, stages_sql
 from ingest.store import Snapshot
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 @dataclass(frozen=True)
@@ -184,23 +190,88 @@ def store_facts(
     >>> facts.gaps.len(), facts.top, facts.cost_keys is None
     (0, None, True)
     """
-    frames = {"person_map": person_map}
-    gaps = (
-        snap.query(touch_gaps_sql(stage, lookback_days, start, end), frames)["gap_days"]
-        if untouched
-        else None
+    return engine_facts(
+        lambda sql: snap.query(sql, {"person_map": person_map}),
+        has_costs=bool(snap.counts()["costs"]),
+        by=by,
+        stage=stage,
+        lookback_days=lookback_days,
+        start=start,
+        end=end,
+        untouched=untouched,
     )
-    top_row = snap.query(top_conversion_sql(stage, start, end))
+
+
+def engine_facts(
+    run: Callable[[str], pl.DataFrame],
+    *,
+    has_costs: bool,
+    by: str,
+    stage: str,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    untouched: bool,
+) -> AnswerFacts:
+    """Compute the facts of an answer with an engine: ``run(sql)`` returns a query's rows.
+
+    The same statements for DuckDB (:func:`store_facts`) and Spark
+    (:func:`lake_facts`, through :func:`engine.sql.to_spark`); ``person_map``
+    must be visible to ``run``.
+
+    Examples
+    --------
+    >>> engine_facts(lambda sql: pl.DataFrame({"conversion_id": ["c"], "revenue": [5.0]}),
+    ...     has_costs=False, by="channel", stage="purchase", lookback_days=90, start=None,
+    ...     end=None, untouched=False).top
+    ('c', 5.0)
+    """
+    gaps = run(touch_gaps_sql(stage, lookback_days, start, end))["gap_days"] if untouched else None
+    top_row = run(top_conversion_sql(stage, start, end))
     top = (
         (str(top_row["conversion_id"][0]), float(top_row["revenue"][0])) if top_row.height else None
     )
     touch_keys = cost_keys = spend_days = None
-    if snap.counts()["costs"] and by in ("channel", "campaign"):
-        touch_keys = snap.query(items_sql(by, lookback_days, start, end))["item"].to_list()
-        cost_keys = snap.query(cost_keys_sql(by, start, end))
-        spend_days = snap.query(spend_days_sql(start, end))["date"]
+    if has_costs and by in ("channel", "campaign"):
+        touch_keys = run(items_sql(by, lookback_days, start, end))["item"].to_list()
+        cost_keys = run(cost_keys_sql(by, start, end))
+        spend_days = run(spend_days_sql(start, end))["date"]
     return AnswerFacts(
         gaps=gaps, top=top, touch_keys=touch_keys, cost_keys=cost_keys, spend_days=spend_days
+    )
+
+
+def lake_facts(
+    spark: SparkSession,
+    person_map: pl.DataFrame,
+    *,
+    has_costs: bool,
+    by: str,
+    stage: str,
+    lookback_days: float,
+    start: dt.date | None,
+    end: dt.date | None,
+    untouched: bool,
+) -> AnswerFacts:
+    """Compute :func:`store_facts`'s figures with Spark over a registered lake.
+
+    Examples
+    --------
+    >>> lake_facts  # doctest: +ELLIPSIS
+    <function lake_facts at ...>
+    """
+    from engine.spark import person_view, spark_frame
+
+    person_view(spark, person_map)
+    return engine_facts(
+        lambda sql: spark_frame(spark, sql),
+        has_costs=has_costs,
+        by=by,
+        stage=stage,
+        lookback_days=lookback_days,
+        start=start,
+        end=end,
+        untouched=untouched,
     )
 
 
@@ -329,7 +400,9 @@ def frame_facts(
 __all__ = [
     "AnswerFacts",
     "cost_keys_sql",
+    "engine_facts",
     "frame_facts",
+    "lake_facts",
     "spend_days_sql",
     "store_facts",
     "store_stages",

@@ -16,7 +16,7 @@ from collections.abc import Collection, Sequence
 import polars as pl
 
 from api.services.context import Context
-from api.services.inputs import FrameSource, StoreSource, persons_of
+from api.services.inputs import FrameSource, LakeSource, StoreSource, persons_of
 from api.services.queries import AttributionQuery, FunnelQuery
 from api.services.results import Result
 from attribution.constants import NO_TOUCHPOINT
@@ -103,7 +103,8 @@ def _facts(
         stages = inputs.conversions.group_by("stage").len()
         facts = frame_facts(inputs.touchpoints, inputs.conversions, inputs.costs, **asked)  # type: ignore[arg-type]
         return facts, dict(stages.rows())  # type: ignore[arg-type]
-    # A lake: only what the report holds (the engine's facts are not built for Spark yet).
+    if isinstance(source, LakeSource):
+        return source.facts(query.window, **asked)  # type: ignore[arg-type]
     return AnswerFacts(), None
 
 

@@ -8,6 +8,7 @@ knows; every answer's ``warnings`` must be the same from both sources.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import math
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from api.services import AttributionQuery, Services
 from ingest import Store, ingest_files
+from tests.conftest import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +34,7 @@ def rounded(value: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Services, Services]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     folder = tmp_path_factory.mktemp("diagnostics")
     store = Store(folder / "example.duckdb")
     for table in ("touchpoints", "conversions", "costs"):
@@ -52,6 +54,11 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Services, Services
         "conversion_id,user_id,ts,stage,revenue\nx1,u00001,2025-02-03T10:00:00Z,Demo Booked,0\n"
     )
     ingest_files(store, "conversions", [extra])
+    return store
+
+
+@pytest.fixture(scope="module")
+def stores(store: Store) -> tuple[Services, Services]:
     frames = Services.for_frames(
         store.read("touchpoints"),
         store.read("conversions"),
@@ -107,3 +114,14 @@ def test_spend_without_touches_names_the_touch_spelling(stores: tuple[Services, 
     warnings = store.attribution(AttributionQuery.create("linear")).members["warnings"]
     (orphan,) = [w for w in warnings if w["code"] == "spend_without_touches"]
     assert orphan["keys"] == [{"key": "paid search", "spend": 123.5, "did_you_mean": "Paid Search"}]
+
+
+def test_spark_warns_as_duckdb_does(store: Store, tmp_path: Path) -> None:
+    require(importlib.util.find_spec("pyspark") is not None, "pyspark is not installed")
+    store.export(tmp_path / "lake")
+    lake = Services.for_lake(tmp_path / "lake", master="local[2]")
+    duck = Services.for_store(store)
+    for asked in QUERIES[:2]:
+        query = AttributionQuery.create(**asked)
+        on_spark = lake.attribution(query).members["warnings"]
+        assert rounded(on_spark) == rounded(duck.attribution(query).members["warnings"])

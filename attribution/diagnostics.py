@@ -54,6 +54,9 @@ CONCENTRATED_SHARE = 0.25
 SET_SHARE, UNSET_SHARE = 0.5, 0.1
 """A column set on at least half of one stage's rows and under 10% of another's is partial."""
 
+MAX_SPELLING_LOOKUPS = 50
+"""Unmatched cost keys (by spend) compared by spelling; the rest by folded letters only."""
+
 PAID_CHANNELS = frozenset(
     {
         "Audio",
@@ -241,8 +244,11 @@ def _fold(key: str) -> str:
     return re.sub(r"[\s_\-]+", " ", key).strip().casefold()
 
 
-def suggest_key(key: str, candidates: Sequence[str]) -> str | None:
+def suggest_key(key: str, candidates: Sequence[str] | Mapping[str, str]) -> str | None:
     """Return the candidate ``key`` most likely means: same letters folded, else the closest.
+
+    ``candidates`` may be given already folded (:func:`folded_keys`) when
+    many keys are looked up in the same list.
 
     Examples
     --------
@@ -253,11 +259,22 @@ def suggest_key(key: str, candidates: Sequence[str]) -> str | None:
     >>> suggest_key("tv", ["Paid Search"]) is None
     True
     """
-    folded = {_fold(c): c for c in candidates}
+    folded = candidates if isinstance(candidates, Mapping) else folded_keys(candidates)
     if _fold(key) in folded:
         return folded[_fold(key)]
     close = difflib.get_close_matches(_fold(key), list(folded), n=1, cutoff=0.75)
     return folded[close[0]] if close else None
+
+
+def folded_keys(keys: Iterable[str]) -> dict[str, str]:
+    """Return the keys by their folded spelling (case, spaces, ``_`` and ``-`` aside).
+
+    Examples
+    --------
+    >>> folded_keys(["Paid Search"])
+    {'paid search': 'Paid Search'}
+    """
+    return {_fold(k): k for k in keys}
 
 
 def check_cost_keys(
@@ -295,9 +312,15 @@ def check_cost_keys(
     orphan = spend.filter(~pl.col("key").is_in(touches) & (pl.col("spend") != 0))
     found: list[Diagnostic] = []
     if orphan.height:
+        orphan = orphan.sort(["spend", "key"], descending=[True, False])
         keys = orphan["key"].to_list()
         amounts = orphan["spend"].to_list()
-        suggestions = {k: suggest_key(k, touches) for k in keys}
+        # Spelling distances cost keys × touch keys: only the costliest keys get one.
+        folded = folded_keys(touches)
+        suggestions = {
+            k: suggest_key(k, folded) if i < MAX_SPELLING_LOOKUPS else folded.get(_fold(k))
+            for i, k in enumerate(keys)
+        }
         named = [
             f"'{k}'" + (f" (did you mean '{s}'?)" if s else "") for k, s in suggestions.items()
         ]
@@ -614,6 +637,7 @@ __all__ = [
     "check_spend_period",
     "check_stages",
     "check_untouched",
+    "folded_keys",
     "lookback_cover",
     "stage_coverage",
     "suggest_key",

@@ -155,14 +155,26 @@ def test_spend_without_touches_suggests_case_and_spelling_fixes() -> None:
     # 100 + 50 + 25 of 200 spend (87.5%) on keys no touch has.
     assert orphan.figures["spend"] == 175.0
     assert orphan.figures["share_spend"] == pytest.approx(0.875)
+    # costliest first
     assert orphan.figures["keys"] == [
-        {"key": "BRAND_SEARCH", "spend": 50.0, "did_you_mean": "Brand Search"},
         {"key": "paid search", "spend": 100.0, "did_you_mean": "Paid Search"},
+        {"key": "BRAND_SEARCH", "spend": 50.0, "did_you_mean": "Brand Search"},
         {"key": "tv", "spend": 25.0, "did_you_mean": None},
     ]
     # Paid Search has touches and no spend row under its exact name.
     paid = by_code["paid_touches_without_spend"]
     assert paid.figures["keys"] == [{"key": "Paid Search", "did_you_mean": "paid search"}]
+
+
+def test_only_the_costliest_keys_are_compared_by_spelling() -> None:
+    # 60 unmatched campaigns of falling spend; the cheapest two look like touch keys.
+    keys = [f"zz{i:02d}" for i in range(58)] + ["BRAND_SEARCH", "brand serch"]
+    costs = pl.DataFrame({"key": keys, "spend": [float(100 - i) for i in range(60)]})
+    found = check_cost_keys(costs, ["Brand Search"], by="campaign", currency="USD")
+    hints = {k["key"]: k["did_you_mean"] for k in found[0].figures["keys"]}
+    assert hints["BRAND_SEARCH"] == "Brand Search"  # same letters: always found
+    assert hints["brand serch"] is None  # a misspelling past the 50 costliest: not looked up
+    assert "and 50 more" in found[0].message
 
 
 def test_cost_keys_silent_when_they_match() -> None:

@@ -12,6 +12,7 @@ checks and the codes are :mod:`attribution.diagnostics`'s.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 import polars as pl
 
@@ -61,16 +62,7 @@ def with_warnings(
     lines = tuple(
         f"{w['severity']} [{w['code']}]: {w['message']}" for w in warnings if w["code"] not in noted
     )
-    kept = Result(
-        result.name,
-        {**result.members, "warnings": warnings},
-        result.data,
-        table=result.table,
-        notes=result.notes,
-        data_key=result.data_key,
-        json_data=result.json_data,
-        csv=result.csv,
-    )
+    kept = replace(result, members={**result.members, "warnings": warnings})
     return kept.with_notes(*lines)
 
 

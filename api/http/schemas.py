@@ -304,6 +304,7 @@ class PathsPublic(PageMeta):
     lengths: list[PathLengthRow]
     time_lag: list[TimeLagRow]
     untouched_conversions: int = Field(description="conversions with no touch in the window")
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class TimeSeriesRow(BaseModel):
@@ -327,6 +328,7 @@ class TimeSeriesPublic(PageMeta):
     periods: int
     currency: str
     data: list[TimeSeriesRow]
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class CompareRow(BaseModel):

@@ -11,14 +11,15 @@ checks and the codes are :mod:`attribution.diagnostics`'s.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from api.services.context import Context
 from api.services.inputs import FrameSource, LakeSource, StoreSource, persons_of
-from api.services.queries import AttributionQuery, FunnelQuery
+from api.services.queries import AttributionQuery, FunnelQuery, PeriodQuery
 from api.services.results import Result
 from attribution.constants import NO_TOUCHPOINT
 from attribution.diagnostics import (
@@ -35,6 +36,7 @@ from attribution.diagnostics import (
     to_json,
 )
 from attribution.funnel.report import FunnelReport
+from attribution.journeys import Journeys
 from attribution.report import AttributionReport
 from engine.diagnostics import AnswerFacts, frame_facts, store_facts, store_stages
 from ingest.stages import CANONICAL_STAGES
@@ -66,19 +68,36 @@ def with_warnings(
     return kept.with_notes(*lines)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What an answer knows of its period's conversions: the figures the checks start from."""
+
+    by: str
+    stage: str | None
+    lookback_days: float
+    start: dt.date | None
+    end: dt.date | None
+    conversions: float
+    revenue: float
+    untouched: int
+    untouched_revenue: float
+    currency: str
+
+
 def _facts(
-    ctx: Context, query: AttributionQuery, report: AttributionReport, untouched: bool
+    ctx: Context, query: PeriodQuery, outcome: Outcome
 ) -> tuple[AnswerFacts, dict[str, int] | None]:
-    """Ask the source for the figures the report does not hold, and the stages it has."""
-    source, stage = ctx.source, report.stage
+    """Ask the source for the figures the answer does not hold, and the stages it has."""
+    source, stage = ctx.source, outcome.stage
     if stage is None:
         return AnswerFacts(), None
+    untouched = outcome.untouched > 0
     asked = {
-        "by": query.by,
+        "by": outcome.by,
         "stage": stage,
-        "lookback_days": report.lookback_days,
-        "start": report.start,
-        "end": report.end,
+        "lookback_days": outcome.lookback_days,
+        "start": outcome.start,
+        "end": outcome.end,
         "untouched": untouched,
     }
     if isinstance(source, StoreSource):
@@ -100,10 +119,59 @@ def _facts(
     return AnswerFacts(), None
 
 
+def period_diagnostics(ctx: Context, query: PeriodQuery, outcome: Outcome) -> list[Diagnostic]:
+    """Run every check that applies to an answer over a period's journeys.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> outcome = Outcome("channel", "purchase", 90, None, None, 1, 100.0, 0, 0.0, "USD")
+    >>> period_diagnostics(services.context, PeriodQuery(), outcome)
+    []
+    """
+    facts, stages = _facts(ctx, query, outcome)
+    found: list[Diagnostic | None] = [
+        check_untouched(
+            stage=outcome.stage,
+            conversions=outcome.conversions,
+            revenue=outcome.revenue,
+            untouched=outcome.untouched,
+            untouched_revenue=outcome.untouched_revenue,
+            lookback_days=outcome.lookback_days,
+            currency=outcome.currency,
+            gaps=lookback_cover(facts.gaps) if facts.gaps is not None else None,
+        )
+    ]
+    if facts.top is not None:
+        found.append(
+            check_concentration(
+                conversion_id=facts.top[0],
+                top_revenue=facts.top[1],
+                revenue=outcome.revenue,
+                conversions=round(outcome.conversions),
+                currency=outcome.currency,
+            )
+        )
+    if facts.cost_keys is not None and facts.touch_keys is not None:
+        found.extend(
+            check_cost_keys(
+                facts.cost_keys, facts.touch_keys, by=outcome.by, currency=outcome.currency
+            )
+        )
+    if facts.spend_days is not None:
+        found.append(check_spend_period(facts.spend_days, outcome.start, outcome.end))
+    if stages is not None:
+        known = [*CANONICAL_STAGES, *([query.stage] if query.stage else [])]
+        found.append(check_stages(stages, known))
+    return [d for d in found if d is not None]
+
+
 def attribution_diagnostics(
     ctx: Context, query: AttributionQuery, report: AttributionReport
 ) -> list[Diagnostic]:
-    """Run every check that applies to an attribution answer.
+    """Run every check that applies to an attribution answer (its report's figures).
 
     Examples
     --------
@@ -121,43 +189,58 @@ def attribution_diagnostics(
     >>> [(d.code, d.figures["suggested_lookback_days"]) for d in found]
     [('no_touch_in_lookback', 216.0)]
     """
-    data, totals, currency = report.data, report.totals, report.currency
-    untouched_row = data.filter(pl.col(report.by) == NO_TOUCHPOINT)
-    untouched_revenue = float(untouched_row["revenue"].sum())
-    untouched = int(totals.get("untouched_conversions") or 0)
-    facts, stages = _facts(ctx, query, report, untouched > 0)
-    found: list[Diagnostic | None] = [
-        check_untouched(
-            stage=report.stage,
-            conversions=float(totals["conversions"]),
-            revenue=float(totals["revenue"]),
-            untouched=untouched,
-            untouched_revenue=untouched_revenue,
-            lookback_days=report.lookback_days,
-            currency=currency,
-            gaps=lookback_cover(facts.gaps) if facts.gaps is not None else None,
-        )
-    ]
-    if facts.top is not None:
-        found.append(
-            check_concentration(
-                conversion_id=facts.top[0],
-                top_revenue=facts.top[1],
-                revenue=float(totals["revenue"]),
-                conversions=round(float(totals["conversions"])),
-                currency=currency,
-            )
-        )
-    if facts.cost_keys is not None and facts.touch_keys is not None:
-        found.extend(
-            check_cost_keys(facts.cost_keys, facts.touch_keys, by=report.by, currency=currency)
-        )
-    if facts.spend_days is not None:
-        found.append(check_spend_period(facts.spend_days, report.start, report.end))
-    if stages is not None:
-        known = [*CANONICAL_STAGES, *([query.stage] if query.stage else [])]
-        found.append(check_stages(stages, known))
-    return [d for d in found if d is not None]
+    totals = report.totals
+    untouched_row = report.data.filter(pl.col(report.by) == NO_TOUCHPOINT)
+    outcome = Outcome(
+        by=report.by,
+        stage=report.stage,
+        lookback_days=report.lookback_days,
+        start=report.start,
+        end=report.end,
+        conversions=float(totals["conversions"]),
+        revenue=float(totals["revenue"]),
+        untouched=int(totals.get("untouched_conversions") or 0),
+        untouched_revenue=float(untouched_row["revenue"].sum()),
+        currency=report.currency,
+    )
+    return period_diagnostics(ctx, query, outcome)
+
+
+def journey_diagnostics(
+    ctx: Context, query: PeriodQuery, journeys: Journeys, *, by: str, currency: str
+) -> list[Diagnostic]:
+    """Run every check that applies to an answer built on journeys (paths, time series).
+
+    The conversions and revenue are the journeys' converting ones and the
+    untouched ones; the period is the query's (undated: no month is checked
+    for spend).
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> journeys = services.context.journeys(PeriodQuery(lookback_days=0.5))
+    >>> [d.code for d in journey_diagnostics(services.context, PeriodQuery(lookback_days=0.5),
+    ...     journeys, by="channel", currency="USD")]
+    ['no_touch_in_lookback']
+    """
+    first = journeys.touches.filter(pl.col("converted") & (pl.col("position") == 0))
+    untouched = journeys.untouched
+    untouched_revenue = float(untouched["revenue"].sum())
+    outcome = Outcome(
+        by=by,
+        stage=journeys.stage,
+        lookback_days=journeys.lookback_days,
+        start=query.start,
+        end=query.end,
+        conversions=float(first["count"].sum()) + untouched.height,
+        revenue=float((first["revenue"] * first["count"]).sum()) + untouched_revenue,
+        untouched=untouched.height,
+        untouched_revenue=untouched_revenue,
+        currency=currency,
+    )
+    return period_diagnostics(ctx, query, outcome)
 
 
 def funnel_diagnostics(
@@ -203,4 +286,11 @@ def funnel_diagnostics(
     return [d for d in found if d is not None]
 
 
-__all__ = ["attribution_diagnostics", "funnel_diagnostics", "with_warnings"]
+__all__ = [
+    "Outcome",
+    "attribution_diagnostics",
+    "funnel_diagnostics",
+    "journey_diagnostics",
+    "period_diagnostics",
+    "with_warnings",
+]

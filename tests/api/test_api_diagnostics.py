@@ -122,3 +122,13 @@ def test_api_compare_carries_the_period_warnings(hiding_client: TestClient) -> N
     compared = hiding_client.get("/v1/compare", params={"models": "first_touch,linear"}).json()
     single = hiding_client.get("/v1/attribution", params={"model": "linear"}).json()
     assert compared["warnings"] == single["warnings"]
+
+
+@pytest.mark.parametrize("route", ["/v1/paths", "/v1/timeseries"])
+def test_api_paths_and_timeseries_carry_warnings(hiding_client: TestClient, route: str) -> None:
+    body = hiding_client.get(route).json()
+    untouched = {w["code"]: w for w in body["warnings"]}["no_touch_in_lookback"]
+    # u4's 1,000 deal: 1 of the 3 closed_won conversions, 1,000 of 1,150 revenue
+    assert untouched["conversions"] == 1
+    assert untouched["share_revenue"] == pytest.approx(1000 / 1150)
+    assert "unknown_stage" in {w["code"] for w in body["warnings"]}

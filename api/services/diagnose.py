@@ -131,7 +131,18 @@ def period_diagnostics(ctx: Context, query: PeriodQuery, outcome: Outcome) -> li
     >>> period_diagnostics(services.context, PeriodQuery(), outcome)
     []
     """
-    facts, stages = _facts(ctx, query, outcome)
+    # Shared by the answers of one period (attribution, compare, paths, series): read once.
+    key = (
+        "diagnostic-facts",
+        query.window,
+        outcome.by,
+        outcome.stage,
+        outcome.lookback_days,
+        outcome.start,
+        outcome.end,
+        outcome.untouched > 0,
+    )
+    facts, stages = ctx.cached(key, lambda: _facts(ctx, query, outcome))
     found: list[Diagnostic | None] = [
         check_untouched(
             stage=outcome.stage,

@@ -248,10 +248,10 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.close()
     write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
-    warn_csv(args.format, result.members)
     identity = result.members.get("identity")
     if args.format == "csv" and identity and identity["oversized_components"]:
         print(f"{PROG} attribute: note: {identity['note']}", file=sys.stderr)
+    warn_csv(args.format, result.members)
     return 0
 
 

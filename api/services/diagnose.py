@@ -48,7 +48,7 @@ CONVERSION_KEYS = ("conversion_id", "user_id", "ts", "stage", "revenue")
 def with_warnings(
     result: Result, diagnostics: Sequence[Diagnostic], *, noted: Collection[str] = ()
 ) -> Result:
-    """Return ``result`` with the ``warnings`` member and one line each under its table.
+    """Return ``result`` with the ``warnings`` member and one line each right under its table.
 
     ``noted`` codes get no line: the table's own notes already say it (the
     funnel's absent stages).
@@ -64,8 +64,10 @@ def with_warnings(
     lines = tuple(
         f"{w['severity']} [{w['code']}]: {w['message']}" for w in warnings if w["code"] not in noted
     )
-    kept = replace(result, members={**result.members, "warnings": warnings})
-    return kept.with_notes(*lines)
+    # Right under the table, before the answer's other notes (what stitching did ...).
+    return replace(
+        result, members={**result.members, "warnings": warnings}, notes=(*lines, *result.notes)
+    )
 
 
 @dataclass(frozen=True)

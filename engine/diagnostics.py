@@ -70,39 +70,44 @@ def touch_gaps_sql(
 ) -> str:
     """Return the query of the days back to the latest touch of out-of-reach conversions.
 
-    The touches of the persons with a conversion of the stage in the period
-    (stitched through ``person_map``) joined to those conversions, and the
-    latest kept per conversion: at or before it (a touch at the conversion
-    instant is its own) and after the person's previous conversion of the
-    stage (which claims the touches at or before it), as journeys assign them.
-    A hash aggregate: no sort of the touches.
+    One window pass over the touches of the persons with a conversion of the
+    stage in the period (stitched through ``person_map``), conversions after
+    touches at the same instant, as journeys order them.
 
     Examples
     --------
-    >>> "lag(ts) OVER (PARTITION BY person" in touch_gaps_sql("purchase", 90, None, None)
+    >>> "PARTITION BY person" in touch_gaps_sql("purchase", 90, None, None)
     True
     """
     until = _period(None, end)
     return f"""WITH conv AS (
-  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, e.conversion_id,
-         CASE WHEN {_period(start, end)} THEN 1 ELSE 0 END AS kept
+  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, 1 AS is_conv,
+         e.conversion_id AS event_id, CASE WHEN {_period(start, end)} THEN 1 ELSE 0 END AS kept
   FROM conversions AS e LEFT JOIN person_map AS m ON m.id = e.user_id
   WHERE e.stage = {literal(stage)} AND {until}
-), claims AS (
-  SELECT person, ts, conversion_id, kept,
-         lag(ts) OVER (PARTITION BY person ORDER BY ts, conversion_id) AS claimed
-  FROM conv
-), asked AS (
-  SELECT * FROM claims WHERE kept = 1
 ), touch AS (
-  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts
+  SELECT COALESCE(m.person_id, e.user_id) AS person, e.ts, 0 AS is_conv,
+         e.touchpoint_id AS event_id, 0 AS kept
   FROM touchpoints AS e LEFT JOIN person_map AS m ON m.id = e.user_id
-  WHERE {until} AND COALESCE(m.person_id, e.user_id) IN (SELECT person FROM asked)
+  WHERE {until}
+), stream AS (
+  SELECT * FROM conv
+  UNION ALL
+  SELECT * FROM touch WHERE person IN (SELECT person FROM conv WHERE kept = 1)
+), latest AS (
+  SELECT is_conv, kept, ts,
+    max(CASE WHEN is_conv = 0 THEN ts END) OVER (
+      PARTITION BY person ORDER BY ts, is_conv, event_id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS touched,
+    max(CASE WHEN is_conv = 1 THEN ts END) OVER (
+      PARTITION BY person ORDER BY ts, is_conv, event_id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS claimed
+  FROM stream
 ), own AS (
-  SELECT a.conversion_id, a.ts, max(t.ts) AS touched
-  FROM asked AS a LEFT JOIN touch AS t
-    ON t.person = a.person AND t.ts <= a.ts AND (a.claimed IS NULL OR t.ts > a.claimed)
-  GROUP BY a.conversion_id, a.ts
+  SELECT ts, CASE WHEN touched > claimed OR claimed IS NULL THEN touched END AS touched
+  FROM latest WHERE is_conv = 1 AND kept = 1
 )
 SELECT (epoch(ts) - epoch(touched)) / {DAY_SECONDS} AS gap_days FROM own
 WHERE touched IS NULL OR epoch(ts) - epoch(touched) > {lookback_days * DAY_SECONDS}

@@ -382,7 +382,8 @@ def check_stages(
     >>> d = check_stages({"Closed Won": 12, "mql": 40}, ["mql", "closed_won"])
     >>> print(d.message)  # doctest: +NORMALIZE_WHITESPACE
     12 conversions have a stage closedloop does not know: 'Closed Won' (12, did you mean
-    'closed_won'?); no funnel counts them: re-ingest with --stage-map 'Closed Won=closed_won'.
+    'closed_won'?); the default funnels and the stage-aware models skip them: re-ingest with
+    --stage-map 'Closed Won=closed_won' (or name them in --stages).
     >>> check_stages({"mql": 40}, ["mql"]) is None
     True
     """
@@ -400,8 +401,9 @@ def check_stages(
         "unknown_stage",
         "warning",
         f"{rows:,} conversion{' has' if rows == 1 else 's have'} a stage closedloop does not "
-        f"know: {', '.join(named)}; no funnel counts them: re-ingest with {stage_map_flag} "
-        f"'{example[0]}={example[1]}'.",
+        f"know: {', '.join(named)}; the default funnels and the stage-aware models skip them: "
+        f"re-ingest with {stage_map_flag} '{example[0]}={example[1]}' (or name them in "
+        "--stages).",
         {
             "stages": [
                 {"stage": s, "conversions": n, "did_you_mean": hints[s]} for s, n in unknown.items()

@@ -153,6 +153,28 @@ def _person_view(spark: SparkSession, person_map: pl.DataFrame) -> None:
     spark.createDataFrame(rows, "id string, person_id string").createOrReplaceTempView("person_map")
 
 
+def spark_frame(spark: SparkSession, sql: str) -> pl.DataFrame:
+    """Run one statement of the engine's definition (DuckDB dialect) with Spark; return its rows.
+
+    Examples
+    --------
+    >>> spark_frame  # doctest: +ELLIPSIS
+    <function spark_frame at ...>
+    """
+    return _frame(spark, sql)
+
+
+def person_view(spark: SparkSession, person_map: pl.DataFrame) -> None:
+    """Register the identity-stitching map as the view ``person_map``.
+
+    Examples
+    --------
+    >>> person_view  # doctest: +ELLIPSIS
+    <function person_view at ...>
+    """
+    _person_view(spark, person_map)
+
+
 def lake_stages(
     spark: SparkSession, lookback_days: float, start: dt.date | None, end: dt.date | None
 ) -> dict[str, int]:
@@ -393,7 +415,9 @@ __all__ = [
     "lake_steps",
     "lake_table",
     "lake_views",
+    "person_view",
     "read_lake",
     "register_lake",
+    "spark_frame",
     "spark_session",
 ]

@@ -171,6 +171,12 @@ def test_dashboard_renders_the_api_numbers(server: str, images: Path) -> None:
     assert f"<td>{top['path']}</td>" in dom.replace("&gt;", ">")
     assert "<input" in dom
     assert "Predict revenue" in dom
+    # The warnings strip shows every code the answers carry (docs/diagnostics.md).
+    codes = {w["code"] for w in attribution["warnings"]}
+    assert codes, "the example data hides something (a conversion no touch reached)"
+    assert re.search(r'<section class="warnings" id="warnings"(?![^>]*hidden)', dom)
+    for code in codes:
+        assert f"<code>{code}</code>" in dom
     _chromium(
         "--virtual-time-budget=10000",
         "--window-size=1400,1000",

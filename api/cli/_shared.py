@@ -23,7 +23,7 @@ import shutil
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
@@ -454,6 +454,24 @@ def write_output(
         sys.stdout.write(csv())
     else:
         raise ValueError(f"This command has no {fmt} output.")
+
+
+def warn_csv(fmt: str, members: Mapping[str, Any]) -> None:
+    r"""Print an answer's ``warnings`` on stderr with CSV output (a table and JSON show them).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> members = {"warnings": [{"code": "unknown_stage", "severity": "warning", "message": "m"}]}
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     warn_csv("csv", members)
+    >>> err.getvalue()
+    'warning [unknown_stage]: m\n'
+    """
+    if fmt != "csv":
+        return
+    for warning in members.get("warnings", ()):
+        print(f"{warning['severity']} [{warning['code']}]: {warning['message']}", file=sys.stderr)
 
 
 def usage_error(parser: argparse.ArgumentParser, message: str) -> int:
@@ -961,4 +979,5 @@ __all__ = [
     "terminal_listening",
     "terminal_progress",
     "usage_error",
+    "warn_csv",
 ]

@@ -46,6 +46,7 @@ from api.cli._shared import (
     open_services,
     parse_params,
     terminal_progress,
+    warn_csv,
     write_output,
 )
 
@@ -315,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
     identity = result.members.get("identity")
     if args.format == "csv" and identity and identity["oversized_components"]:
         print(f"{PROG} attribute: note: {identity['note']}", file=sys.stderr)
+    warn_csv(args.format, result.members)
     return 0
 
 

@@ -21,6 +21,7 @@ from api.cli._shared import (
     add_journey_option,
     add_period_options,
     open_services,
+    warn_csv,
     write_output,
 )
 
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     )
     result = open_services(args).funnel(query)
     write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    warn_csv(args.format, result.members)
     return 0
 
 

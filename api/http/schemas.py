@@ -185,6 +185,26 @@ class AccountsPublic(BaseModel):
     note: str | None
 
 
+class DiagnosticPublic(BaseModel):
+    """One thing the data hides from the answer, with its figures and the fix (docs/diagnostics.md).
+
+    Besides ``code``, ``severity`` and ``message``, each code carries its own
+    figure fields (``share_revenue``, ``suggested_lookback_days``, ``keys`` …).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="stable snake_case code", examples=["no_touch_in_lookback"])
+    severity: Literal["info", "warning"]
+    message: str = Field(description="one sentence with the figures and the fix")
+
+
+WARNINGS_DESCRIPTION = (
+    "what the data hides from this answer (conversions no touch reached, spend matching no "
+    "touch, unknown stages, …), warnings first; empty when nothing was found"
+)
+
+
 class IdentityPublic(BaseModel):
     """What identity stitching did to the ids of the touchpoints and conversions."""
 
@@ -314,6 +334,7 @@ class AttributionPublic(BaseModel):
             }
         ],
     )
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class PageMeta(BaseModel):
@@ -367,6 +388,7 @@ class PathsPublic(PageMeta):
     lengths: list[PathLengthRow]
     time_lag: list[TimeLagRow]
     untouched_conversions: int = Field(description="conversions with no touch in the window")
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class TimeSeriesRow(BaseModel):
@@ -390,6 +412,7 @@ class TimeSeriesPublic(PageMeta):
     periods: int
     currency: str
     data: list[TimeSeriesRow]
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class CompareRow(BaseModel):
@@ -417,6 +440,7 @@ class ComparePublic(PageMeta):
     data: list[CompareRow]
     totals: dict[str, AttributionRow] = Field(description="each model's totals")
     skipped: dict[str, str] = Field(description="models left out, with the reason")
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class IngestSummaryPublic(BaseModel):
@@ -487,6 +511,7 @@ class FunnelPublic(BaseModel):
         description="what the nulls of absent stages mean, and customers left out of "
         "`days_lead_to_won` (a win dated before the lead row)"
     )
+    warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
 
 class CurvesPublic(BaseModel):

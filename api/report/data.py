@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, overload
 
 import polars as pl
@@ -73,6 +73,9 @@ class ReportData:
     budget
         The budget plan with response-curve points (``GET /v1/budget/plan``'s
         body), or why not.
+    warnings
+        What the data hides (``warnings`` of the channel answer and the
+        funnel, see docs/diagnostics.md), warnings first, each once.
     """
 
     currency: str
@@ -102,6 +105,7 @@ class ReportData:
     value_label: str = "revenue"
     cost_label: str = "CPA"
     windows: dict[str, Any] | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 REPORT_SECTIONS = (
@@ -231,6 +235,7 @@ def gather_report_data(
     with _section("budget plan"):
         budget = _budget(services, primary, stage, lookback_days, period)
     members = channel.members
+    funnel = _funnel(services, start, end)
     return ReportData(
         currency=inputs.currency or "",  # frames given without one: plain numbers
         model=primary,
@@ -259,6 +264,7 @@ def gather_report_data(
         windows=members.get("windows"),
         value_label=members.get("value_column", "revenue"),
         cost_label=_COST_LABELS.get(members.get("cost_column", "cpa"), "cost per conversion"),
+        warnings=report_warnings(members, funnel),
     )
 
 
@@ -290,6 +296,24 @@ def _as_revenue(
     if isinstance(table, pl.DataFrame):
         return table.rename(names, strict=False)
     return {names.get(k, k): v for k, v in table.items()}
+
+
+def report_warnings(*answers: Any) -> list[dict[str, Any]]:
+    """Return the ``warnings`` of the answers (text answers skipped): warnings first, once each.
+
+    Examples
+    --------
+    >>> a = {"warnings": [{"code": "x", "severity": "info", "message": "m"}]}
+    >>> b = {"warnings": [{"code": "y", "severity": "warning", "message": "n"}]}
+    >>> [w["code"] for w in report_warnings(a, b, a, "no funnel")]
+    ['y', 'x']
+    """
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for answer in answers:
+        if isinstance(answer, dict):
+            for warning in answer.get("warnings", ()):
+                seen.setdefault((warning["code"], warning["message"]), warning)
+    return sorted(seen.values(), key=lambda w: w["severity"] != "warning")
 
 
 def _day(text: str | None) -> dt.date | None:

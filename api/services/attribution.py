@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from api.services.context import Context
+from api.services.diagnose import attribution_diagnostics, with_warnings
 from api.services.queries import AttributionQuery, TimeSeriesQuery, check_bootstrap
 from api.services.results import Result, report_result
 from attribution import AttributionModel
@@ -84,8 +85,9 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     """Attribute the conversions of ``query``'s period with its model.
 
     The result's members are the report's (model, params, by, stage, period,
-    currency, totals, uncertainty) and ``identity``; its rows are the
-    report's per-channel (or campaign) rows.
+    currency, totals, uncertainty), ``identity`` and ``warnings`` (see
+    :mod:`api.services.diagnose`); its rows are the report's per-channel (or
+    campaign) rows.
 
     Examples
     --------
@@ -100,7 +102,10 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     def answer(asked: AttributionQuery) -> Result:
         def compute() -> Result:
             report, identity = attribution_report(ctx, asked, progress)
-            return _result(report, identity)
+            # Computed with the answer and cached with it: a warm answer pays nothing.
+            return with_warnings(
+                _result(report, identity), attribution_diagnostics(ctx, asked, report)
+            )
 
         return ctx.cached(("attribution", asked), compute)
 

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from api.services.attribution import attribution_report
 from api.services.context import Context
+from api.services.diagnose import attribution_diagnostics, with_warnings
 from api.services.queries import AttributionQuery, CompareQuery
 from api.services.results import Result, report_result
 from attribution.compare import compare_reports, model_instances
@@ -34,8 +35,8 @@ def compare(ctx: Context, query: CompareQuery) -> Result:
     def compute() -> Result:
         instances, explicit = model_instances(query.models)
 
-        def report(instance: AttributionModel) -> AttributionReport:
-            single = AttributionQuery(
+        def single(instance: AttributionModel) -> AttributionQuery:
+            return AttributionQuery(
                 model=instance,
                 by=query.by,
                 stage=query.stage,
@@ -51,15 +52,20 @@ def compare(ctx: Context, query: CompareQuery) -> Result:
                 max_identity_component=query.max_identity_component,
                 journey=query.journey,
             )
-            computed, _ = attribution_report(ctx, single)
+
+        def report(instance: AttributionModel) -> AttributionReport:
+            computed, _ = attribution_report(ctx, single(instance))
             return replace(computed, credits=computed.credits.clear())
 
         comparison = compare_reports(
             instances, report, explicit=explicit, by=query.by, ci=query.ci, currency=""
         )
         # Every report carries the source's reporting currency.
-        first = next(iter(comparison.reports.values()))
-        return report_result("compare", replace(comparison, currency=first.currency))
+        name, first = next(iter(comparison.reports.items()))
+        by_name = {instance.name: instance for instance in instances}
+        result = report_result("compare", replace(comparison, currency=first.currency))
+        # What the data hides does not depend on the model: the first report's diagnostics.
+        return with_warnings(result, attribution_diagnostics(ctx, single(by_name[name]), first))
 
     return ctx.cached(("compare", query), compute)
 

@@ -10,6 +10,7 @@ the converted persons' touches, and the others counted by the engine,
 from __future__ import annotations
 
 from api.services.context import Context
+from api.services.diagnose import funnel_diagnostics, with_warnings
 from api.services.inputs import Inputs, LakeSource, StoreSource
 from api.services.queries import FunnelQuery
 from api.services.results import Result, report_result
@@ -47,7 +48,13 @@ def funnel(ctx: Context, query: FunnelQuery) -> Result:
             currency=inputs.currency,
             others=inputs.funnel_others,
         )
-        return report_result("funnel", report, csv=report.to_csv)
+        result = report_result("funnel", report, csv=report.to_csv)
+        # The report's notes already say what an absent stage means under the table.
+        return with_warnings(
+            result,
+            funnel_diagnostics(inputs.conversions, query, report),
+            noted={"funnel_stage_absent"},
+        )
 
     return ctx.cached(("funnel", query), compute)
 

@@ -22,6 +22,7 @@ import polars as pl
 from attribution.constants import MAX_LOOKBACK_DAYS
 from attribution.errors import InputError, ParameterError
 from attribution.windows import TouchWindows
+from engine.diagnostics import AnswerFacts
 from engine.paths import (
     ConvertingJourneys,
     PathAggregate,
@@ -1204,6 +1205,49 @@ class LakeSource:
         True
         """
         return None
+
+    def facts(
+        self,
+        window: Window,
+        *,
+        by: str,
+        stage: str,
+        lookback_days: float,
+        start: dt.date | None,
+        end: dt.date | None,
+        untouched: bool,
+    ) -> tuple[AnswerFacts, dict[str, int]]:
+        """Compute an answer's diagnostic figures and the stages' counts with Spark.
+
+        See :func:`engine.diagnostics.lake_facts`; the persons are stitched as
+        the window says (only when ``untouched`` asks for the gaps).
+
+        Examples
+        --------
+        >>> LakeSource.facts  # doctest: +ELLIPSIS
+        <function LakeSource.facts at ...>
+        """
+        from engine.diagnostics import lake_facts
+        from engine.spark import lake_stages
+
+        spark = self._session()
+        people = (
+            persons_of(window, lambda: self._table("identities"), lambda _: {})[0]
+            if untouched
+            else pl.DataFrame(schema=NO_PERSONS)
+        )
+        facts = lake_facts(
+            spark,
+            people,
+            has_costs=self._costs(None, None) is not None,
+            by=by,
+            stage=stage,
+            lookback_days=lookback_days,
+            start=start,
+            end=end,
+            untouched=untouched,
+        )
+        return facts, lake_stages(spark, 0, None, None)
 
     def stages(self) -> list[str]:
         """Return the distinct conversion stages of the lake.

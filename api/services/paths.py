@@ -6,6 +6,7 @@ import polars as pl
 
 from api.services.attribution import PATH_KEYS
 from api.services.context import Context
+from api.services.diagnose import journey_diagnostics, with_warnings
 from api.services.queries import PathsQuery
 from api.services.results import Result
 from attribution.journeys import Journeys
@@ -42,7 +43,8 @@ def paths(ctx: Context, query: PathsQuery) -> Result:
         }
         members = {**stats.to_dict(), **extra}
         members.pop("data", None)
-        return Result("paths", members, stats.paths)
+        found = journey_diagnostics(ctx, query, journeys, by=query.by, currency=currency)
+        return with_warnings(Result("paths", members, stats.paths), found)
 
     return ctx.cached(("paths", query), compute)
 

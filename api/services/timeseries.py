@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from api.services.attribution import on_converting
 from api.services.context import Context
+from api.services.diagnose import journey_diagnostics, with_warnings
 from api.services.queries import TimeSeriesQuery
 from api.services.results import Result
 from attribution.timeseries import time_series
@@ -58,7 +59,8 @@ def timeseries(ctx: Context, query: TimeSeriesQuery) -> Result:
             "currency": currency,
         }
         frame = series if query.metric == "all" else series.select("period", query.by, query.metric)
-        return Result(f"timeseries-{query.metric}", members, frame)
+        found = journey_diagnostics(ctx, query, journeys, by=query.by, currency=currency)
+        return with_warnings(Result(f"timeseries-{query.metric}", members, frame), found)
 
     return ctx.cached(("timeseries", query), compute)
 

@@ -175,12 +175,15 @@ class CurveSet:
     def _band(
         self, key: str, curve: ResponseCurve, spend: FloatArray, ci: float
     ) -> tuple[FloatArray, FloatArray]:
-        """Return the ``ci`` range of the curve's revenue at ``spend`` (no draws: the curve)."""
+        """Return the ``ci`` range of the curve's revenue at each ``spend``: low and high.
+
+        Without curve draws the curve itself is the one draw (as in the plan's range).
+        """
         if curve.draws.size == 0:
-            value = np.asarray(curve.predict(spend), dtype=float)
-            return value, value
-        # One row per draw: every parameter as a column vector broadcast over the spends.
-        values = curve_value(curve.kind, spend, curve.draws.T[:, :, np.newaxis])
+            values = np.asarray(curve.predict(spend), dtype=float).reshape(1, -1)
+        else:
+            # Every parameter as a column of draws, broadcast over the spends.
+            values = curve_value(curve.kind, spend, curve.draws.T[:, :, np.newaxis])
         scale = (self.attribution_scale or {}).get(key)
         if scale is not None and scale.size:
             # Pair draws as the plan's range does: cycle the shorter set.

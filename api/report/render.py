@@ -236,7 +236,12 @@ def _chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
         specs["funnel"] = charts.funnel_chart(_funnel_steps(data.funnel), currency=cur)
     curves, panels = _curve_rows(data.budget) if isinstance(data.budget, dict) else ([], [])
     if curves:
-        specs["response-curves"] = charts.response_curves_chart(curves, currency=cur, panels=panels)
+        # The legend lists the marks drawn (no saturation when no curve has one in view).
+        drawn = {r["kind"] for r in curves}
+        marks = [k for k in ("current", "recommended", "saturation") if k in drawn]
+        specs["response-curves"] = charts.response_curves_chart(
+            curves, currency=cur, panels=panels, marks=marks
+        )
     return specs
 
 

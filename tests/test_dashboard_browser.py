@@ -424,6 +424,23 @@ def test_dashboard_curve_and_keyboard_what_if(
     assert _money(moved["predicted_revenue"]) in moved_label
     browser.screenshot("#curves-card", images / "dashboard-curves.png")
     assert (images / "dashboard-curves.png").stat().st_size > 10_000
+    # Another channel's amount in the table: focusing it shows its curve; typing asks for it.
+    other = next(r for r in curves["data"] if r["status"] == "curve" and r["channel"] != channel)
+    field = f"#whatif input[data-channel={json.dumps(other['channel'])}]"
+    browser.eval(f"document.querySelector({json.dumps(field)}).select()")
+    browser.eval(f"document.querySelector({json.dumps(field)}).focus()")
+    assert browser.eval("document.getElementById('curve-channel').value") == other["channel"]
+    asked, shown = len(recorder.bodies), browser.eval("document.body.dataset.whatif")
+    for digit in "4321":
+        browser.send("Input.insertText", text=digit, session=True)
+    browser.wait(
+        f"document.body.dataset.whatif !== '{shown}' && "
+        "document.getElementById('whatif-result').textContent.includes('at $4,321.00 a week')"
+    )
+    last = recorder.bodies[-1]["allocation"]
+    assert len(recorder.bodies) - asked < 4  # debounced: four key strokes, not four requests
+    assert last[other["channel"]] == 4321
+    assert last[channel] == pytest.approx(spend)  # the first channel keeps its what-if spend
 
 
 def test_report_curves_are_drawn_with_their_marks(

@@ -379,26 +379,26 @@ def _curve_layers(marks: Sequence[str]) -> list[alt.Chart]:
         )
     )
     domain = list(marks)
-    labels = " : ".join(f"datum.label == '{k}' ? '{MARK_LABELS[k]}'" for k in domain)
+    labels = "datum.label"  # the legend's text of each mark, as a Vega expression
+    for k in reversed(domain):
+        labels = f"datum.label == '{k}' ? '{MARK_LABELS[k]}' : {labels}"
     color = alt.Color(
         "kind:N",
         title=None,
         scale=alt.Scale(domain=domain, range=[MARK_STYLE[k][0] for k in domain]),
-        legend=alt.Legend(
-            orient="top", labelExpr=f"{labels} : datum.label", symbolSize=80, labelLimit=240
-        ),
+        legend=alt.Legend(orient="top", labelExpr=labels, symbolSize=80, labelLimit=240),
     )
     shape = alt.Shape(
         "kind:N", scale=alt.Scale(domain=domain, range=[MARK_STYLE[k][1] for k in domain])
     )
-    kinds = " || ".join(f"datum.kind == '{k}'" for k in domain)
+    kinds = " || ".join(f"datum.kind == '{k}'" for k in domain) or "false"
     tooltip = [
         alt.Tooltip("label:N", title="mark"),
         alt.Tooltip("spend:Q", format=MONEY),
         alt.Tooltip("revenue:Q", format=MONEY, title="predicted revenue"),
     ]
     marked = base.transform_filter(kinds).transform_calculate(
-        label=f"{labels.replace('datum.label', 'datum.kind')} : datum.kind"
+        label=labels.replace("datum.label", "datum.kind")
     )
     # A channel without a curve (no evidence) is held at its current spend, and has no
     # predicted revenue to sit on: a dashed line marks that spend.

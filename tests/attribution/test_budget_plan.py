@@ -13,6 +13,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from attribution.budget import CurveSet, fit_curve, optimise, plan_budget, what_if
 from attribution.budget.analysis import curves_from_panel
@@ -368,3 +370,29 @@ def test_points_saturation_far_beyond_the_spends_seen_is_not_drawn(curves: Curve
     assert far.saturation(1.0, limit=1e9) is not None
     wide = CurveSet(**{**curves.__dict__, "curves": {**curves.curves, "Search": far}})
     assert wide.points("Search")["saturation"] is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    draws=st.lists(
+        st.tuples(st.floats(100.0, 1e5), st.floats(10.0, 1e4), st.floats(0.5, 3.0)),
+        min_size=1,
+        max_size=12,
+    ),
+    scale=st.lists(st.floats(0.5, 1.5), max_size=6),
+    ci=st.floats(0.5, 0.99),
+)
+def test_band_is_ordered_and_starts_at_zero(
+    curves: CurveSet, draws: list[tuple[float, float, float]], scale: list[float], ci: float
+) -> None:
+    fitted = curves.curves["Search"]
+    drawn = ResponseCurve(**{**fitted.__dict__, "draws": np.array(draws)})
+    scaled = CurveSet(**{**curves.__dict__, "curves": {**curves.curves, "Search": drawn},
+                         "attribution_scale": {"Search": np.array(scale)}})  # fmt: skip
+    grid = scaled.points("Search", ci=ci)["curve"]
+    assert grid[0]["revenue_low"] == grid[0]["revenue_high"] == 0.0
+    for point in grid:
+        assert 0.0 <= point["revenue_low"] <= point["revenue_high"]
+        # Within the range of what the draws (times the scales) can give at that spend.
+        tops = [top for top, _, _ in draws]
+        assert point["revenue_high"] <= max(tops) * max([1.0, *scale]) * (1 + 1e-9)

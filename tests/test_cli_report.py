@@ -243,3 +243,69 @@ def test_report_draws_nothing_when_piped(
     out = tmp_path / "quiet.html"
     assert main(["report", "--db", str(store_file), "--models", "linear", "--out", str(out)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def _curve_store(path: Path) -> Store:
+    """Twenty weeks: Search on 6,000 · x / (x + 1,000) (a curve), Email at a steady 700 a
+    week (spend that never varied: no curve), Direct without spend."""
+    import datetime as dt
+
+    import polars as pl
+
+    from attribution.budget.analysis import _example_frames
+    from ingest import ingest_frame
+
+    touches, conversions, costs = _example_frames()
+    start = dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)
+    extra = [(f"e{w}", "Email", 7 * w + 3) for w in range(20)]
+    extra += [(f"d{w}", "Direct", 7 * w + 4) for w in range(20)]
+    touches = pl.concat([touches, pl.DataFrame({
+        "touchpoint_id": [f"t-{u}" for u, _, _ in extra],
+        "user_id": [u for u, _, _ in extra],
+        "ts": [start + dt.timedelta(days=d) for _, _, d in extra],
+        "channel": [c for _, c, _ in extra],
+    })])  # fmt: skip
+    conversions = pl.concat([conversions, pl.DataFrame({
+        "conversion_id": [f"c-{u}" for u, _, _ in extra],
+        "user_id": [u for u, _, _ in extra],
+        "ts": [start + dt.timedelta(days=d, hours=1) for _, _, d in extra],
+        "stage": "purchase",
+        "revenue": [1_000.0 + 37.0 * (i % 5) for i in range(len(extra))],
+    })])  # fmt: skip
+    email = pl.DataFrame({"date": costs["date"], "channel": "Email", "spend": 100.0})
+    store = Store(path)
+    for table, frame in (("touchpoints", touches), ("conversions", conversions),
+                         ("costs", pl.concat([costs, email]))):  # fmt: skip
+        ingest_frame(store, table, frame)
+    return store
+
+
+def test_report_draws_every_channel_that_spent_with_its_marks(tmp_path: Path) -> None:
+    from api.report import build_report
+
+    page = build_report(_curve_store(tmp_path / "curves.duckdb"), models=["linear"])
+    spec = specs(page)["response-curves"]
+    assert spec["facet"]["sort"] == ["Search", "Email · no curve"]  # Direct never spent
+    by_panel: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows(spec):
+        by_panel[row["panel"]].append(row)
+    kinds = ("observed", "curve", "current", "recommended", "saturation")
+    search = {kind: [r for r in by_panel["Search"] if r["kind"] == kind] for kind in kinds}
+    assert len(search["observed"]) >= 16
+    assert len(search["curve"]) == 41
+    assert all(r["revenue_low"] <= r["revenue"] <= r["revenue_high"] for r in search["curve"])
+    # Current: the mean of the last four full weeks of spend, 900, 1,500, 500 and 700.
+    assert search["current"][0]["spend"] == pytest.approx(900.0)
+    assert search["current"][0]["revenue"] == pytest.approx(6_000 * 900 / 1_900, rel=1e-3)
+    # Saturation of the true curve: 6·10⁶ / (x + 1,000)² = 1 at x = √(6·10⁶) − 1,000.
+    assert search["saturation"][0]["spend"] == pytest.approx(6e6**0.5 - 1_000, rel=1e-2)
+    assert len(search["recommended"]) == 1
+    email = by_panel["Email · no curve"]
+    assert {r["kind"] for r in email} == {"observed", "current", "recommended"}
+    current = next(r for r in email if r["kind"] == "current")
+    assert current["spend"] == pytest.approx(700.0)
+    assert current["revenue"] is None  # no curve to sit on: drawn as a dashed line
+    section = page[page.index('<section id="budget">') :]
+    assert "<h3>Response curves</h3>" in section
+    for words in ("90% range", "current spend", "recommended spend", "saturation"):
+        assert words in section

@@ -17,8 +17,12 @@ to refresh the README's pictures.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -26,8 +30,9 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -103,7 +108,45 @@ def keyed_server(store_path: Path) -> Iterator[str]:
     yield from _serve(store_path, public_read=False)
 
 
-def _serve(store_path: Path, *, public_read: bool) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def recorder() -> WhatIfRecorder:
+    return WhatIfRecorder()
+
+
+@pytest.fixture(scope="module")
+def recording_server(store_path: Path, recorder: WhatIfRecorder) -> Iterator[str]:
+    yield from _serve(store_path, public_read=True, wrap=recorder.wrap)
+
+
+class WhatIfRecorder:
+    """Wraps the app to keep the JSON body of every ``POST /v1/budget/whatif`` it receives."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def wrap(self, app: Any) -> Any:
+        async def recording(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http" or scope["path"] != "/v1/budget/whatif":
+                await app(scope, receive, send)
+                return
+            chunks: list[bytes] = []
+
+            async def read() -> Any:
+                message = await receive()
+                if message["type"] == "http.request":
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body"):
+                        self.bodies.append(json.loads(b"".join(chunks)))
+                return message
+
+            await app(scope, read, send)
+
+        return recording
+
+
+def _serve(
+    store_path: Path, *, public_read: bool, wrap: Callable[[Any], Any] = lambda app: app
+) -> Iterator[str]:
     import uvicorn
 
     from api.http.app import create_app
@@ -111,7 +154,8 @@ def _serve(store_path: Path, *, public_read: bool) -> Iterator[str]:
 
     port = _free_port()
     settings = Settings(db_path=store_path, public_read=public_read)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    app = wrap(create_app(settings))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
     with warnings.catch_warnings():
@@ -139,6 +183,114 @@ def _chromium(*args: str) -> str:
         )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (no extra package).
+
+    ``--remote-debugging-pipe`` reads commands from fd 3 and writes answers to fd 4,
+    each one JSON message ended by a NUL byte. One page, attached in flat mode.
+    """
+
+    def __init__(self, width: int = 1400, height: int = 1000) -> None:
+        self._profile = tempfile.TemporaryDirectory()
+        to_chrome, self._write = os.pipe()
+        self._read, from_chrome = os.pipe()
+        self._proc = subprocess.Popen(
+            [str(CHROMIUM), *FLAGS, f"--user-data-dir={self._profile.name}",
+             "--remote-debugging-pipe", f"--window-size={width},{height}"],
+            pass_fds=(3, 4),
+            preexec_fn=lambda: (os.dup2(to_chrome, 3), os.dup2(from_chrome, 4)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        os.close(to_chrome)
+        os.close(from_chrome)
+        self._buffer = b""
+        self._next = 0
+        target = self.send("Target.createTarget", url="about:blank")["targetId"]
+        self._session = self.send("Target.attachToTarget", targetId=target, flatten=True)[
+            "sessionId"
+        ]
+        self.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                  deviceScaleFactor=1, mobile=False, session=True)  # fmt: skip
+
+    def send(self, method: str, *, session: bool = False, **params: Any) -> dict[str, Any]:
+        """Send one command and return its result (events in between are dropped)."""
+        self._next += 1
+        message: dict[str, Any] = {"id": self._next, "method": method, "params": params}
+        if session:
+            message["sessionId"] = self._session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + 60
+        while True:
+            while b"\0" not in self._buffer:
+                ready, _, _ = select.select([self._read], [], [], deadline - time.monotonic())
+                assert ready, f"Chromium did not answer {method}"
+                self._buffer += os.read(self._read, 1 << 20)
+            raw, self._buffer = self._buffer.split(b"\0", 1)
+            answer = json.loads(raw)
+            if answer.get("id") == self._next:
+                assert "error" not in answer, answer["error"]
+                result: dict[str, Any] = answer["result"]
+                return result
+
+    def open(self, url: str) -> None:
+        self.send("Page.navigate", url=url, session=True)
+
+    def eval(self, expression: str) -> Any:
+        """Evaluate JavaScript in the page (promises awaited) and return its value."""
+        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True,
+                           awaitPromise=True, session=True)  # fmt: skip
+        assert "exceptionDetails" not in result, result["exceptionDetails"]
+        return result["result"].get("value")
+
+    def wait(self, expression: str, timeout: float = 60.0) -> Any:
+        """Wait until ``expression`` is truthy in the page; return its value."""
+        deadline = time.monotonic() + timeout
+        guarded = f"(() => {{ try {{ return {expression}; }} catch (e) {{ return null; }} }})()"
+        while time.monotonic() < deadline:
+            value = self.eval(guarded)
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {expression}")
+
+    def key(self, key: str, code: int) -> None:
+        """Press and release a key on the focused element."""
+        for kind in ("keyDown", "keyUp"):
+            self.send("Input.dispatchKeyEvent", type=kind, key=key, code=key,
+                      windowsVirtualKeyCode=code, session=True)  # fmt: skip
+
+    def screenshot(self, selector: str, path: Path) -> None:
+        """Save a PNG of the element ``selector`` (the whole element, scrolled or not)."""
+        box = self.eval(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+            ".getBoundingClientRect(); return {x: r.x + scrollX, y: r.y + scrollY, "
+            "width: r.width, height: r.height}; })()"
+        )
+        shot = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                         clip={**box, "scale": 1}, session=True)  # fmt: skip
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def close(self) -> None:
+        with contextlib.suppress(AssertionError, OSError):
+            self.send("Browser.close")
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        os.close(self._read)
+        os.close(self._write)
+        self._profile.cleanup()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    opened = Browser()
+    yield opened
+    opened.close()
 
 
 def _money(value: float) -> str:
@@ -170,13 +322,13 @@ def test_dashboard_renders_the_api_numbers(server: str, images: Path) -> None:
     top = httpx.get(f"{server}/v1/paths?limit=1").json()["data"][0]
     assert f"<td>{top['path']}</td>" in dom.replace("&gt;", ">")
     assert "<input" in dom
-    assert "Predict revenue" in dom
     # The warnings strip shows every code the answers carry (docs/diagnostics.md).
     codes = {w["code"] for w in attribution["warnings"]}
     assert codes, "the example data hides something (a conversion no touch reached)"
     assert re.search(r'<section class="warnings" id="warnings"(?![^>]*hidden)', dom)
     for code in codes:
         assert f"<code>{code}</code>" in dom
+    assert re.search(r'<div[^>]*\bid="curve"[^>]*>\s*<svg', dom), "no response-curve chart"
     _chromium(
         "--virtual-time-budget=10000",
         "--window-size=1400,1000",
@@ -223,3 +375,95 @@ def test_report_screenshot(store_path: Path, tmp_path: Path, images: Path) -> No
 
 def test_chromium_is_where_the_makefile_puts_it() -> None:
     assert shutil.which("chromium") or CHROMIUM.exists()
+
+
+def _symbols(svg: str) -> list[str]:
+    """The aria labels of the points drawn in an SVG (Vega labels each with its tooltip)."""
+    tags = re.findall(r"<path [^>]*aria-roledescription=\"point\"[^>]*>", svg)
+    return [m.group(1) for t in tags if (m := re.search(r'aria-label="([^"]*)"', t))]
+
+
+def test_dashboard_curve_and_keyboard_what_if(
+    recording_server: str, recorder: WhatIfRecorder, browser: Browser, images: Path
+) -> None:
+    browser.open(f"{recording_server}/")
+    browser.wait("document.body.dataset.ready === '1' && document.body.dataset.whatif")
+    browser.wait("document.querySelector('#curve svg') !== null")
+    channel = browser.eval("document.getElementById('curve-channel').value")
+    curves = httpx.get(f"{recording_server}/v1/budget/curves?bootstrap=20&points=false").json()
+    row = next(r for r in curves["data"] if r["channel"] == channel)
+    assert row["status"] == "curve"  # the first channel offered is one with a curve
+    labels = _symbols(browser.eval("document.getElementById('curve').innerHTML"))
+    for mark in ("current spend", "recommended spend"):
+        assert any(f"mark: {mark}" in label for label in labels), (mark, labels)
+    assert browser.eval("document.querySelector('#curve .mark-area') !== null"), "no band"
+    # Keyboard only: focus the labelled slider, press the right arrow ten times.
+    assert browser.eval(
+        "document.getElementById('whatif-range').closest('label').textContent"
+    ).startswith("What-if weekly spend")
+    asked = len(recorder.bodies)
+    shown = browser.eval("document.body.dataset.whatif")
+    step = float(browser.eval("document.getElementById('whatif-range').step"))
+    browser.eval("document.getElementById('whatif-range').focus()")
+    for _ in range(10):
+        browser.key("ArrowRight", 39)
+    browser.wait(f"document.body.dataset.whatif !== '{shown}'")
+    spend = float(browser.eval("document.getElementById('whatif-range').value"))
+    assert spend > row["current_spend"] + 5 * step
+    # Debounced: ten key presses, one (at most a few) requests; the last asks for the new spend.
+    new = recorder.bodies[asked:]
+    assert 1 <= len(new) < 10
+    assert new[-1]["allocation"][channel] == pytest.approx(spend)
+    assert float(browser.eval("document.getElementById('whatif-spend').value")) == round(spend)
+    expected = httpx.post(
+        f"{recording_server}/v1/budget/whatif",
+        json={"allocation": new[-1]["allocation"], "bootstrap": 20, "points": False},
+    ).json()
+    moved = next(r for r in expected["data"] if r["channel"] == channel)
+    text = browser.eval("document.getElementById('whatif-result').textContent")
+    assert _money(moved["predicted_revenue"]) in text
+    assert _money(expected["totals"]["predicted_revenue"]) in text
+    # The moved point is drawn on the curve, at the new spend.
+    browser.wait("document.querySelector('#curve svg') !== null")
+    labels = _symbols(browser.eval("document.getElementById('curve').innerHTML"))
+    moved_label = next(label for label in labels if "mark: what-if spend" in label)
+    assert _money(moved["predicted_revenue"]) in moved_label
+    browser.screenshot("#curves-card", images / "dashboard-curves.png")
+    assert (images / "dashboard-curves.png").stat().st_size > 10_000
+    # Another channel's amount in the table: focusing it shows its curve; typing asks for it.
+    other = next(r for r in curves["data"] if r["status"] == "curve" and r["channel"] != channel)
+    field = f"#whatif input[data-channel={json.dumps(other['channel'])}]"
+    browser.eval(f"document.querySelector({json.dumps(field)}).select()")
+    browser.eval(f"document.querySelector({json.dumps(field)}).focus()")
+    assert browser.eval("document.getElementById('curve-channel').value") == other["channel"]
+    asked, shown = len(recorder.bodies), browser.eval("document.body.dataset.whatif")
+    for digit in "4321":
+        browser.send("Input.insertText", text=digit, session=True)
+    browser.wait(
+        f"document.body.dataset.whatif !== '{shown}' && "
+        "document.getElementById('whatif-result').textContent.includes('at $4,321.00 a week')"
+    )
+    last = recorder.bodies[-1]["allocation"]
+    assert len(recorder.bodies) - asked < 4  # debounced: four key strokes, not four requests
+    assert last[other["channel"]] == 4321
+    assert last[channel] == pytest.approx(spend)  # the first channel keeps its what-if spend
+
+
+def test_report_curves_are_drawn_with_their_marks(
+    store_path: Path, tmp_path: Path, browser: Browser, images: Path
+) -> None:
+    from api.report import build_report
+    from ingest import Store
+
+    out = tmp_path / "report.html"
+    out.write_text(build_report(Store(store_path)), encoding="utf-8")
+    browser.open(out.as_uri())
+    browser.wait("document.querySelector('#chart-response-curves svg') !== null")
+    svg = browser.eval("document.getElementById('chart-response-curves').innerHTML")
+    labels = _symbols(svg)
+    for mark in ("current spend", "recommended spend", "saturation (marginal ROAS 1)"):
+        assert any(f"mark: {mark}" in label for label in labels), (mark, labels)
+    assert "mark-area" in svg  # the bands
+    assert "mark-rule" in svg  # a channel without a curve: its spend as a dashed line
+    browser.screenshot("#budget", images / "report-curves.png")
+    assert (images / "report-curves.png").stat().st_size > 10_000

@@ -529,7 +529,8 @@ class CurvesPublic(BaseModel):
         "`no spend`), `reason`, `r2`, `residual_sd`, `weeks`, `spend_min`, `spend_max`, "
         "`current_spend`, `current_revenue`, `average_roas`, `marginal_roas`, "
         "`saturation_spend`, `threshold_spend`, `params` and `points` (`observed` weeks, "
-        "`curve` on a grid, `marks` such as `current`)."
+        "`curve` on a grid with its 90% range `revenue_low`/`revenue_high`, `marks` such as "
+        "`current`, and the `saturation` point where the marginal ROAS falls below 1)."
     )
 
 

@@ -285,27 +285,79 @@ def trend_chart(
     return _finish(chart, rows, currency)
 
 
-def response_curves_chart(rows: Rows, *, currency: str = "USD") -> dict[str, Any]:
-    """One panel per channel: its response curve, observed weeks and marked spends.
+MARKS = ("current", "recommended", "what_if", "saturation")
+"""Marked spends on a response curve, in legend order (:func:`curve_rows`' ``kind``)."""
+MARK_LABELS = {
+    "current": "current spend",
+    "recommended": "recommended spend",
+    "what_if": "what-if spend",
+    "saturation": "saturation (marginal ROAS 1)",
+}
+MARK_STYLE = {  # colour, shape
+    "current": (PALETTE[2], "circle"),
+    "recommended": (PALETTE[1], "diamond"),
+    "what_if": (PALETTE[3], "square"),
+    "saturation": (PALETTE[4], "triangle-down"),
+}
 
-    The rows are ``{"channel", "kind", "spend", "revenue"}`` with ``kind``
-    ``observed`` (a week; also ``week``), ``curve`` (a point of the fitted
-    curve), ``current`` or ``recommended`` (the plan's weekly spends).
+
+def curve_rows(
+    key: str, points: Mapping[str, Any], *, panel: str | None = None
+) -> list[dict[str, Any]]:
+    """Return the rows a response-curve chart draws for one channel's points.
+
+    ``points`` is a row's ``points`` in ``/v1/budget/curves``, ``/plan`` or
+    ``/whatif`` (:meth:`~attribution.budget.analysis.CurveSet.points`). Each
+    row has ``channel``, ``panel`` (the facet title: ``panel`` or the
+    channel), ``kind`` (``observed``, ``curve`` or one of :data:`MARKS`),
+    ``spend``, ``revenue`` (``None`` for a mark without a curve),
+    ``revenue_low``, ``revenue_high`` and ``week``. ``api/static/dashboard.html``
+    builds the same rows in JavaScript.
 
     Examples
     --------
-    >>> rows = [{"channel": "Email", "kind": "curve", "spend": 0.0, "revenue": 1.0}]
-    >>> spec = response_curves_chart(rows)
-    >>> spec["columns"], len(spec["spec"]["layer"]), spec["facet"]["field"]
-    (3, 3, 'channel')
+    >>> points = {"observed": [{"week": "2025-01-06", "spend": 10.0, "revenue": 30.0}],
+    ...     "curve": [{"spend": 0.0, "revenue": 0.0, "revenue_low": 0.0, "revenue_high": 0.0}],
+    ...     "marks": [{"label": "current", "spend": 10.0, "revenue": 28.0}],
+    ...     "saturation": {"spend": 40.0, "revenue": 60.0}}
+    >>> [(r["kind"], r["spend"]) for r in curve_rows("Email", points)]
+    [('observed', 10.0), ('curve', 0.0), ('current', 10.0), ('saturation', 40.0)]
     """
+    base = {"channel": key, "panel": panel or key}
+
+    def row(kind: str, p: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            **base,
+            "kind": kind,
+            "spend": p["spend"],
+            "revenue": p.get("revenue"),
+            "revenue_low": p.get("revenue_low"),
+            "revenue_high": p.get("revenue_high"),
+            "week": p.get("week"),
+        }
+
+    rows = [row("observed", p) for p in points.get("observed") or []]
+    rows += [row("curve", p) for p in points.get("curve") or []]
+    rows += [row(m["label"], m) for m in points.get("marks") or [] if m["label"] in MARKS]
+    if points.get("saturation"):
+        rows.append(row("saturation", points["saturation"]))
+    return rows
+
+
+def _curve_layers(marks: Sequence[str]) -> list[alt.Chart]:
+    """Return the layers of a response-curve chart: band, observed weeks, curve, marks."""
     base = _chart(data=False).encode(
         x=alt.X("spend:Q", title="weekly spend", axis=_money_axis(4), scale=_nice(4)),
         y=alt.Y("revenue:Q", title="weekly revenue", axis=_money_axis(4), scale=_nice(4)),
     )
+    band = (
+        base.transform_filter("datum.kind == 'curve' && isValid(datum.revenue_low)")
+        .mark_area(color=PALETTE[0], opacity=0.16)
+        .encode(y="revenue_low:Q", y2="revenue_high:Q", tooltip=alt.value(None))
+    )
     observed = (
         base.transform_filter("datum.kind == 'observed'")
-        .mark_circle(size=22, color="#adb5bd", opacity=0.9)
+        .mark_circle(size=22, color="#98a2b3", opacity=0.85)
         .encode(
             tooltip=[
                 alt.Tooltip("week:T", timeUnit="utcyearmonthdate", format=DATE, title="week of"),
@@ -321,39 +373,113 @@ def response_curves_chart(rows: Rows, *, currency: str = "USD") -> dict[str, Any
             tooltip=[
                 alt.Tooltip("spend:Q", format=MONEY),
                 alt.Tooltip("revenue:Q", format=MONEY, title="predicted revenue"),
+                alt.Tooltip("revenue_low:Q", format=MONEY, title="range from"),
+                alt.Tooltip("revenue_high:Q", format=MONEY, title="range to"),
             ]
         )
     )
-    marks = (
-        base.transform_filter("datum.kind == 'current' || datum.kind == 'recommended'")
-        .mark_point(filled=True, size=90, opacity=1)
-        .encode(
-            color=alt.Color(
-                "kind:N",
-                title=None,
-                scale=alt.Scale(domain=["current", "recommended"], range=[PALETTE[2], PALETTE[1]]),
-                legend=alt.Legend(orient="top"),
-            ),
-            tooltip=[
-                alt.Tooltip("kind:N", title="spend"),
-                alt.Tooltip("spend:Q", format=MONEY),
-                alt.Tooltip("revenue:Q", format=MONEY, title="predicted revenue"),
-            ],
-        )
+    domain = list(marks)
+    labels = "datum.label"  # the legend's text of each mark, as a Vega expression
+    for k in reversed(domain):
+        labels = f"datum.label == '{k}' ? '{MARK_LABELS[k]}' : {labels}"
+    color = alt.Color(
+        "kind:N",
+        title=None,
+        scale=alt.Scale(domain=domain, range=[MARK_STYLE[k][0] for k in domain]),
+        legend=alt.Legend(orient="top", labelExpr=labels, symbolSize=80, labelLimit=240),
     )
+    shape = alt.Shape(
+        "kind:N", scale=alt.Scale(domain=domain, range=[MARK_STYLE[k][1] for k in domain])
+    )
+    kinds = " || ".join(f"datum.kind == '{k}'" for k in domain) or "false"
+    tooltip = [
+        alt.Tooltip("label:N", title="mark"),
+        alt.Tooltip("spend:Q", format=MONEY),
+        alt.Tooltip("revenue:Q", format=MONEY, title="predicted revenue"),
+    ]
+    marked = base.transform_filter(kinds).transform_calculate(
+        label=labels.replace("datum.label", "datum.kind")
+    )
+    # A channel without a curve (no evidence) is held at its current spend, and has no
+    # predicted revenue to sit on: a dashed line marks that spend.
+    rules = (
+        marked.transform_filter("datum.kind == 'current' && !isValid(datum.revenue)")
+        .mark_rule(strokeDash=[4, 3], strokeWidth=1.5)
+        .encode(y=alt.value(0), y2=alt.value("height"), color=color, tooltip=tooltip[:2])
+    )
+    dots = (
+        marked.transform_filter("isValid(datum.revenue)")
+        .mark_point(filled=True, size=110, opacity=1, stroke="white", strokeWidth=1)
+        .encode(color=color, shape=shape, tooltip=tooltip)
+    )
+    return [band, observed, curve, rules, dots]
+
+
+def response_curves_chart(
+    rows: Rows,
+    *,
+    currency: str = "USD",
+    marks: Sequence[str] = ("current", "recommended", "saturation"),
+    panels: Sequence[str] | None = None,
+    columns: int = 3,
+) -> dict[str, Any]:
+    """One panel per channel: its response curve with its range, observed weeks and marked spends.
+
+    The rows are :func:`curve_rows`' (``kind`` ``observed``, ``curve`` or a
+    mark). Each panel shows the curve (line) with its range (shaded), the
+    weeks it was fitted on (grey dots) and ``marks`` (:data:`MARKS`: a
+    coloured shape on the curve, or a dashed line where the channel has no
+    curve). ``panels`` orders the panels (default: alphabetical).
+
+    Examples
+    --------
+    >>> rows = [{"channel": "Email", "panel": "Email", "kind": "curve", "spend": 0.0,
+    ...     "revenue": 1.0}]
+    >>> spec = response_curves_chart(rows)
+    >>> spec["columns"], len(spec["spec"]["layer"]), spec["facet"]["field"]
+    (3, 5, 'panel')
+    >>> spec["spec"]["layer"][4]["encoding"]["color"]["scale"]["domain"]
+    ['current', 'recommended', 'saturation']
+    """
     chart = (
-        alt.layer(observed, curve, marks, data=alt.NamedData(name=TABLE))
+        alt.layer(*_curve_layers(marks), data=alt.NamedData(name=TABLE))
         .properties(width=300, height=190)
         .facet(
             facet=alt.Facet(
-                "channel:N",
+                "panel:N",
                 title=None,
-                header=alt.Header(labelFontSize=12, labelFontWeight="bold", labelColor="#1d2433"),
+                sort=list(panels) if panels else "ascending",
+                header=alt.Header(
+                    labelFontSize=12, labelFontWeight="bold", labelColor="#1d2433", labelLimit=300
+                ),
             ),
-            columns=3,
-            spacing=24,
+            columns=columns,
+            spacing=28,
         )
         .resolve_scale(x="independent", y="independent")
+    )
+    return _finish(chart, rows, currency)
+
+
+def response_curve_chart(
+    rows: Rows,
+    *,
+    currency: str = "USD",
+    marks: Sequence[str] = MARKS,
+) -> dict[str, Any]:
+    """One channel's response curve (the dashboard's, which picks the channel): as one panel.
+
+    The rows are :func:`curve_rows`' for one channel; the marks and their
+    look are those of :func:`response_curves_chart`.
+
+    Examples
+    --------
+    >>> spec = response_curve_chart(None)
+    >>> len(spec["layer"]), spec["layer"][4]["encoding"]["shape"]["scale"]["range"]
+    (5, ['circle', 'diamond', 'square', 'triangle-down'])
+    """
+    chart = alt.layer(*_curve_layers(marks), data=alt.NamedData(name=TABLE)).properties(
+        width="container", height=280
     )
     return _finish(chart, rows, currency)
 
@@ -371,11 +497,12 @@ def _templates(currency: str, by: str) -> dict[str, dict[str, Any]]:
             currency=currency,
         ),
         "funnel": funnel_chart(None, currency=currency),
+        "curve": response_curve_chart(None, currency=currency),
     }
 
 
 def chart_templates(currency: str = "USD", by: str = "channel") -> dict[str, dict[str, Any]]:
-    """Return the dashboard's chart specs without rows: ``trend``, ``lengths``, ``funnel``.
+    """Return the dashboard's chart specs without rows: trend, lengths, funnel and curve.
 
     They are the report's specs (same functions, same look); the dashboard
     adds ``datasets: {table: rows}`` with rows from the ``/v1`` API.
@@ -384,7 +511,7 @@ def chart_templates(currency: str = "USD", by: str = "channel") -> dict[str, dic
     --------
     >>> specs = chart_templates("EUR")
     >>> sorted(specs), "datasets" in specs["trend"], specs["trend"]["data"]
-    (['funnel', 'lengths', 'trend'], False, {'name': 'table'})
+    (['curve', 'funnel', 'lengths', 'trend'], False, {'name': 'table'})
     >>> specs["trend"]["config"]["locale"]["number"]["currency"]
     ['€', '']
     """
@@ -444,14 +571,17 @@ def _finish(chart: alt.TopLevelMixin, rows: Rows, currency: str) -> dict[str, An
 
 
 __all__ = [
+    "MARKS",
     "PALETTE",
     "TABLE",
     "chart_templates",
     "comparison_chart",
+    "curve_rows",
     "distribution_chart",
     "funnel_chart",
     "number_locale",
     "records",
+    "response_curve_chart",
     "response_curves_chart",
     "roas_chart",
     "trend_chart",

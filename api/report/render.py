@@ -234,9 +234,14 @@ def _chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
         )
     if isinstance(data.funnel, dict):
         specs["funnel"] = charts.funnel_chart(_funnel_steps(data.funnel), currency=cur)
-    curves = _curve_rows(data.budget) if isinstance(data.budget, dict) else []
+    curves, panels = _curve_rows(data.budget) if isinstance(data.budget, dict) else ([], [])
     if curves:
-        specs["response-curves"] = charts.response_curves_chart(curves, currency=cur)
+        # The legend lists the marks drawn (no saturation when no curve has one in view).
+        drawn = {r["kind"] for r in curves}
+        marks = [k for k in ("current", "recommended", "saturation") if k in drawn]
+        specs["response-curves"] = charts.response_curves_chart(
+            curves, currency=cur, panels=panels, marks=marks
+        )
     return specs
 
 
@@ -384,28 +389,40 @@ def _budget_table(plan: Mapping[str, Any], cur: str) -> Table:
     return Table(headers, rows)
 
 
-def _curve_rows(plan: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Return the response-curve chart's rows: channels with a curve, one row per point."""
-    out: list[dict[str, Any]] = []
+def _curve_rows(plan: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Return the response-curve chart's rows and its panels in order (curves first).
+
+    Every channel that spent gets a panel: those without a curve show their
+    observed weeks and their spend as a dashed line, titled "no curve";
+    channels that never spent get none.
+
+    Examples
+    --------
+    >>> plan = {"data": [
+    ...     {"channel": "A", "points": {"observed": [{"spend": 1.0, "revenue": 2.0}],
+    ...         "curve": [], "marks": [{"label": "current", "spend": 1.0, "revenue": None}]}},
+    ...     {"channel": "B", "points": {"observed": [], "curve": [{"spend": 0.0, "revenue": 0.0}],
+    ...         "marks": []}},
+    ...     {"channel": "C", "points": {"observed": [{"spend": 0.0, "revenue": 2.0}],
+    ...         "curve": [], "marks": []}}]}
+    >>> rows, panels = _curve_rows(plan)
+    >>> panels, sorted({r["panel"] for r in rows})
+    (['B', 'A · no curve'], ['A · no curve', 'B'])
+    """
+    with_curve: list[dict[str, Any]] = []
+    without: list[dict[str, Any]] = []
+    panels: tuple[list[str], list[str]] = ([], [])
     for r in plan["data"]:
         points = r.get("points") or {}
-        if not points.get("curve"):
-            continue
         key = r["channel"]
-        out += [
-            {"channel": key, "kind": "observed", "week": p.get("week"), "spend": p["spend"],
-             "revenue": p["revenue"]}
-            for p in points.get("observed", [])
-        ]  # fmt: skip
-        out += [
-            {"channel": key, "kind": "curve", "spend": p["spend"], "revenue": p["revenue"]}
-            for p in points["curve"]
-        ]
-        out += [
-            {"channel": key, "kind": m["label"], "spend": m["spend"], "revenue": m["revenue"]}
-            for m in points.get("marks", [])
-        ]
-    return list(json_ready(out))
+        if points.get("curve"):
+            with_curve += charts.curve_rows(key, points)
+            panels[0].append(key)
+        elif any(p["spend"] > 0 for p in points.get("observed") or []):
+            label = f"{key} · no curve"
+            without += charts.curve_rows(key, points, panel=label)
+            panels[1].append(label)
+    return list(json_ready(with_curve + without)), panels[0] + panels[1]
 
 
 __all__ = [

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from attribution.budget.curves import MIN_R2, MIN_WEEKS, ResponseCurve, fit_curves
+from attribution.budget.curves import MIN_R2, MIN_WEEKS, ResponseCurve, curve_value, fit_curves
 from attribution.budget.weekly import current_spend, weekly_panel
 from attribution.constants import DEFAULT_LOOKBACK_DAYS
 from attribution.errors import ParameterError
@@ -30,6 +30,12 @@ from attribution.report import attribute
 from attribution.uncertainty.bootstrap import bootstrap_totals
 
 FloatArray = np.ndarray
+
+BAND_CI = 0.9
+"""Level of the range drawn around each curve (the plan's default ``ci``)."""
+
+SATURATION_REACH = 3.0
+"""A saturation point beyond this many times the largest observed or marked spend is not drawn."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +105,40 @@ class CurveSet:
         return multiple * self.largest.get(key, 0.0)
 
     def points(
-        self, key: str, *, marks: dict[str, float] | None = None, n: int = 41
+        self,
+        key: str,
+        *,
+        marks: dict[str, float] | None = None,
+        n: int = 41,
+        ci: float = BAND_CI,
     ) -> dict[str, Any]:
         """Return what a chart of the key's curve needs: observed weeks, the curve, marked spends.
 
-        ``marks`` are spends to mark on the curve (``current`` is always
-        marked); the grid runs to 1.5 × the largest of the observed and
-        marked spends.
+        ``observed`` are the weeks the curve was fitted on (``week``,
+        ``spend``, ``revenue``). ``curve`` is the curve on ``n`` spends
+        (``spend``, ``revenue``, ``marginal_roas``) with its ``ci`` range
+        (``revenue_low``, ``revenue_high``: quantiles of the bootstrap draws,
+        times the attribution bootstrap when it was run, as the plan's total
+        range). ``marks`` are spends on the curve (``current`` always, plus
+        the ``marks`` given). ``saturation`` is where the marginal ROAS falls
+        below 1 (``None`` without a curve, or when that lies beyond
+        :data:`SATURATION_REACH` × the largest observed or marked spend, or
+        at no spend at all). The grid runs to 1.5 × the largest of the
+        observed, marked and saturation spends.
+
+        Examples
+        --------
+        >>> curves = curves_from_panel(_example_panel(), resamples=20, current_weeks=1)
+        >>> drawn = curves.points("A", marks={"recommended": 1500.0})
+        >>> [m["label"] for m in drawn["marks"]]
+        ['current', 'recommended']
+
+        The true curve's marginal ROAS, 10⁷ / (x + 1,000)², is 1 at x ≈ 2,162:
+
+        >>> abs(drawn["saturation"]["spend"] - 2162) < 150
+        True
+        >>> all(p["revenue_low"] <= p["revenue"] <= p["revenue_high"] for p in drawn["curve"])
+        True
         """
         curve = self.curves.get(key)
         marked = {"current": self.current.get(key, 0.0), **(marks or {})}
@@ -120,15 +153,45 @@ class CurveSet:
                 for w, s, r in curve.points.select("week", "spend", "revenue").iter_rows()
             ]
         result: dict[str, Any] = {"observed": observed, "curve": [], "marks": []}
+        result["saturation"] = None
         if curve is None or not curve.evidence:
             result["marks"] = [{"label": k, "spend": v, "revenue": None} for k, v in marked.items()]
             return result
-        top = 1.5 * max([curve.spend_max, *marked.values()])
-        result["curve"] = curve.grid(top, n).to_dicts()
+        reach = max([curve.spend_max, *marked.values()])
+        saturation = curve.saturation(1.0)
+        if saturation is not None and 0.0 < saturation <= SATURATION_REACH * reach:
+            result["saturation"] = {
+                "spend": saturation,
+                "revenue": float(curve.predict(saturation)),
+            }
+            reach = max(reach, saturation)
+        grid = curve.grid(1.5 * reach, n)
+        low, high = self._band(key, curve, grid["spend"].to_numpy(), ci)
+        result["curve"] = grid.with_columns(revenue_low=low, revenue_high=high).to_dicts()
         result["marks"] = [
             {"label": k, "spend": v, "revenue": float(curve.predict(v))} for k, v in marked.items()
         ]
         return result
+
+    def _band(
+        self, key: str, curve: ResponseCurve, spend: FloatArray, ci: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Return the ``ci`` range of the curve's revenue at each ``spend``: low and high.
+
+        Without curve draws the curve itself is the one draw (as in the plan's range).
+        """
+        if curve.draws.size == 0:
+            values = np.asarray(curve.predict(spend), dtype=float).reshape(1, -1)
+        else:
+            # Every parameter as a column of draws, broadcast over the spends.
+            values = curve_value(curve.kind, spend, curve.draws.T[:, :, np.newaxis])
+        scale = (self.attribution_scale or {}).get(key)
+        if scale is not None and scale.size:
+            # Pair draws as the plan's range does: cycle the shorter set.
+            rows = np.arange(max(values.shape[0], scale.size))
+            values = values[rows % values.shape[0]] * scale[rows % scale.size, np.newaxis]
+        low, high = np.quantile(values, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+        return np.asarray(low, dtype=float), np.asarray(high, dtype=float)
 
     def summary(self, threshold: float | None = None) -> pl.DataFrame:
         """Return one row per key: fit, current spend, average and marginal ROAS, saturation.
@@ -433,6 +496,18 @@ def response_curves(
     )
 
 
+def _example_panel() -> pl.DataFrame:
+    """Twelve weeks of channel ``A`` on the curve 10,000 · x / (x + 1,000), with some noise."""
+    import datetime as dt
+
+    from attribution.budget.curves import _example_weeks
+
+    _, spend, revenue = _example_weeks()
+    noise = 1.0 + 0.05 * np.sin(np.arange(spend.size) * 2.0)
+    weeks = [dt.date(2024, 1, 1) + dt.timedelta(weeks=w) for w in range(spend.size)]
+    return pl.DataFrame({"channel": "A", "week": weeks, "spend": spend, "revenue": revenue * noise})
+
+
 def _example_frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Twenty weeks of one channel whose weekly revenue follows 6,000 · x / (x + 1,000)."""
     import datetime as dt
@@ -465,6 +540,8 @@ def _example_frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
 
 
 __all__ = [
+    "BAND_CI",
+    "SATURATION_REACH",
     "CurveSet",
     "attribution_scale",
     "curves_from_credits",

@@ -498,3 +498,87 @@ def test_plans_keep_their_rails_and_spend_the_budget(
             assert abs(spend - now) <= max_change * now + 1e-6
     spendable = plan.data["upper"].sum()
     assert plan.totals["recommended_spend"] == pytest.approx(min(budget, spendable), rel=1e-6)
+
+
+def test_points_band_holds_the_curve_and_the_truth(curves: CurveSet) -> None:
+    grid = pl.DataFrame(curves.points("Search")["curve"])
+    assert (grid["revenue_low"] <= grid["revenue"] + 1e-6).all()
+    assert (grid["revenue"] <= grid["revenue_high"] + 1e-6).all()
+    assert grid["revenue_low"][0] == grid["revenue_high"][0] == 0.0  # no spend, no revenue
+    # Where the weeks are dense (the middle 80% of the spends seen), the 90% band of a fit on
+    # 52 noisy weeks holds the true curve nearly everywhere. (Towards the ends, the fitted
+    # shape is off by more than the fit's own uncertainty: the band is no guarantee there.)
+    low, high = np.quantile(curves.curves["Search"].points["spend"].to_numpy(), [0.1, 0.9])
+    seen = grid.filter(pl.col("spend").is_between(low, high))
+    assert seen.height >= 5
+    truth = np.array([true_revenue("Search", x) for x in seen["spend"]])
+    inside = (seen["revenue_low"].to_numpy() <= truth) & (truth <= seen["revenue_high"].to_numpy())
+    assert inside.mean() >= 0.8
+
+
+def test_points_band_without_draws_is_the_attribution_bootstrap() -> None:
+    panel = synthetic_panel({"Search": TRUE_CURVES["Search"]})
+    plain = curves_from_panel(panel, resamples=0)
+    scaled = CurveSet(**{**plain.__dict__, "attribution_scale": {"Search": np.array([0.8, 1.2])}})
+    for point in scaled.points("Search")["curve"]:
+        # The 5% and 95% quantiles of {0.8 f, 1.2 f}: 0.8 + 0.05 · 0.4 and 0.8 + 0.95 · 0.4.
+        assert point["revenue_low"] == pytest.approx(0.82 * point["revenue"])
+        assert point["revenue_high"] == pytest.approx(1.18 * point["revenue"])
+    for point in plain.points("Search")["curve"]:
+        assert point["revenue_low"] == point["revenue"] == point["revenue_high"]
+
+
+def test_points_saturation_where_the_next_dollar_returns_one(curves: CurveSet) -> None:
+    # Twelve exact weeks on 10,000 · x / (x + 1,000): slope 10⁷ / (x + 1,000)² = 1 at
+    # x = √10⁷ − 1,000 ≈ 2,162.28.
+    spend = np.linspace(300.0, 2500.0, 12)
+    exact = pl.DataFrame({
+        "channel": "A",
+        "week": [START + dt.timedelta(weeks=w) for w in range(12)],
+        "spend": spend,
+        "revenue": 10_000.0 * spend / (spend + 1_000.0),
+    })  # fmt: skip
+    point = curves_from_panel(exact, resamples=0).points("A")["saturation"]
+    assert point["spend"] == pytest.approx(10_000**0.5 * 10**1.5 - 1_000, rel=1e-3)
+    assert point["revenue"] == pytest.approx(10_000.0 * point["spend"] / (point["spend"] + 1e3))
+    # On a noisy fit: where the fitted curve's marginal ROAS is 1, inside the chart.
+    saturation = curves.points("Search")["saturation"]
+    assert saturation is not None
+    search = curves.curves["Search"]
+    assert float(search.marginal_roas(saturation["spend"])) == pytest.approx(1.0)
+    assert curves.points("Search")["curve"][-1]["spend"] >= saturation["spend"]
+
+
+def test_points_saturation_far_beyond_the_spends_seen_is_not_drawn(curves: CurveSet) -> None:
+    fitted = curves.curves["Search"]
+    # Nearly linear up to 1,000 × the spends seen: its marginal ROAS stays above 1 far out.
+    far = ResponseCurve(**{**fitted.__dict__, "params": {"top": 1e9, "half": 1e8, "shape": 1.0}})
+    assert far.saturation(1.0, limit=1e9) is not None
+    wide = CurveSet(**{**curves.__dict__, "curves": {**curves.curves, "Search": far}})
+    assert wide.points("Search")["saturation"] is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    draws=st.lists(
+        st.tuples(st.floats(100.0, 1e5), st.floats(10.0, 1e4), st.floats(0.5, 3.0)),
+        min_size=1,
+        max_size=12,
+    ),
+    scale=st.lists(st.floats(0.5, 1.5), max_size=6),
+    ci=st.floats(0.5, 0.99),
+)
+def test_band_is_ordered_and_starts_at_zero(
+    curves: CurveSet, draws: list[tuple[float, float, float]], scale: list[float], ci: float
+) -> None:
+    fitted = curves.curves["Search"]
+    drawn = ResponseCurve(**{**fitted.__dict__, "draws": np.array(draws)})
+    scaled = CurveSet(**{**curves.__dict__, "curves": {**curves.curves, "Search": drawn},
+                         "attribution_scale": {"Search": np.array(scale)}})  # fmt: skip
+    grid = scaled.points("Search", ci=ci)["curve"]
+    assert grid[0]["revenue_low"] == grid[0]["revenue_high"] == 0.0
+    for point in grid:
+        assert 0.0 <= point["revenue_low"] <= point["revenue_high"]
+        # Within the range of what the draws (times the scales) can give at that spend.
+        tops = [top for top, _, _ in draws]
+        assert point["revenue_high"] <= max(tops) * max([1.0, *scale]) * (1 + 1e-9)

@@ -116,7 +116,7 @@ def chart_specs(
     Examples
     --------
     >>> sorted(chart_specs("EUR", "campaign"))
-    ['funnel', 'lengths', 'trend']
+    ['curve', 'funnel', 'lengths', 'trend']
     """
     from api.report.charts import chart_templates
 

@@ -38,7 +38,8 @@ def test_budget_curves_table(capsys: Capture, db: str) -> None:
     assert out.startswith("response curves · model linear · stage closed_won · hill · ")
     assert "Paid Social" in out
     assert "threshold_spend" in out
-    assert "note: Paid Search: flat fit" in out
+    assert "note: Paid Search: held at current spend: marginal ROAS at current spend " in out
+    assert "straddles break-even (1.00): the data cannot say whether more spend helps" in out
 
 
 def test_budget_plan_json(capsys: Capture, db: str) -> None:
@@ -57,7 +58,7 @@ def test_budget_plan_json(capsys: Capture, db: str) -> None:
 
 def test_budget_plan_csv_with_bounds(capsys: Capture, db: str) -> None:
     code, out, _ = run(
-        capsys, "budget", "plan", *FAST, "--budget", "19000", "--min", "Display=-20%",
+        capsys, "budget", "plan", *FAST, "--budget", "19000", "--min", "Email=-20%",
         "--lock", "Paid Social", "--format", "csv", "--db", db,
     )  # fmt: skip
     assert code == 0

@@ -104,8 +104,10 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--curve", choices=CURVE_KINDS, default="hill", help="curve shape (default hill)"
     )
     parser.add_argument(
-        "--decay", type=float, default=0.0, help="adstock decay in [0, 1) (default 0)"
-    )
+        "--decay", default="auto", metavar="auto|D",
+        help="adstock decay: auto (default: estimated per channel by profile likelihood) or a "
+        "fixed value in [0, 1), e.g. 0.3",
+    )  # fmt: skip
     parser.add_argument("--budget", type=float, help="total weekly budget (default: current)")
     parser.add_argument(
         "--min", nargs="+", action="extend", metavar="CH=V",

@@ -487,7 +487,10 @@ class CurvesRequest(BaseModel):
     )
     lookback_days: float = Field(default=90.0, gt=0, le=MAX_LOOKBACK_DAYS)
     curve: CurveKind = Field(default="hill", description="Curve shape: hill, power or log.")
-    decay: float = Field(default=0.0, ge=0, lt=1, description="Geometric adstock decay.")
+    decay: Literal["auto"] | float = Field(
+        default="auto",
+        description="Geometric adstock decay: `auto` (estimated per channel) or a value in [0, 1).",
+    )
     bootstrap: int = Field(default=100, ge=0, le=10_000, description="Curve-fit resamples.")
     attribution_bootstrap: int = Field(
         default=0, ge=0, le=10_000, description="Person-level attribution resamples (0: none)."

@@ -55,6 +55,7 @@ PLAN_COLUMNS = (
     "status", "current_spend", "recommended_spend", "change", "change_pct", "lower", "upper",
     "binding", "current_revenue", "predicted_revenue", "revenue_change", "average_roas",
     "roas", "marginal_roas_current", "marginal_roas", "saturation_spend", "threshold_spend",
+    "held_reason",
 )  # fmt: skip
 """Columns of a plan's rows after the key column."""
 
@@ -377,7 +378,7 @@ def _range(
     n = max(p.size for p in parts)
     total = fixed + sum(p[np.arange(n) % p.size] for p in parts)
     q = np.quantile(total, [(1 - ci) / 2, (1 + ci) / 2])
-    methods = ["residual bootstrap of the curve fits"]
+    methods = ["posterior draws of the curve fits"]
     if curves.attribution_scale:
         methods.append("person-level bootstrap of the attribution")
     return float(q[0]), float(q[1]), " × ".join(methods)
@@ -564,11 +565,12 @@ def _row(
         "threshold_spend": (
             curve.saturation(threshold) if has_curve and curve and threshold is not None else None
         ),
+        "held_reason": curve.reason if channel and channel.status == "held" and curve else None,
     }
 
 
 def _plan_schema(by: str) -> dict[str, pl.DataType]:
-    text = {"status", "binding"}
+    text = {"status", "binding", "held_reason"}
     return {
         by: pl.String(),
         **{c: pl.String() if c in text else pl.Float64() for c in PLAN_COLUMNS},

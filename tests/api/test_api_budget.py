@@ -64,13 +64,17 @@ def test_read_curves_unknown_model(
 
 def test_create_plan(budget_client: TestClient) -> None:
     response = budget_client.post(
-        "/v1/budget/plan", json={**FAST, "min": {"Display": "-20%"}, "locks": ["Email"]}
+        "/v1/budget/plan", json={**FAST, "min": {"Paid Social": "-20%"}, "locks": ["Email"]}
     )
     assert response.status_code == 200, response.text
     body = response.json()
     rows = {r["channel"]: r for r in body["data"]}
     assert rows["Email"]["recommended_spend"] == rows["Email"]["current_spend"]
-    assert rows["Display"]["recommended_spend"] >= 0.8 * rows["Display"]["current_spend"] - 1e-6
+    social = rows["Paid Social"]
+    assert social["recommended_spend"] >= 0.8 * social["current_spend"] - 1e-6
+    held = [r for r in rows.values() if r["status"] == "not enough evidence"]
+    assert held
+    assert all(r["held_reason"].startswith("marginal ROAS at current spend ") for r in held)
     for key in ("current_spend", "recommended_spend", "change", "predicted_revenue",
                 "marginal_roas", "points"):  # fmt: skip
         assert key in rows["Paid Social"]

@@ -125,7 +125,7 @@ def test_equal_marginal_roas_at_the_optimum(curves: CurveSet) -> None:
 def test_revenue_range_brackets_the_prediction(curves: CurveSet) -> None:
     totals = plan_budget(curves).totals
     assert totals["revenue_low"] < totals["predicted_revenue"] < totals["revenue_high"]
-    assert totals["range_method"] == "residual bootstrap of the curve fits"
+    assert totals["range_method"] == "posterior draws of the curve fits"
 
 
 def test_s_shaped_curve_from_zero_is_not_stalled() -> None:

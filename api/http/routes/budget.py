@@ -82,7 +82,10 @@ def read_curves(
     stage: Annotated[str | None, Query(description="Conversion stage.")] = None,
     lookback_days: Lookback = 90.0,
     curve: Annotated[CurveKind, Query(description="hill, power or log.")] = "hill",
-    decay: Annotated[float, Query(ge=0, lt=1, description="Adstock decay.")] = 0.0,
+    decay: Annotated[
+        str,
+        Query(description="Adstock decay: `auto` (estimated per channel) or a value in [0, 1)."),
+    ] = "auto",
     threshold: Annotated[
         float | None, Query(gt=0, description="A marginal ROAS threshold.")
     ] = None,

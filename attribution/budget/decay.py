@@ -124,7 +124,8 @@ def decay_profile(
     for decay in grid:
         x = adstock(spend, decay)[mask]
         ref = max(float(np.mean(x)), 1e-9)
-        fit = fit_series(kind, x / ref, y / scale, start=previous)
+        # The next decay's optimum is near this one's: start there only.
+        fit = fit_series(kind, x / ref, y / scale, start=previous, multistart=not previous)
         previous = [fit.theta]
         loglik.append(fit.log_likelihood())
     return DecayProfile(tuple(grid), tuple(loglik))

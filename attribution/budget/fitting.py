@@ -203,6 +203,7 @@ def fit_series(
     prior: Prior | None = None,
     sigma: float | None = None,
     start: Sequence[FloatArray] = (),
+    multistart: bool = True,
 ) -> Fit:
     """Fit a curve to scaled weekly spend ``x`` and revenue ``y`` (posterior mode with a prior).
 
@@ -219,6 +220,9 @@ def fit_series(
         default: estimated from the least-squares fit.
     start
         Extra starting points (e.g. an earlier fit's mode).
+    multistart
+        Also start from :func:`starts` (default); ``False`` starts only from
+        ``start``, for a fit next to one already made.
 
     Returns
     -------
@@ -243,7 +247,8 @@ def fit_series(
         return np.concatenate([data, (theta[1:] - prior.mean) / prior.sd])
 
     best = None
-    for point in [*start, *starts(kind, y)]:
+    points = [*start, *starts(kind, y)] if multistart or not start else list(start)
+    for point in points:
         result = least_squares(
             residuals, np.clip(point, lower, upper), bounds=(lower, upper), max_nfev=200
         )

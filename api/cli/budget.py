@@ -135,7 +135,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         ci=DEFAULT_BUDGET_CI,
         ci_help="level of the predicted-revenue range",
         bootstrap=100,
-        bootstrap_help="resamples behind that range: residual-bootstrap refits of each curve",
+        bootstrap_help="draws behind that range: parameter draws of each curve's fit",
     )
     parser.add_argument(
         "--attribution-bootstrap", type=int, default=0, metavar="N",

@@ -435,8 +435,10 @@ class CurvesPublic(BaseModel):
         description="One row per channel: `status` (`curve`, `not enough evidence`, "
         "`no spend`), `reason`, `r2`, `residual_sd`, `weeks`, `spend_min`, `spend_max`, "
         "`current_spend`, `current_revenue`, `average_roas`, `marginal_roas`, "
-        "`saturation_spend`, `threshold_spend`, `params` and `points` (`observed` weeks, "
-        "`curve` on a grid, `marks` such as `current`)."
+        "`saturation_spend`, `threshold_spend`, `marginal_roas_low` and `marginal_roas_high` "
+        "(the 90% interval at current spend), `decay` (estimated or given), `held_reason` "
+        "(why a channel with spend is held), `pooled`, `decay_profile`, `params` and `points` "
+        "(`observed` weeks, `curve` on a grid, `marks` such as `current`)."
     )
 
 

@@ -42,9 +42,11 @@ def adstock(spend: FloatArray, decay: float) -> FloatArray:
     spend = np.asarray(spend, dtype=float)
     if decay == 0 or spend.size == 0:
         return spend.copy()
-    from scipy.signal import lfilter  # slow to import: only when used
-
-    carried = lfilter([1.0 - decay], [1.0, -decay], spend, zi=[decay * spend[0]])[0]
+    # Lower-triangular weights decayᵗ⁻ᵏ: a few hundred weeks at most, and no overflow.
+    t = np.arange(spend.size)
+    lag = t[:, None] - t[None, :]
+    weights = np.where(lag >= 0, np.power(decay, np.maximum(lag, 0)), 0.0)
+    carried = (1.0 - decay) * (weights @ spend) + np.power(decay, t + 1) * spend[0]
     return np.asarray(carried, dtype=float)
 
 

@@ -98,3 +98,45 @@ def test_budget_bad_pair(capsys: Capture, db: str) -> None:
         "closedloop budget: error: Bad --min 'Display': expected CHANNEL=VALUE, "
         'e.g. --min "Paid Search=-20%".\n'
     )
+
+
+def test_budget_curves_estimate_the_decay_and_report_its_profile(capsys: Capture, db: str) -> None:
+    code, out, _ = run(capsys, "budget", "curves", *FAST, "--format", "json", "--db", db)
+    assert code == 0
+    body = json.loads(out)
+    assert body["decay"] == "auto"
+    assert body["pooling"]["channels"] >= 3
+    assert set(body["pooling"]) == {"channels", "log_half", "log_shape"}
+    fitted = [r for r in body["data"] if r["status"] != "no spend"]
+    for row in fitted:
+        profile = row["decay_profile"]
+        assert set(profile) == {f"{d / 10:.1f}" for d in range(10)}
+        assert max(profile.values()) == 0.0
+        assert row["decay"] in {float(d) for d in profile}
+        assert row["pooled"] is True
+        assert row["marginal_roas_low"] <= row["marginal_roas_high"]
+        held = row["status"] == "not enough evidence"
+        assert (row["held_reason"] is not None) == held
+        if held:
+            assert row["marginal_roas_low"] < 1.0 < row["marginal_roas_high"]
+
+
+def test_budget_curves_with_a_fixed_decay(capsys: Capture, db: str) -> None:
+    code, out, _ = run(
+        capsys, "budget", "curves", *FAST, "--decay", "0.3", "--format", "json", "--db", db
+    )
+    assert code == 0
+    body = json.loads(out)
+    assert body["decay"] == 0.3
+    fitted = [r for r in body["data"] if r["status"] != "no spend"]
+    assert {r["decay"] for r in fitted} == {0.3}
+    assert all(r["decay_profile"] is None for r in fitted)
+
+
+def test_budget_bad_decay(capsys: Capture, db: str) -> None:
+    code, _, err = run(capsys, "budget", "curves", *FAST, "--decay", "fast", "--db", db)
+    assert code == 2
+    assert err == (
+        "closedloop budget: error: The 'decay' parameter must be 'auto' or a number >= 0 and < 1 "
+        "(e.g. 0.3). Got 'fast' instead.\n"
+    )

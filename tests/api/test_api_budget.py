@@ -125,3 +125,21 @@ def test_create_what_if_for_a_channel_without_a_curve(
     response = budget_client.post("/v1/budget/whatif", json={**FAST, "allocation": {"Direct": 100}})
     body = assert_problem(response, 422, "Invalid parameter")
     assert body["detail"].startswith("'Direct' has no response curve (no spend in the costs)")
+
+
+def test_read_curves_with_a_fixed_decay(budget_client: TestClient) -> None:
+    response = budget_client.get("/v1/budget/curves", params={**FAST, "decay": 0.2})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["decay"] == 0.2
+    assert {r["decay"] for r in body["data"] if r["status"] != "no spend"} == {0.2}
+
+
+def test_create_plan_with_a_bad_decay(
+    budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
+) -> None:
+    response = budget_client.post("/v1/budget/plan", json={**FAST, "decay": 1.5})
+    assert_problem(
+        response, 422, "Invalid parameter",
+        "The 'decay' parameter must be >= 0 and < 1. Got 1.5 instead.",
+    )  # fmt: skip

@@ -13,9 +13,12 @@ import datetime as dt
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from attribution.budget.curves import curve_value, fit_portfolio
 from attribution.budget.decay import adstock, decay_profile
+from attribution.budget.pooling import random_effects
 
 START = dt.date(2024, 1, 1)
 # channel: (top, half, shape, base weekly spend); half is 0.8–1.2 × base, shape 1.1–1.4.
@@ -119,3 +122,18 @@ def test_held_channel_reason_carries_its_interval() -> None:
         f"marginal ROAS at current spend {held.marginal_low:.2f}–{held.marginal_high:.2f} "
         "(90% interval) straddles break-even (1.00): the data cannot say whether more spend helps"
     )
+
+
+@given(
+    estimates=st.lists(st.floats(-3, 3, allow_nan=False), min_size=3, max_size=8),
+    noise=st.floats(0.001, 4.0),
+)
+def test_random_effects_mean_lies_among_the_estimates(estimates: list[float], noise: float) -> None:
+    values = np.array(estimates)
+    mu, tau, se = random_effects(values, np.full(values.size, noise))
+    assert values.min() - 1e-9 <= mu <= values.max() + 1e-9
+    assert tau > 0
+    assert se > 0
+    # Order does not matter.
+    again = random_effects(values[::-1].copy(), np.full(values.size, noise))
+    assert again == pytest.approx((mu, tau, se), rel=1e-5, abs=1e-6)

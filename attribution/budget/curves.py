@@ -609,7 +609,9 @@ def fit_portfolio(
         )
     enough = [s for s in prepared if s.x.size >= min_weeks]
     own = {s.key: s.fit(kind) for s in enough}
-    pooling = estimate_pooling(kind, list(own.values())) if pool else None
+    # A channel that never earned has no shape to learn from.
+    earning = [own[s.key] for s in enough if np.any(s.y > 0)]
+    pooling = estimate_pooling(kind, earning) if pool else None
     curves: dict[str, ResponseCurve] = {}
     for series in prepared:
         check_cancelled()

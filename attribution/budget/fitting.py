@@ -51,6 +51,9 @@ _BOUNDS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "log": ((np.log(1e-4), np.log(0.01)), (np.log(1e4), np.log(50.0))),
 }
 
+MIN_SIGMA = 1e-3
+"""Smallest residual standard deviation a fit claims, in scaled units (0.1% of mean revenue)."""
+
 _RIDGE = 1e-6
 """Added to the Hessian's diagonal so a parameter the data says nothing about gets a huge
 variance instead of a singular matrix."""
@@ -258,10 +261,11 @@ def fit_series(
     theta = np.asarray(best.x, dtype=float)
     rss = float(np.sum((fit_value(kind, x, theta) - y) ** 2))
     if sigma is None:
-        scale = float(np.sqrt(rss / max(x.size - theta.size, 1)))
+        # A perfect fit (or revenue all zero) would claim infinite precision: floor the noise.
+        scale = max(float(np.sqrt(rss / max(x.size - theta.size, 1))), MIN_SIGMA)
     jac = np.asarray(best.jac, dtype=float)
     if sigma is None:
-        jac = jac / max(scale, 1e-9)
+        jac = jac / scale
     hessian = jac.T @ jac + _RIDGE * np.eye(theta.size)
     cov = np.linalg.inv(hessian)
     return Fit(kind, theta, 0.5 * (cov + cov.T), scale, rss, int(x.size))
@@ -269,6 +273,7 @@ def fit_series(
 
 __all__ = [
     "FIT_NAMES",
+    "MIN_SIGMA",
     "Fit",
     "Prior",
     "bounds",

@@ -137,3 +137,34 @@ def test_random_effects_mean_lies_among_the_estimates(estimates: list[float], no
     # Order does not matter.
     again = random_effects(values[::-1].copy(), np.full(values.size, noise))
     assert again == pytest.approx((mu, tau, se), rel=1e-5, abs=1e-6)
+
+
+def test_channels_that_never_earned_do_not_set_the_portfolio_shape() -> None:
+    # A channel with zero revenue fits perfectly (all zeros) and would claim a perfectly known
+    # shape; it must not shrink the others' prior to a point.
+    rng = np.random.default_rng(0)
+    series = {
+        "Zero": (rng.uniform(100, 200, 20), np.zeros(20)),
+        "Good": (rng.uniform(100, 1_000, 20), None),
+        "Noisy": (rng.uniform(100, 1_000, 20), rng.uniform(500, 3_000, 20)),
+        "Const": (np.full(20, 500.0), rng.uniform(900, 1_100, 20)),
+    }
+    frames = []
+    for key, (spend, revenue) in series.items():
+        if revenue is None:
+            revenue = 3_000 * spend / (spend + 400)
+        frames.append(
+            pl.DataFrame({"channel": key, "week": range(20), "spend": spend, "revenue": revenue})
+        )
+    curves, pooling = fit_portfolio(pl.concat(frames), decay=0.0, resamples=0)
+    assert pooling is not None
+    assert pooling.channels == 3
+    zero = curves["Zero"]
+    assert zero.evidence  # it earns nothing at the margin: the plan may cut it
+    assert zero.marginal_high is not None
+    assert zero.marginal_high < 1e-6
+    const = curves["Const"]
+    assert const.marginal_low is not None
+    assert const.marginal_high is not None
+    # Average ROAS 2 at constant spend: the slope is the portfolio's guess, not a certainty.
+    assert const.marginal_high - const.marginal_low > 0.5

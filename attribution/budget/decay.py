@@ -83,7 +83,9 @@ class DecayProfile:
         """
         top = max(self.loglik)
         return {
-            f"{d:.1f}": round(ll - top, 3) for d, ll in zip(self.decays, self.loglik, strict=True)
+            # + 0.0 turns a -0.0 into 0.0.
+            f"{d:.1f}": round(ll - top, 3) + 0.0
+            for d, ll in zip(self.decays, self.loglik, strict=True)
         }
 
 

@@ -14,7 +14,9 @@ from api.cli import main
 from ingest import Store, ingest_files
 
 DATA = Path(__file__).resolve().parent.parent / "examples" / "data"
-FAST = ("--model", "linear", "--stage", "closed_won", "--bootstrap", "20", "--seed", "1")
+# Views count over the lookback: the example data's Paid Social then has a curve to plan with.
+FAST = ("--model", "linear", "--stage", "closed_won", "--bootstrap", "20", "--seed", "1",
+        "--view-window-days", "90")  # fmt: skip
 
 Capture = pytest.CaptureFixture[str]
 
@@ -41,7 +43,8 @@ def test_budget_curves_table(capsys: Capture, db: str) -> None:
     assert out.startswith("response curves · model linear · stage closed_won · hill · ")
     assert "Paid Social" in out
     assert "threshold_spend" in out
-    assert "note: Paid Search: flat fit" in out
+    assert "note: Paid Search: held at current spend: marginal ROAS at current spend " in out
+    assert "straddles break-even (1.00): the data cannot say whether more spend helps" in out
 
 
 def test_budget_plan_json(capsys: Capture, db: str) -> None:
@@ -60,7 +63,7 @@ def test_budget_plan_json(capsys: Capture, db: str) -> None:
 
 def test_budget_plan_csv_with_bounds(capsys: Capture, db: str) -> None:
     code, out, _ = run(
-        capsys, "budget", "plan", *FAST, "--budget", "19000", "--min", "Display=-20%",
+        capsys, "budget", "plan", *FAST, "--budget", "19000", "--min", "Email=-20%",
         "--lock", "Paid Social", "--format", "csv", "--db", db,
         "--view-window-days", "90",  # Display's impressions count: it has a curve
     )  # fmt: skip
@@ -154,18 +157,20 @@ def test_budget_max_change_none_and_bad(capsys: Capture, db: str) -> None:
 
 
 def test_budget_cut_to_zero_needs_allow_zero(capsys: Capture, db: str) -> None:
-    views = ("--view-window-days", "90")  # Display's impressions are its evidence
-    code, _, err = run(capsys, "budget", "plan", *FAST, *views, "--min", "Display=0", "--db", db)
+    views: tuple[str, ...] = ()
+    code, _, err = run(
+        capsys, "budget", "plan", *FAST, *views, "--min", "Paid Social=0", "--db", db
+    )
     assert code == 2
-    assert '--allow-zero "Display"' in err
+    assert '--allow-zero "Paid Social"' in err
     code, out, err = run(
-        capsys, "budget", "plan", *FAST, *views, "--min", "Display=0", "--allow-zero",
+        capsys, "budget", "plan", *FAST, *views, "--min", "Paid Social=0", "--allow-zero",
         "--format", "json", "--db", db,
     )  # fmt: skip
     assert code == 0, err
     body = json.loads(out)
     assert body["allow_zero"] is True
-    display = next(r for r in body["data"] if r["channel"] == "Display")
+    display = next(r for r in body["data"] if r["channel"] == "Paid Social")
     assert display["lower"] == 0
 
 
@@ -219,3 +224,45 @@ def test_budget_is_quiet_when_piped(capsys: Capture, db: str) -> None:
     assert code == 0
     assert out
     assert err == ""
+
+
+def test_budget_curves_estimate_the_decay_and_report_its_profile(capsys: Capture, db: str) -> None:
+    code, out, _ = run(capsys, "budget", "curves", *FAST, "--format", "json", "--db", db)
+    assert code == 0
+    body = json.loads(out)
+    assert body["decay"] == "auto"
+    assert body["pooling"]["channels"] >= 3
+    assert set(body["pooling"]) == {"channels", "log_half", "log_shape"}
+    fitted = [r for r in body["data"] if r["status"] != "no spend"]
+    for row in fitted:
+        profile = row["decay_profile"]
+        assert set(profile) == {f"{d / 10:.1f}" for d in range(10)}
+        assert max(profile.values()) == 0.0
+        assert row["decay"] in {float(d) for d in profile}
+        assert row["pooled"] is True
+        assert row["marginal_roas_low"] <= row["marginal_roas_high"]
+        held = row["status"] == "not enough evidence"
+        assert (row["held_reason"] is not None) == held
+        if held:
+            assert row["marginal_roas_low"] < 1.0 < row["marginal_roas_high"]
+
+
+def test_budget_curves_with_a_fixed_decay(capsys: Capture, db: str) -> None:
+    code, out, _ = run(
+        capsys, "budget", "curves", *FAST, "--decay", "0.3", "--format", "json", "--db", db
+    )
+    assert code == 0
+    body = json.loads(out)
+    assert body["decay"] == 0.3
+    fitted = [r for r in body["data"] if r["status"] != "no spend"]
+    assert {r["decay"] for r in fitted} == {0.3}
+    assert all(r["decay_profile"] is None for r in fitted)
+
+
+def test_budget_bad_decay(capsys: Capture, db: str) -> None:
+    code, _, err = run(capsys, "budget", "curves", *FAST, "--decay", "fast", "--db", db)
+    assert code == 2
+    assert err == (
+        "closedloop budget: error: The 'decay' parameter must be 'auto' or a number >= 0 and < 1 "
+        "(e.g. 0.3). Got 'fast' instead.\n"
+    )

@@ -148,8 +148,10 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--curve", choices=CURVE_KINDS, default="hill", help="curve shape (default hill)"
     )
     parser.add_argument(
-        "--decay", type=float, default=0.0, help="adstock decay in [0, 1) (default 0)"
-    )
+        "--decay", default="auto", metavar="auto|D",
+        help="adstock decay: auto (default: estimated per channel by profile likelihood) or a "
+        "fixed value in [0, 1), e.g. 0.3",
+    )  # fmt: skip
     parser.add_argument(
         "--period", choices=BUDGET_PERIODS, default="week",
         help="the period of --budget, --min, --max, --allocation and of the plan: week "
@@ -195,7 +197,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         ci=DEFAULT_BUDGET_CI,
         ci_help="level of the predicted-revenue range",
         bootstrap=100,
-        bootstrap_help="resamples behind that range: residual-bootstrap refits of each curve",
+        bootstrap_help="draws behind that range: parameter draws of each curve's fit",
     )
     parser.add_argument(
         "--attribution-bootstrap", type=int, default=0, metavar="N",

@@ -528,9 +528,12 @@ class CurvesPublic(BaseModel):
         description="One row per channel: `status` (`curve`, `not enough evidence`, "
         "`no spend`), `reason`, `r2`, `residual_sd`, `weeks`, `spend_min`, `spend_max`, "
         "`current_spend`, `current_revenue`, `average_roas`, `marginal_roas`, "
-        "`saturation_spend`, `threshold_spend`, `params` and `points` (`observed` weeks, "
-        "`curve` on a grid with its 90% range `revenue_low`/`revenue_high`, `marks` such as "
-        "`current`, and the `saturation` point where the marginal ROAS falls below 1)."
+        "`saturation_spend`, `threshold_spend`, `marginal_roas_low` and `marginal_roas_high` "
+        "(the 90% interval at current spend), `decay` (estimated or given), `held_reason` "
+        "(why a channel with spend is held), `pooled`, `decay_profile`, `params` and `points` "
+        "(`observed` weeks, `curve` on a grid with its 90% range `revenue_low`/`revenue_high`, "
+        "`marks` such as `current`, and the `saturation` point where the marginal ROAS falls "
+        "below 1)."
     )
 
 
@@ -601,7 +604,10 @@ class CurvesRequest(BaseModel):
         description="Days a view (an impression) counts (default 1).",
     )
     curve: CurveKind = Field(default="hill", description="Curve shape: hill, power or log.")
-    decay: float = Field(default=0.0, ge=0, lt=1, description="Geometric adstock decay.")
+    decay: Literal["auto"] | float = Field(
+        default="auto",
+        description="Geometric adstock decay: `auto` (estimated per channel) or a value in [0, 1).",
+    )
     bootstrap: int = Field(default=100, ge=0, le=10_000, description="Curve-fit resamples.")
     attribution_bootstrap: int = Field(
         default=0, ge=0, le=10_000, description="Person-level attribution resamples (0: none)."

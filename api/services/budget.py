@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
 from api.services.context import Context
 from api.services.queries import CurvesQuery
 from api.services.results import Result
@@ -78,14 +80,20 @@ def curves_table(fitted: CurveSet, threshold: float | None = None) -> str:
     True
     """
     summary = fitted.summary(threshold)
-    shown = summary.select(
-        fitted.by, "status", "r2", "weeks", "current_spend", "average_roas", "marginal_roas",
-        "saturation_spend", *(["threshold_spend"] if threshold else []),
+    interval = pl.format(
+        "{}–{}", pl.col("marginal_roas_low").round(2), pl.col("marginal_roas_high").round(2)
+    ).fill_null("—")
+    shown = summary.with_columns(interval.alias("mROAS 90%")).select(
+        fitted.by, "status", "r2", "weeks", "decay", "current_spend", "average_roas",
+        "marginal_roas", "mROAS 90%", "saturation_spend",
+        *(["threshold_spend"] if threshold else []),
     )  # fmt: skip
     table = text_table(shown, text_width=40)
     meta = fitted.meta
     notes = [
-        f"{row[fitted.by]}: {row['reason']}"
+        f"{row[fitted.by]}: held at current spend: {row['held_reason']}"
+        if row["held_reason"]
+        else f"{row[fitted.by]}: {row['reason']}"
         for row in summary.to_dicts()
         if row["status"] != "curve"
     ]

@@ -541,7 +541,8 @@ class CurvesQuery:
     stage: str | None = None
     lookback_days: float = 90.0
     curve: str = "hill"
-    decay: float = 0.0
+    decay: float | str = "auto"
+    """``auto`` (each channel's decay estimated), or a fixed adstock decay in ``[0, 1)``."""
     bootstrap: int = 100
     attribution_bootstrap: int = 0
     seed: int = 0
@@ -556,6 +557,9 @@ class CurvesQuery:
         check_journey(self.journey)
         object.__setattr__(self, "lookback_days", float(self.lookback_days))
         touch_windows(self.lookback_days, self.click_window_days, self.view_window_days)
+        from attribution.budget.curves import parse_decay
+
+        object.__setattr__(self, "decay", parse_decay(self.decay))
         if isinstance(self.bootstrap, bool) or not 0 <= self.bootstrap <= 10_000:
             raise ParameterError(
                 "The 'bootstrap' parameter must be >= 0 and <= 10000. "

@@ -5,7 +5,10 @@ Pure computation on polars frames, in four steps:
 - :mod:`~attribution.budget.weekly`: weekly spend and weekly attributed
   revenue per channel (revenue dated at the touch);
 - :mod:`~attribution.budget.curves`: a saturating response curve per channel
-  (Hill by default), its fit quality and its evidence;
+  (Hill by default), its shape pooled with the other channels'
+  (:mod:`~attribution.budget.pooling`), its adstock decay estimated
+  (:mod:`~attribution.budget.decay`), its fit quality and whether the data can
+  say which direction helps;
 - :mod:`~attribution.budget.plan`: the spend per channel that maximises
   predicted revenue under a budget, guard rails, bounds, locks and caps;
 - :mod:`~attribution.budget.whatif`: predicted revenue of a given allocation.

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from attribution.budget.curves import MIN_R2, MIN_WEEKS, ResponseCurve, curve_value, fit_curves
+from attribution.budget.curves import (
+    AUTO,
+    MIN_WEEKS,
+    ResponseCurve,
+    curve_value,
+    fit_portfolio,
+)
 from attribution.budget.weekly import current_spend, weekly_panel
 from attribution.constants import DEFAULT_LOOKBACK_DAYS
 from attribution.errors import ParameterError
@@ -133,10 +139,13 @@ class CurveSet:
         >>> [m["label"] for m in drawn["marks"]]
         ['current', 'recommended']
 
-        The true curve's marginal ROAS, 10⁷ / (x + 1,000)², is 1 at x ≈ 2,162:
+        The true curve's marginal ROAS, 10⁷ / (x + 1,000)², is 1 at x ≈ 2,162,
+        about where the current spend (2,500) sits: whether more spend helps is
+        not known there, so the channel is held and its panel marks no
+        saturation point:
 
-        >>> abs(drawn["saturation"]["spend"] - 2162) < 150
-        True
+        >>> curves.curves["A"].evidence, drawn["saturation"] is None
+        (False, True)
         >>> all(p["revenue_low"] <= p["revenue"] <= p["revenue_high"] for p in drawn["curve"])
         True
         """
@@ -199,8 +208,12 @@ class CurveSet:
         Columns: ``by``, ``status``, ``reason``, ``curve``, ``r2``,
         ``residual_sd``, ``weeks``, ``spend_min``, ``spend_max``,
         ``current_spend``, ``current_revenue``, ``average_roas``,
-        ``marginal_roas``, ``saturation_spend`` (marginal ROAS below 1) and
-        ``threshold_spend`` (below ``threshold``, when given).
+        ``marginal_roas``, ``saturation_spend`` (marginal ROAS below 1),
+        ``threshold_spend`` (below ``threshold``, when given), then
+        ``marginal_roas_low`` and ``marginal_roas_high`` (the 90% interval of
+        the marginal ROAS at current spend, also for a held channel),
+        ``decay`` (the adstock decay used, estimated or given) and
+        ``held_reason`` (why a channel with spend is held; else null).
         """
         rows = []
         for key in self.keys:
@@ -228,6 +241,10 @@ class CurveSet:
                     "threshold_spend": (
                         curve.saturation(threshold) if ok and curve and threshold else None
                     ),
+                    "marginal_roas_low": curve.marginal_low if curve else None,
+                    "marginal_roas_high": curve.marginal_high if curve else None,
+                    "decay": curve.decay if curve else None,
+                    "held_reason": curve.reason if curve and not curve.evidence else None,
                 }
             )
         return pl.DataFrame(rows, schema=_summary_schema(self.by), orient="row")
@@ -240,6 +257,8 @@ class CurveSet:
             curve = self.curves.get(key)
             item = json_ready(row)
             item["params"] = curve.params if curve and curve.evidence else None
+            item["pooled"] = curve.pooled if curve else None
+            item["decay_profile"] = curve.profile.to_dict() if curve and curve.profile else None
             if points:
                 item["points"] = self.points(key)
             data.append(item)
@@ -247,11 +266,12 @@ class CurveSet:
 
 
 def _summary_schema(by: str) -> dict[str, pl.DataType]:
-    text = {by, "status", "reason", "curve"}
+    text = {by, "status", "reason", "curve", "held_reason"}
     names = [
         by, "status", "reason", "curve", "r2", "residual_sd", "weeks", "spend_min",
         "spend_max", "current_spend", "current_revenue", "average_roas", "marginal_roas",
-        "saturation_spend", "threshold_spend",
+        "saturation_spend", "threshold_spend", "marginal_roas_low", "marginal_roas_high",
+        "decay", "held_reason",
     ]  # fmt: skip
     return {
         n: pl.String() if n in text else pl.Int64() if n == "weeks" else pl.Float64() for n in names
@@ -264,14 +284,14 @@ def curves_from_credits(
     *,
     by: str = "channel",
     kind: str = "hill",
-    decay: float = 0.0,
+    decay: float | str = AUTO,
+    pool: bool = True,
     date_by: str = "touch",
     min_completeness: float = 0.7,
     current_weeks: int = 4,
     resamples: int = 100,
     seed: int = 0,
     min_weeks: int = MIN_WEEKS,
-    min_r2: float = MIN_R2,
     attribution_scale: dict[str, FloatArray] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> CurveSet:
@@ -292,8 +312,8 @@ def curves_from_credits(
     """
     panel = weekly_panel(credits, costs, by, date_by=date_by, min_completeness=min_completeness)
     return curves_from_panel(
-        panel, by=by, kind=kind, decay=decay, current_weeks=current_weeks,
-        resamples=resamples, seed=seed, min_weeks=min_weeks, min_r2=min_r2,
+        panel, by=by, kind=kind, decay=decay, pool=pool, current_weeks=current_weeks,
+        resamples=resamples, seed=seed, min_weeks=min_weeks,
         attribution_scale=attribution_scale, meta={"date_by": date_by, **(meta or {})},
     )  # fmt: skip
 
@@ -303,12 +323,12 @@ def curves_from_panel(
     *,
     by: str = "channel",
     kind: str = "hill",
-    decay: float = 0.0,
+    decay: float | str = AUTO,
+    pool: bool = True,
     current_weeks: int = 4,
     resamples: int = 100,
     seed: int = 0,
     min_weeks: int = MIN_WEEKS,
-    min_r2: float = MIN_R2,
     attribution_scale: dict[str, FloatArray] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> CurveSet:
@@ -331,9 +351,10 @@ def curves_from_panel(
         panel = panel.with_columns(pl.lit(7, pl.Int64).alias("days"))
     if "used" not in panel.columns:
         panel = panel.with_columns(pl.lit(True).alias("used"))
-    curves = fit_curves(
-        panel, by, kind=kind, decay=decay, resamples=resamples, seed=seed,
-        min_weeks=min_weeks, min_r2=min_r2,
+    current = current_spend(panel, by, current_weeks)
+    curves, pooling = fit_portfolio(
+        panel, by, kind=kind, decay=decay, pool=pool, current=current, resamples=resamples,
+        seed=seed, min_weeks=min_weeks,
     )  # fmt: skip
     used = panel.filter(pl.col("used"))
     n_used = max(used["week"].n_unique(), 1)
@@ -343,7 +364,7 @@ def curves_from_panel(
     return CurveSet(
         by=by,
         curves=curves,
-        current=current_spend(panel, by, current_weeks),
+        current=current,
         revenue=dict(zip(revenue[by].to_list(), revenue["revenue"].to_list(), strict=True)),
         largest=dict(zip(largest[by].to_list(), largest["spend"].to_list(), strict=True)),
         panel=panel,
@@ -351,6 +372,7 @@ def curves_from_panel(
         meta={
             "curve": kind,
             "decay": decay,
+            "pooling": pooling.to_dict() if pooling else None,
             "weeks_used": used["week"].n_unique(),
             "current_weeks": current_weeks,
             **(meta or {}),
@@ -406,7 +428,8 @@ def response_curves(
     stage: str | None = None,
     lookback_days: float = DEFAULT_LOOKBACK_DAYS,
     kind: str = "hill",
-    decay: float = 0.0,
+    decay: float | str = AUTO,
+    pool: bool = True,
     date_by: str = "touch",
     min_completeness: float = 0.7,
     current_weeks: int = 4,
@@ -427,14 +450,20 @@ def response_curves(
         As in :func:`attribution.attribute`: the curves rest on whichever
         model the user trusts.
     kind, decay
-        Curve shape (``hill``, ``power``, ``log``) and adstock decay.
+        Curve shape (``hill``, ``power``, ``log``) and adstock decay:
+        ``"auto"`` (default) estimates each channel's by profile likelihood
+        (:mod:`attribution.budget.decay`), a number fixes it for all.
+    pool
+        Shrink each channel's curve shape toward the portfolio's
+        (:mod:`attribution.budget.pooling`; default true).
     date_by, min_completeness
         How revenue is dated, and which recent weeks are too incomplete to
         use (see :mod:`attribution.budget.weekly`).
     current_weeks
         "Current" spend is the mean weekly spend of this many last full weeks.
     resamples
-        Residual-bootstrap refits of each curve (the fit's uncertainty).
+        Parameter draws of each curve's fit kept for the revenue ranges (the
+        fit's uncertainty).
     attribution_resamples
         Person-level bootstrap resamples of the attribution (its
         uncertainty); 0 skips it.
@@ -476,6 +505,7 @@ def response_curves(
         by=by,
         kind=kind,
         decay=decay,
+        pool=pool,
         date_by=date_by,
         min_completeness=min_completeness,
         current_weeks=current_weeks,

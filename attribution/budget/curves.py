@@ -19,21 +19,29 @@ at unlimited spend, ``half`` the spend that earns half of it.
 Optional geometric adstock carries spend over into later weeks: the spend
 that drives week ``t`` is ``(1 − decay) · Σₖ decayᵏ · x₍ₜ₋ₖ₎``. The weights sum
 to 1, so at a steady weekly spend ``x`` the adstocked spend is ``x`` and
-the curve reads directly as "revenue per week at ``x`` per week".
+the curve reads directly as "revenue per week at ``x`` per week". By
+default (``decay="auto"``) each channel's decay is estimated from its data
+by profile likelihood (:mod:`attribution.budget.decay`).
 
-Fitting uses :func:`scipy.optimize.least_squares` (trust region, bounded)
-from several starts on spend and revenue scaled to about 1, and keeps the
-best. A channel whose data cannot support a curve is marked
-``evidence=False`` with the reason: too few weeks with spend, spend that
-hardly varied, or a fit that explains too little of the weekly variation
-(a flat fit). Uncertainty comes from a residual bootstrap: the fitted values
-plus resampled residuals are refitted ``resamples`` times; the parameter
-draws give ranges for predictions.
+:func:`fit_curves` fits every channel with **partial pooling**: each
+channel's least-squares fit (:mod:`attribution.budget.fitting`) feeds a
+portfolio prior on the curves' shape (:mod:`attribution.budget.pooling`),
+and every channel is refitted with it. The uncertainty of each curve is the
+Laplace approximation of that fit; its draws give the interval of the
+marginal ROAS at current spend and the ranges of predictions.
+
+A channel is **held** (``evidence=False``) only when it has too few weeks
+with spend to fit (:data:`MIN_WEEKS`), or when the :data:`HOLD_LEVEL`
+interval of its marginal ROAS at current spend contains :data:`BREAK_EVEN`:
+then the data cannot say whether the next dollar returns more or less than
+it costs, so neither more nor less spend is recommended. ``reason`` says
+which, with the figure that decided it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +49,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from attribution.budget.decay import DecayProfile, adstock, decay_profile
+from attribution.budget.fitting import Fit, Prior, fit_series, to_money
+from attribution.budget.pooling import Pooling, estimate_pooling
 from attribution.cancel import check_cancelled
 from attribution.errors import ParameterError
 from attribution.progress import report_progress
@@ -57,21 +68,20 @@ PARAMS: dict[str, tuple[str, ...]] = {
 }
 """Parameter names of each curve shape, in order."""
 
-# Bounds in scaled units (spend / largest spend, revenue / largest revenue).
-_BOUNDS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "hill": ((0.0, 0.02, 0.5), (1e3, 20.0, 3.0)),
-    "power": ((0.0, 0.05), (1e3, 1.0)),
-    "log": ((0.0, 0.01), (1e4, 20.0)),
-}
-
 MIN_WEEKS = 8
 """Fewest weeks with spend a curve is fitted on."""
 
-MIN_SPEND_CV = 0.1
-"""Smallest coefficient of variation of weekly spend that can show a curve's shape."""
+HOLD_LEVEL = 0.9
+"""Level of the marginal-ROAS interval that decides whether a channel is held."""
 
-MIN_R2 = 0.2
-"""Smallest R² of a curve trusted for a recommendation."""
+BREAK_EVEN = 1.0
+"""Marginal ROAS at which the next dollar returns exactly what it costs."""
+
+HOLD_DRAWS = 400
+"""Parameter draws behind the marginal-ROAS interval."""
+
+AUTO = "auto"
+"""The ``decay`` that asks for each channel's decay to be estimated."""
 
 
 def require_kind(kind: str) -> None:
@@ -103,6 +113,31 @@ def require_decay(decay: float) -> None:
     """
     if not 0.0 <= decay < 1.0:
         raise ParameterError(f"The 'decay' parameter must be >= 0 and < 1. Got {decay!r} instead.")
+
+
+def parse_decay(value: float | str) -> float | str:
+    """Return ``"auto"`` (estimate per channel) or a fixed decay in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> parse_decay("auto"), parse_decay("0.3"), parse_decay(0.0)
+    ('auto', 0.3, 0.0)
+    >>> parse_decay("fast")
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: The 'decay' parameter must be 'auto' or a number >= 0 ...
+    """
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
+    try:
+        decay = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            "The 'decay' parameter must be 'auto' or a number >= 0 and < 1 "
+            f"(e.g. 0.3). Got {value!r} instead."
+        ) from None
+    require_decay(decay)
+    return decay
 
 
 def curve_value(
@@ -152,25 +187,6 @@ def curve_slope(
     return np.asarray(scale / (half + x), dtype=float)
 
 
-def adstock(spend: FloatArray, decay: float) -> FloatArray:
-    """Carry spend over geometrically: ``(1 − decay) · Σₖ decayᵏ · x₍ₜ₋ₖ₎``.
-
-    Examples
-    --------
-    >>> adstock(np.array([100.0, 0.0, 0.0]), 0.5).tolist()
-    [50.0, 25.0, 12.5]
-    >>> adstock(np.array([100.0, 100.0]), 0.0).tolist()
-    [100.0, 100.0]
-    """
-    require_decay(decay)
-    out = np.empty_like(spend, dtype=float)
-    carry = 0.0
-    for t, x in enumerate(spend):
-        carry = decay * carry + (1.0 - decay) * float(x)
-        out[t] = carry
-    return out
-
-
 @dataclass(frozen=True)
 class ResponseCurve:
     """A fitted response curve of one channel (or campaign), with its evidence.
@@ -186,7 +202,8 @@ class ResponseCurve:
     decay
         Adstock decay used (0: none).
     evidence
-        Whether the data supports the curve; ``reason`` says why not.
+        Whether the curve is trusted for a recommendation; ``reason`` says
+        why not (the channel is then held at its current spend).
     r2, residual_sd
         Fit quality: share of the weekly variance explained, and the
         standard deviation of the weekly residuals (money).
@@ -197,7 +214,13 @@ class ResponseCurve:
     points
         The observed weeks: ``week``, ``spend`` (adstocked), ``revenue``.
     draws
-        Parameter draws of the residual bootstrap, ``(resamples, n_params)``.
+        Parameter draws of the fit's posterior (Laplace), ``(resamples, n_params)``.
+    marginal_low, marginal_high
+        The :data:`HOLD_LEVEL` interval of the marginal ROAS at current spend.
+    profile
+        The decay's profile likelihood, when the decay was estimated.
+    pooled
+        Whether the curve's shape was pooled with the portfolio's.
     """
 
     key: str
@@ -213,6 +236,10 @@ class ResponseCurve:
     spend_max: float
     points: pl.DataFrame = field(repr=False)
     draws: FloatArray = field(repr=False)
+    marginal_low: float | None = None
+    marginal_high: float | None = None
+    profile: DecayProfile | None = field(default=None, repr=False)
+    pooled: bool = False
 
     @property
     def theta(self) -> tuple[float, ...]:
@@ -309,84 +336,163 @@ class ResponseCurve:
             "n_points": self.n_points,
             "spend_min": self.spend_min,
             "spend_max": self.spend_max,
+            "marginal_roas_low": self.marginal_low,
+            "marginal_roas_high": self.marginal_high,
+            "decay_profile": self.profile.to_dict() if self.profile else None,
+            "pooled": self.pooled,
         }
 
 
-def _jacobian(kind: str, x: FloatArray, theta: FloatArray) -> FloatArray:
-    """Return the derivatives of the curve at ``x`` with respect to its parameters."""
-    x = np.maximum(x, 1e-12)
-    if kind == "hill":
-        top, half, shape = theta
-        ratio = np.power(x / half, shape)
-        share = 1.0 / (1.0 + ratio) ** 2
-        return np.column_stack(
-            [
-                ratio / (1.0 + ratio),
-                -top * share * shape * ratio / half,
-                top * share * ratio * np.log(x / half),
-            ]
+@dataclass(frozen=True)
+class _Series:
+    """One channel's fitted weeks: adstocked spend, revenue and the scales of the fit."""
+
+    key: str
+    weeks: list[Any]
+    x: FloatArray
+    y: FloatArray
+    decay: float
+    profile: DecayProfile | None
+    current: float
+
+    @property
+    def ref(self) -> float:
+        return max(float(np.mean(self.x)), 1e-9) if self.x.size else 1.0
+
+    @property
+    def scale(self) -> float:
+        return max(float(np.mean(np.abs(self.y))), 1e-9) if self.y.size else 1.0
+
+    def fit(self, kind: str, prior: Prior | None = None, unpooled: Fit | None = None) -> Fit:
+        xn, yn = self.x / self.ref, self.y / self.scale
+        if prior is None or unpooled is None:
+            return fit_series(kind, xn, yn)
+        at_prior = np.concatenate([unpooled.theta[:1], prior.mean])
+        return fit_series(
+            kind, xn, yn, prior=prior, sigma=unpooled.sigma, start=[unpooled.theta, at_prior]
         )
-    if kind == "power":
-        scale, exponent = theta
-        power = np.power(x, exponent)
-        return np.column_stack([power, scale * power * np.log(x)])
-    scale, half = theta
-    return np.column_stack([np.log1p(x / half), -scale * x / (half * (half + x))])
 
 
-def _fit_scaled(kind: str, x: FloatArray, y: FloatArray, starts: list[FloatArray]) -> FloatArray:
-    lower, upper = (np.asarray(b, dtype=float) for b in _BOUNDS[kind])
-
-    def residuals(theta: FloatArray) -> FloatArray:
-        return curve_value(kind, x, theta) - y
-
-    def jacobian(theta: FloatArray) -> FloatArray:
-        return _jacobian(kind, x, theta)
-
-    best: FloatArray | None = None
-    from scipy.optimize import least_squares  # slow to import: only when used
-
-    best_cost = np.inf
-    for start in starts:
-        result = least_squares(
-            residuals, np.clip(start, lower, upper), jac=jacobian, bounds=(lower, upper),
-            max_nfev=200,
-        )  # fmt: skip
-        if result.cost < best_cost:
-            best, best_cost = result.x, float(result.cost)
-    assert best is not None
-    return best
-
-
-def _starts(kind: str, x: FloatArray, y: FloatArray) -> list[FloatArray]:
-    level = max(float(np.mean(y)), 1e-3)
-    mid = max(float(np.median(x)), 1e-3)
-    starts: list[FloatArray] = []
-    if kind == "hill":
-        for half in (0.3, 1.0, 3.0):
-            for shape in (1.0, 2.0):
-                value = float(curve_value("hill", mid, (1.0, half, shape)))
-                starts.append(np.array([level / max(value, 1e-3), half, shape]))
-    elif kind == "power":
-        for exponent in (0.3, 0.7, 1.0):
-            starts.append(np.array([level / mid**exponent, exponent]))
+def _series(
+    key: str,
+    weeks: Sequence[Any],
+    spend: FloatArray,
+    revenue: FloatArray,
+    *,
+    kind: str,
+    decay: float | str,
+    used: npt.NDArray[np.bool_] | None,
+    current: float | None,
+    min_weeks: int,
+) -> _Series:
+    spend = np.asarray(spend, dtype=float)
+    revenue = np.asarray(revenue, dtype=float)
+    mask = np.ones(spend.size, dtype=bool) if used is None else np.asarray(used, dtype=bool)
+    # The same weeks whatever the decay, so the decays' likelihoods compare.
+    mask = mask & (spend > 0)
+    profile = None
+    if decay == AUTO:
+        if int(mask.sum()) >= min_weeks:
+            profile = decay_profile(kind, spend, revenue, mask)
+        chosen = profile.chosen if profile else 0.0
     else:
-        for half in (0.1, 1.0, 5.0):
-            starts.append(np.array([level / np.log1p(mid / half), half]))
-    return starts
+        chosen = float(decay)
+        require_decay(chosen)
+    carried = adstock(spend, chosen)
+    now = float(np.mean(spend[-4:])) if current is None and spend.size else current or 0.0
+    return _Series(
+        key=key,
+        weeks=[w for w, m in zip(weeks, mask, strict=True) if m],
+        x=carried[mask],
+        y=revenue[mask],
+        decay=chosen,
+        profile=profile,
+        current=now,
+    )
 
 
-def _to_money(kind: str, theta: FloatArray, xs: float, ys: float) -> FloatArray:
-    out = np.array(theta, dtype=float)
-    if kind == "hill":
-        out[0] *= ys
-        out[1] *= xs
-    elif kind == "power":
-        out[0] *= ys / xs ** theta[1]
-    else:
-        out[0] *= ys
-        out[1] *= xs
-    return out
+def _too_few(series: _Series, kind: str, min_weeks: int) -> ResponseCurve:
+    names = PARAMS[kind]
+    x = series.x
+    return ResponseCurve(
+        key=series.key,
+        kind=kind,
+        params=dict.fromkeys(names, float("nan")),
+        decay=series.decay,
+        evidence=False,
+        reason=f"only {x.size} weeks with spend (need at least {min_weeks})",
+        r2=None,
+        residual_sd=None,
+        n_points=int(x.size),
+        spend_min=float(x.min()) if x.size else 0.0,
+        spend_max=float(x.max()) if x.size else 0.0,
+        points=_points(series),
+        draws=np.zeros((0, len(names))),
+        profile=series.profile,
+    )
+
+
+def _points(series: _Series) -> pl.DataFrame:
+    return pl.DataFrame({"week": series.weeks, "spend": series.x, "revenue": series.y})
+
+
+def _marginal_interval(
+    kind: str, draws: FloatArray, spend: float, level: float
+) -> tuple[float, float]:
+    slopes = curve_slope(kind, spend, tuple(draws.T))
+    low, high = np.quantile(slopes, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    return float(low), float(high)
+
+
+def _curve(
+    series: _Series,
+    kind: str,
+    fit: Fit,
+    *,
+    pooled: bool,
+    resamples: int,
+    seed: int,
+    level: float,
+) -> ResponseCurve:
+    """Turn a fit into a curve in money units, with its draws and the hold verdict."""
+    money = to_money(kind, fit.theta, series.ref, series.scale)
+    names = PARAMS[kind]
+    params = {name: float(v) for name, v in zip(names, money, strict=True)}
+    residual = series.y - curve_value(kind, series.x, money)
+    rss = float(np.sum(residual**2))
+    total = float(np.sum((series.y - series.y.mean()) ** 2))
+    r2 = 1.0 - rss / total if total > 0 else 0.0
+    sd = float(np.sqrt(rss / max(series.x.size - len(names), 1)))
+    # Seeded by the key too, so a channel's draws do not depend on which others were fitted.
+    rng = np.random.default_rng([seed, zlib.crc32(series.key.encode())])
+    draws = to_money(kind, fit.draws(max(HOLD_DRAWS, resamples), rng), series.ref, series.scale)
+    low, high = _marginal_interval(kind, draws, series.current, level)
+    held = low < BREAK_EVEN < high
+    reason = (
+        f"marginal ROAS at current spend {low:.2f}–{high:.2f} ({level:.0%} interval) straddles "
+        f"break-even ({BREAK_EVEN:.2f}): the data cannot say whether more spend helps"
+        if held
+        else None
+    )
+    return ResponseCurve(
+        key=series.key,
+        kind=kind,
+        params=params,
+        decay=series.decay,
+        evidence=not held,
+        reason=reason,
+        r2=r2,
+        residual_sd=sd,
+        n_points=int(series.x.size),
+        spend_min=float(series.x.min()),
+        spend_max=float(series.x.max()),
+        points=_points(series),
+        draws=draws[:resamples] if resamples > 0 else np.zeros((0, len(names))),
+        marginal_low=low,
+        marginal_high=high,
+        profile=series.profile,
+        pooled=pooled,
+    )
 
 
 def fit_curve(
@@ -396,15 +502,15 @@ def fit_curve(
     revenue: FloatArray,
     *,
     kind: str = "hill",
-    decay: float = 0.0,
+    decay: float | str = AUTO,
     used: npt.NDArray[np.bool_] | None = None,
+    current: float | None = None,
     resamples: int = 100,
     seed: int = 0,
     min_weeks: int = MIN_WEEKS,
-    min_r2: float = MIN_R2,
-    on_refit: Callable[[], None] | None = None,
+    level: float = HOLD_LEVEL,
 ) -> ResponseCurve:
-    """Fit one channel's response curve to its weekly spend and attributed revenue.
+    """Fit one channel's response curve on its own data (no pooling).
 
     Parameters
     ----------
@@ -416,17 +522,20 @@ def fit_curve(
     kind
         ``hill`` (default), ``power`` or ``log``.
     decay
-        Geometric adstock decay in ``[0, 1)``; 0 (default) is none.
+        ``"auto"`` (default: estimated, :mod:`attribution.budget.decay`) or a
+        geometric adstock decay in ``[0, 1)``.
     used
         Which weeks to fit on (default all); the others still feed adstock.
+    current
+        Current weekly spend, where the marginal ROAS decides whether the
+        channel is held (default: the mean of the last 4 weeks).
     resamples
-        Residual-bootstrap refits for the uncertainty (0: none).
+        Parameter draws kept for prediction ranges (0: none).
     seed
-        Seed of the bootstrap.
-    min_weeks, min_r2
-        Evidence thresholds (:data:`MIN_WEEKS`, :data:`MIN_R2`).
-    on_refit
-        Called after each bootstrap refit (to report progress).
+        Seed of the draws.
+    min_weeks, level
+        Fewest weeks with spend to fit on (:data:`MIN_WEEKS`), and the level
+        of the marginal-ROAS interval (:data:`HOLD_LEVEL`).
 
     Returns
     -------
@@ -441,94 +550,100 @@ def fit_curve(
     'only 2 weeks with spend (need at least 8)'
     """
     require_kind(kind)
-    require_decay(decay)
-    spend = np.asarray(spend, dtype=float)
-    revenue = np.asarray(revenue, dtype=float)
-    carried = adstock(spend, decay) if decay > 0 else spend
-    mask = np.ones(spend.size, dtype=bool) if used is None else np.asarray(used, dtype=bool)
-    mask &= carried > 0
-    x, y = carried[mask], revenue[mask]
-    points = pl.DataFrame(
-        {
-            "week": [w for w, m in zip(weeks, mask, strict=True) if m],
-            "spend": x,
-            "revenue": y,
-        }
+    series = _series(
+        key, weeks, spend, revenue, kind=kind, decay=decay, used=used, current=current,
+        min_weeks=min_weeks,
+    )  # fmt: skip
+    if series.x.size < min_weeks:
+        return _too_few(series, kind, min_weeks)
+    return _curve(
+        series, kind, series.fit(kind), pooled=False, resamples=resamples, seed=seed, level=level
     )
-    names = PARAMS[kind]
-    empty = np.zeros((0, len(names)))
 
-    def verdict(reason: str, r2: float | None = None, sd: float | None = None) -> ResponseCurve:
-        return ResponseCurve(
-            key=key,
-            kind=kind,
-            params=dict.fromkeys(names, float("nan")) if r2 is None else params,
-            decay=decay,
-            evidence=False,
-            reason=reason,
-            r2=r2,
-            residual_sd=sd,
-            n_points=int(x.size),
-            spend_min=float(x.min()) if x.size else 0.0,
-            spend_max=float(x.max()) if x.size else 0.0,
-            points=points,
-            draws=empty,
-        )
 
-    params: dict[str, float] = {}
-    if x.size < min_weeks:
-        return verdict(f"only {x.size} weeks with spend (need at least {min_weeks})")
-    cv = float(np.std(x) / np.mean(x))
-    if cv < MIN_SPEND_CV:
-        return verdict(
-            f"weekly spend hardly varied (coefficient of variation {cv:.2f}; "
-            f"need {MIN_SPEND_CV:.2f}), so the data cannot show how revenue responds to it"
+def fit_portfolio(
+    panel: pl.DataFrame,
+    by: str = "channel",
+    *,
+    kind: str = "hill",
+    decay: float | str = AUTO,
+    pool: bool = True,
+    current: dict[str, float] | None = None,
+    resamples: int = 100,
+    seed: int = 0,
+    min_weeks: int = MIN_WEEKS,
+    level: float = HOLD_LEVEL,
+) -> tuple[dict[str, ResponseCurve], Pooling | None]:
+    """Fit every key's curve with its shape pooled toward the portfolio's; return the prior too.
+
+    Each key with enough weeks is first fitted on its own; those fits give
+    the portfolio prior (:func:`~attribution.budget.pooling.estimate_pooling`;
+    ``None`` with fewer than three, or with ``pool=False``); each key is then
+    refitted with it. Parameters are those of :func:`fit_curve`; ``current``
+    maps keys to their current weekly spend.
+
+    Examples
+    --------
+    >>> panel = _example_panel()
+    >>> curves, pooling = fit_portfolio(panel, resamples=0)
+    >>> sorted(curves), pooling.channels, curves["A"].pooled
+    (['A', 'B', 'C'], 3, True)
+    """
+    require_kind(kind)
+    groups = [
+        (key, rows)
+        for (key,), rows in panel.sort(by, "week").group_by(by, maintain_order=True)
+        if float(rows["spend"].sum()) > 0
+    ]
+    # Progress: three steps a key (its decay profile and series, its own fit, its pooled fit).
+    total, done = 3 * len(groups), 0
+
+    def step(count: int = 1) -> None:
+        nonlocal done
+        done += count
+        report_progress("curve fits", done, total, "fits")
+
+    prepared: list[_Series] = []
+    for key, rows in groups:
+        check_cancelled()
+        step()
+        prepared.append(
+            _series(
+                str(key),
+                rows["week"].to_list(),
+                rows["spend"].to_numpy(),
+                rows["revenue"].to_numpy(),
+                kind=kind,
+                decay=decay,
+                used=rows["used"].to_numpy() if "used" in rows.columns else None,
+                current=(current or {}).get(str(key)),
+                min_weeks=min_weeks,
+            )
         )
-    xs, ys = float(x.max()), max(float(np.abs(y).max()), 1e-9)
-    xn, yn = x / xs, y / ys
-    theta = _fit_scaled(kind, xn, yn, _starts(kind, xn, yn))
-    money = _to_money(kind, theta, xs, ys)
-    params = {name: float(v) for name, v in zip(names, money, strict=True)}
-    fitted = curve_value(kind, x, money)
-    residual = y - fitted
-    total = float(np.sum((y - y.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(residual**2)) / total if total > 0 else 0.0
-    sd = float(np.sqrt(np.sum(residual**2) / max(x.size - len(names), 1)))
-    if r2 < min_r2:
-        return verdict(
-            f"flat fit: the curve explains {max(r2, 0.0):.0%} of the weekly variation "
-            f"(need {min_r2:.0%})",
-            r2,
-            sd,
-        )
-    draws = empty
-    if resamples > 0:
-        rng = np.random.default_rng(seed)
-        fitted_n = curve_value(kind, xn, theta)
-        res_n = yn - fitted_n
-        rows = []
-        for _ in range(resamples):
-            check_cancelled()
-            y_star = fitted_n + rng.choice(res_n, size=res_n.size, replace=True)
-            rows.append(_to_money(kind, _fit_scaled(kind, xn, y_star, [theta]), xs, ys))
-            if on_refit is not None:
-                on_refit()
-        draws = np.array(rows)
-    return ResponseCurve(
-        key=key,
-        kind=kind,
-        params=params,
-        decay=decay,
-        evidence=True,
-        reason=None,
-        r2=r2,
-        residual_sd=sd,
-        n_points=int(x.size),
-        spend_min=float(x.min()),
-        spend_max=float(x.max()),
-        points=points,
-        draws=draws,
-    )
+    enough = [s for s in prepared if s.x.size >= min_weeks]
+    own = {}
+    for series in enough:
+        own[series.key] = series.fit(kind)
+        step()
+    step(len(prepared) - len(enough))  # keys with too few weeks are not fitted
+    # A channel that never earned has no shape to learn from.
+    earning = [own[s.key] for s in enough if np.any(s.y > 0)]
+    pooling = estimate_pooling(kind, earning) if pool else None
+    curves: dict[str, ResponseCurve] = {}
+    for series in prepared:
+        check_cancelled()
+        step()
+        if series.key not in own:
+            curves[series.key] = _too_few(series, kind, min_weeks)
+            continue
+        fit = own[series.key]
+        if pooling is not None:
+            fit = series.fit(kind, pooling.prior, fit)
+        curves[series.key] = _curve(
+            series, kind, fit, pooled=pooling is not None, resamples=resamples, seed=seed,
+            level=level,
+        )  # fmt: skip
+    return curves, pooling
 
 
 def fit_curves(
@@ -536,17 +651,18 @@ def fit_curves(
     by: str = "channel",
     *,
     kind: str = "hill",
-    decay: float = 0.0,
+    decay: float | str = AUTO,
+    pool: bool = True,
+    current: dict[str, float] | None = None,
     resamples: int = 100,
     seed: int = 0,
     min_weeks: int = MIN_WEEKS,
-    min_r2: float = MIN_R2,
+    level: float = HOLD_LEVEL,
 ) -> dict[str, ResponseCurve]:
     """Fit a curve for every key of a :func:`~attribution.budget.weekly.weekly_panel` that spent.
 
-    Keys that never spent get no curve (their ROI is undefined). Progress is
-    reported (:func:`attribution.progress.report_progress`) as ``curve fits``:
-    one fit and ``resamples`` bootstrap refits per key.
+    Keys that never spent get no curve (their ROI is undefined). The curves'
+    shapes are pooled (:func:`fit_portfolio`) unless ``pool=False``.
 
     Examples
     --------
@@ -556,40 +672,10 @@ def fit_curves(
     >>> list(fit_curves(panel, resamples=0))
     ['A']
     """
-    curves: dict[str, ResponseCurve] = {}
-    groups = [
-        (str(key), rows)
-        for (key,), rows in panel.sort(by, "week").group_by(by, maintain_order=True)
-        if float(rows["spend"].sum()) > 0
-    ]
-    per_key = 1 + max(resamples, 0)
-    total = len(groups) * per_key
-    done = 0
-
-    def refitted() -> None:
-        nonlocal done
-        done += 1
-        report_progress("curve fits", done, total, "fits")
-
-    for index, (key, rows) in enumerate(groups):
-        refitted()
-        curves[key] = fit_curve(
-            key,
-            rows["week"].to_list(),
-            rows["spend"].to_numpy(),
-            rows["revenue"].to_numpy(),
-            kind=kind,
-            decay=decay,
-            used=rows["used"].to_numpy() if "used" in rows.columns else None,
-            resamples=resamples,
-            seed=seed,
-            min_weeks=min_weeks,
-            min_r2=min_r2,
-            on_refit=refitted,
-        )
-        if done < (index + 1) * per_key:  # no refits for a key without evidence
-            done = (index + 1) * per_key
-            report_progress("curve fits", done, total, "fits")
+    curves, _ = fit_portfolio(
+        panel, by, kind=kind, decay=decay, pool=pool, current=current, resamples=resamples,
+        seed=seed, min_weeks=min_weeks, level=level,
+    )  # fmt: skip
     return curves
 
 
@@ -599,10 +685,24 @@ def _example_weeks() -> tuple[list[int], FloatArray, FloatArray]:
     return list(range(12)), spend, 10_000.0 * spend / (spend + 1_000.0)
 
 
+def _example_panel() -> pl.DataFrame:
+    """Three channels on Hill curves of similar shape, with a little noise, 20 weeks each."""
+    rng = np.random.default_rng(3)
+    frames = []
+    for key, top, half in (("A", 10_000.0, 1_000.0), ("B", 6_000.0, 800.0), ("C", 3_000.0, 500.0)):
+        spend = half * rng.uniform(0.4, 2.5, 20)
+        revenue = top * spend / (spend + half) * rng.lognormal(0.0, 0.05, 20)
+        frames.append(pl.DataFrame({"channel": key, "week": range(20), "spend": spend,
+                                    "revenue": revenue}))  # fmt: skip
+    return pl.concat(frames)
+
+
 __all__ = [
+    "AUTO",
+    "BREAK_EVEN",
+    "HOLD_DRAWS",
+    "HOLD_LEVEL",
     "KINDS",
-    "MIN_R2",
-    "MIN_SPEND_CV",
     "MIN_WEEKS",
     "PARAMS",
     "ResponseCurve",
@@ -611,6 +711,8 @@ __all__ = [
     "curve_value",
     "fit_curve",
     "fit_curves",
+    "fit_portfolio",
+    "parse_decay",
     "require_decay",
     "require_kind",
 ]

@@ -76,6 +76,7 @@ PLAN_COLUMNS = (
     "recommended_weekly", "lower", "upper", "binding", "current_revenue", "predicted_revenue",
     "revenue_change", "average_roas", "roas", "marginal_roas_current", "marginal_roas",
     "saturation_spend", "threshold_spend",
+    "held_reason",
 )  # fmt: skip
 """Columns of a plan's rows after the key column."""
 
@@ -491,7 +492,7 @@ def _range(
     n = max(p.size for p in parts)
     total = fixed + sum(p[np.arange(n) % p.size] for p in parts)
     q = np.quantile(total, [(1 - ci) / 2, (1 + ci) / 2])
-    methods = ["residual bootstrap of the curve fits"]
+    methods = ["posterior draws of the curve fits"]
     if curves.attribution_scale:
         methods.append("person-level bootstrap of the attribution")
     return float(q[0]), float(q[1]), " × ".join(methods)
@@ -763,11 +764,12 @@ def _row(
         "threshold_spend": (
             curve.saturation(threshold) if has_curve and curve and threshold is not None else None
         ),
+        "held_reason": curve.reason if channel and channel.status == "held" and curve else None,
     }
 
 
 def _plan_schema(by: str) -> dict[str, pl.DataType]:
-    text = {"status", "binding"}
+    text = {"status", "binding", "held_reason"}
     return {
         by: pl.String(),
         **{c: pl.String() if c in text else pl.Float64() for c in PLAN_COLUMNS},

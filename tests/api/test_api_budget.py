@@ -23,7 +23,13 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
-FAST: dict[str, Any] = {"model": "linear", "stage": "closed_won", "bootstrap": 20}
+# Views count over the lookback: the example data's Paid Social then has a curve to plan with.
+FAST: dict[str, Any] = {
+    "model": "linear",
+    "stage": "closed_won",
+    "bootstrap": 20,
+    "view_window_days": 90,
+}
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +81,17 @@ def test_read_curves_unknown_model(
 def test_create_plan(budget_client: TestClient) -> None:
     response = budget_client.post(
         "/v1/budget/plan",
-        # Display's impressions count past the default 1-day view window here, so it has a curve.
-        json={**FAST, "view_window_days": 90, "min": {"Display": "-20%"}, "locks": ["Email"]},
+        json={**FAST, "view_window_days": 90, "min": {"Paid Social": "-20%"}, "locks": ["Email"]},
     )
     assert response.status_code == 200, response.text
     body = response.json()
     rows = {r["channel"]: r for r in body["data"]}
     assert rows["Email"]["recommended_spend"] == rows["Email"]["current_spend"]
-    assert rows["Display"]["recommended_spend"] >= 0.8 * rows["Display"]["current_spend"] - 1e-6
+    social = rows["Paid Social"]
+    assert social["recommended_spend"] >= 0.8 * social["current_spend"] - 1e-6
+    held = [r for r in rows.values() if r["status"] == "not enough evidence"]
+    assert held
+    assert all(r["held_reason"].startswith("marginal ROAS at current spend ") for r in held)
     for key in ("current_spend", "recommended_spend", "change", "predicted_revenue",
                 "marginal_roas", "points"):  # fmt: skip
         assert key in rows["Paid Social"]
@@ -159,15 +168,15 @@ def test_create_plan_without_rail(budget_client: TestClient) -> None:
             **FAST,
             "view_window_days": 90,  # Display's impressions are its evidence
             "max_change": None,
-            "allow_zero": ["Display"],
+            "allow_zero": ["Paid Social"],
             "points": False,
         },
     )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["max_change"] is None
-    assert body["allow_zero"] == ["Display"]
-    display = next(r for r in body["data"] if r["channel"] == "Display")
+    assert body["allow_zero"] == ["Paid Social"]
+    display = next(r for r in body["data"] if r["channel"] == "Paid Social")
     assert display["lower"] == 0
 
 
@@ -193,11 +202,11 @@ def test_create_plan_cut_to_zero_needs_allow_zero(
     budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
 ) -> None:
     response = budget_client.post(
-        "/v1/budget/plan", json={**FAST, "view_window_days": 90, "min": {"Display": 0}}
+        "/v1/budget/plan", json={**FAST, "view_window_days": 90, "min": {"Paid Social": 0}}
     )
     body = assert_problem(response, 422, "Invalid parameter")
     assert body["detail"].startswith(
-        "The minimum of 'Display' (0 per week) cuts it below 10% of its current spend"
+        "The minimum of 'Paid Social' (0 per week) cuts it below 10% of its current spend"
     )
 
 
@@ -220,15 +229,34 @@ def test_budget_routes_are_held_to_the_time_limit() -> None:
         assert not path.startswith(limits.UNTIMED_PREFIXES)
 
 
-def test_a_plan_past_the_time_limit_stops_in_the_curve_fits(budget_db: Path) -> None:
+def test_a_plan_past_the_time_limit_stops_in_its_resamples(budget_db: Path) -> None:
     # What CLOSEDLOOP_COMPUTE_TIMEOUT does to a request (answered 504): cancel its work. The
-    # curve bootstrap checks at every refit, so 10,000 refits stop within one of the limit.
+    # attribution bootstrap behind the curves' range checks at every block of resamples, so
+    # 2,000 of them stop within one block of the limit.
     services = Services.for_store(Store(budget_db))
-    query = PlanQuery(CurvesQuery.create("linear", stage="closed_won", bootstrap=10_000))
+    query = PlanQuery(CurvesQuery.create("linear", stage="closed_won", attribution_bootstrap=2_000))
     scope = Cancellation()
-    timer = threading.Timer(0.5, scope.cancel, (limits.ComputeTimeoutError, "too long"))
+    timer = threading.Timer(0.2, scope.cancel, (limits.ComputeTimeoutError, "too long"))
     started = time.monotonic()
     timer.start()
     with scope.active(), pytest.raises(limits.ComputeTimeoutError, match="too long"):
         services.plan(query)
     assert time.monotonic() - started < 10
+
+
+def test_read_curves_with_a_fixed_decay(budget_client: TestClient) -> None:
+    response = budget_client.get("/v1/budget/curves", params={**FAST, "decay": 0.2})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["decay"] == 0.2
+    assert {r["decay"] for r in body["data"] if r["status"] != "no spend"} == {0.2}
+
+
+def test_create_plan_with_a_bad_decay(
+    budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
+) -> None:
+    response = budget_client.post("/v1/budget/plan", json={**FAST, "decay": 1.5})
+    assert_problem(
+        response, 422, "Invalid parameter",
+        "The 'decay' parameter must be >= 0 and < 1. Got 1.5 instead.",
+    )  # fmt: skip

@@ -142,7 +142,7 @@ def test_equal_marginal_roas_at_the_optimum(curves: CurveSet) -> None:
 def test_revenue_range_brackets_the_prediction(curves: CurveSet) -> None:
     totals = plan_budget(curves).totals
     assert totals["revenue_low"] < totals["predicted_revenue"] < totals["revenue_high"]
-    assert totals["range_method"] == "residual bootstrap of the curve fits"
+    assert totals["range_method"] == "posterior draws of the curve fits"
 
 
 def test_s_shaped_curve_from_zero_is_not_stalled() -> None:
@@ -172,24 +172,34 @@ def test_one_channel_gets_the_whole_budget() -> None:
     assert plan.warnings == []
 
 
-def test_channel_with_no_spend_variation_is_held() -> None:
+def test_channel_with_no_spend_variation_is_held_with_its_interval() -> None:
+    # Constant spend pins the revenue at that spend, not the slope: the slope comes from the
+    # portfolio's shapes, with their spread, and that spread straddles break-even here.
     panel = synthetic_panel().with_columns(
         pl.when(pl.col("channel") == "Video")
         .then(1_500.0)
         .otherwise(pl.col("spend"))
         .alias("spend")
     )
-    curves = curves_from_panel(panel, resamples=0)
+    curves = curves_from_panel(panel, resamples=0, decay=0.0)
     assert curves.status("Video") == "not enough evidence"
-    reason = curves.curves["Video"].reason
-    assert reason is not None
-    assert reason.startswith("weekly spend hardly varied")
+    fitted = curves.curves["Video"]
+    assert fitted.pooled
+    observed = float(panel.filter(pl.col("channel") == "Video")["revenue"].mean())  # type: ignore[arg-type]
+    assert float(fitted.predict(1_500.0)) == pytest.approx(observed, rel=0.02)
+    assert fitted.marginal_low is not None
+    assert fitted.marginal_high is not None
+    assert fitted.marginal_low < 1.0 < fitted.marginal_high
+    assert fitted.reason == (
+        f"marginal ROAS at current spend {fitted.marginal_low:.2f}–{fitted.marginal_high:.2f} "
+        "(90% interval) straddles break-even (1.00): the data cannot say whether more spend helps"
+    )
     plan = plan_budget(curves)
     video = plan.data.filter(pl.col("channel") == "Video").row(0, named=True)
     assert video["status"] == "not enough evidence"
     assert video["recommended_spend"] == video["current_spend"] == 1_500.0
     assert video["marginal_roas"] is None
-    assert any("'Video' (weekly spend hardly varied" in w for w in plan.warnings)
+    assert any("'Video' (marginal ROAS at current spend" in w for w in plan.warnings)
 
 
 def test_too_few_weeks_is_not_enough_evidence() -> None:
@@ -198,14 +208,14 @@ def test_too_few_weeks_is_not_enough_evidence() -> None:
     assert curves.curves["Search"].reason == "only 5 weeks with spend (need at least 8)"
 
 
-def test_flat_fit_is_not_enough_evidence() -> None:
+def test_unrelated_revenue_is_held_when_its_interval_straddles_break_even() -> None:
     rng = np.random.default_rng(1)
-    spend = rng.uniform(1_000, 5_000, 30)
-    revenue = rng.uniform(0, 10_000, 30)  # unrelated to spend
-    curve = fit_curve("Noise", list(range(30)), spend, revenue, resamples=0)
+    spend = rng.uniform(1_000, 5_000, 12)
+    revenue = rng.uniform(0, 10_000, 12)  # unrelated to spend: average ROAS about 1.7
+    curve = fit_curve("Noise", list(range(12)), spend, revenue, resamples=0, decay=0.0)
     assert not curve.evidence
     assert curve.reason is not None
-    assert curve.reason.startswith("flat fit")
+    assert curve.reason.startswith("marginal ROAS at current spend ")
 
 
 def test_zero_budget_spends_nothing(curves: CurveSet) -> None:
@@ -453,13 +463,17 @@ def test_a_period_plan_is_the_weekly_plan_times_its_weeks(
 
 
 def test_quarter_by_hand() -> None:
-    # One channel at 1,000 a week now (spend varies around it); a quarter's budget of 13,000
-    # is 1,000 a week, so the plan keeps it and reports 13,000 and 1,000.
+    # One channel; a quarter's budget of 13 × its current weekly spend is that spend each
+    # week, so the plan keeps it and reports the quarter's amount and the week's.
     panel = synthetic_panel({"Search": (60_000.0, 8_000.0, 1.0, 1_000.0)}, weeks=20)
     curves = curves_from_panel(panel, resamples=0)
-    plan = plan_budget(curves, 13_000.0, period="quarter", max_change=None)
+    weekly = curves.current["Search"]
+    plan = plan_budget(curves, 13 * weekly, period="quarter", max_change=None)
     row = plan.data.row(0, named=True)
-    assert (row["recommended_spend"], row["recommended_weekly"]) == pytest.approx((13_000, 1_000))
+    assert (row["recommended_spend"], row["recommended_weekly"]) == pytest.approx(
+        (13 * weekly, weekly)
+    )
+    assert (row["current_spend"], row["current_weekly"]) == pytest.approx((13 * weekly, weekly))
 
 
 def test_unknown_period_is_an_error(curves: CurveSet) -> None:

@@ -98,7 +98,10 @@ def read_curves(
     click_window_days: ClickWindow = None,
     view_window_days: ViewWindow = None,
     curve: Annotated[CurveKind, Query(description="hill, power or log.")] = "hill",
-    decay: Annotated[float, Query(ge=0, lt=1, description="Adstock decay.")] = 0.0,
+    decay: Annotated[
+        str,
+        Query(description="Adstock decay: `auto` (estimated per channel) or a value in [0, 1)."),
+    ] = "auto",
     threshold: Annotated[
         float | None, Query(gt=0, description="A marginal ROAS threshold.")
     ] = None,

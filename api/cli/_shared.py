@@ -44,7 +44,7 @@ INPUT_FORMATS = ("csv", "tsv", "parquet", "ndjson", "json")
 """``--input-format``: the format of files read, when their suffixes do not say."""
 
 # Light copies of heavy modules' names (tests/test_cli_startup.py checks them).
-TABLES = ("touchpoints", "conversions", "costs", "identities", "accounts")
+TABLES = ("touchpoints", "conversions", "costs", "identities", "accounts", "lift_tests")
 """The canonical tables: the keys of :data:`attribution.schema.TABLES`."""
 
 ADAPTERS = (

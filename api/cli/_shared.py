@@ -613,6 +613,24 @@ def add_journey_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_calibration_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--no-calibration``: ignore the store's lift tests (calibrated by default).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_calibration_option(parser)
+    >>> parser.parse_args([]).no_calibration, parser.parse_args(["--no-calibration"]).no_calibration
+    (False, True)
+    """
+    parser.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="ignore lift tests (closedloop ingest lift_tests FILE): by default a channel with "
+        "a lift test has its revenue and response curve scaled to agree with the experiment",
+    )
+
+
 def add_lookback_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--lookback-days DAYS``: how far back a touch may be credited (default 90).
 

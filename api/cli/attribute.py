@@ -28,6 +28,7 @@ from api.cli._shared import (
     PROG,
     Progress,
     add_by_option,
+    add_calibration_option,
     add_db_option,
     add_engine_options,
     add_format_option,
@@ -185,6 +186,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="with --explain: transitions to list (default 20)",
     )
     add_mapping_options(parser)
+    add_calibration_option(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -283,8 +285,9 @@ def run(args: argparse.Namespace) -> int:
         write_output(args.format, table=explained.to_table, data=explained.to_dict)
         return 0
     query = AttributionQuery.create(
-        model, params, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed, **period
-    )
+        model, params, ci=args.ci, bootstrap=args.bootstrap, seed=args.seed,
+        calibrate=not args.no_calibration, **period,
+    )  # fmt: skip
     progress = _bootstrap_progress(args)
     try:
         result = services.attribution(query, progress)

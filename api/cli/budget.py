@@ -25,6 +25,7 @@ from api.cli._shared import (
     DEFAULT_BUDGET_CI,
     DEFAULT_CAP_MULTIPLE,
     add_by_option,
+    add_calibration_option,
     add_db_option,
     add_engine_options,
     add_format_option,
@@ -143,6 +144,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     add_format_option(parser)
     add_db_option(parser)
     add_engine_options(parser)
+    add_calibration_option(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -174,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         attribution_bootstrap=args.attribution_bootstrap,
         seed=args.seed,
         journey=args.journey,
+        calibrate=not args.no_calibration,
     )
     if args.action == "curves":
         result = services.curves_result(curves, args.threshold)

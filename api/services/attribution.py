@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from api.services.calibration import calibrate_report
 from api.services.context import Context
 from api.services.queries import AttributionQuery, TimeSeriesQuery, check_bootstrap
 from api.services.results import Result, report_result
@@ -85,7 +86,10 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
 
     The result's members are the report's (model, params, by, stage, period,
     currency, totals, uncertainty) and ``identity``; its rows are the
-    report's per-channel (or campaign) rows.
+    report's per-channel (or campaign) rows. When the source holds lift
+    tests and ``query.calibrate`` (the default), a report by channel also
+    has ``revenue_calibrated`` and ``calibration_factor`` columns and a
+    ``calibration`` member (:mod:`api.services.calibration`).
 
     Examples
     --------
@@ -100,7 +104,11 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     def answer(asked: AttributionQuery) -> Result:
         def compute() -> Result:
             report, identity = attribution_report(ctx, asked, progress)
-            return _result(report, identity)
+            report, found, notes = calibrate_report(ctx, asked, report)
+            result = _result(report, identity).with_notes(*notes)
+            if found is None:
+                return result
+            return replace(result, members={**result.members, "calibration": found.summary()})
 
         return ctx.cached(("attribution", asked), compute)
 

@@ -264,6 +264,8 @@ class AttributionQuery(IntervalQuery):
     """
 
     model: AttributionModel = _LINEAR
+    calibrate: bool = True
+    """Add lift-test calibrated revenue when the data holds lift tests (by channel only)."""
 
     @classmethod
     def create(
@@ -505,6 +507,8 @@ class CurvesQuery:
     seed: int = 0
     journey: str = "person"
     """``person``, or ``account``: curves fitted on account journeys' credit."""
+    calibrate: bool = True
+    """Scale each tested channel's curve by its lift-test calibration factor (if any tests)."""
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, None, None)

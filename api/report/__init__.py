@@ -36,12 +36,14 @@ def build_report(
     seed: int = 0,
     top_paths: int = 15,
     journey: str = "person",
+    calibrate: bool = True,
 ) -> str:
     """Read the store and return the whole report as one HTML page.
 
     Parameters
     ----------
     store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths, journey
+    calibrate
         As in :func:`api.report.data.gather_report_data`, which computes the
         numbers this renders.
 
@@ -73,6 +75,7 @@ def build_report(
         seed=seed,
         top_paths=top_paths,
         journey=journey,
+        calibrate=calibrate,
     )
     return render_report(data)
 

@@ -110,6 +110,7 @@ def gather_report_data(
     seed: int = 0,
     top_paths: int = 15,
     journey: str = "person",
+    calibrate: bool = True,
 ) -> ReportData:
     """Read the store and compute every number of the report.
 
@@ -133,6 +134,9 @@ def gather_report_data(
     journey
         ``person``, or ``account``: every person of an account is one
         journey (:mod:`ingest.accounts`), in every table and the funnel.
+    calibrate
+        With lift tests in the store, add lift-calibrated revenue to the
+        channel table and plan the budget on calibrated curves (the default).
 
     Returns
     -------
@@ -178,7 +182,7 @@ def gather_report_data(
     )
     names: list[str] = list(comparison.members["models"])
     primary = "linear" if "linear" in names else names[0]
-    channel = services.attribution(AttributionQuery.create(primary, **period))
+    channel = services.attribution(AttributionQuery.create(primary, calibrate=calibrate, **period))
     campaign = _try(
         lambda: services.attribution(AttributionQuery.create(primary, by="campaign", **period))
     )
@@ -220,7 +224,7 @@ def gather_report_data(
         time_lag=pl.DataFrame(stats.members["time_lag"], infer_schema_length=None),
         trend=trend,
         funnel=_funnel(services, start, end, journey),
-        budget=_budget(services, primary, stage, lookback_days),
+        budget=_budget(services, primary, stage, lookback_days, calibrate),
     )
 
 
@@ -253,10 +257,12 @@ def _funnel(
 
 
 def _budget(
-    services: Services, model: str, stage: str | None, lookback: float
+    services: Services, model: str, stage: str | None, lookback: float, calibrate: bool = True
 ) -> dict[str, Any] | str:
     try:
-        curves = CurvesQuery.create(model, stage=stage, lookback_days=lookback, bootstrap=20)
+        curves = CurvesQuery.create(
+            model, stage=stage, lookback_days=lookback, bootstrap=20, calibrate=calibrate
+        )
         return services.plan(PlanQuery(curves)).to_dict()
     except Exception as exc:  # any failure here is a note, not a failed report
         return f"The budget plan could not be computed on this data: {exc}"

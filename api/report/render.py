@@ -274,6 +274,9 @@ def _money_table(
     if isinstance(frame, str):
         return frame
     headers = [by, "spend", "revenue", "ROAS", "ROI", "conversions", "CPA"]
+    calibrated = "revenue_calibrated" in frame.columns  # lift tests in the store
+    if calibrated:
+        headers += ["revenue (lift-calibrated)", "calibration factor"]
     if leads:
         headers += ["leads", "CPL"]
     rows = []
@@ -287,6 +290,12 @@ def _money_table(
             (number(r["conversions"]), r["conversions"]),
             (money(r["cpa"], cur), r["cpa"]),
         ]
+        if calibrated:
+            factor = r["calibration_factor"]
+            cells += [
+                (money(r["revenue_calibrated"], cur), r["revenue_calibrated"]),
+                (ratio(factor), factor),
+            ]
         if leads:
             n = leads.get(r[by])
             cpl = r["spend"] / n if n and r["spend"] else None  # no spend: unknown, not free

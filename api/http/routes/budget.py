@@ -23,7 +23,15 @@ from fastapi.responses import Response
 from api.http.deps import ServicesDep, extra_query_params
 from api.http.errors import problem_responses
 from api.http.negotiation import respond
-from api.http.params import Accept, DecimalDigits, Format, Journey, Lookback, table_responses
+from api.http.params import (
+    Accept,
+    Calibrate,
+    DecimalDigits,
+    Format,
+    Journey,
+    Lookback,
+    table_responses,
+)
 from api.http.schemas import (
     CurveKind,
     CurvesPublic,
@@ -40,7 +48,7 @@ router = APIRouter(prefix="/budget", tags=["budget"])
 KNOWN_PARAMETERS = frozenset(
     {
         "model", "by", "stage", "lookback_days", "curve", "decay", "threshold", "bootstrap",
-        "attribution_bootstrap", "seed", "format", "points", "journey",
+        "attribution_bootstrap", "seed", "format", "points", "journey", "calibrate",
     }
 )  # fmt: skip
 """Query parameters of ``GET /v1/budget/curves``; any other one is a model parameter."""
@@ -66,6 +74,7 @@ def curves_query(body: CurvesRequest) -> CurvesQuery:
         attribution_bootstrap=body.attribution_bootstrap,
         seed=body.seed,
         journey=body.journey,
+        calibrate=body.calibrate,
     )
 
 
@@ -91,6 +100,7 @@ def read_curves(
     seed: Annotated[int, DecimalDigits, Query(ge=0)] = 0,
     points: Annotated[bool, Query(description="Include the curve points.")] = True,
     journey: Journey = "person",
+    calibrate: Calibrate = True,
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
@@ -107,6 +117,7 @@ def read_curves(
         attribution_bootstrap=attribution_bootstrap,
         seed=seed,
         journey=journey,
+        calibrate=calibrate,
     )
     result = services.curves_result(query, threshold, points)
     return respond(result, request, fmt=fmt, accept=accept)

@@ -104,7 +104,7 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     def answer(asked: AttributionQuery) -> Result:
         def compute() -> Result:
             report, identity = attribution_report(ctx, asked, progress)
-            report, found, notes = calibrate_report(ctx, asked, report)
+            report, found, notes = calibrate_report(ctx, asked, report, attribution_report)
             result = _result(report, identity).with_notes(*notes)
             if found is None:
                 return result

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.services.attribution import attribution_report
 from api.services.calibration import calibrate_curveset
 from api.services.context import Context
 from api.services.queries import CurvesQuery
@@ -67,7 +68,7 @@ def curves(ctx: Context, query: CurvesQuery) -> CurveSet:
         )
 
     def calibrated() -> CurveSet:
-        return calibrate_curveset(ctx, query, compute())
+        return calibrate_curveset(ctx, query, compute(), attribution_report)
 
     return ctx.cached(("curves", query), calibrated)
 

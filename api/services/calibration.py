@@ -14,6 +14,7 @@ gets its answers unchanged. Calibration is by channel: a report by campaign
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,8 +33,15 @@ from attribution.calibration import (
 from attribution.errors import EmptyInputError
 from attribution.report import AttributionReport
 
+ReportFn = Callable[[Context, AttributionQuery], tuple[AttributionReport, Any]]
+"""Computes a report of a query (:func:`api.services.attribution.attribution_report`).
+
+Passed in rather than imported: the attribution service imports this module.
+"""
+
 __all__ = [
     "Calibration",
+    "ReportFn",
     "calibrate_curveset",
     "calibrate_report",
     "calibration",
@@ -91,12 +99,13 @@ def lift_tests(ctx: Context) -> pl.DataFrame:
     return found
 
 
-def calibration(ctx: Context, query: AttributionQuery) -> Calibration | None:
+def calibration(ctx: Context, query: AttributionQuery, attribute: ReportFn) -> Calibration | None:
     """Return the factors of ``query``'s model and journeys, or ``None`` without lift tests.
 
     Every test is compared with the attributed figure of its days: the
     conversions from ``start`` to ``end`` credited by the query's model,
-    stage, lookback and journeys (a test of a campaign with that campaign's).
+    stage, lookback and journeys (a test of a campaign with that campaign's),
+    computed by ``attribute``.
 
     Examples
     --------
@@ -106,7 +115,9 @@ def calibration(ctx: Context, query: AttributionQuery) -> Calibration | None:
     >>> tests = pl.DataFrame({"channel": ["Email"], "start": [dt.date(2024, 1, 1)],
     ...     "end": [dt.date(2024, 12, 31)], "incremental_revenue": [25.0]})
     >>> services = Services.for_frames(*_tiny_example(), lift_tests=tests)
-    >>> calibration(services.context, AttributionQuery.create("first_touch")).factors
+    >>> from api.services.attribution import attribution_report
+    >>> query = AttributionQuery.create("first_touch")
+    >>> calibration(services.context, query, attribution_report).factors
     {'Email': 0.25}
     """
     tests = lift_tests(ctx)
@@ -115,13 +126,11 @@ def calibration(ctx: Context, query: AttributionQuery) -> Calibration | None:
     base = replace(query, by="channel", ci=None, calibrate=False)
 
     def compute() -> Calibration:
-        from api.services.attribution import attribution_report
-
         parts = [pl.DataFrame(schema=TOTALS)]
         for start, end, level in lift_test_windows(tests):
             asked = replace(base, by=level, start=start, end=end)
             try:
-                report, _ = attribution_report(ctx, asked)
+                report, _ = attribute(ctx, asked)
             except EmptyInputError:
                 continue  # no conversion in the test's days: the test is left out, with a note
             parts.append(
@@ -147,7 +156,7 @@ def calibration(ctx: Context, query: AttributionQuery) -> Calibration | None:
 
 
 def calibrate_report(
-    ctx: Context, query: AttributionQuery, report: AttributionReport
+    ctx: Context, query: AttributionQuery, report: AttributionReport, attribute: ReportFn
 ) -> tuple[AttributionReport, Calibration | None, tuple[str, ...]]:
     """Add calibrated revenue to a report by channel when lift tests exist and are wanted.
 
@@ -165,7 +174,8 @@ def calibrate_report(
     ...     "end": [dt.date(2024, 12, 31)], "incremental_revenue": [25.0]})
     >>> ctx = Services.for_frames(*_tiny_example(), lift_tests=tests).context
     >>> query = AttributionQuery.create("first_touch")
-    >>> report, _, notes = calibrate_report(ctx, query, attribution_report(ctx, query)[0])
+    >>> report, _, notes = calibrate_report(
+    ...     ctx, query, attribution_report(ctx, query)[0], attribution_report)
     >>> report.data.select("channel", "revenue", "revenue_calibrated").rows()
     [('Email', 100.0, 25.0), ('Search', 0.0, 0.0)]
     >>> notes[0]
@@ -173,7 +183,7 @@ def calibrate_report(
     """
     if not query.calibrate:
         return report, None, ()
-    found = calibration(ctx, query)
+    found = calibration(ctx, query, attribute)
     if found is None:
         return report, None, ()
     if query.by != "channel":
@@ -190,7 +200,9 @@ def calibrate_report(
     return replace(report, data=data, totals=totals), found, found.lines()
 
 
-def calibrate_curveset(ctx: Context, query: CurvesQuery, fitted: CurveSet) -> CurveSet:
+def calibrate_curveset(
+    ctx: Context, query: CurvesQuery, fitted: CurveSet, attribute: ReportFn
+) -> CurveSet:
     """Scale the fitted curves by the lift-test factors of the curves' model (if asked and any).
 
     The factors are those of a report by channel over each test's days with
@@ -202,7 +214,8 @@ def calibrate_curveset(ctx: Context, query: CurvesQuery, fitted: CurveSet) -> Cu
     >>> from api.services import Services
     >>> from attribution.report import _tiny_example
     >>> ctx = Services.for_frames(*_tiny_example()).context
-    >>> calibrate_curveset(ctx, CurvesQuery(), "fitted")  # no lift tests: unchanged
+    >>> from api.services.attribution import attribution_report
+    >>> calibrate_curveset(ctx, CurvesQuery(), "fitted", attribution_report)  # no lift tests
     'fitted'
     """
     if not query.calibrate or query.by != "channel":
@@ -213,7 +226,7 @@ def calibrate_curveset(ctx: Context, query: CurvesQuery, fitted: CurveSet) -> Cu
         lookback_days=query.lookback_days,
         journey=query.journey,
     )
-    found = calibration(ctx, asked)
+    found = calibration(ctx, asked, attribute)
     if found is None:
         return fitted
     info = {"tests": found.tests, "notes": list(found.notes)}

@@ -727,8 +727,12 @@ def _clean_money(
         ),
         (
             (too_big & ~missing).fill_null(False),
-            f"expected an amount{' between minus and' if signed else ''} ≤ "
-            f"{limits.amount_text} ({MAX_AMOUNT_VAR}), got '{{}}'",
+            (
+                f"expected an amount from -{limits.amount_text} to {limits.amount_text}"
+                if signed
+                else f"expected an amount ≤ {limits.amount_text}"
+            )
+            + f" ({MAX_AMOUNT_VAR}), got '{{}}'",
         ),
     ]
     return clean, rules

@@ -85,9 +85,11 @@ def lift_test_windows(tests: pl.DataFrame) -> list[tuple[dt.date, dt.date, str]]
     --------
     >>> tests = pl.DataFrame({"channel": ["A", "A", "B"], "campaign": [None, None, "b1"],
     ...     "start": [dt.date(2024, 3, 1)] * 3, "end": [dt.date(2024, 3, 31)] * 3})
-    >>> lift_test_windows(tests)
-    [(datetime.date(2024, 3, 1), datetime.date(2024, 3, 31), 'campaign'), (datetime.date(2024, 3, 1), datetime.date(2024, 3, 31), 'channel')]
-    """  # noqa: E501
+    >>> for start, end, level in lift_test_windows(tests):
+    ...     print(start, end, level)
+    2024-03-01 2024-03-31 campaign
+    2024-03-01 2024-03-31 channel
+    """
     levels = _with_level(tests).select("start", "end", "level").unique().sort(pl.all())
     return [(start, end, level) for start, end, level in levels.iter_rows()]
 

@@ -136,6 +136,12 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="... and these person -> account links (user_id, account_id) for --journey account",
     )
     parser.add_argument(
+        "--lift-tests",
+        metavar="FILE",
+        help="... and these lift-test results (channel, start, end, incremental_revenue or "
+        "incremental_conversions, lower, upper) to calibrate the report with",
+    )
+    parser.add_argument(
         "--no-stitch",
         action="store_true",
         help="use the raw user_id: do not stitch ids into persons with the identities",
@@ -269,6 +275,9 @@ def run(args: argparse.Namespace) -> int:
                 _load_file(args.identities, "identities", args) if args.identities else None
             ),
             accounts=_load_file(args.accounts, "accounts", args) if args.accounts else None,
+            lift_tests=(
+                _load_file(args.lift_tests, "lift_tests", args) if args.lift_tests else None
+            ),
             currency=iso_currency(args.currency) if args.currency else None,
             name=f"'{Path(args.conversions).name}'",
         )
@@ -484,6 +493,11 @@ def _check_identity_options(args: argparse.Namespace) -> None:
             )
         if args.journey != "account":
             raise ParameterError("--accounts links persons to accounts for --journey account.")
+    if args.lift_tests is not None and args.touchpoints is None:
+        raise ParameterError(
+            "--lift-tests goes with --touchpoints and --conversions; in store mode the store's "
+            "lift_tests table is used (closedloop ingest lift_tests FILE)."
+        )
     if args.identities is None:
         return
 

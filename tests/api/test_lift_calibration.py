@@ -255,3 +255,19 @@ def test_api_refuses_a_bad_lift_test_as_problem_json(
     body = assert_problem(response, 422, "Validation failed")
     assert body["errors"][0]["field"] == "incremental_revenue"
     assert body["errors"][0]["row"] == 1
+
+
+def test_cli_attribute_files_with_lift_tests(
+    tmp_path: Path, example_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    lift = tmp_path / "lift.csv"
+    lift.write_text(LIFT_CSV)
+    files = ["--touchpoints", str(example_files["touchpoints"])]
+    files += ["--conversions", str(example_files["conversions"]), "--lift-tests", str(lift)]
+    assert main(["attribute", *files, "--model", "linear", "--format", "csv"]) == 0
+    out = capsys.readouterr().out.replace("\r", "").splitlines()
+    search = next(line.split(",") for line in out if line.startswith("Search,"))
+    assert search[2:5] == ["100.0", "20.0", "0.2"]
+    store_mode = ["attribute", "--model", "linear", "--lift-tests", str(lift)]
+    assert main([*store_mode, "--db", str(tmp_path / "s.duckdb")]) == 2
+    assert "--lift-tests goes with --touchpoints" in capsys.readouterr().err

@@ -65,7 +65,13 @@ class Calibration:
     notes: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
-        """Return the ``calibration`` member of an answer."""
+        """Return the ``calibration`` member of an answer.
+
+        Examples
+        --------
+        >>> Calibration({"Email": 1.0}, 1).summary()["tests"]
+        1
+        """
         return {
             "calibrated": True,
             "tests": self.tests,
@@ -75,7 +81,13 @@ class Calibration:
         }
 
     def lines(self) -> tuple[str, ...]:
-        """Return the lines a terminal shows under a calibrated table."""
+        """Return the lines a terminal shows under a calibrated table.
+
+        Examples
+        --------
+        >>> Calibration({}, 1, ("lift test of TV ... left out",)).lines()
+        ('calibrated by 1 lift test: no usable test', 'note: lift test of TV ... left out')
+        """
         shown = ", ".join(f"{key} ×{value:.3f}" for key, value in self.factors.items())
         plural = "" if self.tests == 1 else "s"
         head = f"calibrated by {self.tests} lift test{plural}: {shown or 'no usable test'}"

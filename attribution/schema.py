@@ -96,12 +96,39 @@ ACCOUNTS = pl.Schema({"user_id": pl.String(), "account_id": pl.String()})
 
 ACCOUNTS_REQUIRED = ("user_id", "account_id")
 
+LIFT_TESTS = pl.Schema(
+    {
+        "channel": pl.String(),
+        "campaign": pl.String(),
+        "start": pl.Date(),
+        "end": pl.Date(),
+        "incremental_revenue": pl.Float64(),
+        "incremental_conversions": pl.Float64(),
+        "lower": pl.Float64(),
+        "upper": pl.Float64(),
+    }
+)
+"""Lift-test (experiment) results: what a channel really added over a test period.
+
+One row per test: the ``channel`` (and optionally the ``campaign``) tested
+from ``start`` to ``end`` (inclusive days), and exactly one of
+``incremental_revenue`` or ``incremental_conversions`` with, optionally, the
+``lower`` and ``upper`` bounds of its interval. Attribution and response
+curves are calibrated to them (see :mod:`attribution.calibration`).
+"""
+
+LIFT_TESTS_REQUIRED = ("channel", "start", "end")
+
+LIFT_TEST_MEASURES = ("incremental_revenue", "incremental_conversions")
+"""The columns of which a lift test gives exactly one."""
+
 TABLES: dict[str, pl.Schema] = {
     "touchpoints": TOUCHPOINTS,
     "conversions": CONVERSIONS,
     "costs": COSTS,
     "identities": IDENTITIES,
     "accounts": ACCOUNTS,
+    "lift_tests": LIFT_TESTS,
 }
 """Every canonical table by name."""
 
@@ -111,6 +138,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "costs": COSTS_REQUIRED,
     "identities": IDENTITIES_REQUIRED,
     "accounts": ACCOUNTS_REQUIRED,
+    "lift_tests": LIFT_TESTS_REQUIRED,
 }
 """Required columns of every canonical table."""
 
@@ -120,6 +148,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "costs": ("date", "channel", "campaign"),
     "identities": ("anonymous_id", "user_id"),
     "accounts": ("user_id", "account_id"),
+    "lift_tests": ("channel", "campaign", "start", "end"),
 }
 """The key of every canonical table: re-ingesting a row with the same key updates it."""
 

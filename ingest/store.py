@@ -7,12 +7,12 @@ polars frames in the canonical schemas of ``attribution/schema.py`` through
 
 Tables
 ------
-``touchpoints``, ``conversions``, ``costs``, ``identities`` and ``accounts``, with the
-columns of their canonical schema and a primary key on ``KEYS``; plus
-``meta`` (``key``, ``value``: the reporting ``currency`` and the
-``schema_version``). ``costs.campaign`` is part of the key and primary key
-columns cannot be NULL, so an absent campaign is stored as ``''`` and read
-back as null.
+``touchpoints``, ``conversions``, ``costs``, ``identities``, ``accounts`` and
+``lift_tests``, with the columns of their canonical schema and a primary key
+on ``KEYS``; plus ``meta`` (``key``, ``value``: the reporting ``currency``
+and the ``schema_version``). ``costs.campaign`` and ``lift_tests.campaign``
+are part of their key and primary key columns cannot be NULL, so an absent
+campaign is stored as ``''`` and read back as null.
 
 Concurrency
 -----------
@@ -141,7 +141,7 @@ _COLLISION_MEMORY = "512MB"
 """Memory limit of the private DuckDB that looks for repeated keys among spilled rows."""
 
 _TIME_COLUMN = {"touchpoints": "ts", "conversions": "ts", "costs": "date"}
-_EMPTY_KEY_DEFAULTS = {("costs", "campaign"): ""}
+_EMPTY_KEY_DEFAULTS = {("costs", "campaign"): "", ("lift_tests", "campaign"): ""}
 _FIRST_PAUSE = 0.02
 MEMORY_VARIABLE = "CLOSEDLOOP_DUCKDB_MEMORY"
 """Environment variable bounding the memory DuckDB may use per process (it spills beyond)."""
@@ -598,7 +598,8 @@ class Snapshot:
         >>> import tempfile, pathlib
         >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").snapshot() as snap:
         ...     snap.counts()
-        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0, 'accounts': 0}
+        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0, 'accounts': 0,
+        'lift_tests': 0}
         """
         rows = {str(name): int(n) for name, n in _run(self._con, _COUNTS_SQL)}
         return {t: int(rows[t]) for t in TABLES}
@@ -1072,7 +1073,8 @@ class Store:
     >>> store.upsert("identities", identities)
     UpsertCounts(inserted=0, updated=0, unchanged=2)
     >>> store.counts()
-    {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 2, 'accounts': 0}
+    {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 2, 'accounts': 0,
+    'lift_tests': 0}
     >>> store.currency
     'USD'
     """
@@ -1458,7 +1460,8 @@ class Store:
         --------
         >>> import tempfile, pathlib
         >>> Store(pathlib.Path(tempfile.mkdtemp()) / "demo.duckdb").counts()
-        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0, 'accounts': 0}
+        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 0, 'accounts': 0,
+        'lift_tests': 0}
         """
         with self.snapshot() as snap:
             return snap.counts()
@@ -1589,7 +1592,8 @@ class Store:
         >>> store = Store(root / "demo.duckdb")
         >>> _ = store.upsert("identities", pl.DataFrame({"anonymous_id": ["a"], "user_id": ["u"]}))
         >>> store.export(root / "lake")
-        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 1, 'accounts': 0}
+        {'touchpoints': 0, 'conversions': 0, 'costs': 0, 'identities': 1, 'accounts': 0,
+        'lift_tests': 0}
         >>> pl.read_parquet(root / "lake" / "identities").to_dicts()
         [{'anonymous_id': 'a', 'user_id': 'u'}]
         """
@@ -1657,7 +1661,7 @@ class Store:
         if not frames:
             raise InputError(
                 f"'{source.name}' holds no table of a closedloop export (touchpoints/, "
-                "conversions/, costs/, identities/, accounts/). Write one with: "
+                "conversions/, costs/, identities/, accounts/, lift_tests/). Write one with: "
                 "closedloop export --out DIR."
             )
         currency = _backup_currency(source)

@@ -50,7 +50,12 @@ Rules, per canonical column type (see ``attribution/schema.py``):
   gives it no problem and a null id, :func:`validate` leaves it out of the
   good rows (the ingest counts such rows; see :mod:`ingest.loader`);
 - accounts: likewise, a row without a ``user_id`` or an ``account_id``
-  links nobody and is ignored.
+  links nobody and is ignored;
+- lift_tests: the estimate (``incremental_revenue`` or
+  ``incremental_conversions``) and its bounds (``lower``, ``upper``) are
+  numbers that may be negative (an experiment can find a loss); a test
+  runs from ``start`` to ``end`` (``start`` ≤ ``end``), gives exactly one
+  estimate, and ``lower`` ≤ estimate ≤ ``upper`` (:func:`lift_test_issues`).
 
 The environment variables are read every time rows are checked; see
 :mod:`ingest.limits`. A value out of these bounds is a problem of its row and
@@ -86,7 +91,7 @@ from attribution.errors import (
     Problem,
     UnknownTableError,
 )
-from attribution.schema import KEYS, REQUIRED, TABLES
+from attribution.schema import KEYS, LIFT_TEST_MEASURES, REQUIRED, TABLES
 from ingest.limits import (
     MAX_AMOUNT_VAR,
     MAX_TEXT_VAR,
@@ -113,6 +118,7 @@ __all__ = [
     "ProblemList",
     "check_rows",
     "duplicate_issues",
+    "lift_test_issues",
     "problem_list",
     "require_columns",
     "row_reasons",
@@ -142,6 +148,12 @@ MISSING = "required value is missing"
 TIMESTAMP_EXPECTED = "expected an ISO 8601 timestamp, a date or epoch seconds/milliseconds"
 DATE_EXPECTED = "expected a date (YYYY-MM-DD)"
 MONEY_EXPECTED = "expected a number ≥ 0"
+NUMBER_EXPECTED = "expected a number"
+SIGNED = {("lift_tests", name) for name in ("incremental_revenue", "incremental_conversions")} | {
+    ("lift_tests", "lower"),
+    ("lift_tests", "upper"),
+}
+"""Number columns that may be negative: a lift test's estimate and interval."""
 COUNT_EXPECTED = "expected a whole number ≥ 0"
 CURRENCY_DIFFERS = "currency '{}' differs from the store's reporting currency '{}'; convert first"
 """A value in another currency: the code (as given), the store's currency."""
@@ -651,9 +663,17 @@ def _money_rules(name: str, amounts: pl.DataFrame, currency: str) -> tuple[pl.Se
 
 
 def _clean_money(
-    name: str, raw: pl.Series, fill: float | None, limits: Limits, reading: _Reading
+    name: str,
+    raw: pl.Series,
+    fill: float | None,
+    limits: Limits,
+    reading: _Reading,
+    signed: bool = False,
 ) -> tuple[pl.Series, list[Rule]]:
     """Clean money: a finite number ≥ 0 and ≤ the cap; ``fill`` stands for a missing value.
+
+    ``signed`` numbers (a lift test's estimate and bounds) may be negative,
+    down to minus the cap.
 
     Plain numbers are read as they are (``.`` decimal); only the values that
     are not (signs, codes, separators), or every text value with ``,`` as the
@@ -686,25 +706,33 @@ def _clean_money(
                 foreign, currency_rules = _money_rules(name, amounts, reading.currency.upper())
                 rules.extend(currency_rules)
             separators = (numbers.is_null() & text.str.contains("[.,]") & ~missing).fill_null(False)
-    invalid = numbers.is_null() | ~numbers.is_finite().fill_null(False) | (numbers < 0)
-    too_big = (~invalid & (numbers > limits.max_amount)).fill_null(False)
+    invalid = numbers.is_null() | ~numbers.is_finite().fill_null(False)
+    if not signed:
+        invalid = invalid | (numbers < 0)
+    too_big = (~invalid & (numbers.abs() > limits.max_amount)).fill_null(False)
     clean = pl.select(
         pl.when(missing).then(fill).when(invalid | too_big | foreign).then(None).otherwise(numbers)
     ).to_series()
     example = "1234.56 or 1,234.56" if reading.decimal == "." else "1234,56 or 1.234,56"
+    expected = NUMBER_EXPECTED if signed else MONEY_EXPECTED
     rules[:0] = [
         (
             (invalid & ~missing & ~separators & ~foreign).fill_null(False),
-            MONEY_EXPECTED + ", got '{}'",
+            expected + ", got '{}'",
         ),
         (
             (separators & ~foreign).fill_null(False),
-            f"{MONEY_EXPECTED} with '{reading.decimal}' as the decimal separator, such as "
+            f"{expected} with '{reading.decimal}' as the decimal separator, such as "
             f"{example}; got '{{}}'",
         ),
         (
             (too_big & ~missing).fill_null(False),
-            f"expected an amount ≤ {limits.amount_text} ({MAX_AMOUNT_VAR}), got '{{}}'",
+            (
+                f"expected an amount from -{limits.amount_text} to {limits.amount_text}"
+                if signed
+                else f"expected an amount ≤ {limits.amount_text}"
+            )
+            + f" ({MAX_AMOUNT_VAR}), got '{{}}'",
         ),
     ]
     return clean, rules
@@ -770,7 +798,8 @@ def _clean_column(
         clean, rules = _clean_count(raw, dtype)
     else:
         fill = 0.0 if (table, name) == ("conversions", "revenue") else None
-        clean, rules = _clean_money(name, raw, fill, limits, reading)
+        signed = (table, name) in SIGNED
+        clean, rules = _clean_money(name, raw, fill, limits, reading, signed)
     return clean.alias(name), [(mask.alias(name), template) for mask, template in rules]
 
 
@@ -797,6 +826,8 @@ def _validate_chunk(
             issues.append(_issues(rows, raw, clean.is_null() & ~bad, name, MISSING))
         for mask, template in rules:
             issues.append(_issues(rows, raw, mask, name, template))
+    if table == "lift_tests":
+        issues.append(lift_test_issues(pl.DataFrame(cleaned)))
     if currency is not None and table in CURRENCY_TABLES and "currency" in chunk.columns:
         raw = chunk["currency"].cast(pl.String, strict=False)
         given = raw.str.strip_chars().str.to_uppercase()
@@ -804,6 +835,76 @@ def _validate_chunk(
         template = CURRENCY_DIFFERS.replace("'{}';", f"'{currency.upper()}';")
         issues.append(_issues(rows, raw, bad, "currency", template))
     return pl.DataFrame(cleaned), issues
+
+
+def lift_test_issues(clean: pl.DataFrame) -> pl.DataFrame:
+    """Return the problems of lift-test rows that span several fields.
+
+    A test runs from ``start`` to ``end`` (``start`` ≤ ``end``), gives
+    exactly one of ``incremental_revenue`` and ``incremental_conversions``,
+    and its estimate lies inside its interval: ``lower`` ≤ estimate ≤
+    ``upper`` (either bound may be absent). Values already rejected on their
+    own (null here) count as absent.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> rows = pl.DataFrame({
+    ...     "_row": [1, 2, 3],
+    ...     "start": [dt.date(2024, 3, 1)] * 3,
+    ...     "end": [dt.date(2024, 3, 31), dt.date(2024, 2, 1), dt.date(2024, 3, 31)],
+    ...     "incremental_revenue": [500.0, 500.0, None],
+    ...     "incremental_conversions": [None, None, None],
+    ...     "lower": [600.0, None, None],
+    ...     "upper": [900.0, None, None],
+    ... })
+    >>> for row in lift_test_issues(rows).rows():
+    ...     print(row)
+    (1, 'incremental_revenue', 'the estimate 500.0 is below its lower bound 600.0')
+    (2, 'end', 'the test ends (2024-02-01) before it starts (2024-03-01)')
+    (3, 'incremental_revenue', 'give exactly one of incremental_revenue or incremental_conversions')
+    """
+    revenue, count = (pl.col(name) for name in LIFT_TEST_MEASURES)
+    estimate = pl.coalesce(revenue, count)
+    given = revenue.is_not_null().cast(pl.Int32) + count.is_not_null().cast(pl.Int32)
+    checks = [
+        (
+            "end",
+            pl.col("end") < pl.col("start"),
+            pl.format(
+                "the test ends ({}) before it starts ({})",
+                pl.col("end").cast(pl.String),
+                pl.col("start").cast(pl.String),
+            ),
+        ),
+        (
+            "incremental_revenue",
+            given != 1,
+            pl.lit("give exactly one of incremental_revenue or incremental_conversions"),
+        ),
+        (
+            "incremental_revenue",
+            (given == 1) & (estimate < pl.col("lower")),
+            pl.format("the estimate {} is below its lower bound {}", estimate, pl.col("lower")),
+        ),
+        (
+            "incremental_revenue",
+            (given == 1) & (estimate > pl.col("upper")),
+            pl.format("the estimate {} is above its upper bound {}", estimate, pl.col("upper")),
+        ),
+        (
+            "lower",
+            pl.col("lower") > pl.col("upper"),
+            pl.format("the lower bound {} is above the upper bound {}", "lower", "upper"),
+        ),
+    ]
+    found = [
+        clean.filter(mask.fill_null(False)).select(
+            "_row", pl.lit(field).alias("field"), message.alias("message")
+        )
+        for field, mask, message in checks
+    ]
+    return pl.concat(found).cast(_PROBLEM_SCHEMA).sort("_row", maintain_order=True)
 
 
 def _duplicate_issues(clean: pl.DataFrame, table: str) -> pl.DataFrame:

@@ -212,7 +212,7 @@ def test_ingest_unknown_table(capsys: Capture) -> None:
     assert code == 2
     assert err.endswith(
         "closedloop ingest: error: argument table: invalid choice: 'deals' (choose from "
-        "'touchpoints', 'conversions', 'costs', 'identities', 'accounts')\n"
+        "'touchpoints', 'conversions', 'costs', 'identities', 'accounts', 'lift_tests')\n"
     )
 
 

@@ -84,8 +84,9 @@ def test_attribute_ci_csv_and_table(capsys: Capture, files: list[str]) -> None:
     code, out, _ = run(capsys, "--model", "markov", *files, "--ci", "0.95")
     assert code == 0
     lines = out.splitlines()
+    assert lines[1].startswith("windows 90-day click / 1-day view")  # then the intervals
     assert (
-        lines[1]
+        lines[2]
         == "95% intervals: person-level bootstrap, percentile interval, 200 resamples, seed 0"
     )
     assert "roas_high" in out

@@ -46,7 +46,7 @@ INPUT_FORMATS = ("csv", "tsv", "parquet", "ndjson", "json")
 """``--input-format``: the format of files read, when their suffixes do not say."""
 
 # Light copies of heavy modules' names (tests/test_cli_startup.py checks them).
-TABLES = ("touchpoints", "conversions", "costs", "identities", "accounts")
+TABLES = ("touchpoints", "conversions", "costs", "identities", "accounts", "lift_tests")
 """The canonical tables: the keys of :data:`attribution.schema.TABLES`."""
 
 ADAPTERS = (
@@ -760,6 +760,24 @@ def add_stage_values_option(parser: argparse.ArgumentParser) -> None:
         metavar="STAGE=V,...",
         help="value of one conversion of a stage without revenue, e.g. lead=50,mql=200: the "
         "report's value column is conversions × it, for a value-based ROAS",
+    )
+
+
+def add_calibration_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--no-calibration``: ignore the store's lift tests (calibrated by default).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_calibration_option(parser)
+    >>> parser.parse_args([]).no_calibration, parser.parse_args(["--no-calibration"]).no_calibration
+    (False, True)
+    """
+    parser.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="ignore lift tests (closedloop ingest lift_tests FILE): by default a channel with "
+        "a lift test has its revenue and response curve scaled to agree with the experiment",
     )
 
 

@@ -29,6 +29,7 @@ from api.cli._shared import (
     PROG,
     Progress,
     add_by_option,
+    add_calibration_option,
     add_db_option,
     add_engine_options,
     add_format_option,
@@ -147,6 +148,12 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="... and these person -> account links (user_id, account_id) for --journey account",
     )
     parser.add_argument(
+        "--lift-tests",
+        metavar="FILE",
+        help="... and these lift-test results (channel, start, end, incremental_revenue or "
+        "incremental_conversions, lower, upper) to calibrate the report with",
+    )
+    parser.add_argument(
         "--no-stitch",
         action="store_true",
         help="use the raw user_id: do not stitch ids into persons with the identities",
@@ -197,6 +204,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="with --explain: transitions to list (default 20)",
     )
     add_mapping_options(parser)
+    add_calibration_option(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -282,6 +290,9 @@ def run(args: argparse.Namespace) -> int:
                 _load_file(args.identities, "identities", args) if args.identities else None
             ),
             accounts=_load_file(args.accounts, "accounts", args) if args.accounts else None,
+            lift_tests=(
+                _load_file(args.lift_tests, "lift_tests", args) if args.lift_tests else None
+            ),
             currency=iso_currency(args.currency) if args.currency else None,
             name=f"'{Path(args.conversions).name}'",
         )
@@ -304,6 +315,7 @@ def run(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
         stage_values=args.stage_values or (),
+        calibrate=not args.no_calibration,
         **period,
     )
     progress = _bootstrap_progress(args)
@@ -526,6 +538,11 @@ def _check_identity_options(args: argparse.Namespace) -> None:
             )
         if args.journey != "account":
             raise ParameterError("--accounts links persons to accounts for --journey account.")
+    if args.lift_tests is not None and args.touchpoints is None:
+        raise ParameterError(
+            "--lift-tests goes with --touchpoints and --conversions; in store mode the store's "
+            "lift_tests table is used (closedloop ingest lift_tests FILE)."
+        )
     if args.identities is None:
         return
 

@@ -37,6 +37,7 @@ from api.cli._shared import (
     DEFAULT_CAP_MULTIPLE,
     DEFAULT_MAX_CHANGE,
     add_by_option,
+    add_calibration_option,
     add_db_option,
     add_engine_options,
     add_format_option,
@@ -207,6 +208,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     add_format_option(parser)
     add_db_option(parser)
     add_engine_options(parser)
+    add_calibration_option(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -250,6 +252,7 @@ def _compute(args: argparse.Namespace) -> Result:
         attribution_bootstrap=args.attribution_bootstrap,
         seed=args.seed,
         journey=args.journey,
+        calibrate=not args.no_calibration,
     )
     with stage(f"budget {args.action}"):
         if args.action == "curves":

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     costs: 0 rows → lake/costs/
     identities: 0 rows → lake/identities/
     accounts: 0 rows → lake/accounts/
+    lift_tests: 0 rows → lake/lift_tests/
     0
     """
     from pathlib import Path

@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     costs: 0 inserted, 0 updated, 0 unchanged
     identities: 1 inserted, 0 updated, 0 unchanged
     accounts: 0 inserted, 0 updated, 0 unchanged
+    lift_tests: 0 inserted, 0 updated, 0 unchanged
     0
     """
     for table, counts in open_store(args).restore(args.folder).items():

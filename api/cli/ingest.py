@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     ...     run(build_parser().parse_args(["ingest", "deals", "deals.csv"]))
     2
     >>> err.getvalue().splitlines()[-1]
-    "closedloop ingest: error: argument table: invalid choice: 'deals' (choose from 'touchpoints', 'conversions', 'costs', 'identities', 'accounts')"
+    "closedloop ingest: error: argument table: invalid choice: 'deals' (choose from 'touchpoints', 'conversions', 'costs', 'identities', 'accounts', 'lift_tests')"
     """  # noqa: E501
     if args.source is not None:
         return _ingest_from(args)

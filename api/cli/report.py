@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.cli._shared import (
+    add_calibration_option,
     add_db_option,
     add_engine_options,
     add_interval_options,
@@ -76,6 +77,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     add_db_option(parser)
     add_engine_options(parser)
+    add_calibration_option(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -112,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             journey=args.journey,
             stage_values=args.stage_values,
+            calibrate=not args.no_calibration,
         )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -181,6 +181,14 @@ Journey = Annotated[
         "journey keyed `account:<id>`, so a deal is credited across its buying group's touches.",
     ),
 ]
+Calibrate = Annotated[
+    bool,
+    Query(
+        description="With lift tests in the store (`closedloop ingest lift_tests`): scale each "
+        "tested channel to agree with its experiments (`revenue_calibrated` beside `revenue`; "
+        "calibrated curves in the budget). `false` ignores them.",
+    ),
+]
 MaxIdentityComponent = Annotated[
     int,
     DecimalDigits,
@@ -246,6 +254,7 @@ __all__ = [
     "Accept",
     "Bootstrap",
     "By",
+    "Calibrate",
     "Ci",
     "ClickWindow",
     "Currency",

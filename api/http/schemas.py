@@ -161,6 +161,26 @@ class AttributionRow(BaseModel):
     revenue_high: float | None = None
     roas_low: float | None = None
     roas_high: float | None = None
+    revenue_calibrated: float | None = Field(
+        default=None,
+        description="with lift tests (by channel): revenue × calibration_factor; it no longer "
+        "sums to closed revenue, `revenue` does",
+    )
+    calibration_factor: float | None = Field(
+        default=None, description="with lift tests: the channel's factor (1 without a test)"
+    )
+
+
+class CalibrationPublic(BaseModel):
+    """How the lift tests calibrated the report (present only when the store holds some)."""
+
+    calibrated: bool
+    tests: int = Field(description="lift tests that counted")
+    factors: dict[str, float] = Field(
+        description="calibration factor of every tested channel", examples=[{"Paid Social": 0.63}]
+    )
+    untested: str = Field(description="what happens to channels without a lift test")
+    notes: list[str] = Field(description="tests left out, and why")
 
 
 class UncertaintyPublic(BaseModel):
@@ -312,6 +332,11 @@ class AttributionPublic(BaseModel):
     )
     next_cursor: str | None = Field(
         default=None, description="`cursor` of the next page; null on the last page"
+    )
+    calibration: CalibrationPublic | None = Field(
+        default=None,
+        description="with lift tests in the store and `calibrate=true` (by channel): the "
+        "factors behind `revenue_calibrated`",
     )
     identity: IdentityPublic | None = Field(
         default=None,
@@ -621,6 +646,11 @@ class CurvesRequest(BaseModel):
     points: bool = Field(default=True, description="Include each channel's curve points.")
     journey: Literal["person", "account"] = Field(
         default="person", description="`account`: one journey per account (B2B)."
+    )
+    calibrate: bool = Field(
+        default=True,
+        description="Scale each channel with a lift test to agree with it (`false`: ignore "
+        "lift tests); the answer's `calibration` says what was done.",
     )
 
 

@@ -39,13 +39,14 @@ def build_report(
     click_window_days: float | None = None,
     view_window_days: float | None = None,
     stage_values: str | None = None,
+    calibrate: bool = True,
 ) -> str:
     """Read the store and return the whole report as one HTML page.
 
     Parameters
     ----------
     store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths, journey,
-    click_window_days, view_window_days, stage_values
+    click_window_days, view_window_days, stage_values, calibrate
         As in :func:`api.report.data.gather_report_data`, which computes the
         numbers this renders.
 
@@ -80,6 +81,7 @@ def build_report(
         click_window_days=click_window_days,
         view_window_days=view_window_days,
         stage_values=stage_values,
+        calibrate=calibrate,
     )
     return render_report(data)
 

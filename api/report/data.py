@@ -137,6 +137,7 @@ def gather_report_data(
     click_window_days: float | None = None,
     view_window_days: float | None = None,
     stage_values: str | None = None,
+    calibrate: bool = True,
 ) -> ReportData:
     """Read the store and compute every number of the report.
 
@@ -160,6 +161,9 @@ def gather_report_data(
     journey
         ``person``, or ``account``: every person of an account is one
         journey (:mod:`ingest.accounts`), in every table and the funnel.
+    calibrate
+        With lift tests in the store, add lift-calibrated revenue to the
+        channel table and plan the budget on calibrated curves (the default).
 
     Returns
     -------
@@ -210,7 +214,9 @@ def gather_report_data(
     primary = "linear" if "linear" in names else names[0]
     valued: dict[str, Any] = {"stage_values": stage_values or (), **period}
     with _section("channels and campaigns"):
-        channel = services.attribution(AttributionQuery.create(primary, **valued))
+        channel = services.attribution(
+            AttributionQuery.create(primary, calibrate=calibrate, **valued)
+        )
         campaign = _try(
             lambda: services.attribution(AttributionQuery.create(primary, by="campaign", **valued))
         )
@@ -235,7 +241,6 @@ def gather_report_data(
     with _section("budget plan"):
         budget = _budget(services, primary, stage, lookback_days, period)
     members = channel.members
-    funnel = _funnel(services, start, end)
     return ReportData(
         currency=inputs.currency or "",  # frames given without one: plain numbers
         model=primary,
@@ -345,7 +350,12 @@ def _funnel(
 
 
 def _budget(
-    services: Services, model: str, stage: str | None, lookback: float, period: dict[str, Any]
+    services: Services,
+    model: str,
+    stage: str | None,
+    lookback: float,
+    period: dict[str, Any],
+    calibrate: bool = True,
 ) -> dict[str, Any] | str:
     try:
         curves = CurvesQuery.create(
@@ -355,6 +365,7 @@ def _budget(
             bootstrap=20,
             click_window_days=period.get("click_window_days"),
             view_window_days=period.get("view_window_days"),
+            calibrate=calibrate,
         )
         return services.plan(PlanQuery(curves)).to_dict()
     except Exception as exc:  # any failure here is a note, not a failed report

@@ -284,6 +284,9 @@ def _money_table(
         return frame
     value, cost = (data.value_label, data.cost_label) if data else ("revenue", "CPA")
     headers = [by, "spend", value, "ROAS", "ROI", "conversions", cost]
+    calibrated = "revenue_calibrated" in frame.columns  # lift tests in the store
+    if calibrated:
+        headers += ["revenue (lift-calibrated)", "calibration factor"]
     if leads:
         headers += ["leads", "CPL"]
     rows = []
@@ -297,6 +300,12 @@ def _money_table(
             (number(r["conversions"]), r["conversions"]),
             (money(r["cpa"], cur), r["cpa"]),
         ]
+        if calibrated:
+            factor = r["calibration_factor"]
+            cells += [
+                (money(r["revenue_calibrated"], cur), r["revenue_calibrated"]),
+                (ratio(factor), factor),
+            ]
         if leads:
             n = leads.get(r[by])
             cpl = r["spend"] / n if n and r["spend"] else None  # no spend: unknown, not free

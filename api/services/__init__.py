@@ -102,6 +102,7 @@ class Services:
         currency: str | None = None,
         name: str = "the input",
         cache: ResultCache | None = None,
+        lift_tests: pl.DataFrame | None = None,
     ) -> Services:
         """Serve frames already in memory (files the CLI read, a notebook's frames).
 
@@ -119,6 +120,7 @@ class Services:
             accounts=accounts,
             currency=currency,
             name=name,
+            lift_tests=lift_tests,
         )
         return cls(source, cache if cache is not None else ResultCache(0))
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from api.services.calibration import calibrate_report
 from api.services.context import Context
 from api.services.diagnose import attribution_diagnostics, with_warnings
 from api.services.queries import AttributionQuery, TimeSeriesQuery, check_bootstrap
@@ -87,7 +88,10 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     The result's members are the report's (model, params, by, stage, period,
     currency, totals, uncertainty), ``identity`` and ``warnings`` (see
     :mod:`api.services.diagnose`); its rows are the report's per-channel (or
-    campaign) rows.
+    campaign) rows. When the source holds lift tests and ``query.calibrate``
+    (the default), a report by channel also has ``revenue_calibrated`` and
+    ``calibration_factor`` columns and a ``calibration`` member
+    (:mod:`api.services.calibration`).
 
     Examples
     --------
@@ -102,10 +106,12 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
     def answer(asked: AttributionQuery) -> Result:
         def compute() -> Result:
             report, identity = attribution_report(ctx, asked, progress)
+            report, found, notes = calibrate_report(ctx, asked, report, attribution_report)
+            result = _result(report, identity).with_notes(*notes)
+            if found is not None:
+                result = replace(result, members={**result.members, "calibration": found.summary()})
             # Computed with the answer and cached with it: a warm answer pays nothing.
-            return with_warnings(
-                _result(report, identity), attribution_diagnostics(ctx, asked, report)
-            )
+            return with_warnings(result, attribution_diagnostics(ctx, asked, report))
 
         return ctx.cached(("attribution", asked), compute)
 

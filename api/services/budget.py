@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from api.services.attribution import attribution_report
+from api.services.calibration import calibrate_curveset
 from api.services.context import Context
 from api.services.queries import CurvesQuery
 from api.services.results import Result
@@ -27,6 +29,11 @@ from attribution.export import text_table
 
 def curves(ctx: Context, query: CurvesQuery) -> CurveSet:
     """Fit every channel's weekly response curve on the whole history (cached).
+
+    With ``query.calibrate`` (the default) and lift tests in the source, each
+    tested channel's curve is scaled by its calibration factor
+    (:func:`api.services.calibration.calibrate_curveset`); ``meta`` then
+    holds ``calibration``, which plans and what-ifs echo.
 
     Examples
     --------
@@ -65,7 +72,34 @@ def curves(ctx: Context, query: CurvesQuery) -> CurveSet:
             currency=inputs.currency,
         )
 
-    return ctx.cached(("curves", query), compute)
+    def calibrated() -> CurveSet:
+        return calibrate_curveset(ctx, query, compute(), attribution_report)
+
+    return ctx.cached(("curves", query), calibrated)
+
+
+def calibration_notes(fitted: CurveSet) -> tuple[str, ...]:
+    """Say under a budget table whether its curves were calibrated by lift tests.
+
+    Examples
+    --------
+    >>> from attribution.budget.analysis import _example_frames, response_curves
+    >>> from attribution.budget.calibrate import calibrate_curves
+    >>> fitted = calibrate_curves(response_curves(*_example_frames(), resamples=0),
+    ...     {"Search": 0.5}, {"tests": 1})
+    >>> calibration_notes(fitted)[0].split(" (")[0]
+    'curves calibrated by 1 lift test: Search ×0.500'
+    """
+    info = fitted.meta.get("calibration")
+    if not info:
+        return ()
+    shown = ", ".join(f"{k} ×{v:.3f}" for k, v in info["factors"].items()) or "no usable test"
+    tests = info.get("tests", 0)
+    line = (
+        f"curves calibrated by {tests} lift test{'' if tests == 1 else 's'}: {shown} "
+        "(--no-calibration for the uncalibrated ones)"
+    )
+    return (line, *(f"note: {n}" for n in info.get("notes", [])))
 
 
 def curves_table(fitted: CurveSet, threshold: float | None = None) -> str:
@@ -129,6 +163,7 @@ def curves_result(fitted: CurveSet, threshold: float | None = None, points: bool
         summary,
         table=lambda: curves_table(fitted, threshold),
         json_data=rows,
+        notes=calibration_notes(fitted),
     )
 
 
@@ -188,6 +223,7 @@ def plan(ctx: Context, query: PlanQuery) -> Result:
         table=planned.to_table,
         json_data=rows,
         csv=planned.to_csv,
+        notes=calibration_notes(fitted),
     )
 
 
@@ -231,12 +267,14 @@ def whatif(ctx: Context, query: WhatIfQuery) -> Result:
         table=predicted.to_table,
         json_data=rows,
         csv=predicted.to_csv,
+        notes=calibration_notes(fitted),
     )
 
 
 __all__ = [
     "PlanQuery",
     "WhatIfQuery",
+    "calibration_notes",
     "curves",
     "curves_result",
     "curves_table",

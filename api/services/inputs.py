@@ -21,6 +21,7 @@ import polars as pl
 
 from attribution.constants import MAX_LOOKBACK_DAYS
 from attribution.errors import InputError, ParameterError
+from attribution.schema import TABLES
 from attribution.windows import TouchWindows
 from engine.diagnostics import AnswerFacts
 from engine.paths import (
@@ -906,6 +907,17 @@ class StoreSource:
             data_version=version,
         )
 
+    def lift_tests(self) -> pl.DataFrame:
+        """Return the store's lift tests (see :mod:`attribution.calibration`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> StoreSource(Store(pathlib.Path(tempfile.mkdtemp()) / "s.duckdb")).lift_tests().height
+        0
+        """
+        return self.store.read("lift_tests")
+
     def stages(self) -> list[str]:
         """Return the distinct conversion stages in the store.
 
@@ -1249,6 +1261,23 @@ class LakeSource:
         )
         return facts, lake_stages(spark, 0, None, None)
 
+    def lift_tests(self) -> pl.DataFrame:
+        """Return the lake's lift tests (none when it has no ``lift_tests/``).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> LakeSource(Path(tempfile.mkdtemp())).lift_tests().height
+        0
+        """
+        from engine.spark import lake_table
+
+        try:
+            lake_table(self.lake, "lift_tests")
+        except InputError:
+            return pl.DataFrame(schema=TABLES["lift_tests"])
+        return self._table("lift_tests")
+
     def stages(self) -> list[str]:
         """Return the distinct conversion stages of the lake.
 
@@ -1323,11 +1352,13 @@ class FrameSource:
         accounts: pl.DataFrame | None = None,
         currency: str | None = None,
         name: str = "the input",
+        lift_tests: pl.DataFrame | None = None,
     ) -> None:
         code = currency.upper() if currency is not None else None
         self._inputs = Inputs(touchpoints, conversions, costs, code, name)
         self._identities = identities
         self._accounts = accounts
+        self._lift_tests = lift_tests
         self.name = name
 
     def identity(self) -> str:
@@ -1438,6 +1469,19 @@ class FrameSource:
         True
         """
         return None
+
+    def lift_tests(self) -> pl.DataFrame:
+        """Return the lift tests given (none by default).
+
+        Examples
+        --------
+        >>> empty = pl.DataFrame({"user_id": []}, schema={"user_id": pl.String})
+        >>> FrameSource(empty, empty).lift_tests().columns[:2]
+        ['channel', 'campaign']
+        """
+        if self._lift_tests is None:
+            return pl.DataFrame(schema=TABLES["lift_tests"])
+        return self._lift_tests
 
     def stages(self) -> list[str]:
         """Return the distinct conversion stages of the frames.

@@ -293,6 +293,8 @@ class AttributionQuery(IntervalQuery):
     """
 
     model: AttributionModel = _LINEAR
+    calibrate: bool = True
+    """Add lift-test calibrated revenue when the data holds lift tests (by channel only)."""
     stage_values: tuple[tuple[str, float], ...] = ()
     """What one conversion of a stage without revenue is worth (``lead=50,mql=200``).
 
@@ -550,6 +552,8 @@ class CurvesQuery:
     """``person``, or ``account``: curves fitted on account journeys' credit."""
     click_window_days: float | None = None
     view_window_days: float | None = None
+    calibrate: bool = True
+    """Scale each tested channel's curve by its lift-test calibration factor (if any tests)."""
 
     def __post_init__(self) -> None:
         check_period(self.lookback_days, None, None)

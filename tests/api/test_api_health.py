@@ -18,6 +18,7 @@ def test_read_health(client: TestClient, filled_db: Path) -> None:
         "costs": 4,
         "identities": 0,
         "accounts": 0,
+        "lift_tests": 0,
     }
     assert body["currency"] == "USD"
 
@@ -30,4 +31,5 @@ def test_read_health_empty_store(empty_client: TestClient) -> None:
         "costs": 0,
         "identities": 0,
         "accounts": 0,
+        "lift_tests": 0,
     }

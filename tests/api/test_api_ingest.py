@@ -244,9 +244,16 @@ def test_ingest_table_unknown_table(
         404,
         "Unknown table",
         "Unknown table 'deals'. Available tables: accounts, conversions, costs, identities, "
-        "touchpoints.",
+        "lift_tests, touchpoints.",
     )
-    assert body["available"] == ["accounts", "conversions", "costs", "identities", "touchpoints"]
+    assert body["available"] == [
+        "accounts",
+        "conversions",
+        "costs",
+        "identities",
+        "lift_tests",
+        "touchpoints",
+    ]
 
 
 def test_ingest_table_missing_columns(

@@ -700,6 +700,17 @@ def accounts(**columns: list[Any]) -> pl.DataFrame:
     return pl.DataFrame({"user_id": ["u1", "u2"], "account_id": ["acc1", "acc2"], **columns})
 
 
+def lift_tests(**columns: list[Any]) -> pl.DataFrame:
+    base = {
+        "channel": ["Email", "Email"],
+        "campaign": ["a", "b"],
+        "start": ["2024-03-01", "2024-03-01"],
+        "end": ["2024-03-31", "2024-03-31"],
+        "incremental_revenue": [10.0, 20.0],
+    }
+    return pl.DataFrame({**base, **columns})
+
+
 def test_every_text_column_of_every_table_is_checked() -> None:
     frames = {
         "touchpoints": touchpoints,
@@ -707,6 +718,7 @@ def test_every_text_column_of_every_table_is_checked() -> None:
         "costs": costs,
         "identities": identities,
         "accounts": accounts,
+        "lift_tests": lift_tests,
     }
     for table, schema in TABLES.items():
         for name, dtype in schema.items():

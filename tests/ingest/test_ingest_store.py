@@ -103,6 +103,7 @@ def test_counts_stages_date_range(store: Store) -> None:
         "costs": 0,
         "identities": 0,
         "accounts": 0,
+        "lift_tests": 0,
     }
     assert store.stages() == ["lead", "purchase"]
     assert store.date_range() == (dt.date(2024, 3, 1), dt.date(2024, 3, 3))

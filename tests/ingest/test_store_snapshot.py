@@ -85,6 +85,7 @@ def test_snapshot_reads_every_table_in_one_state(tmp_path: Path) -> None:
             "costs": 0,
             "identities": 0,
             "accounts": 0,
+            "lift_tests": 0,
         }
     assert (touches.height, sales.height) == (2, 1)
     assert store.counts()["conversions"] == 2

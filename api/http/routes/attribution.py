@@ -21,6 +21,7 @@ from api.http.params import (
     Accept,
     Bootstrap,
     By,
+    Calibrate,
     Ci,
     ClickWindow,
     Cursor,
@@ -58,7 +59,15 @@ KNOWN_PARAMETERS = frozenset(
         "bootstrap",
         "seed",
     }
-    | {"stitch", "max_identity_component", "journey", "limit", "cursor", "stage_values"}
+    | {
+        "stitch",
+        "max_identity_component",
+        "journey",
+        "limit",
+        "cursor",
+        "stage_values",
+        "calibrate",
+    }
 )
 """Query parameters of the route itself; any other one is a model parameter."""
 
@@ -89,6 +98,7 @@ def run_attribution(
     stitch: Stitch = True,
     max_identity_component: MaxIdentityComponent = DEFAULT_MAX_IDENTITY_COMPONENT,
     journey: Journey = "person",
+    calibrate: Calibrate = True,
     limit: OptionalLimit = None,
     cursor: Cursor = None,
     fmt: Format = None,
@@ -105,7 +115,9 @@ def run_attribution(
 
     Any other query parameter is a model parameter, e.g. `half_life_days=3`
     for `time_decay`. With `ci=0.95` every row also gets 95% bootstrap
-    intervals (`bootstrap` resamples, default 200, seeded by `seed`).
+    intervals (`bootstrap` resamples, default 200, seeded by `seed`). With
+    lift tests in the store, a report by channel also has `revenue_calibrated`
+    and `calibration_factor` (`calibrate=false` leaves them out).
     """
     query = AttributionQuery.create(
         model,
@@ -124,6 +136,7 @@ def run_attribution(
         stitch=stitch,
         max_identity_component=max_identity_component,
         journey=journey,
+        calibrate=calibrate,
     )
     result = services.attribution(query)
     return respond(result, request, fmt=fmt, accept=accept, limit=limit, cursor=cursor)

@@ -27,6 +27,7 @@ from api.http.errors import problem_responses
 from api.http.negotiation import respond
 from api.http.params import (
     Accept,
+    Calibrate,
     ClickWindow,
     DecimalDigits,
     Format,
@@ -52,7 +53,7 @@ KNOWN_PARAMETERS = frozenset(
     {
         "model", "by", "stage", "lookback_days", "click_window_days", "view_window_days",
         "curve", "decay", "threshold", "bootstrap",
-        "attribution_bootstrap", "seed", "format", "points", "journey",
+        "attribution_bootstrap", "seed", "format", "points", "journey", "calibrate",
     }
 )  # fmt: skip
 """Query parameters of ``GET /v1/budget/curves``; any other one is a model parameter."""
@@ -80,6 +81,7 @@ def curves_query(body: CurvesRequest) -> CurvesQuery:
         attribution_bootstrap=body.attribution_bootstrap,
         seed=body.seed,
         journey=body.journey,
+        calibrate=body.calibrate,
     )
 
 
@@ -110,6 +112,7 @@ def read_curves(
     seed: Annotated[int, DecimalDigits, Query(ge=0)] = 0,
     points: Annotated[bool, Query(description="Include the curve points.")] = True,
     journey: Journey = "person",
+    calibrate: Calibrate = True,
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
@@ -128,6 +131,7 @@ def read_curves(
         attribution_bootstrap=attribution_bootstrap,
         seed=seed,
         journey=journey,
+        calibrate=calibrate,
     )
     result = services.curves_result(query, threshold, points)
     return respond(result, request, fmt=fmt, accept=accept)

@@ -319,7 +319,7 @@ async def ingest_table(
         ),
     ] = "day",
 ) -> Any:
-    """Validate rows and write them to a table: `touchpoints` ... `identities`, `accounts`.
+    """Validate rows and write them to a table: `touchpoints` ... `accounts`, `lift_tests`.
 
     One request is one transaction; re-sending the same rows changes nothing.
     """

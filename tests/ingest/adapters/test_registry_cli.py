@@ -44,6 +44,7 @@ def test_nothing_written_when_one_table_fails(store: Store, tmp_path: Path) -> N
         "costs": 0,
         "identities": 0,
         "accounts": 0,
+        "lift_tests": 0,
     }
     summaries = ingest_adapter(store, "salesforce", [tmp_path], skip_invalid=True)
     assert {s.table: (s.inserted, s.rejected) for s in summaries} == {

@@ -49,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from attribution.budget.decay import DecayProfile, adstock, decay_profile
+from attribution.budget.decay import DecayProfile, adstock, decay_profile, require_decay
 from attribution.budget.fitting import Fit, Prior, fit_series, to_money
 from attribution.budget.pooling import Pooling, estimate_pooling
 from attribution.cancel import check_cancelled
@@ -99,20 +99,6 @@ def require_kind(kind: str) -> None:
         raise ParameterError(
             f"The 'curve' parameter must be one of {', '.join(KINDS)}. Got {kind!r} instead."
         )
-
-
-def require_decay(decay: float) -> None:
-    """Raise :class:`ParameterError` unless ``0 <= decay < 1``.
-
-    Examples
-    --------
-    >>> require_decay(1.0)
-    Traceback (most recent call last):
-    ...
-    attribution.errors.ParameterError: The 'decay' parameter must be >= 0 and < 1. Got 1.0 instead.
-    """
-    if not 0.0 <= decay < 1.0:
-        raise ParameterError(f"The 'decay' parameter must be >= 0 and < 1. Got {decay!r} instead.")
 
 
 def parse_decay(value: float | str) -> float | str:

@@ -18,9 +18,24 @@ import numpy as np
 import numpy.typing as npt
 
 from attribution.budget.fitting import FloatArray, fit_series
+from attribution.errors import ParameterError
 
 DECAY_GRID = tuple(round(0.1 * i, 1) for i in range(10))
 """Decays the profile likelihood is computed at: 0, 0.1, …, 0.9."""
+
+
+def require_decay(decay: float) -> None:
+    """Raise :class:`ParameterError` unless ``0 <= decay < 1``.
+
+    Examples
+    --------
+    >>> require_decay(1.0)
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: The 'decay' parameter must be >= 0 and < 1. Got 1.0 instead.
+    """
+    if not 0.0 <= decay < 1.0:
+        raise ParameterError(f"The 'decay' parameter must be >= 0 and < 1. Got {decay!r} instead.")
 
 
 def adstock(spend: FloatArray, decay: float) -> FloatArray:
@@ -36,8 +51,6 @@ def adstock(spend: FloatArray, decay: float) -> FloatArray:
     >>> adstock(np.array([100.0, 100.0]), 0.0).tolist()
     [100.0, 100.0]
     """
-    from attribution.budget.curves import require_decay
-
     require_decay(decay)
     spend = np.asarray(spend, dtype=float)
     if decay == 0 or spend.size == 0:
@@ -135,4 +148,4 @@ def decay_profile(
     return DecayProfile(tuple(grid), tuple(loglik))
 
 
-__all__ = ["DECAY_GRID", "DecayProfile", "adstock", "decay_profile"]
+__all__ = ["DECAY_GRID", "DecayProfile", "adstock", "decay_profile", "require_decay"]

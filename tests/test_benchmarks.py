@@ -6,6 +6,7 @@ import re
 import runpy
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,7 @@ def test_targets_take_the_median_of_interleaved_runs(tmp_path: Path) -> None:
         "-c",
         'echo "$0" >> "$1"; [ "$0" = b ] && sleep 0.3; exit 0',
     ]
-    rows = [
+    rows: list[tuple[dict[str, Any], list[str]]] = [
         ({"name": name, "what": name, "seconds": first, "peak_kib": 1}, [*command, name, str(log)])
         for name, first in (("a", 9.0), ("b", 0.0))
     ]

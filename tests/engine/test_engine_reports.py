@@ -421,7 +421,11 @@ def test_funnel_where_only_unconverted_persons_have_touches(
     frames = Services.for_frames(
         store.read("touchpoints"), store.read("conversions"), currency=store.currency
     )
-    for period in ({}, {"start": dt.date(2025, 3, 2), "end": dt.date(2025, 3, 31)}):
+    periods: list[dict[str, Any]] = [
+        {},
+        {"start": dt.date(2025, 3, 2), "end": dt.date(2025, 3, 31)},
+    ]
+    for period in periods:
         query = FunnelQuery.create(by=by, mode=mode, stages="lead,closed_won", **period)
         got = Services.for_store(store).funnel(query).to_dict()
         assert _close(got, frames.funnel(query).to_dict())

@@ -276,7 +276,10 @@ def _side_by_side(reports: dict[str, AttributionReport], by: str, intervals: boo
             pl.col(f"{name}_conversions", f"{name}_revenue", f"{name}_share").fill_null(0.0)
         )
     shares = [pl.col(f"{n}_share") for n in names]
-    share_list = pl.concat_list(shares)
+    # Which model gives the most (least) is read to 12 decimals: shares equal but for the
+    # last bits of a float sum (summation order differs run to run) tie, and the first
+    # model in the list wins, the same on every route and every run.
+    share_list = pl.concat_list([share.round(12) for share in shares])
     name_list = pl.lit(pl.Series([names]))
     frame = frame.with_columns(
         (pl.max_horizontal(shares) - pl.min_horizontal(shares)).alias("max_share_gap"),

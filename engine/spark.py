@@ -143,16 +143,6 @@ _SPARK_TYPES = {
 """Spark SQL type of each canonical polars dtype (for the columns a lake lacks)."""
 
 
-def _frame(spark: SparkSession, sql: str) -> pl.DataFrame:
-    rows = spark.sql(to_spark(sql)).toArrow()
-    return pl.DataFrame(pl.from_arrow(rows))
-
-
-def _person_view(spark: SparkSession, person_map: pl.DataFrame) -> None:
-    rows = [tuple(row) for row in person_map.select("id", "person_id").iter_rows()]
-    spark.createDataFrame(rows, "id string, person_id string").createOrReplaceTempView("person_map")
-
-
 def spark_frame(spark: SparkSession, sql: str) -> pl.DataFrame:
     """Run one statement of the engine's definition (DuckDB dialect) with Spark; return its rows.
 
@@ -161,7 +151,8 @@ def spark_frame(spark: SparkSession, sql: str) -> pl.DataFrame:
     >>> spark_frame  # doctest: +ELLIPSIS
     <function spark_frame at ...>
     """
-    return _frame(spark, sql)
+    rows = spark.sql(to_spark(sql)).toArrow()
+    return pl.DataFrame(pl.from_arrow(rows))
 
 
 def person_view(spark: SparkSession, person_map: pl.DataFrame) -> None:
@@ -172,7 +163,8 @@ def person_view(spark: SparkSession, person_map: pl.DataFrame) -> None:
     >>> person_view  # doctest: +ELLIPSIS
     <function person_view at ...>
     """
-    _person_view(spark, person_map)
+    rows = [tuple(row) for row in person_map.select("id", "person_id").iter_rows()]
+    spark.createDataFrame(rows, "id string, person_id string").createOrReplaceTempView("person_map")
 
 
 def lake_stages(
@@ -185,7 +177,7 @@ def lake_stages(
     >>> lake_stages  # doctest: +ELLIPSIS
     <function lake_stages at ...>
     """  # noqa: E501
-    frame = _frame(spark, stages_sql(lookback_days, start, end))
+    frame = spark_frame(spark, stages_sql(lookback_days, start, end))
     return {str(s): int(n) for s, n in frame.iter_rows() if s is not None}
 
 
@@ -203,10 +195,10 @@ def lake_remapped(
     >>> lake_remapped  # doctest: +ELLIPSIS
     <function lake_remapped at ...>
     """
-    _person_view(spark, person_map)
+    person_view(spark, person_map)
     return {
         f"{table}_remapped": int(
-            _frame(spark, remapped_sql(table, lookback_days, start, end)).item()
+            spark_frame(spark, remapped_sql(table, lookback_days, start, end)).item()
         )
         for table in ("touchpoints", "conversions")
     }
@@ -226,7 +218,7 @@ def lake_views(
     """  # noqa: E501
     if "interaction" not in spark.table("touchpoints").columns:
         return 0
-    return int(_frame(spark, views_sql(lookback_days, start, end)).item())
+    return int(spark_frame(spark, views_sql(lookback_days, start, end)).item())
 
 
 def lake_paths(
@@ -266,7 +258,7 @@ def lake_paths(
         items=items.height,
         **limits,
     )
-    aggregate = aggregate_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
+    aggregate = aggregate_rows(spark_frame(spark, sql), items["item"], by, chosen, lookback_days)
     return replace(aggregate, windows=windows or touch_windows(lookback_days))
 
 
@@ -279,8 +271,8 @@ def _item_view(
     end: dt.date | None,
 ) -> pl.DataFrame:
     """Register ``person_map`` and the window's ``item_codes`` as views; return the codes."""
-    _person_view(spark, person_map)
-    items = item_codes(_frame(spark, items_sql(by, lookback_days, start, end))["item"])
+    person_view(spark, person_map)
+    items = item_codes(spark_frame(spark, items_sql(by, lookback_days, start, end))["item"])
     rows = [tuple(row) for row in items.iter_rows()]
     spark.createDataFrame(rows, "item string, code bigint").createOrReplaceTempView("item_codes")
     return items
@@ -317,7 +309,7 @@ def lake_steps(
     sql = journey_steps_sql(
         by=by, stage=chosen, lookback_days=lookback_days, start=start, end=end, **limits
     )
-    aggregate = step_rows(_frame(spark, sql), items["item"], by, chosen, lookback_days)
+    aggregate = step_rows(spark_frame(spark, sql), items["item"], by, chosen, lookback_days)
     return replace(aggregate, windows=windows or touch_windows(lookback_days))
 
 
@@ -347,11 +339,11 @@ def lake_converting(
     chosen = chosen_stage(counted, stage)
     if chosen is None:
         return None
-    _person_view(spark, person_map)
+    person_view(spark, person_map)
     options = {"stage": chosen, "lookback_days": lookback_days, "start": start, "end": end}
     limits = sql_windows(windows, lookback_days, lake_views(spark, lookback_days, start, end))
-    rows = _frame(spark, converting_touches_sql(**options, **limits))  # type: ignore[arg-type]
-    tallies = _frame(spark, non_converting_sql(**options))  # type: ignore[arg-type]
+    rows = spark_frame(spark, converting_touches_sql(**options, **limits))  # type: ignore[arg-type]
+    tallies = spark_frame(spark, non_converting_sql(**options))  # type: ignore[arg-type]
     return converting_journeys(rows, conversions, tallies, chosen, lookback_days, windows)
 
 
@@ -374,9 +366,9 @@ def lake_funnel(
     >>> lake_funnel  # doctest: +ELLIPSIS
     <function lake_funnel at ...>
     """
-    _person_view(spark, person_map)
-    touches = _frame(spark, funnel_touches_sql(end=end, cut=cut))
-    others = _frame(spark, funnel_others_sql(start=start, end=end, cut=cut))
+    person_view(spark, person_map)
+    touches = spark_frame(spark, funnel_touches_sql(end=end, cut=cut))
+    others = spark_frame(spark, funnel_others_sql(start=start, end=end, cut=cut))
     return touches, others
 
 

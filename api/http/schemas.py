@@ -95,6 +95,7 @@ class ModelPublic(BaseModel):
     """A registered attribution model and its parameters."""
 
     name: str = Field(examples=["time_decay"])
+    label: str = Field(examples=["Time decay"], description="the name people read")
     summary: str
     params: list[ParamPublic]
     doc: str = Field(description="the model's docstring: assumptions and reference")

@@ -112,6 +112,20 @@ def model_class(name: str) -> type[AttributionModel]:
         raise UnknownModelError(name, MODELS) from None
 
 
+def model_label(name: str) -> str:
+    """Return the name people read for the model registered as ``name``.
+
+    Unknown names come back unchanged, so a label never fails a report.
+
+    Examples
+    --------
+    >>> model_label("shapley_counterfactual"), model_label("time_decay"), model_label("x")
+    ('Data-driven (counterfactual Shapley)', 'Time decay', 'x')
+    """
+    cls = MODELS.get(name)
+    return (cls.label or cls.name) if cls is not None else name
+
+
 def get_model(name: str, **params: Any) -> AttributionModel:
     """Build the model registered as ``name`` with the given parameters.
 
@@ -207,5 +221,6 @@ __all__ = [
     "available_models",
     "get_model",
     "model_class",
+    "model_label",
     "register_model",
 ]

@@ -94,6 +94,8 @@ class AttributionModel(ABC):
     """
 
     name: ClassVar[str]
+    label: ClassVar[str] = ""
+    """The name people read in reports and the dashboard ("Time decay"); ``name`` if empty."""
     summary: ClassVar[str]
     param_docs: ClassVar[dict[str, str]] = {}
     population_independent: ClassVar[bool] = False
@@ -269,6 +271,7 @@ class AttributionModel(ABC):
         """Return the model's name, summary, parameters and docstring as JSON-ready data."""
         return {
             "name": cls.name,
+            "label": cls.label or cls.name,
             "summary": cls.summary,
             "params": [p.to_dict() for p in cls.param_specs()],
             "doc": (cls.__doc__ or "").strip(),

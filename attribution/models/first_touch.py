@@ -31,6 +31,7 @@ class FirstTouch(AttributionModel):
     """
 
     name: ClassVar[str] = "first_touch"
+    label: ClassVar[str] = "First touch"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "100% to the first touch"
     path_exact: ClassVar[bool] = True

@@ -44,6 +44,7 @@ class FullPath(MilestoneModel):
     """
 
     name: ClassVar[str] = "full_path"
+    label: ClassVar[str] = "Full path (Z-shaped)"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "22.5% each to first, lead, opportunity, closed-won touch; 10% between"
     param_docs: ClassVar[dict[str, str]] = {

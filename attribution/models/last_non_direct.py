@@ -36,6 +36,7 @@ class LastNonDirect(AttributionModel):
     """
 
     name: ClassVar[str] = "last_non_direct"
+    label: ClassVar[str] = "Last non-direct click"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "100% to the last touch that is not direct traffic"
     param_docs: ClassVar[dict[str, str]] = {

@@ -30,6 +30,7 @@ class LastTouch(AttributionModel):
     """
 
     name: ClassVar[str] = "last_touch"
+    label: ClassVar[str] = "Last touch"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "100% to the last touch"
     path_exact: ClassVar[bool] = True

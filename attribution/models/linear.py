@@ -31,6 +31,7 @@ class Linear(AttributionModel):
     """
 
     name: ClassVar[str] = "linear"
+    label: ClassVar[str] = "Linear"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "equal share to every touch"
     path_exact: ClassVar[bool] = True

@@ -256,6 +256,7 @@ class Markov(AttributionModel):
     """
 
     name: ClassVar[str] = "markov"
+    label: ClassVar[str] = "Data-driven (Markov chain)"
     # Removal effects come from all journeys: the bootstrap re-solves the chain.
     population_independent: ClassVar[bool] = False
     summary: ClassVar[str] = (

@@ -38,6 +38,7 @@ class PositionBased(AttributionModel):
     """
 
     name: ClassVar[str] = "position_based"
+    label: ClassVar[str] = "Position-based"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "40% first, 40% last, 20% shared by the middle"
     path_exact: ClassVar[bool] = True

@@ -62,6 +62,7 @@ class Shapley(AttributionModel):
     """
 
     name: ClassVar[str] = "shapley"
+    label: ClassVar[str] = "Data-driven (Shapley)"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = (
         "Zhao's simplified Shapley value: equal split over a path's distinct channels"

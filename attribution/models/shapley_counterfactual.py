@@ -138,6 +138,7 @@ class ShapleyCounterfactual(AttributionModel):
     """
 
     name: ClassVar[str] = "shapley_counterfactual"
+    label: ClassVar[str] = "Data-driven (counterfactual Shapley)"
     summary: ClassVar[str] = (
         "Shapley value of the conversion rate of journeys within each channel coalition"
     )

@@ -70,6 +70,7 @@ class ShapleyOrdered(AttributionModel):
     """
 
     name: ClassVar[str] = "shapley_ordered"
+    label: ClassVar[str] = "Data-driven (ordered Shapley)"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "Zhao's ordered Shapley value: Shapley credit per touch position"
     path_exact: ClassVar[bool] = True

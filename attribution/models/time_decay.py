@@ -45,6 +45,7 @@ class TimeDecay(AttributionModel):
     """
 
     name: ClassVar[str] = "time_decay"
+    label: ClassVar[str] = "Time decay"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "exponential decay towards the conversion"
     param_docs: ClassVar[dict[str, str]] = {

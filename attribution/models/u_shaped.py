@@ -43,6 +43,7 @@ class UShaped(MilestoneModel):
     """
 
     name: ClassVar[str] = "u_shaped"
+    label: ClassVar[str] = "U-shaped"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = "40% first touch, 40% lead-creation touch, 20% between"
     param_docs: ClassVar[dict[str, str]] = {

@@ -46,6 +46,7 @@ class WShaped(MilestoneModel):
     """
 
     name: ClassVar[str] = "w_shaped"
+    label: ClassVar[str] = "W-shaped"
     population_independent: ClassVar[bool] = True
     summary: ClassVar[str] = (
         "30% first, 30% lead-creation, 30% opportunity-creation touch, 10% between"

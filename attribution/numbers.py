@@ -1,0 +1,208 @@
+"""One number style for every table people read: terminal, HTML report and dashboard.
+
+Each column has a **kind**, read from its name (and its type, to tell a
+count from attributed conversions), and each kind one format:
+
+============  ==========================================  ==============
+kind          columns                                      shown as
+============  ==========================================  ==============
+``rate``      ``*_rate``, ``ctr``, ``roi``, ``*share*``,   ``12.3%``
+              ``*_change``, abandonment
+``ratio``     ``roas``, ``mroas`` and their intervals      ``2.35``
+``money``     revenue, spend, value, pipeline, CPA, CPL,   ``$1,234.50``
+              CPC, CPM, CAC, ``cost_per_*``, budgets
+``conversions`` attributed conversions (a float)          ``134.0``
+``count``     any integer column (journeys, leads)         ``1,234``
+``days``      ``*days*``, lags                             ``3.5``
+``number``    any other number                             ``1,234.57``
+``text``      everything else                              as is
+============  ==========================================  ==============
+
+A missing number is ``—`` (:data:`attribution.export.NULL_MARK`) in every
+kind. Machine-readable outputs (CSV, JSON, Parquet) keep raw numbers: the
+style is for people only. Money takes the currency's symbol where it has a
+well-known one, else its ISO 4217 code (``1,234.50 BRL``), and the
+currency's minor units (no decimals for JPY or KRW).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+NULL_MARK = "—"
+"""A missing number, in every kind (the same mark as :mod:`attribution.export`)."""
+
+RATE_WORDS = frozenset({"rate", "ctr", "roi", "share", "change", "abandonment", "percent"})
+RATIO_WORDS = frozenset({"roas", "mroas"})
+MONEY_WORDS = frozenset(
+    {
+        "revenue",
+        "spend",
+        "value",
+        "pipeline",
+        "cpa",
+        "cpl",
+        "cpc",
+        "cpm",
+        "cac",
+        "cost",
+        "costs",
+        "budget",
+        "aov",
+        "amount",
+    }
+)
+DAY_WORDS = frozenset({"days", "day", "lag"})
+
+SYMBOLS = {
+    "USD": "$",
+    "EUR": "€",
+    "GBP": "£",
+    "JPY": "¥",
+    "CNY": "¥",
+    "INR": "₹",
+    "BRL": "R$",
+    "KRW": "₩",
+    "CAD": "CA$",
+    "AUD": "A$",
+    "CHF": "CHF ",
+}
+"""Currencies shown with a symbol; any other shows its ISO 4217 code after the amount."""
+
+NO_MINOR_UNITS = frozenset({"JPY", "KRW", "CLP", "ISK", "VND", "HUF"})
+"""Currencies whose amounts are shown without decimals (ISO 4217 minor units 0, or by custom)."""
+
+
+def column_kind(name: str, dtype: pl.DataType | None = None) -> str:
+    """Return the kind of column ``name`` (see the module's table).
+
+    Parameters
+    ----------
+    name
+        The column's name (``conversion_rate``, ``markov_revenue_change``).
+    dtype
+        Its polars type: integers are counts, strings and dates text.
+
+    Examples
+    --------
+    >>> [column_kind(n) for n in ("conversion_rate", "roas", "cpa", "markov_revenue_change")]
+    ['rate', 'ratio', 'money', 'rate']
+    >>> column_kind("conversions", pl.Float64), column_kind("leads", pl.Int64)
+    ('conversions', 'count')
+    >>> column_kind("channel", pl.String), column_kind("average_days_to_conversion")
+    ('text', 'days')
+    """
+    if dtype is not None and not dtype.is_numeric():
+        return "text"
+    words = set(name.lower().split("_"))
+    if words & RATE_WORDS:
+        return "rate"
+    if words & RATIO_WORDS:
+        return "ratio"
+    if words & MONEY_WORDS or name.startswith("cost_per"):
+        return "money"
+    if dtype is not None and dtype.is_integer():
+        return "count"
+    if words & DAY_WORDS:
+        return "days"
+    if words & {"conversions", "conversion", "leads", "customers", "journeys", "touches"}:
+        return "conversions"
+    return "number" if dtype is None or dtype.is_numeric() else "text"
+
+
+def format_number(value: Any, kind: str, currency: str | None = None) -> str:
+    """Return ``value`` written in the style of ``kind``.
+
+    Parameters
+    ----------
+    value
+        A number, or ``None`` / NaN (shown as ``—``).
+    kind
+        One of the kinds of :func:`column_kind`.
+    currency
+        ISO 4217 code for ``money`` (``None``: the amount alone).
+
+    Examples
+    --------
+    >>> format_number(0.1234, "rate"), format_number(2.3456, "ratio")
+    ('12.3%', '2.35')
+    >>> format_number(1234.5, "money", "USD"), format_number(1234.5, "money", "BRL")
+    ('$1,234.50', 'R$1,234.50')
+    >>> format_number(1234.5, "money", "SEK"), format_number(-1234.6, "money", "JPY")
+    ('1,234.50 SEK', '-¥1,235')
+    >>> format_number(134.0, "conversions"), format_number(1234, "count")
+    ('134.0', '1,234')
+    >>> format_number(None, "money", "USD"), format_number(float("nan"), "rate")
+    ('—', '—')
+    """
+    if value is None or isinstance(value, str):
+        return NULL_MARK if value is None else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return NULL_MARK
+    if kind == "rate":
+        return f"{value * 100:,.1f}%"
+    if kind == "ratio":
+        return f"{value:,.2f}"
+    if kind == "money":
+        return _money(float(value), currency)
+    if kind == "count":
+        return f"{round(value):,}"
+    if kind in ("conversions", "days"):
+        return f"{value:,.1f}"
+    if kind == "text":
+        return str(value)
+    return f"{value:,.2f}"
+
+
+def format_frame(frame: pl.DataFrame, currency: str | None = None) -> pl.DataFrame:
+    """Return ``frame`` with every numeric column written as text in its kind's style.
+
+    For tables people read (a terminal, the HTML report); never for CSV,
+    JSON or Parquet, which keep raw numbers.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"channel": ["Email"], "revenue": [1234.5],
+    ...     "conversion_rate": [0.25], "journeys": [3], "roas": [None]},
+    ...     schema_overrides={"roas": pl.Float64})
+    >>> format_frame(frame, "EUR").row(0)
+    ('Email', '€1,234.50', '25.0%', '3', '—')
+    """
+    columns = []
+    for name, dtype in frame.schema.items():
+        kind = column_kind(name, dtype)
+        if kind == "text":
+            columns.append(pl.col(name))
+            continue
+        # Display tables are small (one row per channel, path or period).
+        columns.append(
+            pl.col(name).map_elements(
+                _formatter(kind, currency), return_dtype=pl.String, skip_nulls=False
+            )
+        )
+    return frame.select(columns)
+
+
+def _formatter(kind: str, currency: str | None) -> Callable[[Any], str]:
+    def write(value: Any) -> str:
+        return format_number(value, kind, currency)
+
+    return write
+
+
+def _money(amount: float, currency: str | None) -> str:
+    code = (currency or "").upper()
+    digits = 0 if code in NO_MINOR_UNITS else 2
+    sign = "-" if amount < 0 else ""
+    text = f"{abs(amount):,.{digits}f}"
+    if not code:
+        return sign + text
+    symbol = SYMBOLS.get(code)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {code}"
+
+
+__all__ = ["NULL_MARK", "column_kind", "format_frame", "format_number"]

@@ -163,8 +163,9 @@ def person_view(spark: SparkSession, person_map: pl.DataFrame) -> None:
     >>> person_view  # doctest: +ELLIPSIS
     <function person_view at ...>
     """
-    rows = [tuple(row) for row in person_map.select("id", "person_id").iter_rows()]
-    spark.createDataFrame(rows, "id string, person_id string").createOrReplaceTempView("person_map")
+    pairs = person_map.select(pl.col("id", "person_id").cast(pl.String))
+    # Arrow straight into Spark: no Python object per identity.
+    spark.createDataFrame(pairs.to_arrow()).createOrReplaceTempView("person_map")
 
 
 def lake_stages(
@@ -273,8 +274,8 @@ def _item_view(
     """Register ``person_map`` and the window's ``item_codes`` as views; return the codes."""
     person_view(spark, person_map)
     items = item_codes(spark_frame(spark, items_sql(by, lookback_days, start, end))["item"])
-    rows = [tuple(row) for row in items.iter_rows()]
-    spark.createDataFrame(rows, "item string, code bigint").createOrReplaceTempView("item_codes")
+    codes = items.select(pl.col("item").cast(pl.String), pl.col("code").cast(pl.Int64))
+    spark.createDataFrame(codes.to_arrow()).createOrReplaceTempView("item_codes")
     return items
 
 

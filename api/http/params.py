@@ -45,36 +45,6 @@ StageValues = Annotated[
         examples=["lead=50,mql=200"],
     ),
 ]
-Lookback = Annotated[
-    float,
-    Query(
-        gt=0,
-        le=MAX_LOOKBACK_DAYS,
-        description="Touches at most this many days before a conversion count.",
-    ),
-]
-ClickWindow = Annotated[
-    float | None,
-    Query(
-        gt=0,
-        le=MAX_LOOKBACK_DAYS,
-        description=(
-            "Days a click (any touch but an impression) counts before a conversion; "
-            "default: lookback_days. At most lookback_days."
-        ),
-    ),
-]
-ViewWindow = Annotated[
-    float | None,
-    Query(
-        ge=0,
-        le=MAX_LOOKBACK_DAYS,
-        description=(
-            "Days a view (interaction = impression) counts before a conversion; "
-            "default: 1 (or lookback_days if shorter). At most lookback_days."
-        ),
-    ),
-]
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -124,6 +94,68 @@ def _decimal_integer_text(value: Any) -> Any:
 
 
 DecimalDigits = BeforeValidator(_decimal_integer_text)
+_DECIMAL_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def _decimal_number_text(value: Any) -> Any:
+    """Let only plain decimal numbers (``90``, ``0.95``, ``-1.5``) through to the float parser.
+
+    Pydantic's lax mode also reads ``nan``, ``inf``, ``1e3``, ``9_0`` and
+    `` 90 ``; ``nan`` then fails a bound with a message about the bound, and
+    ``9_0`` is silently 90.
+
+    Examples
+    --------
+    >>> _decimal_number_text("0.95"), _decimal_number_text("90")
+    ('0.95', '90')
+    >>> _decimal_number_text("nan")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.PydanticCustomError: Input should be a number in plain ...
+    """
+    if isinstance(value, str) and not _DECIMAL_NUMBER.fullmatch(value):
+        raise PydanticCustomError(
+            "float_format", "Input should be a number in plain decimal notation, such as 0.95"
+        )
+    return value
+
+
+DecimalNumber = BeforeValidator(_decimal_number_text)
+"""Put in every ``Annotated[float, ...]`` query parameter, as :data:`DecimalDigits` for integers."""
+
+Lookback = Annotated[
+    float,
+    DecimalNumber,
+    Query(
+        gt=0,
+        le=MAX_LOOKBACK_DAYS,
+        description="Touches at most this many days before a conversion count.",
+    ),
+]
+ClickWindow = Annotated[
+    float | None,
+    DecimalNumber,
+    Query(
+        gt=0,
+        le=MAX_LOOKBACK_DAYS,
+        description=(
+            "Days a click (any touch but an impression) counts before a conversion; "
+            "default: lookback_days. At most lookback_days."
+        ),
+    ),
+]
+ViewWindow = Annotated[
+    float | None,
+    DecimalNumber,
+    Query(
+        ge=0,
+        le=MAX_LOOKBACK_DAYS,
+        description=(
+            "Days a view (interaction = impression) counts before a conversion; "
+            "default: 1 (or lookback_days if shorter). At most lookback_days."
+        ),
+    ),
+]
 """Put in every ``Annotated[int, ...]`` query parameter: ``Annotated[int, DecimalDigits, Query()]``.
 
 ``tests/api/test_strict_integers.py`` checks that every integer query parameter has it.
@@ -149,6 +181,7 @@ Currency = Annotated[
 ]
 Ci = Annotated[
     float | None,
+    DecimalNumber,
     Query(
         description="Add confidence intervals at this level (between 0 and 1, e.g. `0.95`) "
         "to every row: `conversions_low/high`, `revenue_low/high`, `roas_low/high`, from a "
@@ -260,6 +293,7 @@ __all__ = [
     "Currency",
     "Cursor",
     "DecimalDigits",
+    "DecimalNumber",
     "End",
     "Format",
     "Limit",

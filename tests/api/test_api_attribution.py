@@ -287,14 +287,14 @@ def test_run_attribution_repeated_param(client: TestClient, assert_problem: Asse
         (
             "lookback_days=inf",
             "Invalid request",
-            "Query parameter 'lookback_days': Input should be less than or equal to 36500. "
-            "Got 'inf'.",
+            "Query parameter 'lookback_days': Input should be a number in plain decimal "
+            "notation, such as 0.95. Got 'inf'.",
         ),
         (
             "lookback_days=ninety",
             "Invalid request",
-            "Query parameter 'lookback_days': Input should be a valid number, unable to parse "
-            "string as a number. Got 'ninety'.",
+            "Query parameter 'lookback_days': Input should be a number in plain decimal "
+            "notation, such as 0.95. Got 'ninety'.",
         ),
         (
             "stage=closed_lost",

@@ -1,4 +1,4 @@
-"""Integer query parameters take plain decimal digits only, on every route.
+"""Integer and float query parameters take plain decimal notation only, on every route.
 
 Pydantic's lax mode reads ``+0.0``, ``1_000``, `` 7`` and ``1e3`` as integers;
 closedloop answers them with a 422 problem naming the parameter instead. The
@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
-from api.http.params import DecimalDigits
+from api.http.params import DecimalDigits, DecimalNumber
 from api.http.settings import Settings
 
 
@@ -29,12 +29,12 @@ def _query_params(dependant: Dependant) -> Iterator[typing.Any]:
         yield from _query_params(sub)
 
 
-def _is_integer(annotation: object) -> bool:
-    if annotation is int:
+def _is_integer(annotation: object, kind: type = int) -> bool:
+    if annotation is kind:
         return True
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return int in typing.get_args(annotation)
+        return kind in typing.get_args(annotation)
     return False
 
 
@@ -47,13 +47,13 @@ def _api_routes(routes: typing.Sequence[object]) -> Iterator[APIRoute]:
             yield from _api_routes(included.routes)
 
 
-def _integer_query_params(tmp_path: Path) -> list[tuple[str, str, list[object]]]:
+def _integer_query_params(tmp_path: Path, kind: type = int) -> list[tuple[str, str, list[object]]]:
     app = create_app(Settings(db_path=tmp_path / "strict.duckdb"))
     return [
         (route.path, param.alias, list(param.field_info.metadata))
         for route in _api_routes(app.routes)
         for param in _query_params(route.dependant)
-        if _is_integer(param.field_info.annotation)
+        if _is_integer(param.field_info.annotation, kind)
     ]
 
 
@@ -104,3 +104,26 @@ def test_integer_model_parameters_are_strict_too(client: TestClient, value: str)
     assert response.json()["detail"].startswith(
         "The 'samples' parameter of model 'shapley_counterfactual' must be an integer."
     )
+
+
+def test_every_float_query_parameter_takes_decimal_notation_only(tmp_path: Path) -> None:
+    found = _integer_query_params(tmp_path, float)
+    assert {name for _, name, _ in found} >= {"lookback_days", "ci", "view_window_days"}
+    lax = [f"{path} ?{name}=" for path, name, metadata in found if DecimalNumber not in metadata]
+    assert not lax, f"float query parameters without DecimalNumber: {lax}"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e1", "9_0", "%2090", "0x10", ""])
+def test_lax_floats_are_a_problem_naming_the_parameter(client: TestClient, value: str) -> None:
+    response = client.get(f"/v1/attribution?model=linear&lookback_days={value}")
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"].startswith(
+        "Query parameter 'lookback_days': Input should be a number in plain decimal notation"
+    )
+
+
+@pytest.mark.parametrize("value", ["90", "0.5", "7."])
+def test_plain_decimal_floats_pass_validation(client: TestClient, value: str) -> None:
+    response = client.get(f"/v1/attribution?model=linear&lookback_days={value}")
+    assert "plain decimal notation" not in response.text

@@ -30,6 +30,7 @@ from api.http.params import (
     Calibrate,
     ClickWindow,
     DecimalDigits,
+    DecimalNumber,
     Format,
     Journey,
     Lookback,
@@ -105,7 +106,7 @@ def read_curves(
         Query(description="Adstock decay: `auto` (estimated per channel) or a value in [0, 1)."),
     ] = "auto",
     threshold: Annotated[
-        float | None, Query(gt=0, description="A marginal ROAS threshold.")
+        float | None, DecimalNumber, Query(gt=0, description="A marginal ROAS threshold.")
     ] = None,
     bootstrap: Annotated[int, DecimalDigits, Query(ge=0, le=10_000)] = 100,
     attribution_bootstrap: Annotated[int, DecimalDigits, Query(ge=0, le=10_000)] = 0,

@@ -1,9 +1,10 @@
 """Group touches into channels with the GA4 default channel grouping, kept as data.
 
 The rules live in ``ingest/channel_rules.toml`` and the source-category list
-(which sources are search engines, social networks, video or shopping sites:
-Google's complete list, plus AI assistants) in
-``ingest/source_categories.csv``; no rule is written as an ``if`` here.
+(which sources are search engines, social networks, video or shopping sites,
+and AI assistants: closedloop's own list of about 1,100 sources, in GA4's
+categories) in ``ingest/source_categories.csv``, read once per process; no
+rule is written as an ``if`` here.
 :func:`load_rules` reads them into a :class:`ChannelRules`, whose
 :meth:`~ChannelRules.classify` and :meth:`~ChannelRules.explain` answer for
 one touch and whose rules :func:`assign_channels` turns into one polars
@@ -571,6 +572,16 @@ def _default_rules() -> ChannelRules:
     return _read_rules(DEFAULT_RULES_PATH)
 
 
+@functools.cache
+def _builtin_categories() -> Mapping[str, str]:
+    """Return the built-in source-category list, read once per process.
+
+    Every rules file starts from it, so reading a user's rules file (or the
+    same one again) does not parse the ~1,100-row CSV again.
+    """
+    return MappingProxyType(load_source_categories(DEFAULT_CATEGORIES_PATH))
+
+
 def _read_rules(path: Path) -> ChannelRules:
     name = str(path)
     try:
@@ -627,7 +638,7 @@ def _read_rules(path: Path) -> ChannelRules:
         if not isinstance(rule_name, str):
             raise _rules_error(name, f"{where}: name must be a string; got {rule_name!r}.")
         rules.append(Rule(number, rule_name, channel, all_tests, any_tests))
-    categories = load_source_categories(DEFAULT_CATEGORIES_PATH)
+    categories = dict(_builtin_categories())
     extra = data.get("source_categories", {})
     if not isinstance(extra, dict):
         raise _rules_error(name, '[source_categories] must hold "source" = "CATEGORY" entries.')

@@ -49,6 +49,7 @@ from api.cli._shared import (
     column_mapping,
     open_store,
     parse_params,
+    terminal_listening,
     terminal_progress,
     usage_error,
 )
@@ -245,9 +246,22 @@ def _then_materialize(args: argparse.Namespace, store: Store) -> int:
     """``--materialize``: refresh the marts the ingest made stale (none: a note)."""
     if not getattr(args, "materialize", False):
         return 0
-    from api.cli.materialize import refresh_marts
+    from api.services import Services
+    from api.services.mart import refresh
+    from ingest.mart import Mart
 
-    return refresh_marts(store, quiet_when_none=True)
+    mart = Mart(store)
+    if not mart.current():
+        print(
+            f"{args.parser.prog}: note: no mart to refresh (closedloop materialize makes one)",
+            file=sys.stderr,
+        )
+        return 0
+    with terminal_listening():
+        done = refresh(Services.for_store(store), mart)
+    for line in done.describe():
+        print(line)
+    return 0
 
 
 def _stage_map(args: argparse.Namespace) -> dict[str, str]:

@@ -37,7 +37,6 @@ from attribution.constants import DEFAULT_LOOKBACK_DAYS
 
 if TYPE_CHECKING:
     from api.cli._shared import Subparsers
-    from api.services.mart import MartBuild
     from ingest import Store
 
 GRAINS = ("day", "week", "month")
@@ -128,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                 f"--refresh re-runs the stored definitions: drop {', '.join(given)}",
             )
         store = open_store(args)
-        status = refresh_marts(store)
+        status = _refresh(store)
         return _write_parquet(store, args.out) if args.out else status
     from api.services import Services
     from api.services.mart import MartQuery, materialize
@@ -145,65 +144,32 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args)
     with terminal_listening():
         built = materialize(Services.for_store(store), Mart(store), query)
-    _describe(built, store)
+    _print(built.describe())
+    print(f"mart_attribution and mart_runs are in {store.path}")
+    _notes(built.notes)
     return _write_parquet(store, args.out) if args.out else 0
 
 
-def refresh_marts(store: Store, *, quiet_when_none: bool = False) -> int:
-    """Re-run the store's stale marts and say what happened; return the exit status.
-
-    With ``quiet_when_none`` (after an ingest), a store without a mart is
-    told on stderr and is not an error.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from ingest import Store
-    >>> refresh_marts(Store(f"{tempfile.mkdtemp()}/x.duckdb"), quiet_when_none=True)
-    0
-    """
+def _refresh(store: Store) -> int:
     from api.services import Services
     from api.services.mart import refresh
     from ingest.mart import Mart
 
-    mart = Mart(store)
-    if quiet_when_none and not mart.current():
-        print("no mart to refresh (closedloop materialize makes one)", file=sys.stderr)
-        return 0
     with terminal_listening():
-        done = refresh(Services.for_store(store), mart)
-    if not done.refreshed:
-        runs = f"{done.current_runs} run{'' if done.current_runs == 1 else 's'}"
-        print(f"mart is current (data version {done.data_version}, {runs}): nothing to refresh")
-        return 0
+        done = refresh(Services.for_store(store), Mart(store))
+    _print(done.describe())
     for built in done.builds:
-        _describe(built, store, verb="refreshed")
+        _notes(built.notes)
     return 0
 
 
-def _describe(built: MartBuild, store: Store, verb: str = "materialized") -> None:
-    run = built.run
-    models = len(run.models)
-    print(
-        f"{verb} run {run.run_id}: grain {run.grain}, stage {run.stage}, data version "
-        f"{run.data_version}, {models} model{'' if models == 1 else 's'}, "
-        f"{built.rows.height:,} rows → mart_attribution in {store.path.name}"
-    )
-    import polars as pl
+def _print(lines: list[str]) -> None:
+    for line in lines:
+        print(line)
 
-    revenue = pl.col("attributed_revenue")
-    summary = built.rows.group_by("model", maintain_order=True).agg(
-        pl.len().alias("rows"),
-        pl.col("attributed_conversions").sum().alias("conversions"),
-        # A stage without revenue and without a --stage-values value has none: unknown, not 0.
-        pl.when(revenue.is_null().all()).then(None).otherwise(revenue.sum()).alias("revenue"),
-    )
-    width = max(len("model"), *(len(name) for name in summary["model"]))
-    print(f"  {'model':<{width}}  {'rows':>6}  {'conversions':>11}  {'revenue':>14}")
-    for name, rows, conversions, revenue in summary.iter_rows():
-        shown = "—" if revenue is None else f"{revenue:,.2f}"
-        print(f"  {name:<{width}}  {rows:>6,}  {conversions:>11,.2f}  {shown:>14}")
-    for note in built.notes:
+
+def _notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
         print(f"closedloop materialize: note: {note}", file=sys.stderr)
 
 
@@ -216,4 +182,4 @@ def _write_parquet(store: Store, out: str) -> int:
     return 0
 
 
-__all__ = ["GRAINS", "refresh_marts", "register", "run"]
+__all__ = ["GRAINS", "register", "run"]

@@ -170,6 +170,40 @@ class MartBuild:
     rows: pl.DataFrame
     notes: tuple[str, ...] = field(default=())
 
+    def describe(self, verb: str = "materialized") -> list[str]:
+        """Say what the run wrote: one line, then each model's rows, conversions and revenue.
+
+        Examples
+        --------
+        >>> from attribution.report import _tiny_example
+        >>> built = build_mart(Services.for_frames(*_tiny_example()), MartQuery.create("linear"))
+        >>> for line in built.describe():
+        ...     print(line)
+        materialized: grain week, stage purchase, data version 0, 1 model, 2 rows
+          model   rows  conversions         revenue
+          linear     2         1.00          100.00
+        """
+        run = self.run
+        count = len(run.models)
+        label = verb if run.run_id is None else f"{verb} run {run.run_id}"
+        lines = [
+            f"{label}: grain {run.grain}, stage {run.stage}, data version {run.data_version}, "
+            f"{count} model{'' if count == 1 else 's'}, {self.rows.height:,} rows"
+        ]
+        revenue = pl.col("attributed_revenue")
+        summary = self.rows.group_by("model", maintain_order=True).agg(
+            pl.len().alias("rows"),
+            pl.col("attributed_conversions").sum().alias("conversions"),
+            # A stage without revenue and without a stage value has none: unknown, not 0.
+            pl.when(revenue.is_null().all()).then(None).otherwise(revenue.sum()).alias("revenue"),
+        )
+        width = max(len("model"), *(len(name) for name in summary["model"]))
+        lines.append(f"  {'model':<{width}}  {'rows':>6}  {'conversions':>11}  {'revenue':>14}")
+        for name, rows, conversions, value in summary.iter_rows():
+            shown = "—" if value is None else f"{value:,.2f}"
+            lines.append(f"  {name:<{width}}  {rows:>6,}  {conversions:>11,.2f}  {shown:>14}")
+        return lines
+
 
 def _model_inputs(
     ctx: Context, query: TimeSeriesQuery
@@ -301,6 +335,21 @@ class Refresh:
         False
         """
         return bool(self.builds)
+
+    def describe(self) -> list[str]:
+        """Say what was refreshed (each run as :meth:`MartBuild.describe`), or that nothing was.
+
+        Examples
+        --------
+        >>> Refresh((), 4, 1).describe()
+        ['mart is current (data version 4, 1 run): nothing to refresh']
+        """
+        if not self.builds:
+            runs = f"{self.current_runs} run{'' if self.current_runs == 1 else 's'}"
+            return [
+                f"mart is current (data version {self.data_version}, {runs}): nothing to refresh"
+            ]
+        return [line for built in self.builds for line in built.describe("refreshed")]
 
 
 def refresh(services: Services, mart: Mart, *, force: bool = False) -> Refresh:

@@ -60,6 +60,9 @@ RUNS_VIEW = "mart_runs"
 RUN_LOG_TABLE = "mart_run_log"
 """The runs as written."""
 
+FILE_FORMATS = ("parquet", "csv")
+"""What :meth:`Mart.write_files` writes."""
+
 _SQL_TYPES = {
     pl.String(): "VARCHAR",
     pl.Float64(): "DOUBLE",
@@ -306,28 +309,44 @@ class Mart:
             )
         return runs
 
-    def to_parquet(self, folder: str | Path) -> dict[str, int]:
-        """Write ``mart_attribution.parquet`` and ``mart_runs.parquet`` into ``folder``.
+    def write_files(self, folder: str | Path, fmt: str = "parquet") -> dict[str, int]:
+        """Write ``mart_attribution`` and ``mart_runs`` into ``folder``, one file each.
 
-        Each file is written beside its final name and renamed over it, so a
-        reader (or a failure halfway) never sees half a file.
+        ``fmt`` is ``parquet`` (``mart_attribution.parquet``, ``mart_runs.parquet``)
+        or ``csv`` (RFC 4180 with a header: for Looker Studio's file upload). Each
+        file is written beside its final name and renamed over it, so a reader
+        (or a failure halfway) never sees half a file.
+
+        Raises
+        ------
+        ParameterError
+            When ``fmt`` is neither ``parquet`` nor ``csv``.
 
         Examples
         --------
         >>> import tempfile, pathlib
         >>> from ingest import Store
         >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> Mart(Store(folder / "m.duckdb")).to_parquet(folder / "bi")
+        >>> Mart(Store(folder / "m.duckdb")).write_files(folder / "bi")
         {'mart_attribution': 0, 'mart_runs': 0}
+        >>> sorted(p.name for p in (folder / "bi").iterdir())
+        ['mart_attribution.parquet', 'mart_runs.parquet']
         """
+        if fmt not in FILE_FORMATS:
+            raise ParameterError(
+                f"Cannot write the mart as {fmt!r}: choose one of {', '.join(FILE_FORMATS)}."
+            )
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         written = {}
         for name, frame in ((MART_TABLE, self.read()), (RUNS_VIEW, self.runs())):
-            final = out / f"{name}.parquet"
-            partial = out / f".{name}.parquet.partial"
+            final = out / f"{name}.{fmt}"
+            partial = out / f".{name}.{fmt}.partial"
             try:
-                frame.write_parquet(partial)
+                if fmt == "csv":
+                    frame.write_csv(partial)
+                else:
+                    frame.write_parquet(partial)
                 os.replace(partial, final)
             finally:
                 partial.unlink(missing_ok=True)
@@ -335,4 +354,4 @@ class Mart:
         return written
 
 
-__all__ = ["MART_TABLE", "RUNS_VIEW", "RUN_LOG_TABLE", "Mart", "MartRun"]
+__all__ = ["FILE_FORMATS", "MART_TABLE", "RUNS_VIEW", "RUN_LOG_TABLE", "Mart", "MartRun"]

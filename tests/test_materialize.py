@@ -357,6 +357,22 @@ def test_out_writes_parquet_that_reads_back(small: Path, tmp_path: Path, capsys:
     ]
 
 
+def test_out_csv_for_looker_studio(small: Path, tmp_path: Path, capsys: Capture) -> None:
+    out = tmp_path / "csv"
+    args = ["materialize", "--models", "linear", "--grain", "week", "--db", str(small)]
+    assert main([*args, "--out", str(out), "--out-format", "csv"]) == 0
+    assert f"mart_runs: 1 row → {out / 'mart_runs.csv'}" in capsys.readouterr().out
+    lines = (out / "mart_attribution.csv").read_text(encoding="utf-8").splitlines()
+    assert lines == [
+        "run_id,model,grain,stage,period,channel,campaign,attributed_conversions,"
+        "attributed_revenue,spend,impressions,clicks",
+        "1,linear,week,purchase,2024-02-26,(no touchpoint),(not set),1.0,7.0,,,",
+        "1,linear,week,purchase,2024-02-26,Email,news,0.5,50.0,5.0,,",
+        "1,linear,week,purchase,2024-02-26,Search,brand,1.5,90.0,50.0,1500,15",
+    ]
+    assert not [p for p in out.iterdir() if p.name.endswith(".partial")]
+
+
 def _documented_sql() -> str:
     text = (ROOT / "docs" / "bi.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sql\n(.*?)```", text, flags=re.DOTALL)

@@ -89,7 +89,14 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--out",
         metavar="DIR",
-        help="also write DIR/mart_attribution.parquet and DIR/mart_runs.parquet (replaced whole)",
+        help="also write DIR/mart_attribution.parquet and DIR/mart_runs.parquet (each "
+        "replaced whole)",
+    )
+    parser.add_argument(
+        "--out-format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="the files --out writes: parquet (default) or csv (e.g. for Looker Studio)",
     )
     add_db_option(parser)
     # None where not given: --refresh refuses them, a run fills in the defaults.
@@ -128,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             )
         store = open_store(args)
         status = _refresh(store)
-        return _write_parquet(store, args.out) if args.out else status
+        return _write_files(store, args.out, args.out_format) if args.out else status
     from api.services import Services
     from api.services.mart import MartQuery, materialize
     from ingest.mart import Mart
@@ -147,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     _print(built.describe())
     print(f"mart_attribution and mart_runs are in {store.path}")
     _notes(built.notes)
-    return _write_parquet(store, args.out) if args.out else 0
+    return _write_files(store, args.out, args.out_format) if args.out else 0
 
 
 def _refresh(store: Store) -> int:
@@ -173,12 +180,12 @@ def _notes(notes: tuple[str, ...]) -> None:
         print(f"closedloop materialize: note: {note}", file=sys.stderr)
 
 
-def _write_parquet(store: Store, out: str) -> int:
+def _write_files(store: Store, out: str, fmt: str) -> int:
     from ingest.mart import Mart
 
     folder = Path(out)
-    for name, rows in Mart(store).to_parquet(folder).items():
-        print(f"{name}: {rows:,} rows → {folder / f'{name}.parquet'}")
+    for name, rows in Mart(store).write_files(folder, fmt).items():
+        print(f"{name}: {rows:,} row{'' if rows == 1 else 's'} → {folder / f'{name}.{fmt}'}")
     return 0
 
 

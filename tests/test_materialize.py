@@ -215,6 +215,20 @@ def test_example_weeks_equal_the_time_series(
         assert row["spend"] == pytest.approx(row["series_spend"], rel=REL)
 
 
+def test_a_stage_without_revenue_is_valued_by_its_stage_value(example_store: Store) -> None:
+    services = Services.for_store(example_store)
+    leads = example_store.read("conversions").filter(stage="lead").height
+    valued = build_mart(
+        services, MartQuery.create("linear", grain="month", stage="lead", stage_values="lead=50")
+    ).rows
+    assert set(valued["stage"]) == {"lead"}
+    assert valued["attributed_conversions"].sum() == pytest.approx(leads, rel=REL)
+    assert valued["attributed_revenue"].sum() == pytest.approx(50.0 * leads, rel=REL)
+    unvalued = build_mart(services, MartQuery.create("linear", grain="month", stage="lead")).rows
+    assert unvalued["attributed_revenue"].null_count() == unvalued.height
+    assert unvalued["spend"].sum() == pytest.approx(valued["spend"].sum(), rel=REL)
+
+
 def test_spend_is_the_same_on_every_model_row(example_mart: pl.DataFrame) -> None:
     spent = example_mart.filter(pl.col("spend") > 0)
     per_key = spent.group_by("period", "channel", "campaign").agg(

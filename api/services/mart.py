@@ -1,9 +1,11 @@
 """Materialize: every model's credit, revenue and spend per period × channel × campaign, stored.
 
-:func:`build_mart` runs each model the way the time series does
-(:mod:`api.services.timeseries`): models that credit each journey on its own
-on the engine's converting journeys, the others (Markov, Shapley) on the
-journeys of every touch, both read once per ``data_version`` through the
+:func:`build_mart` runs each model where ``closedloop attribute`` runs it,
+but touch by touch (each touch's campaign and date): the models that credit
+each journey on its own on the engine's converting journeys, first-order
+Markov fitted on the engine's step counts and crediting those same
+journeys, and only Markov of a higher order and counterfactual Shapley on
+the journeys of every touch; each read once per ``data_version`` through the
 services' cache. :func:`attribution.mart.credited_periods` sums the credit
 per period, channel and campaign and :func:`attribution.mart.spend_periods`
 the spend; :func:`materialize` writes the rows of every model in one
@@ -20,16 +22,17 @@ from typing import Any
 import polars as pl
 
 from api.services import Services
-from api.services.attribution import on_converting
+from api.services.attribution import on_converting, on_steps
 from api.services.context import Context
 from api.services.inputs import check_period
-from api.services.queries import TimeSeriesQuery, resolve_model
+from api.services.queries import AttributionQuery, resolve_model
 from attribution.compare import model_instances
 from attribution.errors import ClosedloopError, ParameterError
 from attribution.journeys import Journeys
-from attribution.mart import MART_SCHEMA, credited_periods, mart_rows, spend_periods
+from attribution.mart import credited_periods, mart_rows, spend_periods
 from attribution.metrics import parse_stage_values
 from attribution.models import AttributionModel
+from attribution.models.markov import Markov
 from attribution.progress import report_progress, stage
 from attribution.timeseries import require_interval
 from ingest.accounts import check_journey
@@ -205,18 +208,33 @@ class MartBuild:
         return lines
 
 
-def _model_inputs(
-    ctx: Context, query: TimeSeriesQuery
-) -> tuple[Journeys, pl.DataFrame | None, str | None]:
-    """Return the journeys a model is credited on, the costs and the currency (cached)."""
-    engine = ctx.converting(query) if on_converting(query) else None
+def _credit_inputs(
+    ctx: Context, query: AttributionQuery
+) -> tuple[AttributionModel, Journeys, pl.DataFrame | None, str | None]:
+    """Return the model to credit with, the journeys it credits, the costs and the currency.
+
+    As :func:`api.services.attribution.attribution_report` runs a model,
+    but touch by touch (the mart needs each touch's campaign and date):
+    models that credit each journey on its own on the engine's converting
+    journeys; first-order Markov fitted on the engine's step counts of every
+    journey and crediting the converting ones; the rest (Markov of a higher
+    order, counterfactual Shapley) on the journeys of every touch. All of
+    them are read once per ``data_version`` through the services' cache.
+    """
+    model = query.model
+    steps = ctx.steps(query, "channel") if on_steps(query) else None
+    engine = ctx.converting(query) if on_converting(query) or steps is not None else None
     if engine is not None:
         ctx.require_conversions(engine, query, "materialize")
         assert engine.converting is not None  # conversions were found in the window
-        return engine.converting.journeys, engine.costs, engine.currency
+        if steps is not None:
+            assert steps.steps is not None  # conversions were found in the window
+            assert isinstance(model, Markov)  # on_steps said so
+            model = model.on_steps(steps.steps.steps)
+        return model, engine.converting.journeys, engine.costs, engine.currency
     inputs = ctx.inputs(query.window)
     ctx.require_conversions(inputs, query, "materialize")
-    return ctx.journeys(query), inputs.costs, inputs.currency
+    return model, ctx.journeys(query), inputs.costs, inputs.currency
 
 
 def build_mart(services: Services, query: MartQuery) -> MartBuild:
@@ -250,7 +268,7 @@ def build_mart(services: Services, query: MartQuery) -> MartBuild:
     currency: str | None = None
     for done, model in enumerate(instances):
         report_progress(f"materialize by {query.grain}", done, len(instances), "models")
-        asked = TimeSeriesQuery(
+        asked = AttributionQuery(
             model=model,
             stage=query.stage,
             lookback_days=query.lookback_days,
@@ -258,8 +276,10 @@ def build_mart(services: Services, query: MartQuery) -> MartBuild:
         )
         try:
             with stage(f"model {model.name}"):
-                journeys, costs, currency = _model_inputs(ctx, asked)
-                credited = credited_periods(journeys, model, query.grain, dict(query.stage_values))
+                crediting, journeys, costs, currency = _credit_inputs(ctx, asked)
+                credited = credited_periods(
+                    journeys, crediting, query.grain, dict(query.stage_values)
+                )
         except ClosedloopError as exc:
             if explicit:
                 raise
@@ -288,8 +308,7 @@ def build_mart(services: Services, query: MartQuery) -> MartBuild:
         skipped=skipped,
     )
     notes = tuple(f"skipped {name}: {reason}" for name, reason in skipped.items())
-    rows = pl.concat(frames) if frames else pl.DataFrame(schema=MART_SCHEMA)
-    return MartBuild(run, rows, notes)
+    return MartBuild(run, pl.concat(frames), notes)
 
 
 def materialize(services: Services, mart: Mart, query: MartQuery) -> MartBuild:

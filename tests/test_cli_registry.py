@@ -28,6 +28,7 @@ NAMES = [
     "funnel",
     "report",
     "export",
+    "materialize",
     "import",
     "delete",
     "keys",

@@ -49,12 +49,14 @@ from api.cli._shared import (
     column_mapping,
     open_store,
     parse_params,
+    terminal_listening,
     terminal_progress,
     usage_error,
 )
 
 if TYPE_CHECKING:
     from api.cli._shared import Subparsers
+    from ingest import Store
     from ingest.cost_names import CostMap
 
 
@@ -174,6 +176,12 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="how landing-URL click ids count when source / medium are derived: ga4 (default: "
         "as GA4 reads them, only Google Ads auto-tagging) or infer (closedloop's inference)",
     )
+    parser.add_argument(
+        "--materialize",
+        action="store_true",
+        help="then re-run the store's marts (closedloop materialize) if the ingest changed "
+        "the data; without it they are only marked stale",
+    )
     parser.set_defaults(handler=run, parser=parser)
     return parser
 
@@ -231,6 +239,28 @@ def run(args: argparse.Namespace) -> int:
     print(summary)
     for note in summary.notes:
         print(f"{args.parser.prog}: warning: {note}", file=sys.stderr)
+    return _then_materialize(args, store)
+
+
+def _then_materialize(args: argparse.Namespace, store: Store) -> int:
+    """``--materialize``: refresh the marts the ingest made stale (none: a note)."""
+    if not getattr(args, "materialize", False):
+        return 0
+    from api.services import Services
+    from api.services.mart import refresh
+    from ingest.mart import Mart
+
+    mart = Mart(store)
+    if not mart.current():
+        print(
+            f"{args.parser.prog}: note: no mart to refresh (closedloop materialize makes one)",
+            file=sys.stderr,
+        )
+        return 0
+    with terminal_listening():
+        done = refresh(Services.for_store(store), mart)
+    for line in done.describe():
+        print(line)
     return 0
 
 
@@ -296,8 +326,9 @@ def _ingest_from(args: argparse.Namespace) -> int:
         )
     from ingest import ingest_adapter, load_rules
 
+    store = open_store(args)
     summaries = ingest_adapter(
-        open_store(args),
+        store,
         args.source,
         files,
         options=parse_params(args.option or [], "--option", "conversion_events=purchase"),
@@ -310,7 +341,7 @@ def _ingest_from(args: argparse.Namespace) -> int:
         print(summary)
     if not summaries:
         print(f"{args.source}: no rows found in {len(files)} file(s); nothing written.")
-    return 0
+    return _then_materialize(args, store)
 
 
 __all__ = ["register", "run"]

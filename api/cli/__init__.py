@@ -47,9 +47,11 @@ from api.cli import (
     ingest,
     keys,
     models,
+    paths,
     report,
     serve,
     stages,
+    timeseries,
 )
 from api.cli._shared import PROG, run_command
 
@@ -84,6 +86,8 @@ COMMANDS: tuple[Command, ...] = (
     channels,
     stages,
     funnel,
+    paths,
+    timeseries,
     report,
     export,
     import_,

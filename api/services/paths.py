@@ -127,7 +127,9 @@ def paths_table(members: Mapping[str, Any], data: pl.DataFrame, top: int = DEFAU
     shown = data if top <= 0 else data.head(top)
     by = members["by"]
     money = f"; revenue in {members['currency']}" if members.get("currency") else ""
-    lead = f"Top {shown.height} of {data.height} paths" if shown.height < data.height else "Paths"
+    lead = (
+        f"Top {shown.height:,} of {data.height:,} paths" if shown.height < data.height else "Paths"
+    )
     sections = [
         f"{lead} by {by} (stage {members.get('stage')}, "
         f"{members.get('lookback_days', 0):g}-day lookback)",
@@ -147,7 +149,8 @@ def paths_table(members: Mapping[str, Any], data: pl.DataFrame, top: int = DEFAU
     ]
     untouched = members.get("untouched_conversions") or 0
     if untouched:
-        sections.append(f"note: {untouched:,} conversions had no touch in their window (no path)")
+        many = "conversions" if untouched != 1 else "conversion"
+        sections.append(f"note: {untouched:,} {many} had no touch in their window (no path)")
     return "\n".join(sections)
 
 

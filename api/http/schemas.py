@@ -258,6 +258,30 @@ class WindowsPublic(BaseModel):
     )
 
 
+class PositionRow(BaseModel):
+    """Ordered Shapley credit of one key at one position (`1` … `4`, then `5+`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    position: str = Field(examples=["1", "5+"])
+    conversions: float
+    revenue: float
+
+
+class PositionsPublic(BaseModel):
+    """`shapley_ordered`'s credit per position and key (Zhao et al. 2018's φ_j^i)."""
+
+    convention: Literal["first_visit", "touch"] = Field(
+        description="`first_visit`: position i is the i-th distinct channel visited; "
+        "`touch`: the i-th touch (the model's `position` parameter)"
+    )
+    max_position: int = Field(description="positions from this one on are summed as `<max>+`")
+    data: list[PositionRow] = Field(
+        description="one row per position and key (the key column is named by `by`); a "
+        "key's positions sum to its row of `data`"
+    )
+
+
 class AttributionPublic(BaseModel):
     """Attributed conversions and revenue per channel or campaign, with ROAS, ROI and CPA.
 
@@ -338,6 +362,10 @@ class AttributionPublic(BaseModel):
         default=None,
         description="with lift tests in the store and `calibrate=true` (by channel): the "
         "factors behind `revenue_calibrated`",
+    )
+    positions: PositionsPublic | None = Field(
+        default=None,
+        description="with `model=shapley_ordered`: its credit per position × key (docs/paths.md)",
     )
     identity: IdentityPublic | None = Field(
         default=None,
@@ -784,6 +812,8 @@ __all__ = [
     "PersonDeletionPublic",
     "PlanPublic",
     "PlanRequest",
+    "PositionRow",
+    "PositionsPublic",
     "Problem",
     "ProblemItem",
     "TimeLagBucketRow",

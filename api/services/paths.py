@@ -150,7 +150,7 @@ def paths_table(members: Mapping[str, Any], data: pl.DataFrame, top: int = DEFAU
     untouched = members.get("untouched_conversions") or 0
     if untouched:
         many = "conversions" if untouched != 1 else "conversion"
-        sections.append(f"note: {untouched:,} {many} had no touch in their window (no path)")
+        sections.append(f"note: {untouched:,} {many} had no touch in the lookback window (no path)")
     return "\n".join(sections)
 
 

@@ -57,7 +57,7 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         description="Top conversion paths with journeys, conversions, conversion rate, "
         "revenue, average touches and days to convert; path length and time lag in Google "
         "Analytics 4's buckets (1 ... 7, 8-11, 12+); and which channels open, assist and "
-        "close converting journeys (GA4's early 25%% / middle 50%% / late 25%% of each "
+        "close converting journeys (GA4's early 25% / middle 50% / late 25% of each "
         "path's touches). See docs/paths.md.",
     )
     parser.add_argument(

@@ -22,9 +22,11 @@ from typing import Any
 
 import polars as pl
 
+from attribution.buckets import bucket_label, bucket_order
 from attribution.constants import DAY_SECONDS, NOT_SET
 from attribution.export import json_rows, rfc4180_csv
 from attribution.journeys import Journeys, require_touch_column
+from attribution.touchpositions import touch_positions
 
 SEPARATOR = " > "
 """Between the steps of a path."""
@@ -60,6 +62,16 @@ class PathStats:
         ``conversions`` and ``revenue``; empty when touch times are unknown.
     untouched
         Conversions with no touch in their window (no path).
+    length_buckets
+        Per GA4 length bucket (``bucket``: ``1`` … ``7``, ``8-11``, ``12+``),
+        every bucket in order: ``journeys``, ``conversions``, ``revenue``.
+    time_lag_buckets
+        Per GA4 lag bucket (``bucket``: ``0`` … ``7``, ``8-11``, ``12+``
+        whole days), every bucket in order: ``conversions``, ``revenue``;
+        empty when touch times are unknown.
+    touch_positions
+        Early / middle / late credit per ``by`` value
+        (:func:`attribution.touchpositions.touch_positions`).
     """
 
     by: str
@@ -67,6 +79,9 @@ class PathStats:
     lengths: pl.DataFrame
     time_lag: pl.DataFrame
     untouched: int
+    length_buckets: pl.DataFrame
+    time_lag_buckets: pl.DataFrame
+    touch_positions: pl.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data (non-finite numbers become ``None``)."""
@@ -75,6 +90,9 @@ class PathStats:
             "data": json_rows(self.paths),
             "lengths": json_rows(self.lengths),
             "time_lag": json_rows(self.time_lag),
+            "length_buckets": json_rows(self.length_buckets),
+            "time_lag_buckets": json_rows(self.time_lag_buckets),
+            "touch_positions": json_rows(self.touch_positions),
             "untouched_conversions": self.untouched,
         }
 
@@ -115,6 +133,10 @@ def path_stats(journeys: Journeys, by: str = "channel", *, collapse: bool = True
     [4.0, None]
     >>> stats.time_lag.to_dicts()
     [{'days': 4, 'conversions': 1.0, 'revenue': 100.0}]
+    >>> stats.length_buckets.filter(pl.col("journeys") > 0).rows()
+    [('1', 1.0, 0.0, 0.0), ('3', 1.0, 1.0, 100.0)]
+    >>> stats.time_lag_buckets["bucket"].to_list() == bucket_order("lag")
+    True
     """
     require_touch_column(journeys.touches, by)
     step = pl.col(by).cast(pl.String).fill_null(NOT_SET).sort_by("position")
@@ -177,8 +199,42 @@ def path_stats(journeys: Journeys, by: str = "channel", *, collapse: bool = True
         .agg(count.sum().alias("conversions"), (pl.col("revenue") * count).sum().alias("revenue"))
         .sort("days")
     )
+    revenue = (pl.col("revenue") * count).filter(won).sum().alias("revenue")
+    length_buckets = _every_bucket(
+        per_journey,
+        pl.col("length"),
+        "length",
+        count.sum().alias("journeys"),
+        count.filter(won).sum().alias("conversions"),
+        revenue,
+    )
+    time_lag_buckets = _every_bucket(
+        converted,
+        pl.col("days"),
+        "lag",
+        count.sum().alias("conversions"),
+        (pl.col("revenue") * count).sum().alias("revenue"),
+    )
     return PathStats(
-        by=by, paths=paths, lengths=lengths, time_lag=time_lag, untouched=journeys.untouched.height
+        by=by,
+        paths=paths,
+        lengths=lengths,
+        time_lag=time_lag,
+        untouched=journeys.untouched.height,
+        length_buckets=length_buckets,
+        time_lag_buckets=time_lag_buckets if journeys.timed else time_lag_buckets.clear(),
+        touch_positions=touch_positions(journeys, by),
+    )
+
+
+def _every_bucket(
+    per_journey: pl.DataFrame, values: pl.Expr, kind: str, *measures: pl.Expr
+) -> pl.DataFrame:
+    """Sum ``measures`` per GA4 bucket of ``values``: every bucket, in order, 0 where empty."""
+    order = pl.DataFrame({"bucket": bucket_order(kind)})
+    summed = per_journey.group_by(bucket_label(values, kind).alias("bucket")).agg(*measures)
+    return order.join(summed, on="bucket", how="left", maintain_order="left").with_columns(
+        pl.exclude("bucket").fill_null(0.0)
     )
 
 

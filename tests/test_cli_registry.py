@@ -26,6 +26,8 @@ NAMES = [
     "channels",
     "stages",
     "funnel",
+    "paths",
+    "timeseries",
     "report",
     "export",
     "materialize",

@@ -48,9 +48,11 @@ from api.cli import (
     keys,
     materialize,
     models,
+    paths,
     report,
     serve,
     stages,
+    timeseries,
 )
 from api.cli._shared import PROG, run_command
 
@@ -85,6 +87,8 @@ COMMANDS: tuple[Command, ...] = (
     channels,
     stages,
     funnel,
+    paths,
+    timeseries,
     report,
     export,
     materialize,

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 from attribution.constants import DEFAULT_LOOKBACK_DAYS, DEFAULT_RESAMPLES
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from api.services import Services
     from ingest.store import Store
 
@@ -955,6 +957,142 @@ def _report_error(command: str, exc: Exception) -> int:
     return 1
 
 
+def load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
+    r"""Read, map and validate one file as ``closedloop ingest`` would, without a store.
+
+    Uses ``--input-format``, ``--map`` / ``--mapping``, ``--date-format`` and
+    ``--decimal`` from ``args``; a ``--map`` entry whose column is not in this
+    file while the canonical one is was meant for another file and is skipped.
+
+    Raises
+    ------
+    attribution.errors.ValidationFailedError
+        Naming the rows and fields that are not valid.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "c.csv").write_text("conversion_id,user_id,ts,stage,revenue\n"
+    ...                                   "c1,u1,2024-01-02,Closed Won,10\n")
+    >>> args = argparse.Namespace(input_format=None, map=None, mapping=None)
+    >>> load_file(str(folder / "c.csv"), "conversions", args)["stage"].to_list()
+    ['closed_won']
+    """
+    from attribution.errors import ValidationFailedError
+    from ingest import apply_mapping, read_table, validate
+    from ingest.stages import StageMap
+
+    raw = read_table(path, args.input_format)
+    mapping = {
+        canonical: theirs
+        for canonical, theirs in column_mapping(args, table).items()
+        if theirs in raw.columns or canonical not in raw.columns
+    }
+    frame = apply_mapping(raw, table, mapping, path)
+    if table == "conversions" and "stage" in frame.columns:
+        frame, _ = StageMap().apply(frame)  # Salesforce / HubSpot names, as an ingest reads them
+    good, problems, _ = validate(
+        frame,
+        table,
+        path,
+        date_format=getattr(args, "date_format", None),
+        decimal=getattr(args, "decimal", "."),
+    )
+    if problems:
+        raise ValidationFailedError(problems, getattr(problems, "total", len(problems)))
+    return good
+
+
+def add_file_options(parser: argparse.ArgumentParser, *, costs: bool = False) -> None:
+    """Add ``--touchpoints``, ``--conversions``, ``--identities`` (``--costs``) and their formats.
+
+    What a reporting command (``paths``, ``timeseries``) reads instead of the
+    store; :func:`report_services` opens them.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_file_options(parser, costs=True)
+    >>> args = parser.parse_args(["--touchpoints", "t.csv", "--conversions", "c.csv"])
+    >>> args.touchpoints, args.costs, args.no_stitch
+    ('t.csv', None, False)
+    """
+    parser.add_argument("--touchpoints", metavar="FILE", help="read this file ...")
+    parser.add_argument("--conversions", metavar="FILE", help="... with these conversions")
+    if costs:
+        parser.add_argument("--costs", metavar="FILE", help="... and this spend (optional)")
+    parser.add_argument(
+        "--identities",
+        metavar="FILE",
+        help="... and these id pairs (anonymous_id, user_id) to stitch persons from",
+    )
+    parser.add_argument(
+        "--no-stitch",
+        action="store_true",
+        help="use the raw user_id: do not stitch ids into persons with the identities",
+    )
+    add_input_format_option(parser, "those files")
+    parser.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="strftime format of those files' timestamps (default: ISO 8601 and the like)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=".",
+        metavar="SEP",
+        help="decimal separator of money in those files: . (default) or ,",
+    )
+    add_mapping_options(parser)
+
+
+def report_services(args: argparse.Namespace) -> Services:
+    """Return the services over the files given (:func:`add_file_options`), else the store or lake.
+
+    Raises
+    ------
+    attribution.errors.ParameterError
+        When only one of ``--touchpoints`` / ``--conversions`` is given, or
+        files together with ``--db`` or a lake.
+
+    Examples
+    --------
+    >>> args = argparse.Namespace(touchpoints="t.csv", conversions=None)
+    >>> report_services(args)
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: Reading files needs both --touchpoints and --conversions.
+    """
+    from api.services import Services
+    from attribution.errors import ParameterError
+
+    touchpoints, conversions = args.touchpoints, args.conversions
+    costs = getattr(args, "costs", None)
+    if touchpoints is None and conversions is None:
+        for flag, value in (("--costs", costs), ("--identities", args.identities)):
+            if value is not None:
+                raise ParameterError(f"{flag} goes with --touchpoints and --conversions.")
+        return open_services(args)
+    if touchpoints is None or conversions is None:
+        raise ParameterError("Reading files needs both --touchpoints and --conversions.")
+    if args.db is not None or args.lake is not None or args.engine == "spark":
+        raise ParameterError(
+            "Give either a store (--db) or lake (--engine spark --lake DIR), or files "
+            "(--touchpoints and --conversions), not both."
+        )
+    if args.identities is not None and args.no_stitch:
+        raise ParameterError("Give either --identities or --no-stitch, not both.")
+    return Services.for_frames(
+        load_file(touchpoints, "touchpoints", args),
+        load_file(conversions, "conversions", args),
+        load_file(costs, "costs", args) if costs else None,
+        identities=load_file(args.identities, "identities", args) if args.identities else None,
+        name=f"'{Path(conversions).name}'",
+    )
+
+
 __all__ = [
     "ADAPTERS",
     "BUDGET_PERIODS",
@@ -977,6 +1115,7 @@ __all__ = [
     "ProgressLine",
     "add_by_option",
     "add_db_option",
+    "add_file_options",
     "add_format_option",
     "add_input_format_option",
     "add_interval_options",
@@ -990,9 +1129,11 @@ __all__ = [
     "add_window_options",
     "column_mapping",
     "deprecation_note",
+    "load_file",
     "open_store",
     "parse_date",
     "parse_params",
+    "report_services",
     "run_command",
     "terminal_listening",
     "terminal_progress",

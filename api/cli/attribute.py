@@ -203,6 +203,12 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         metavar="N",
         help="with --explain: transitions to list (default 20)",
     )
+    parser.add_argument(
+        "--positions",
+        action="store_true",
+        help="with --model shapley_ordered: print its credit per position x channel (the "
+        "i-th channel visited, or touch, with --param position=touch) instead of the report",
+    )
     add_mapping_options(parser)
     add_calibration_option(parser)
     parser.set_defaults(handler=run)
@@ -324,6 +330,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    if args.positions:
+        from api.services.attribution import positions_view
+
+        result = positions_view(result)
     write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
     identity = result.members.get("identity")
     if args.format == "csv" and identity and identity["oversized_components"]:
@@ -400,6 +410,10 @@ def _attribute_paths(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    if args.positions:
+        from api.services.attribution import positions_view
+
+        result = positions_view(result)
     write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
     return 0
 

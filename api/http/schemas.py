@@ -258,6 +258,30 @@ class WindowsPublic(BaseModel):
     )
 
 
+class PositionRow(BaseModel):
+    """Ordered Shapley credit of one key at one position (`1` … `4`, then `5+`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    position: str = Field(examples=["1", "5+"])
+    conversions: float
+    revenue: float
+
+
+class PositionsPublic(BaseModel):
+    """`shapley_ordered`'s credit per position and key (Zhao et al. 2018's φ_j^i)."""
+
+    convention: Literal["first_visit", "touch"] = Field(
+        description="`first_visit`: position i is the i-th distinct channel visited; "
+        "`touch`: the i-th touch (the model's `position` parameter)"
+    )
+    max_position: int = Field(description="positions from this one on are summed as `<max>+`")
+    data: list[PositionRow] = Field(
+        description="one row per position and key (the key column is named by `by`); a "
+        "key's positions sum to its row of `data`"
+    )
+
+
 class AttributionPublic(BaseModel):
     """Attributed conversions and revenue per channel or campaign, with ROAS, ROI and CPA.
 
@@ -339,6 +363,10 @@ class AttributionPublic(BaseModel):
         description="with lift tests in the store and `calibrate=true` (by channel): the "
         "factors behind `revenue_calibrated`",
     )
+    positions: PositionsPublic | None = Field(
+        default=None,
+        description="with `model=shapley_ordered`: its credit per position × key (docs/paths.md)",
+    )
     identity: IdentityPublic | None = Field(
         default=None,
         description="identity stitching: `stitched`, distinct `ids` in the identity pairs, the "
@@ -400,6 +428,44 @@ class TimeLagRow(BaseModel):
     revenue: float
 
 
+class LengthBucketRow(BaseModel):
+    """Journeys, conversions and revenue of the paths in one of GA4's length buckets."""
+
+    bucket: str = Field(description="touches per path: `1` … `7`, `8-11`, `12+`", examples=["8-11"])
+    journeys: float
+    conversions: float
+    revenue: float
+
+
+class TimeLagBucketRow(BaseModel):
+    """Conversions and revenue in one of GA4's time-lag buckets (whole days to convert)."""
+
+    bucket: str = Field(
+        description="whole days from first touch to conversion: `0` … `7`, `8-11`, `12+`",
+        examples=["0"],
+    )
+    conversions: float
+    revenue: float
+
+
+class TouchPositionRow(BaseModel):
+    """One key's credit from the early, middle and late touches of converting journeys.
+
+    The key column is named by `by` (`channel`, `campaign`, …). Each part's
+    conversions (revenue) sum, over the rows, to the conversions (revenue) of
+    the journeys with a touch; see docs/paths.md for the split rule.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    early_conversions: float = Field(description="credit from the first 25% of touches")
+    early_revenue: float
+    middle_conversions: float = Field(description="credit from the middle 50% of touches")
+    middle_revenue: float
+    late_conversions: float = Field(description="credit from the last 25% of touches")
+    late_revenue: float
+
+
 class PathsPublic(PageMeta):
     """Top conversion paths (one page), path lengths and time lags."""
 
@@ -413,6 +479,18 @@ class PathsPublic(PageMeta):
     data: list[PathRow]
     lengths: list[PathLengthRow]
     time_lag: list[TimeLagRow]
+    length_buckets: list[LengthBucketRow] = Field(
+        description="GA4's path-length buckets, every one in order (zeros where empty)"
+    )
+    time_lag_buckets: list[TimeLagBucketRow] = Field(
+        description="GA4's time-lag buckets, every one in order (zeros where empty); empty "
+        "when touch times are unknown"
+    )
+    touch_positions: list[TouchPositionRow] = Field(
+        description="per key: conversions and revenue credited to its early (first 25%), "
+        "middle (50%) and late (last 25%) touches of converting journeys; each part sums to "
+        "the conversions and revenue of journeys with a touch"
+    )
     untouched_conversions: int = Field(description="conversions with no touch in the window")
     warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 
@@ -723,6 +801,7 @@ __all__ = [
     "HealthPublic",
     "IdentityPublic",
     "IngestSummaryPublic",
+    "LengthBucketRow",
     "ModelPublic",
     "ModelsPublic",
     "PageMeta",
@@ -733,11 +812,15 @@ __all__ = [
     "PersonDeletionPublic",
     "PlanPublic",
     "PlanRequest",
+    "PositionRow",
+    "PositionsPublic",
     "Problem",
     "ProblemItem",
+    "TimeLagBucketRow",
     "TimeLagRow",
     "TimeSeriesPublic",
     "TimeSeriesRow",
+    "TouchPositionRow",
     "UncertaintyPublic",
     "WhatIfPublic",
     "WhatIfRequest",

@@ -18,10 +18,12 @@ from api.services.calibration import calibrate_report
 from api.services.context import Context
 from api.services.diagnose import attribution_diagnostics, with_warnings
 from api.services.queries import AttributionQuery, TimeSeriesQuery, check_bootstrap
-from api.services.results import Result, report_result
+from api.services.results import Result, json_rows, report_result
 from attribution import AttributionModel
 from attribution.errors import ParameterError
+from attribution.export import text_table
 from attribution.models.markov import Markov
+from attribution.models.shapley_ordered import MAX_POSITION, ShapleyOrdered, position_credit
 from attribution.paths import PATH_COLUMNS, attribute_paths, iso_currency
 from attribution.report import AttributionReport, report_journeys
 
@@ -107,7 +109,7 @@ def attribute(ctx: Context, query: AttributionQuery, progress: Progress | None =
         def compute() -> Result:
             report, identity = attribution_report(ctx, asked, progress)
             report, found, notes = calibrate_report(ctx, asked, report, attribution_report)
-            result = _result(report, identity).with_notes(*notes)
+            result = with_positions(_result(report, identity).with_notes(*notes), report)
             if found is not None:
                 result = replace(result, members={**result.members, "calibration": found.summary()})
             # Computed with the answer and cached with it: a warm answer pays nothing.
@@ -398,7 +400,100 @@ def attribute_path_table(
         seed=query.seed,
         progress=progress,
     )
-    return report_result(f"attribution-{report.model}", report)
+    return with_positions(report_result(f"attribution-{report.model}", report), report)
+
+
+def with_positions(result: Result, report: AttributionReport) -> Result:
+    """Add the ``positions`` member to a ``shapley_ordered`` answer (others are unchanged).
+
+    ``positions`` holds the model's ``convention`` (its ``position``
+    parameter), ``max_position`` and ``data``: one row per position label
+    (``"1"`` … ``"4"``, ``"5+"``) and key with the ``conversions`` and
+    ``revenue`` credited there (:func:`attribution.models.shapley_ordered.position_credit`).
+
+    Examples
+    --------
+    >>> from attribution.report import _tiny_example
+    >>> from attribution import attribute
+    >>> report = attribute(*_tiny_example(), model="shapley_ordered")
+    >>> result = with_positions(report_result("x", report), report)
+    >>> [(r["position"], r["channel"]) for r in result.members["positions"]["data"]]
+    [('1', 'Email'), ('2', 'Search')]
+    """
+    if report.model != ShapleyOrdered.name:
+        return result
+    convention = str(report.params.get("position", "first_visit"))
+    table = position_credit(report.credits, report.by, position=convention)
+    positions = {"convention": convention, "max_position": MAX_POSITION, "data": json_rows(table)}
+    return replace(result, members={**result.members, "positions": positions})
+
+
+def positions_view(result: Result) -> Result:
+    """Return a ``shapley_ordered`` answer as its position × key table (``--positions``).
+
+    Its rows (CSV, JSON ``data``) are the long ``positions`` rows; its
+    terminal table pivots them: positions as rows, keys as columns, for
+    conversions and for revenue.
+
+    Raises
+    ------
+    ParameterError
+        When the answer has no positions (another model).
+
+    Examples
+    --------
+    >>> from attribution.report import _tiny_example
+    >>> from attribution import attribute
+    >>> report = attribute(*_tiny_example(), model="shapley_ordered")
+    >>> view = positions_view(with_positions(report_result("x", report), report))
+    >>> print(view.to_table().splitlines()[0])
+    shapley_ordered credit by position (first_visit: the i-th distinct channel visited) and channel
+    """
+    positions = result.members.get("positions")
+    if positions is None:
+        raise ParameterError(
+            f"Only shapley_ordered splits credit by position; got {result.members.get('model')}. "
+            "Use --model shapley_ordered."
+        )
+    by = result.members["by"]
+    rows = pl.DataFrame(
+        positions["data"],
+        schema={"position": pl.String, by: pl.String, "conversions": pl.Float64,
+                "revenue": pl.Float64},
+    )  # fmt: skip
+    meaning = {
+        "first_visit": "the i-th distinct channel visited",
+        "touch": "the i-th touch",
+    }[positions["convention"]]
+    title = f"shapley_ordered credit by position ({positions['convention']}: {meaning}) and {by}"
+
+    def table() -> str:
+        parts = [title]
+        for measure in ("conversions", "revenue"):
+            parts += [f"{measure}:", text_table(_pivot(rows, by, measure))]
+        return "\n".join(parts)
+
+    members = {k: v for k, v in result.members.items() if k != "positions"}
+    members["convention"] = positions["convention"]
+    members["max_position"] = positions["max_position"]
+    return replace(
+        result, name=f"{result.name}-positions", members=members, data=rows, table=table, csv=None
+    )
+
+
+def _pivot(rows: pl.DataFrame, by: str, measure: str) -> pl.DataFrame:
+    """Positions as rows (in order), keys as columns (by total credit), and a total column."""
+    if rows.is_empty():
+        return pl.DataFrame({"position": []}, schema={"position": pl.String})
+    keys = (
+        rows.group_by(by).agg(pl.col(measure).sum()).sort([measure, by], descending=[True, False])
+    )[by].to_list()
+    order = rows.select("position").unique(maintain_order=True)
+    wide = rows.pivot(on=by, index="position", values=measure).fill_null(0.0)
+    wide = order.join(wide, on="position", how="left", maintain_order="left").select(
+        "position", *keys
+    )
+    return wide.with_columns(pl.sum_horizontal(*keys).alias("total"))
 
 
 __all__ = [
@@ -409,5 +504,7 @@ __all__ = [
     "identity_notes",
     "on_paths",
     "on_steps",
+    "positions_view",
     "reports_period",
+    "with_positions",
 ]

@@ -1,13 +1,27 @@
-"""Time series: one metric per key and day, week or month (``GET /v1/timeseries``)."""
+"""Time series: one metric per key and day, week or month (``GET /v1/timeseries``).
+
+The answer's rows are long (``period``, key, metric), as charts and CSV want
+them; :func:`timeseries_table` pivots them for a terminal: one row per
+period, one column per key (``closedloop timeseries``).
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
+
+import polars as pl
 
 from api.services.attribution import on_converting
 from api.services.context import Context
 from api.services.diagnose import journey_diagnostics, with_warnings
 from api.services.queries import TimeSeriesQuery
 from api.services.results import Result
+from attribution.constants import NO_TOUCHPOINT
+from attribution.export import text_table
 from attribution.timeseries import time_series
+
+ADDITIVE = ("spend", "revenue", "conversions")
+"""Metrics a period's keys add up to (ROAS does not: its table has no total column)."""
 
 
 def timeseries(ctx: Context, query: TimeSeriesQuery) -> Result:
@@ -60,9 +74,50 @@ def timeseries(ctx: Context, query: TimeSeriesQuery) -> Result:
         }
         frame = series if query.metric == "all" else series.select("period", query.by, query.metric)
         found = journey_diagnostics(ctx, query, journeys, by=query.by, currency=currency)
-        return with_warnings(Result(f"timeseries-{query.metric}", members, frame), found)
+        result = Result(f"timeseries-{query.metric}", members, frame)
+        if query.metric != "all":
+            money = f", {currency}" if currency and query.metric != "conversions" else ""
+            title = (
+                f"{query.metric} by {query.by} per {query.interval} "
+                f"(model {query.model.name}, stage {journeys.stage}{money})"
+            )
+            pivot = timeseries_table(frame, query.by, query.metric)
+            result = replace(result, table=lambda: f"{title}\n{pivot}")
+        return with_warnings(result, found)
 
     return ctx.cached(("timeseries", query), compute)
 
 
-__all__ = ["timeseries"]
+def timeseries_table(series: pl.DataFrame, by: str, metric: str) -> str:
+    """Render a long series as a terminal table: periods as rows, keys as columns.
+
+    Spend, revenue and conversions get a ``total`` column (the period's sum);
+    ROAS does not (a sum of ratios means nothing), and its empty cells are ``—``.
+    Keys are in name order, ``(no touchpoint)`` last.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> series = pl.DataFrame({"period": [dt.date(2024, 1, 1)] * 2 + [dt.date(2024, 1, 8)] * 2,
+    ...     "channel": ["Email", "Search"] * 2, "revenue": [10.0, 0.0, 5.0, 20.0]})
+    >>> print(timeseries_table(series, "channel", "revenue"))
+    ┌────────────┬───────┬────────┬───────┐
+    │ period     ┆ Email ┆ Search ┆ total │
+    ╞════════════╪═══════╪════════╪═══════╡
+    │ 2024-01-01 ┆ 10.00 ┆ 0.00   ┆ 10.00 │
+    │ 2024-01-08 ┆ 5.00  ┆ 20.00  ┆ 25.00 │
+    └────────────┴───────┴────────┴───────┘
+    """
+    if series.is_empty():
+        return text_table(pl.DataFrame({"period": []}, schema={"period": pl.Date}))
+    wide = series.pivot(on=by, index="period", values=metric, sort_columns=True).sort("period")
+    keys = [c for c in wide.columns[1:] if c != NO_TOUCHPOINT]
+    wide = wide.select("period", *keys, *([NO_TOUCHPOINT] if NO_TOUCHPOINT in wide.columns else []))
+    if metric in ADDITIVE:
+        known = pl.any_horizontal(pl.exclude("period").is_not_null())
+        total = pl.when(known).then(pl.sum_horizontal(pl.exclude("period")))
+        wide = wide.with_columns(total.alias("total"))
+    return text_table(wide)
+
+
+__all__ = ["timeseries", "timeseries_table"]

@@ -117,7 +117,9 @@ def run_attribution(
     for `time_decay`. With `ci=0.95` every row also gets 95% bootstrap
     intervals (`bootstrap` resamples, default 200, seeded by `seed`). With
     lift tests in the store, a report by channel also has `revenue_calibrated`
-    and `calibration_factor` (`calibrate=false` leaves them out).
+    and `calibration_factor` (`calibrate=false` leaves them out). With
+    `model=shapley_ordered` the answer also has `positions`: the credit per
+    position (1 … 4, 5+) and key.
     """
     query = AttributionQuery.create(
         model,

@@ -1,4 +1,4 @@
-"""``GET /v1/paths``: top conversion paths, path-length and time-lag distributions."""
+"""``GET /v1/paths``: top paths, length and time-lag buckets, early/middle/late touches."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def read_paths(
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
-    """Top conversion paths, with path-length and time-lag distributions.
+    """Top conversion paths, path-length and time-lag buckets, early/middle/late touches.
 
     `data` (paged, and the CSV) has one row per path: `path` ("A > B"),
     `steps`, `journeys`, `conversions`, `conversion_rate` (conversions /
@@ -64,6 +64,12 @@ def read_paths(
     `average_days_to_conversion` (first touch to conversion). `lengths` gives
     journeys, conversions and revenue per number of touches; `time_lag`
     conversions and revenue per whole day from first touch to conversion.
+    `length_buckets` and `time_lag_buckets` give the same in Google
+    Analytics 4's buckets (`1` … `7`, `8-11`, `12+`; lag from `0`), every
+    bucket in order with zeros where empty. `touch_positions` credits each
+    key with the early (first 25%), middle (50%) and late (last 25%) touches
+    of converting journeys, GA4's split; each part sums to the conversions
+    and revenue of the journeys with a touch (docs/paths.md).
     """
     query = PathsQuery(
         by=by,

@@ -399,7 +399,9 @@ async function copyLink() {
     await navigator.clipboard.writeText(link);
     $("status").textContent = "link copied";
   } catch (error) {
-    window.prompt("Copy this link", link);  // no clipboard access: let the user copy it
+    // No clipboard access (a page not served over https or localhost): show it, selected.
+    $("status").innerHTML = `<label>Link to this view <input id="link" readonly size="40" value="${esc(link)}"></label>`;
+    $("link").select();
   }
   document.body.dataset.link = link;
 }

@@ -228,13 +228,19 @@ async function loadCompare(state, asked) {
     rowClass: (r) => (hot > 0 && Math.abs(r[`${b}_revenue`] - r[`${a}_revenue`]) >= hot ? "hot" : "") });
 }
 
-async function loadTimeseries(state, asked) {
-  const body = await getAll("/v1/timeseries", asked.timeseries);
+async function loadTimeseries(state, asked, attributed) {
+  // A stage without revenue (leads, opportunities without amounts) is drawn in conversions.
+  const metric = attributed.totals.revenue ? "revenue" : "conversions";
+  const query = Object.assign({}, asked.timeseries, { metric });
+  const body = await getAll("/v1/timeseries", query);
   const specs = await chartSpecs("channel");
-  const trend = closedloopSpecs.trend(specs.trend, body.data, state.by, { title: "attributed revenue per week" });
+  const trend = closedloopSpecs.trend(specs.trend, body.data, state.by, { metric, title: `attributed ${metric} per week` });
   await closedloopCharts.draw($("timeseries"), trend.spec, trend.rows);
+  $("timeseries-title").textContent = `Weekly attributed ${metric}`;
   const folded = trend.keys.includes(closedloopSpecs.OTHER) ? `; the ${trend.keys.length - 1} largest ${state.by} values, the rest as Other` : "";
-  $("timeseries-note").textContent = `Stacked: the top edge is the week's total. Weeks start on Monday; revenue is dated at the conversion${folded}.`;
+  $("timeseries-note").textContent = trend.keys.length
+    ? `Stacked: the top edge is the week's total. Weeks start on Monday; ${metric} dated at the conversion${folded}.`
+    : `No attributed ${metric} in this period.`;
 }
 
 // GA4's buckets (1..7, 8-11, 12+; lag from 0): the API's when it sends them, else folded here
@@ -370,8 +376,8 @@ async function refresh() {
   $("status").textContent = "loading…";
   const t0 = performance.now();
   try {
-    await loadAttribution(state, asked);
-    const parts = [loadCompare(state, asked), loadTimeseries(state, asked), loadPaths(state, asked), loadFunnel(state, asked),
+    const attributed = await loadAttribution(state, asked);
+    const parts = [loadCompare(state, asked), loadTimeseries(state, asked, attributed), loadPaths(state, asked), loadFunnel(state, asked),
       closedloopBudget.load(state.model)];
     const results = await Promise.allSettled(parts);
     if (mine !== refreshing) return;  // a newer refresh is on its way

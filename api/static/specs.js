@@ -1,5 +1,8 @@
 /* The dashboard's own Vega-Lite specs: the weekly trend as stacked areas and GA4's buckets.
  *
+ * Money axes tick at round amounts with their own SI prefix ($0, $50k, $1.5M), dates carry
+ * the year, tooltips print money with two decimals and the store's currency symbol.
+ *
  * Each takes a report template from /dashboard/charts.json for its `config` (number locale
  * with the store's currency symbol, fonts, colours), so both look like the report's charts.
  * Rows are the API's; nothing here computes a metric, it only folds small keys into "Other".
@@ -38,19 +41,22 @@
 
   function trend(template, rows, by, options) {
     const top = (options && options.top) || 7;
-    const title = (options && options.title) || "attributed revenue per week";
-    const folded = foldKeys(rows, by, "revenue", top);
+    const metric = (options && options.metric) || "revenue";
+    const money = metric === "revenue";
+    const title = (options && options.title) || `attributed ${metric} per week`;
+    const folded = foldKeys(rows, by, metric, top);
     const x = { field: "period", type: "temporal", timeUnit: "utcyearmonthdate", title: null,
       axis: { format: DATE, labelAngle: 0, tickCount: 6, labelOverlap: true } };
     const y = { field: "value", type: "quantitative", stack: "zero", title: title,
-      axis: { format: "$~s", tickCount: 5, labelExpr: MONEY_TICK }, scale: { nice: 5, zero: true } };
+      axis: money ? { format: "$~s", tickCount: 5, labelExpr: MONEY_TICK } : { format: ",~f", tickCount: 5, tickMinStep: 1 },
+      scale: { nice: 5, zero: true } };
     const color = { field: "key", type: "nominal", title: by, sort: folded.keys,
       legend: { orient: "right", labelLimit: 160, symbolType: "square" } };
     const order = { field: "rank", type: "quantitative", sort: "ascending" };
     const tooltip = [
       { field: "period", type: "temporal", timeUnit: "utcyearmonthdate", format: DATE, title: "week of" },
       { field: "key", type: "nominal", title: by },
-      { field: "value", type: "quantitative", format: MONEY, title: "revenue" },
+      { field: "value", type: "quantitative", format: money ? MONEY : ",.1f", title: metric },
     ];
     const spec = {
       $schema: SCHEMA, config: template.config, width: "container", height: 260,

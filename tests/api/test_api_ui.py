@@ -97,10 +97,16 @@ def test_dashboard_loads_the_vendored_chart_library(client: TestClient) -> None:
         "/static/vendor/vega-lite.min.js",
         "/static/vendor/vega-embed.min.js",
         "/static/charts.js",
+        "/static/format.js",
+        "/static/table.js",
+        "/static/specs.js",
+        "/static/state.js",
+        "/static/dashboard.js",
+        "/static/budget.js",
     ]
     for url in scripts:
         assert_served(client, url)
-    assert "/dashboard/charts.json" in page
+    assert "/dashboard/charts.json" in client.get("/static/dashboard.js").text
     assert "<svg" not in page  # the charts are Vega-Lite specs, no hand-drawn SVG
     assert client.get("/static/vendor/README.md").status_code == 200
     assert client.get("/static/vendor/nothing.js").status_code == 404

@@ -1,7 +1,13 @@
 """What the browser pages need besides ``/v1``: static files, offline API docs, chart specs.
 
-- ``/static/...``: ``api/static`` (the dashboard's script ``charts.js`` and
-  the vendored ``vendor/*`` files, see ``api/static/vendor/README.md``);
+- ``/static/...``: ``api/static``: the dashboard's scripts, one job each
+  (``charts.js`` draws Vega-Lite specs, also inlined in the report;
+  ``format.js`` the number style; ``table.js`` sortable tables with a TOTAL
+  row, top N and a CSV link; ``specs.js`` the stacked weekly areas and the
+  bucket bars; ``state.js`` the form, the URL and the API queries;
+  ``dashboard.js`` the cards; ``budget.js`` the response-curve card; see
+  ``docs/dashboard.md``) and the vendored ``vendor/*`` files (see
+  ``api/static/vendor/README.md``);
 - ``/docs`` (Swagger UI, with ``/docs/oauth2-redirect``) and ``/redoc``:
   FastAPI's pages, but loading Swagger UI and ReDoc from ``/static/vendor``
   instead of a CDN, so the docs render offline;

@@ -650,21 +650,35 @@ def test_dashboard_controls_change_what_the_api_is_asked(
         path == "/v1/attribution" and query.get("lookback_days") == "45"
         for path, query in recorder.requests[asked:]
     )
-    changes = [  # control, value, the route asked, what it must be asked
-        ("model", "first_touch", "/v1/attribution", {"model": "first_touch"}),
-        ("compare", "linear", "/v1/compare", {"models": "first_touch,linear"}),
-        ("by", "campaign", "/v1/timeseries", {"by": "campaign"}),
-        ("stage", "opportunity", "/v1/attribution", {"stage": "opportunity"}),
-        ("journey", "account", "/v1/paths", {"journey": "account"}),
-        ("click_window_days", "20", "/v1/compare", {"click_window_days": "20"}),
-        ("view_window_days", "2", "/v1/paths", {"view_window_days": "2"}),
-        ("start", "2025-02-01", "/v1/funnel", {"start": "2025-02-01"}),
-        ("end", "2025-05-31", "/v1/attribution", {"end": "2025-05-31"}),
-        ("period", "year", "/v1/attribution", {"start": "2024-02-01", "end": "2024-05-31"}),
-        ("funnel_by", "lead_source", "/v1/funnel", {"by": "lead_source"}),
-        ("ci", "0.9", "/v1/attribution", {"ci": "0.9"}),
-    ]
-    for control, value, route, expected in changes:
+    # control, value, the route asked, what it must be asked, and text shown then (a JS
+    # expression's value must contain it)
+    note = "document.getElementById('{}').textContent"
+    header = "[...document.querySelectorAll('#{} thead th')].map((th) => th.textContent).join('|')"
+    changes = [
+        ("model", "first_touch", "/v1/attribution", {"model": "first_touch"},
+         note.format("compare-note"), "A: First touch"),
+        ("compare", "linear", "/v1/compare", {"models": "first_touch,linear"},
+         note.format("compare-note"), "B: Linear"),
+        ("by", "campaign", "/v1/timeseries", {"by": "campaign"},
+         header.format("attribution"), "campaign|"),
+        ("stage", "opportunity", "/v1/attribution", {"stage": "opportunity"},
+         header.format("attribution"), "Pipeline"),
+        ("journey", "account", "/v1/paths", {"journey": "account"}, "location.search", "account"),
+        ("click_window_days", "20", "/v1/compare", {"click_window_days": "20"},
+         "location.search", "click_window_days=20"),
+        ("view_window_days", "2", "/v1/paths", {"view_window_days": "2"},
+         "location.search", "view_window_days=2"),
+        ("start", "2025-02-01", "/v1/funnel", {"start": "2025-02-01"},
+         note.format("attribution-note"), "2025-02-01 to"),
+        ("end", "2025-05-31", "/v1/attribution", {"end": "2025-05-31"},
+         note.format("attribution-note"), "to 2025-05-31"),
+        ("period", "year", "/v1/attribution", {"start": "2024-02-01", "end": "2024-05-31"},
+         header.format("attribution"), "prev."),
+        ("funnel_by", "lead_source", "/v1/funnel", {"by": "lead_source"},
+         header.format("funnel"), "lead source"),
+        ("ci", "0.9", "/v1/attribution", {"ci": "0.9"}, header.format("attribution"), "low"),
+    ]  # fmt: skip
+    for control, value, route, expected, shown, text in changes:
         set_value = (
             f"(() => {{ const f = document.getElementById('{control}'); f.value = '{value}'; "
             "f.dispatchEvent(new Event('change')); return f.value; })()"
@@ -675,6 +689,7 @@ def test_dashboard_controls_change_what_the_api_is_asked(
         queries = [q for path, q in recorder.requests[asked:] if path == route]
         assert any(expected.items() <= q.items() for q in queries), (control, queries)
         assert dict(parse_qsl(browser.eval("location.search").lstrip("?")))[control] == value
+        assert text in browser.eval(shown), (control, browser.eval(shown))
     # A custom comparison period shows its two date fields and asks for those dates.
     browser.eval("document.getElementById('period').value = 'custom'")
     browser.eval("document.getElementById('period').dispatchEvent(new Event('change'))")

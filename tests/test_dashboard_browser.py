@@ -673,10 +673,10 @@ def test_dashboard_controls_change_what_the_api_is_asked(
         ("end", "2025-05-31", "/v1/attribution", {"end": "2025-05-31"},
          note.format("attribution-note"), "to 2025-05-31"),
         ("period", "year", "/v1/attribution", {"start": "2024-02-01", "end": "2024-05-31"},
-         header.format("attribution"), "prev."),
+         header.format("attribution"), "Conversions|Δ|"),
         ("funnel_by", "lead_source", "/v1/funnel", {"by": "lead_source"},
          header.format("funnel"), "lead source"),
-        ("ci", "0.9", "/v1/attribution", {"ci": "0.9"}, header.format("attribution"), "low"),
+        ("ci", "0.9", "/v1/attribution", {"ci": "0.9"}, header.format("attribution"), "90% range"),
     ]  # fmt: skip
     for control, value, route, expected, shown, text in changes:
         set_value = (

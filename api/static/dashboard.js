@@ -118,9 +118,11 @@ function withPrevious(columns, rows, total, previous, key, valueKey) {
   for (const column of columns) {
     out.push(column);
     const compared = COMPARED.map((c) => names[c]).includes(column.key);
+    // One column per compared figure: its % change, and under it the earlier value.
     if (compared) {
-      out.push({ key: "prev_" + column.key, label: "prev.", format: column.format, title: column.label + ", comparison period", cls: "prev" });
-      out.push({ key: column.key + "_change", label: "Δ", format: fmt.change, title: column.label + ", % change" });
+      out.push({ key: column.key + "_change", label: "Δ", format: fmt.change, cls: "change",
+        title: column.label + ": % change from the comparison period (under it: its value then)",
+        detail: { key: "prev_" + column.key, format: column.format } });
     }
   }
   return { columns: out, rows: rows.map((r) => join(r, byKey.get(r[key]))), total: join(total, previous.totals) };
@@ -152,8 +154,9 @@ async function loadAttribution(state, asked) {
     { key: value, label: valueLabel, format: money },
   ];
   if (body.data.some((r) => r[value + "_low"] !== undefined)) {
-    columns.push({ key: value + "_low", label: "low", format: money, title: "interval, low end" },
-      { key: value + "_high", label: "high", format: money, title: "interval, high end" });
+    const level = fmt.rate(Number(state.ci)).replace(".0%", "%");
+    columns.push({ key: value + "_low", label: level + " range", title: `${valueLabel}: bootstrap interval (sorts by its low end)`, cls: "range",
+      format: (low, row) => (low === null || low === undefined ? fmt.MISSING : `${money(low)} – ${money(row[value + "_high"])}`) });
   }
   columns.push({ key: "spend", label: "Spend", format: money }, { key: "roas", label: "ROAS", format: fmt.ratio },
     { key: "roi", label: "ROI", format: fmt.rate }, { key: cost, label: costLabel, format: money });
@@ -196,12 +199,12 @@ async function loadCompare(state, asked) {
   const columns = [{ key: state.by, label: state.by }];
   const hasRange = body.data.some((r) => r[a + "_revenue_low"] !== undefined);
   const range = (m) => (v, row) => (row[m + "_revenue_low"] === undefined ? fmt.MISSING
-    : `${money(row[m + "_revenue_low"])}–${money(row[m + "_revenue_high"])}`);
+    : `${money(row[m + "_revenue_low"])} – ${money(row[m + "_revenue_high"])}`);
   for (const [metric, name, format] of metrics) {
     columns.push({ key: `${a}_${metric}`, label: `${name} A`, format, title: `${name}, ${label(a)}` });
-    if (metric === "revenue" && hasRange) columns.push({ key: `${a}_range`, label: "range A", format: range(a) });
+    if (metric === "revenue" && hasRange) columns.push({ key: `${a}_range`, label: "range A", format: range(a), cls: "range" });
     columns.push({ key: `${b}_${metric}`, label: `${name} B`, format, title: `${name}, ${label(b)}` });
-    if (metric === "revenue" && hasRange) columns.push({ key: `${b}_range`, label: "range B", format: range(b) });
+    if (metric === "revenue" && hasRange) columns.push({ key: `${b}_range`, label: "range B", format: range(b), cls: "range" });
     columns.push({ key: `${b}_${metric}_delta`, label: "Δ", format: fmt.change, title: `${name}: % change, B vs A` });
   }
   // GA4's % change: (B − A) / A; the API's <model>_<metric>_change when it sends it.

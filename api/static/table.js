@@ -1,7 +1,8 @@
 /* closedloop tables: sortable columns, a TOTAL row, top N with "show all", a CSV link.
  *
  *   closedloopTable.render(element, {
- *     columns: [{ key, label, format(value, row), title }],   // the first column names the row
+ *     columns: [{ key, label, format(value, row), title, detail: { key, format } }],
+ *                               // the first column names the row; detail: a smaller second figure
  *     rows,                     // the API's rows, in the API's order
  *     total,                    // the API's totals row (shown as TOTAL, never sorted), or null
  *     top: 10,                  // rows shown until "show all"
@@ -36,11 +37,19 @@
       .map((pair) => pair[0]);
   }
 
-  function cell(column, row, tag) {
+  function text(column, row) {
     const value = row[column.key];
-    const text = column.format ? column.format(value, row) : value === null || value === undefined ? "—" : String(value);
+    return column.format ? column.format(value, row) : value === null || value === undefined ? "—" : String(value);
+  }
+
+  // A column with a `detail` ({key, format}) shows that second figure under its own, smaller
+  // (the earlier period's value under a % change); each figure keeps its data-key.
+  function cell(column, row, tag) {
     const scope = tag === "th" ? ' scope="row"' : "";
-    return `<${tag}${scope} data-key="${esc(column.key)}">${esc(text)}</${tag}>`;
+    const cls = column.cls ? ` class="${esc(column.cls)}"` : "";
+    if (!column.detail) return `<${tag}${scope}${cls} data-key="${esc(column.key)}">${esc(text(column, row))}</${tag}>`;
+    return `<${tag}${scope}${cls}><span data-key="${esc(column.key)}">${esc(text(column, row))}</span>` +
+      `<span class="detail" data-key="${esc(column.detail.key)}">${esc(text(column.detail, row))}</span></${tag}>`;
   }
 
   function header(column, sort) {

@@ -38,6 +38,8 @@ def assert_served(client: TestClient, url: str) -> None:
     suffix = url[url.rindex(".") :]
     assert response.headers["content-type"].startswith(CONTENT_TYPES[suffix]), url
     assert len(response.content) > 500, url
+    # Revalidated before each use: after an upgrade no page runs an older script.
+    assert response.headers["cache-control"] == "no-cache", url
 
 
 @pytest.mark.parametrize(

@@ -759,3 +759,44 @@ def test_number_style(server: str, browser: Browser) -> None:
     }
     for expression, expected in cases.items():
         assert browser.eval(f"closedloopFormat.{expression}") == expected, expression
+
+
+def test_state_periods_and_sorting(server: str, browser: Browser) -> None:
+    browser.open(f"{server}/static/state.js")
+    browser.wait("document.readyState === 'complete'")
+    browser.eval(
+        "Promise.all(['/static/format.js', '/static/table.js', '/static/state.js'].map((src) =>"
+        " new Promise((done) => { const s = document.createElement('script'); s.src = src;"
+        " s.onload = done; document.head.append(s); })))"
+    )
+    state = "closedloopState"
+    # Hand-counted periods: 91 days before a quarter; a year back, 29 February is the 28th.
+    previous = f"{state}.comparisonPeriod({{period: 'previous'}}, '2025-04-01', '2025-06-30')"
+    assert browser.eval(previous) == {"start": "2024-12-31", "end": "2025-03-31"}
+    leap = f"{state}.comparisonPeriod({{period: 'year'}}, '2024-02-01', '2024-02-29')"
+    assert browser.eval(leap) == {"start": "2023-02-01", "end": "2023-02-28"}
+    one_day = f"{state}.comparisonPeriod({{period: 'previous'}}, '2025-03-01', '2025-03-01')"
+    assert browser.eval(one_day) == {"start": "2025-02-28", "end": "2025-02-28"}
+    assert (
+        browser.eval(f"{state}.comparisonPeriod({{period: ''}}, '2025-03-01', '2025-03-31')")
+        is None
+    )
+    # Defaults stay out of the URL; what differs round-trips.
+    assert browser.eval(f"{state}.toURL({state}.DEFAULTS)") == ""
+    linked = "?" + urlencode(LINKED)
+    assert browser.eval(f"{state}.toURL({state}.fromURL({json.dumps(linked)}))") == (
+        "?" + urlencode({k: LINKED[k] for k in browser.eval(f"{state}.FIELDS") if k in LINKED})
+    )
+    # Sorting: largest first, missing numbers last, ties in the API's order; TOTAL stays put.
+    sorted_keys = browser.eval(
+        "(() => { const el = document.createElement('div'); document.body.append(el);"
+        " closedloopTable.render(el, { columns: [{key: 'k', label: 'k'},"
+        " {key: 'v', label: 'v', format: (v) => closedloopFormat.money(v, 'USD')}],"
+        " rows: [{k: 'a', v: 1}, {k: 'b', v: null}, {k: 'c', v: 3}, {k: 'd', v: 1}],"
+        " total: {k: 'TOTAL', v: 5} });"
+        " el.querySelector('button.sort[data-sort=v]').click();"
+        " return [[...el.querySelectorAll('tbody th')].map((c) => c.textContent),"
+        " el.querySelector('th[aria-sort]:not([aria-sort=none])').getAttribute('aria-sort'),"
+        " el.querySelector('tfoot td').textContent]; })()"
+    )
+    assert sorted_keys == [["c", "a", "d", "b"], "descending", "$5.00"]

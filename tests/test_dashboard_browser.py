@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
+import io
 import json
 import os
 import re
@@ -33,6 +35,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
@@ -109,23 +112,35 @@ def keyed_server(store_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def recorder() -> WhatIfRecorder:
-    return WhatIfRecorder()
+def recorder() -> RequestRecorder:
+    return RequestRecorder()
 
 
 @pytest.fixture(scope="module")
-def recording_server(store_path: Path, recorder: WhatIfRecorder) -> Iterator[str]:
+def recording_server(store_path: Path, recorder: RequestRecorder) -> Iterator[str]:
     yield from _serve(store_path, public_read=True, wrap=recorder.wrap)
 
 
-class WhatIfRecorder:
-    """Wraps the app to keep the JSON body of every ``POST /v1/budget/whatif`` it receives."""
+class RequestRecorder:
+    """Wraps the app to keep every request's path and query, and the JSON body of each what-if.
+
+    ``requests`` holds ``(path, query)`` pairs in arrival order (the query as a dict of
+    single values); ``bodies`` the JSON body of every ``POST /v1/budget/whatif``.
+    """
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+    def asked(self, path: str) -> list[dict[str, str]]:
+        """Return the queries of the requests to ``path``, oldest first."""
+        return [query for asked, query in self.requests if asked == path]
 
     def wrap(self, app: Any) -> Any:
         async def recording(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                query = dict(parse_qsl(scope["query_string"].decode(), keep_blank_values=True))
+                self.requests.append((scope["path"], query))
             if scope["type"] != "http" or scope["path"] != "/v1/budget/whatif":
                 await app(scope, receive, send)
                 return
@@ -311,37 +326,39 @@ def test_dashboard_renders_the_api_numbers(server: str, images: Path) -> None:
     assert _text(dom, "total-revenue") == _money(totals["revenue"])
     assert _text(dom, "total-spend") == _money(totals["spend"])
     assert _text(dom, "total-conversions") == f"{totals['conversions']:,.1f}"
-    # Charts drawn by vega-embed: the weekly lines, the path-length and the funnel bars.
+    # Charts drawn by vega-embed: the weekly areas, the path-length, time-lag and funnel bars.
     assert 'class="chart-error"' not in dom
-    for element_id in ("timeseries", "lengths", "funnel-chart"):
+    for element_id in ("timeseries", "lengths-chart", "lags-chart", "funnel-chart"):
         tag = re.search(rf'<div[^>]*\bid="{element_id}"[^>]*>\s*<svg', dom)
         assert tag, element_id
         assert "vega-embed" in tag.group(0), element_id
     assert dom.count('role="graphics-symbol"') >= 3
-    assert dom.count("mark-line") >= 1
+    assert dom.count("mark-area") >= 1
     top = httpx.get(f"{server}/v1/paths?limit=1").json()["data"][0]
-    assert f"<td>{top['path']}</td>" in dom.replace("&gt;", ">")
+    assert f'<th scope="row" data-key="path">{top["path"]}</th>' in dom.replace("&gt;", ">")
     assert "<input" in dom
     # The warnings strip shows every code the answers carry (docs/diagnostics.md).
     codes = {w["code"] for w in attribution["warnings"]}
     assert codes, "the example data hides something (a conversion no touch reached)"
-    assert re.search(r'<section class="warnings" id="warnings"(?![^>]*hidden)', dom)
+    assert re.search(r'<section class="warnings wide" id="warnings"(?![^>]*hidden)', dom)
     for code in codes:
         assert f"<code>{code}</code>" in dom
     assert re.search(r'<div[^>]*\bid="curve"[^>]*>\s*<svg', dom), "no response-curve chart"
-    _chromium(
-        "--virtual-time-budget=10000",
-        "--window-size=1400,1000",
-        f"--screenshot={images / 'dashboard.png'}",
-        f"{server}/",
-    )
-    assert (images / "dashboard.png").stat().st_size > 10_000
+    # 1280 px wide (a laptop) and 420 px (a phone): nothing needs a sideways scroll but tables.
+    for name, size in (("dashboard.png", "1280,1000"), ("dashboard-narrow.png", "420,1400")):
+        _chromium(
+            "--virtual-time-budget=10000",
+            f"--window-size={size}",
+            f"--screenshot={images / name}",
+            f"{server}/",
+        )
+        assert (images / name).stat().st_size > 10_000
 
 
 def test_dashboard_asks_for_a_key_where_reads_need_one(keyed_server: str, images: Path) -> None:
     dom = _chromium("--virtual-time-budget=5000", "--dump-dom", f"{keyed_server}/")
     assert 'data-ready="key"' in dom, dom[-3000:]
-    assert re.search(r'<label id="keybox"(?![^>]*hidden)', dom), "the key field is not shown"
+    assert re.search(r'id="keybox"(?![^>]*hidden)', dom), "the key field is not shown"
     assert "needs an API key with the read scope" in dom
     assert "Enter a read key and Apply" in dom
     _chromium(
@@ -384,7 +401,7 @@ def _symbols(svg: str) -> list[str]:
 
 
 def test_dashboard_curve_and_keyboard_what_if(
-    recording_server: str, recorder: WhatIfRecorder, browser: Browser, images: Path
+    recording_server: str, recorder: RequestRecorder, browser: Browser, images: Path
 ) -> None:
     browser.open(f"{recording_server}/")
     browser.wait("document.body.dataset.ready === '1' && document.body.dataset.whatif")
@@ -473,3 +490,313 @@ def test_report_curves_are_drawn_with_their_marks(
     assert "mark-rule" in svg  # a channel without a curve: its spend as a dashed line
     browser.screenshot("#budget", images / "report-curves.png")
     assert (images / "report-curves.png").stat().st_size > 10_000
+
+
+LINKED = {
+    "model": "markov",
+    "compare": "shapley",
+    "by": "campaign",
+    "stage": "closed_won",
+    "lookback_days": "60",
+    "click_window_days": "30",
+    "view_window_days": "0",
+    "start": "2025-04-01",
+    "end": "2025-06-30",
+    "period": "previous",
+    "funnel_by": "owner",
+}
+"""A view to link to: every report control away from its default."""
+WINDOW = {k: LINKED[k] for k in ("by", "stage", "lookback_days", "click_window_days",
+                                 "view_window_days", "start", "end")}  # fmt: skip
+PREVIOUS = {"start": "2024-12-31", "end": "2025-03-31"}
+"""The 91 days before 1 April to 30 June 2025 (hand-counted: 30 + 31 + 30 days)."""
+
+MONEY_TEXT = re.compile(r"-?\$\d{1,3}(,\d{3})*\.\d{2}")
+RATE_TEXT = re.compile(r"-?\d{1,3}(,\d{3})*\.\d%")
+RATIO_TEXT = re.compile(r"-?\d{1,3}(,\d{3})*\.\d{2}")
+ONE_DECIMAL = re.compile(r"-?\d{1,3}(,\d{3})*\.\d")
+
+
+def _controls(browser: Browser) -> dict[str, str]:
+    shown: dict[str, str] = browser.eval(
+        "Object.fromEntries(closedloopState.FIELDS"
+        ".map((n) => [n, document.getElementById(n).value]))"
+    )
+    return shown
+
+
+def _cells(browser: Browser, table: str, key: str, part: str = "tbody") -> list[str]:
+    found: list[str] = browser.eval(
+        f"[...document.querySelectorAll('#{table} {part} [data-key=\"{key}\"]')]"
+        ".map((cell) => cell.textContent)"
+    )
+    return found
+
+
+def _total(browser: Browser, table: str, key: str) -> str:
+    return _cells(browser, table, key, "tfoot")[0]
+
+
+def _applied(browser: Browser) -> None:
+    """Submit the form (the Apply button) and wait for every card to be drawn again."""
+    browser.eval("document.getElementById('apply').click()")
+    browser.wait("document.body.dataset.ready === '1'")
+
+
+def _press_enter(browser: Browser) -> None:
+    for kind in ("keyDown", "keyUp"):
+        browser.send("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter",
+                     windowsVirtualKeyCode=13, text="\r", session=True)  # fmt: skip
+
+
+def test_dashboard_link_restores_the_view_with_the_api_totals(
+    recording_server: str, recorder: RequestRecorder, browser: Browser
+) -> None:
+    server = recording_server
+    browser.open(f"{server}/?{urlencode(LINKED)}")
+    browser.wait("document.body.dataset.ready === '1'")
+    # The controls show the link's state, and the state written back is the link's.
+    shown = _controls(browser)
+    assert {k: shown[k] for k in LINKED} == LINKED
+    assert dict(parse_qsl(browser.eval("document.body.dataset.state").lstrip("?"))) == LINKED
+    # Each card asked its route for exactly that view.
+    markov = {**WINDOW, "model": "markov"}
+    assert markov in recorder.asked("/v1/attribution")
+    assert {**markov, **PREVIOUS} in recorder.asked("/v1/attribution")
+    assert {**WINDOW, "models": "markov,shapley", "baseline": "markov", "limit": "1000"} in (
+        recorder.asked("/v1/compare")
+    )
+    assert {**markov, "metric": "revenue", "interval": "week", "limit": "1000"} in (
+        recorder.asked("/v1/timeseries")
+    )
+    assert {**WINDOW, "limit": "1000"} in recorder.asked("/v1/paths")
+    assert {"by": "owner", "start": "2025-04-01", "end": "2025-06-30"} in recorder.asked(
+        "/v1/funnel"
+    )
+    # TOTAL rows and KPIs are the API's totals, in the one number style.
+    totals = httpx.get(f"{server}/v1/attribution", params=markov).json()["totals"]
+    before = httpx.get(f"{server}/v1/attribution", params={**markov, **PREVIOUS}).json()["totals"]
+    assert _total(browser, "attribution", "conversions") == f"{totals['conversions']:,.1f}"
+    assert _total(browser, "attribution", "revenue") == _money(totals["revenue"])
+    assert _total(browser, "attribution", "spend") == _money(totals["spend"])
+    assert _total(browser, "attribution", "roas") == f"{totals['roas']:,.2f}"
+    assert _total(browser, "attribution", "roi") == f"{totals['roi']:,.1%}"
+    assert _total(browser, "attribution", "prev_revenue") == _money(before["revenue"])
+    change = (totals["revenue"] - before["revenue"]) / before["revenue"]
+    assert _total(browser, "attribution", "revenue_change") == f"{change:+,.1%}"
+    assert _text(browser.eval("document.body.innerHTML"), "total-revenue") == _money(
+        totals["revenue"]
+    )
+    compared = httpx.get(
+        f"{server}/v1/compare", params={**WINDOW, "models": "markov,shapley"}
+    ).json()["totals"]
+    assert _total(browser, "comparison", "markov_revenue") == _money(compared["markov"]["revenue"])
+    assert _total(browser, "comparison", "shapley_conversions") == (
+        f"{compared['shapley']['conversions']:,.1f}"
+    )
+    funnel = httpx.get(
+        f"{server}/v1/funnel", params={"by": "owner", "start": "2025-04-01", "end": "2025-06-30"}
+    ).json()
+    assert _total(browser, "funnel", "leads") == f"{funnel['totals']['leads']:,}"
+    # Every cell of a kind has its format; a missing number is an em dash.
+    kinds = {"revenue": MONEY_TEXT, "spend": MONEY_TEXT, "cpa": MONEY_TEXT, "roi": RATE_TEXT,
+             "roas": RATIO_TEXT, "conversions": ONE_DECIMAL,
+             "revenue_change": RATE_TEXT}  # fmt: skip
+    for key, pattern in kinds.items():
+        cells = _cells(browser, "attribution", key)
+        assert cells, key
+        for text in cells:
+            assert text == "—" or pattern.fullmatch(text.lstrip("+")), (key, text)
+    # GA4's buckets, hand-folded here from the API's rows per length.
+    paths = httpx.get(f"{server}/v1/paths", params={**WINDOW, "limit": "1"}).json()
+    middle = sum(r["conversions"] for r in paths["lengths"] if 8 <= r["length"] <= 11)
+    tail = sum(r["conversions"] for r in paths["lengths"] if r["length"] >= 12)
+    shown_buckets = dict(
+        zip(
+            _cells(browser, "lengths", "bucket"),
+            _cells(browser, "lengths", "conversions"),
+            strict=True,
+        )
+    )
+    assert shown_buckets["8-11"] == f"{middle:,.0f}"
+    assert shown_buckets["12+"] == f"{tail:,.0f}"
+    assert list(shown_buckets) == ["1", "2", "3", "4", "5", "6", "7", "8-11", "12+"]
+    everything = sum(r["conversions"] for r in paths["lengths"])
+    assert _total(browser, "lengths", "conversions") == f"{everything:,.0f}"
+    # "Download CSV" is the API's CSV of the same query: raw numbers that sum to the total.
+    href = browser.eval("document.querySelector('#attribution a.csv').getAttribute('href')")
+    path, _, query = href.partition("?")
+    assert (path, dict(parse_qsl(query))) == ("/v1/attribution", {**markov, "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(httpx.get(server + href).text)))
+    assert sum(float(r["revenue"]) for r in rows) == pytest.approx(totals["revenue"], rel=1e-9)
+
+
+def test_dashboard_controls_change_what_the_api_is_asked(
+    recording_server: str, recorder: RequestRecorder, browser: Browser, images: Path
+) -> None:
+    server = recording_server
+    browser.open(f"{server}/?start=2025-04-01&end=2025-06-30")
+    browser.wait("document.body.dataset.ready === '1'")
+    # Keyboard: type a lookback in its labelled field and press Enter to submit the form.
+    assert browser.eval("document.querySelector('label[for=lookback_days]').textContent") == (
+        "Lookback"
+    )
+    asked = len(recorder.requests)
+    browser.eval("document.getElementById('lookback_days').focus()")
+    browser.send("Input.insertText", text="45", session=True)
+    _press_enter(browser)
+    browser.wait("document.body.dataset.ready === '1' && location.search.includes('lookback')")
+    assert any(
+        path == "/v1/attribution" and query.get("lookback_days") == "45"
+        for path, query in recorder.requests[asked:]
+    )
+    # control, value, the route asked, what it must be asked, and text shown then (a JS
+    # expression's value must contain it)
+    note = "document.getElementById('{}').textContent"
+    header = "[...document.querySelectorAll('#{} thead th')].map((th) => th.textContent).join('|')"
+    changes = [
+        ("model", "first_touch", "/v1/attribution", {"model": "first_touch"},
+         note.format("compare-note"), "A: First touch"),
+        ("compare", "linear", "/v1/compare", {"models": "first_touch,linear"},
+         note.format("compare-note"), "B: Linear"),
+        ("by", "campaign", "/v1/timeseries", {"by": "campaign"},
+         header.format("attribution"), "campaign|"),
+        ("stage", "opportunity", "/v1/attribution", {"stage": "opportunity"},
+         header.format("attribution"), "Pipeline"),
+        ("journey", "account", "/v1/paths", {"journey": "account"}, "location.search", "account"),
+        ("click_window_days", "20", "/v1/compare", {"click_window_days": "20"},
+         "location.search", "click_window_days=20"),
+        ("view_window_days", "2", "/v1/paths", {"view_window_days": "2"},
+         "location.search", "view_window_days=2"),
+        ("start", "2025-02-01", "/v1/funnel", {"start": "2025-02-01"},
+         note.format("attribution-note"), "2025-02-01 to"),
+        ("end", "2025-05-31", "/v1/attribution", {"end": "2025-05-31"},
+         note.format("attribution-note"), "to 2025-05-31"),
+        ("period", "year", "/v1/attribution", {"start": "2024-02-01", "end": "2024-05-31"},
+         header.format("attribution"), "Conversions|Δ|"),
+        ("funnel_by", "lead_source", "/v1/funnel", {"by": "lead_source"},
+         header.format("funnel"), "lead source"),
+        ("ci", "0.9", "/v1/attribution", {"ci": "0.9"}, header.format("attribution"), "90% range"),
+    ]  # fmt: skip
+    for control, value, route, expected, shown, text in changes:
+        set_value = (
+            f"(() => {{ const f = document.getElementById('{control}'); f.value = '{value}'; "
+            "f.dispatchEvent(new Event('change')); return f.value; })()"
+        )
+        assert browser.eval(set_value) == value, control  # the option exists
+        asked = len(recorder.requests)
+        _applied(browser)
+        queries = [q for path, q in recorder.requests[asked:] if path == route]
+        assert any(expected.items() <= q.items() for q in queries), (control, queries)
+        assert dict(parse_qsl(browser.eval("location.search").lstrip("?")))[control] == value
+        assert text in browser.eval(shown), (control, browser.eval(shown))
+    # A custom comparison period shows its two date fields and asks for those dates.
+    browser.eval("document.getElementById('period').value = 'custom'")
+    browser.eval("document.getElementById('period').dispatchEvent(new Event('change'))")
+    assert browser.eval("document.getElementById('cmp_start').offsetParent !== null")
+    browser.eval("document.getElementById('cmp_start').value = '2025-01-01'")
+    browser.eval("document.getElementById('cmp_end').value = '2025-01-31'")
+    asked = len(recorder.requests)
+    _applied(browser)
+    assert any(
+        q.get("start") == "2025-01-01" and q.get("end") == "2025-01-31"
+        for path, q in recorder.requests[asked:]
+        if path == "/v1/attribution"
+    )
+    # The URL round-trips: opening it again shows the same controls.
+    controls, link = _controls(browser), browser.eval("location.href")
+    browser.open(link)
+    browser.wait("document.body.dataset.ready === '1'")
+    assert _controls(browser) == controls
+    browser.eval("document.getElementById('copy-link').click()")
+    assert browser.wait("document.body.dataset.link") == link
+    # Sorting by keyboard: the value column's header button, Enter; then "show all".
+    api = httpx.get(
+        f"{server}/v1/attribution", params=dict(parse_qsl(_csv_query(browser, "attribution")))
+    ).json()
+    by, value = api["by"], api["value_column"]
+    browser.eval(f"document.querySelector('#attribution button.sort[data-sort={value}]').focus()")
+    _press_enter(browser)
+    browser.wait("document.querySelector('#attribution th[aria-sort=descending]') !== null")
+    ranked = sorted(api["data"], key=lambda r: -(r[value] or 0))
+    assert _cells(browser, "attribution", by)[0] == ranked[0][by]
+    assert len(_cells(browser, "attribution", by)) == min(10, len(ranked))
+    if len(ranked) > 10:
+        browser.eval("document.querySelector('#attribution button.more').click()")
+        assert len(_cells(browser, "attribution", by)) == len(ranked)
+    browser.screenshot("main", images / "dashboard-controls.png")
+
+
+def _csv_query(browser: Browser, table: str) -> str:
+    """Return the query of a table's CSV link without ``format``."""
+    href: str = browser.eval(f"document.querySelector('#{table} a.csv').getAttribute('href')")
+    return "&".join(p for p in href.split("?", 1)[1].split("&") if not p.startswith("format="))
+
+
+def test_number_style(server: str, browser: Browser) -> None:
+    browser.open(f"{server}/static/format.js")
+    browser.wait("document.readyState === 'complete'")
+    browser.eval(
+        "new Promise((done) => { const s = document.createElement('script');"
+        " s.src = '/static/format.js'; s.onload = done; document.head.append(s); })"
+    )
+    cases = {
+        "money(1234.5, 'USD')": "$1,234.50",
+        "money(-0.5, 'USD')": "-$0.50",
+        "money(1234.5, 'EUR')": "€1,234.50",
+        "rate(0.1234)": "12.3%",
+        "ratio(2.3456)": "2.35",
+        "conversions(134)": "134.0",
+        "count(2067)": "2,067",
+        "days(56.72)": "56.7",
+        "change(0.1234)": "+12.3%",
+        "change(-0.04)": "-4.0%",
+        "money(null, 'USD')": "—",
+        "rate(undefined)": "—",
+        "ratio(Infinity)": "—",
+        "relativeChange(3, 0)": None,
+        "relativeChange(3, 2)": 0.5,
+    }
+    for expression, expected in cases.items():
+        assert browser.eval(f"closedloopFormat.{expression}") == expected, expression
+
+
+def test_state_periods_and_sorting(server: str, browser: Browser) -> None:
+    browser.open(f"{server}/static/state.js")
+    browser.wait("document.readyState === 'complete'")
+    browser.eval(
+        "Promise.all(['/static/format.js', '/static/table.js', '/static/state.js'].map((src) =>"
+        " new Promise((done) => { const s = document.createElement('script'); s.src = src;"
+        " s.onload = done; document.head.append(s); })))"
+    )
+    state = "closedloopState"
+    # Hand-counted periods: 91 days before a quarter; a year back, 29 February is the 28th.
+    previous = f"{state}.comparisonPeriod({{period: 'previous'}}, '2025-04-01', '2025-06-30')"
+    assert browser.eval(previous) == {"start": "2024-12-31", "end": "2025-03-31"}
+    leap = f"{state}.comparisonPeriod({{period: 'year'}}, '2024-02-01', '2024-02-29')"
+    assert browser.eval(leap) == {"start": "2023-02-01", "end": "2023-02-28"}
+    one_day = f"{state}.comparisonPeriod({{period: 'previous'}}, '2025-03-01', '2025-03-01')"
+    assert browser.eval(one_day) == {"start": "2025-02-28", "end": "2025-02-28"}
+    assert (
+        browser.eval(f"{state}.comparisonPeriod({{period: ''}}, '2025-03-01', '2025-03-31')")
+        is None
+    )
+    # Defaults stay out of the URL; what differs round-trips.
+    assert browser.eval(f"{state}.toURL({state}.DEFAULTS)") == ""
+    linked = "?" + urlencode(LINKED)
+    assert browser.eval(f"{state}.toURL({state}.fromURL({json.dumps(linked)}))") == (
+        "?" + urlencode({k: LINKED[k] for k in browser.eval(f"{state}.FIELDS") if k in LINKED})
+    )
+    # Sorting: largest first, missing numbers last, ties in the API's order; TOTAL stays put.
+    sorted_keys = browser.eval(
+        "(() => { const el = document.createElement('div'); document.body.append(el);"
+        " closedloopTable.render(el, { columns: [{key: 'k', label: 'k'},"
+        " {key: 'v', label: 'v', format: (v) => closedloopFormat.money(v, 'USD')}],"
+        " rows: [{k: 'a', v: 1}, {k: 'b', v: null}, {k: 'c', v: 3}, {k: 'd', v: 1}],"
+        " total: {k: 'TOTAL', v: 5} });"
+        " el.querySelector('button.sort[data-sort=v]').click();"
+        " return [[...el.querySelectorAll('tbody th')].map((c) => c.textContent),"
+        " el.querySelector('th[aria-sort]:not([aria-sort=none])').getAttribute('aria-sort'),"
+        " el.querySelector('tfoot td').textContent]; })()"
+    )
+    assert sorted_keys == [["c", "a", "d", "b"], "descending", "$5.00"]

@@ -124,6 +124,7 @@ def test_dashboard_page(client: TestClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert "/v1/" in response.text
+    assert "/static/dashboard.js" in response.text
+    assert "/v1/" in client.get("/static/dashboard.js").text
     assert "http://" not in response.text
     assert "https://" not in response.text

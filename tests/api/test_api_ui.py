@@ -38,6 +38,8 @@ def assert_served(client: TestClient, url: str) -> None:
     suffix = url[url.rindex(".") :]
     assert response.headers["content-type"].startswith(CONTENT_TYPES[suffix]), url
     assert len(response.content) > 500, url
+    # Revalidated before each use: after an upgrade no page runs an older script.
+    assert response.headers["cache-control"] == "no-cache", url
 
 
 @pytest.mark.parametrize(
@@ -97,10 +99,16 @@ def test_dashboard_loads_the_vendored_chart_library(client: TestClient) -> None:
         "/static/vendor/vega-lite.min.js",
         "/static/vendor/vega-embed.min.js",
         "/static/charts.js",
+        "/static/format.js",
+        "/static/table.js",
+        "/static/specs.js",
+        "/static/state.js",
+        "/static/dashboard.js",
+        "/static/budget.js",
     ]
     for url in scripts:
         assert_served(client, url)
-    assert "/dashboard/charts.json" in page
+    assert "/dashboard/charts.json" in client.get("/static/dashboard.js").text
     assert "<svg" not in page  # the charts are Vega-Lite specs, no hand-drawn SVG
     assert client.get("/static/vendor/README.md").status_code == 200
     assert client.get("/static/vendor/nothing.js").status_code == 404

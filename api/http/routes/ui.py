@@ -1,7 +1,13 @@
 """What the browser pages need besides ``/v1``: static files, offline API docs, chart specs.
 
-- ``/static/...``: ``api/static`` (the dashboard's script ``charts.js`` and
-  the vendored ``vendor/*`` files, see ``api/static/vendor/README.md``);
+- ``/static/...``: ``api/static``: the dashboard's scripts, one job each
+  (``charts.js`` draws Vega-Lite specs, also inlined in the report;
+  ``format.js`` the number style; ``table.js`` sortable tables with a TOTAL
+  row, top N and a CSV link; ``specs.js`` the stacked weekly areas and the
+  bucket bars; ``state.js`` the form, the URL and the API queries;
+  ``dashboard.js`` the cards; ``budget.js`` the response-curve card; see
+  ``docs/dashboard.md``) and the vendored ``vendor/*`` files (see
+  ``api/static/vendor/README.md``);
 - ``/docs`` (Swagger UI, with ``/docs/oauth2-redirect``) and ``/redoc``:
   FastAPI's pages, but loading Swagger UI and ReDoc from ``/static/vendor``
   instead of a CDN, so the docs render offline;
@@ -14,7 +20,9 @@ redoc_url=None``; none of them is in the OpenAPI document.
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
+from os import PathLike
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +34,8 @@ from fastapi.openapi.docs import (
 )
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,6 +47,36 @@ SWAGGER_JS = f"{VENDOR}/swagger-ui-bundle.js"
 SWAGGER_CSS = f"{VENDOR}/swagger-ui.css"
 SWAGGER_FAVICON = f"{VENDOR}/swagger-ui-favicon-32x32.png"
 REDOC_JS = f"{VENDOR}/redoc.standalone.js"
+
+
+class RevalidatedStaticFiles(StaticFiles):
+    """Static files a browser asks about again before each use (``Cache-Control: no-cache``).
+
+    Without the header browsers guess a freshness from ``Last-Modified`` and
+    may run a dashboard script older than the page after an upgrade; with it
+    they revalidate with the ``ETag``, which costs a ``304`` when nothing changed.
+
+    Examples
+    --------
+    >>> from starlette.testclient import TestClient
+    >>> client = TestClient(RevalidatedStaticFiles(directory=STATIC))
+    >>> answer = client.get("/format.js")
+    >>> answer.headers["cache-control"], client.get(
+    ...     "/format.js", headers={"If-None-Match": answer.headers["etag"]}).status_code
+    ('no-cache', 304)
+    """
+
+    def file_response(
+        self,
+        full_path: PathLike[str] | str,
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        """Answer the file as Starlette does, marked ``Cache-Control: no-cache``."""
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def install(app: FastAPI) -> None:
@@ -58,7 +98,7 @@ def install(app: FastAPI) -> None:
     ['/docs', '/redoc', '/dashboard/charts.json']
     """
     app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=STATIC), name="static")
 
 
 def _root(request: Request) -> str:
@@ -123,4 +163,4 @@ def chart_specs(
     return chart_templates(currency, by)
 
 
-__all__ = ["install", "router"]
+__all__ = ["RevalidatedStaticFiles", "install", "router"]

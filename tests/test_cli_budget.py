@@ -351,6 +351,8 @@ def test_budget_model_and_models_together_is_a_usage_error(capsys: Capture, db: 
                      id="twice"),
         pytest.param(("plan", "--param", "half_life_days=3"), "--param goes with --model NAME",
                      id="param"),
+        pytest.param(("plan", "--model", "linear", "--robust", "mean"),
+                     "--robust goes with a plan across models", id="robust-with-model"),
     ],
 )  # fmt: skip
 def test_budget_models_errors(

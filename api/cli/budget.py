@@ -332,6 +332,11 @@ def _check_options(args: argparse.Namespace) -> None:
             "--model and --models do not go together: --model NAME plans under one model, "
             "--models A,B,... (or all) under several, side by side. Give one of them."
         )
+    if args.action == "plan" and args.model and args.robust != "worst":
+        raise ParameterError(
+            "--robust goes with a plan across models (--models, or no --model); "
+            f"--model {args.model} plans under one model."
+        )
     if args.action == "plan" and not args.model and args.param:
         raise ParameterError(
             "--param goes with --model NAME (one model's parameters); a plan across models "

@@ -410,6 +410,7 @@ def plan_across_models(
     ('current', 2842.105..., 2273.684...)
     """
     check_objective(robust)
+    locks = list(locks)
     if len(curvesets) < 2:
         raise ParameterError(
             f"A plan across models needs two models or more; got {len(curvesets)}. "
@@ -419,7 +420,7 @@ def plan_across_models(
     first = curvesets[models[0]]
     by = first.by
     options: dict[str, Any] = {
-        "period": period, "minimum": minimum, "maximum": maximum, "locks": list(locks),
+        "period": period, "minimum": minimum, "maximum": maximum, "locks": locks,
         "max_change": max_change, "allow_zero": allow_zero, "cap_multiple": cap_multiple,
         "threshold": threshold, "ci": ci, "seed": seed,
     }  # fmt: skip

@@ -326,3 +326,14 @@ def test_create_plan_bad_robust_and_unknown_model(
         "/v1/budget/plan", json={**ACROSS, "models": ["markov", "shapely"]}
     )
     assert "Did you mean 'shapley'?" in assert_problem(response, 404, "Unknown model")["detail"]
+
+
+def test_create_plan_robust_goes_with_models(
+    budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
+) -> None:
+    response = budget_client.post("/v1/budget/plan", json={**FAST, "robust": "mean"})
+    assert_problem(
+        response, 422, "Invalid parameter",
+        "`robust` goes with a plan across models (`models`, or no `model`); a body with `model` "
+        "plans under that one model.",
+    )  # fmt: skip

@@ -188,6 +188,11 @@ def plan_models_of(body: PlanRequest) -> tuple[tuple[AttributionModel, ...], boo
             "Give `model` (one model's plan) or `models` (plans across models, side by side), "
             "not both."
         )
+    if single and "robust" in body.model_fields_set:
+        raise ParameterError(
+            "`robust` goes with a plan across models (`models`, or no `model`); a body with "
+            "`model` plans under that one model."
+        )
     if single:
         return (), True
     if body.params:

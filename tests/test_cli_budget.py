@@ -385,3 +385,19 @@ def test_budget_cli_copies_of_the_robust_names() -> None:
 
     assert budget.ROBUST_OBJECTIVES == ROBUST_OBJECTIVES
     assert tuple(budget.DEFAULT_PLAN_MODELS.split(",")) == DEFAULT_MODELS
+
+
+def test_budget_bound_on_a_channel_one_model_holds_names_the_model(
+    capsys: Capture, db: str
+) -> None:
+    # Under position_based, Paid Social's marginal ROAS interval straddles break-even.
+    code, out, err = run(capsys, "budget", "plan", *ACROSS, "--min", "Paid Social=-10%", "--db", db)
+    assert code == 2
+    assert out == ""
+    assert err.startswith(
+        "closedloop budget: error: Under the position_based curves: 'Paid Social' has not "
+        "enough evidence for a response curve ("
+    )
+    assert err.endswith(
+        "remove its bound. Or plan without position_based: --models markov,linear.\n"
+    )

@@ -174,7 +174,8 @@ class MultiPlan:
         matrix = self.matrix.rename({"worst_change": "worst change", "mean_change": "mean change"})
         t = self.totals
         regret = ", ".join(
-            f"{m} {_money(t['regret'][m])} ({t['regret_pct'][m]:.2f}%)" for m in self.models
+            f"{m} {_money(t['regret'][m])} ({round(t['regret_pct'][m], 2) + 0.0:.2f}%)"
+            for m in self.models
         )
         lines = [
             f"budget plan across {len(self.models)} models · stage {self.meta.get('stage')} · "
@@ -184,8 +185,8 @@ class MultiPlan:
             f"predicted revenue of each plan (rows) under each model's curves (columns), {money}:",
             text_table(matrix, text_width=40),
             f"robust plan ({objective} across models): change from now "
-            f"{t['worst_change']:+,.0f} in the worst case ({t['worst_model']}), "
-            f"{t['mean_change']:+,.0f} on average; regret against each model's own plan: "
+            f"{round(t['worst_change']):+,} in the worst case ({t['worst_model']}), "
+            f"{round(t['mean_change']):+,} on average; regret against each model's own plan: "
             f"{regret}",
         ]
         lines += [f"warning: {w}" for w in self.warnings]
@@ -196,7 +197,8 @@ class MultiPlan:
 
 
 def _money(value: float) -> str:
-    return f"{value:,.0f}"
+    """Whole money units; a rounding error around zero shows as 0, never -0."""
+    return f"{round(value):,}"
 
 
 @dataclass(frozen=True)
@@ -354,7 +356,13 @@ def _model_plans(
         try:
             plans[model] = plan_budget(curves, budget, **options)
         except ParameterError as exc:
-            raise ParameterError(f"Under the {model} curves: {exc}") from exc
+            others = [m for m in curvesets if m != model]
+            leave_out = (
+                f" Or plan without {model}: --models {','.join(others)}."
+                if len(others) >= 2
+                else ""
+            )
+            raise ParameterError(f"Under the {model} curves: {exc}{leave_out}") from exc
     return plans
 
 

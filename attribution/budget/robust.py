@@ -89,6 +89,9 @@ ROBUST_COLUMNS = (
 
 _ROBUST_MONEY = ("current_spend", "recommended_spend", "change", "lower", "upper")
 
+WIDE_MODELS = 4
+"""Above this many models the table shows a row per plan, not a column (JSON and CSV keep both)."""
+
 RANDOM_STARTS = 4
 """Random starting points of the robust solver, besides the models' plans and the mean plan."""
 
@@ -171,6 +174,8 @@ class MultiPlan:
         renamed = {"current_spend": "spend now", "robust_change_pct": "robust %"}
         renamed.update({f"{m}_change_pct": f"{m} %" for m in self.models})
         shown = self.side_by_side.drop("held_by").rename(renamed)
+        if len(self.models) > WIDE_MODELS:
+            shown = self._plans_as_rows()
         matrix = self.matrix.rename({"worst_change": "worst change", "mean_change": "mean change"})
         t = self.totals
         regret = ", ".join(
@@ -194,6 +199,19 @@ class MultiPlan:
 
     def __str__(self) -> str:
         return self.to_table()
+
+    def _plans_as_rows(self) -> pl.DataFrame:
+        """Return one row per plan (``current``, each model, ``robust``), a column per key.
+
+        With many models a column per model no longer fits a terminal; the
+        keys with spend are few, so the table turns (JSON and CSV keep the
+        side-by-side rows, with the changes in %).
+        """
+        columns = ["current_spend", *self.models, "robust"]
+        keys = self.side_by_side[self.by].to_list()
+        values = self.side_by_side.select(columns).transpose(column_names=keys)
+        plans = ["current", *self.models, "robust"]
+        return values.insert_column(0, pl.Series("plan", plans))
 
 
 def _money(value: float) -> str:
@@ -714,6 +732,7 @@ __all__ = [
     "RANDOM_STARTS",
     "ROBUST_COLUMNS",
     "ROBUST_OBJECTIVES",
+    "WIDE_MODELS",
     "MultiPlan",
     "check_objective",
     "maximin",

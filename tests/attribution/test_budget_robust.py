@@ -271,3 +271,18 @@ def test_robust_plan_spends_the_budget_within_the_rails(
         assert r["recommended_spend"] >= 0.1 * r["current_spend"] - tol  # the zero floor
     worst = dict(plan.matrix.select("plan", "worst_change").rows())
     assert all(worst["robust"] >= worst[m] - 1e-6 * max(abs(worst[m]), 1.0) for m in sets)
+
+
+def test_many_models_show_a_row_per_plan() -> None:
+    current = {"One": 4.0, "Two": 4.0}
+    models = {
+        f"M{i}": curve_set({"One": root("One", 1.0 + i), "Two": root("Two", 1.0)}, current)
+        for i in range(5)
+    }
+    table = plan_across_models(models, 8.0, **FREE).to_table().splitlines()
+    assert table[2].split("┆")[0].strip("│ ") == "plan"
+    assert [line.split("┆")[1].strip() for line in table[2:3]] == ["One"]
+    plans = [line.split("┆")[0].strip("│ ") for line in table[4:11]]
+    assert plans == ["current", "M0", "M1", "M2", "M3", "M4", "robust"]
+    few = plan_across_models(dict(list(models.items())[:2]), 8.0, **FREE).to_table().splitlines()
+    assert " M0 % " in few[2]

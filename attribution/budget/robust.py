@@ -505,38 +505,32 @@ def _robust_spend(
 ) -> dict[str, float]:
     """Return the robust plan's weekly spend per channel (held, locked and fixed ones stay put)."""
     spend = dict(fixed)
-    if not planned:
-        return spend
     lower = np.array([c.lower for c in planned])
     upper = np.array([c.upper for c in planned])
     total = min(weekly_budget, upper.sum() + sum(fixed.values())) - sum(fixed.values())
-    if total < lower.sum() - 1e-6:
+    if total < lower.sum() - 1e-6 * max(weekly_budget, 1.0):
         parts = ", ".join(f"'{k}' {per.money(v)}" for k, v in fixed.items() if v > 0)
         raise ParameterError(
-            f"The robust plan holds every channel a model holds at its current spend ({parts}), "
+            "The robust plan keeps the channels any model holds, and locked ones, at their "
+            f"current spend ({parts}), "
             f"and the budget of {per.money(weekly_budget)} cannot cover them with the other "
             "channels' minimums. Raise the budget, or plan with fewer models (--models)."
         )
-    by_model = [
-        [curvesets[m].curves[c.key] for c in planned] for m in curvesets
-    ]  # every planned channel has a curve with evidence under every model
+    if not planned:
+        return spend
+    # Every planned channel has a curve with evidence under every model.
+    by_model = [[curvesets[m].curves[c.key] for c in planned] for m in curvesets]
+    means = [_MeanCurve(tuple(fs[i] for fs in by_model)) for i in range(len(planned))]
+    mean_plan = optimise(means, lower, upper, total, seed=seed)
     if robust == "mean":
-        means = [_MeanCurve(tuple(fs[i] for fs in by_model)) for i in range(len(planned))]
-        x = optimise(means, lower, upper, total, seed=seed)
+        x = mean_plan
     else:
-        baseline = np.array(
-            [
-                sum(float(f.predict(c.current)) for f, c in zip(fs, planned, strict=True))
-                for fs in by_model
-            ]
-        )
-        starts = [
-            np.array([_plan_spend(p).get(c.key, c.current) for c in planned])
-            for p in plans.values()
-        ]
-        means = [_MeanCurve(tuple(fs[i] for fs in by_model)) for i in range(len(planned))]
-        starts.append(optimise(means, lower, upper, total, seed=seed))
-        starts.append(np.array([c.current for c in planned]))
+        current = np.array([c.current for c in planned])
+        baseline = np.array([sum(float(f.predict(v)) for f, v in zip(fs, current, strict=True))
+                             for fs in by_model])  # fmt: skip
+        starts = [np.array([_plan_spend(p).get(c.key, c.current) for c in planned])
+                  for p in plans.values()]  # fmt: skip
+        starts += [mean_plan, current]
         x = maximin(by_model, baseline, lower, upper, total, starts=starts, seed=seed)
     spend.update({c.key: float(v) for c, v in zip(planned, x, strict=True)})
     return spend

@@ -286,3 +286,21 @@ def test_many_models_show_a_row_per_plan() -> None:
     assert plans == ["current", "M0", "M1", "M2", "M3", "M4", "robust"]
     few = plan_across_models(dict(list(models.items())[:2]), 8.0, **FREE).to_table().splitlines()
     assert " M0 % " in few[2]
+
+
+def test_a_budget_the_robust_holds_cannot_cover_is_an_error() -> None:
+    # A holds One, B holds Two: each model alone can cut the other channel to its -30% rail
+    # (4 + 2.8 = 6.8 ≤ 7 a week), but the robust plan holds both at 4: 8 > 7.
+    models = two_models((2.0, 1.0), (1.0, 2.0))
+    flat = {"scale": 2.0, "exponent": 0.5}
+    models["A"] = curve_set({**models["A"].curves, "One": curve("One", "power", flat, False)},
+                            models["A"].current)  # fmt: skip
+    models["B"] = curve_set({**models["B"].curves, "Two": curve("Two", "power", flat, False)},
+                            models["B"].current)  # fmt: skip
+    with pytest.raises(ParameterError) as caught:
+        plan_across_models(models, 7.0)
+    assert str(caught.value) == (
+        "The robust plan keeps the channels any model holds, and locked ones, at their current "
+        "spend ('One' 4 per week, 'Two' 4 per week), and the budget of 7 per week cannot cover them with the other "
+        "channels' minimums. Raise the budget, or plan with fewer models (--models)."
+    )

@@ -302,5 +302,6 @@ def test_a_budget_the_robust_holds_cannot_cover_is_an_error() -> None:
     assert str(caught.value) == (
         "The robust plan keeps the channels any model holds, and locked ones, at their current "
         "spend ('One' 4 per week, 'Two' 4 per week), and the budget of 7 per week cannot cover "
-        "them with the other channels' minimums. Raise the budget, or plan with fewer models (--models)."
+        "them with the other channels' minimums. Raise the budget, or plan with fewer models "
+        "(--models)."
     )

@@ -266,3 +266,138 @@ def test_budget_bad_decay(capsys: Capture, db: str) -> None:
         "closedloop budget: error: The 'decay' parameter must be 'auto' or a number >= 0 and < 1 "
         "(e.g. 0.3). Got 'fast' instead.\n"
     )
+
+
+# Plans across models: FAST without its --model.
+ACROSS = ("--stage", "closed_won", "--bootstrap", "20", "--seed", "1", "--view-window-days", "90")
+
+
+def test_budget_plan_across_the_default_models(capsys: Capture, db: str) -> None:
+    code, out, err = run(
+        capsys, "budget", "plan", *ACROSS, "--period", "quarter", "--budget", "250000", "--db", db
+    )
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("budget plan across 3 models · stage closed_won · by channel · ")
+    assert lines[0].endswith(" · ±30% rail · robust: worst case · USD per quarter")
+    header = lines[2]
+    for column in ("spend now", "markov", "linear", "position_based", "robust", "robust %"):
+        assert f" {column} " in header
+    assert any(
+        line.startswith("predicted revenue of each plan (rows) under each model") for line in lines
+    )
+    plans = [line.split("┆")[0].strip("│ ") for line in lines if "┆" in line]
+    assert {"current", "markov", "linear", "position_based", "robust"} <= set(plans)
+    assert any(
+        line.startswith("robust plan (worst case across models): change from now ")
+        for line in lines
+    )
+
+
+def test_budget_plan_across_models_json_and_csv(capsys: Capture, db: str) -> None:
+    code, out, err = run(
+        capsys, "budget", "plan", *ACROSS, "--models", "markov,linear", "--robust", "mean",
+        "--format", "json", "--db", db,
+    )  # fmt: skip
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["models"] == ["markov", "linear"]
+    assert sorted(body["plans"]) == ["linear", "markov"]
+    assert body["plans"]["markov"]["model"] == "markov"
+    assert body["robust"]["objective"] == "mean"
+    robust = body["robust"]["totals"]
+    assert robust["recommended_spend"] == pytest.approx(robust["budget"])
+    assert set(robust["regret"]) == {"markov", "linear"}
+    matrix = {row["plan"]: row for row in body["matrix"]}
+    assert list(matrix) == ["current", "markov", "linear", "robust"]
+    # Each model's own plan, scored under its own curves, is what that plan predicts.
+    for model in ("markov", "linear"):
+        own = body["plans"][model]["totals"]["predicted_revenue"]
+        assert matrix[model][model] == pytest.approx(own)
+    assert (
+        matrix["robust"]["mean_change"]
+        >= max(matrix[m]["mean_change"] for m in ("markov", "linear")) - 1e-6
+    )
+    code, out, _ = run(
+        capsys, "budget", "plan", *ACROSS, "--models", "markov,linear", "--format", "csv",
+        "--db", db,
+    )  # fmt: skip
+    assert code == 0
+    assert out.startswith(
+        "channel,status,held_by,current_spend,markov,markov_change_pct,linear,linear_change_pct,"
+        "robust,robust_change_pct,binding\r\n"
+    )
+
+
+def test_budget_model_and_models_together_is_a_usage_error(capsys: Capture, db: str) -> None:
+    code, out, err = run(capsys, "budget", "plan", *FAST, "--models", "markov,linear", "--db", db)
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "closedloop budget: error: --model and --models do not go together: --model NAME plans "
+        "under one model, --models A,B,... (or all) under several, side by side. "
+        "Give one of them.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(("curves", "--models", "markov,linear"), "--models go(es) with `budget plan`",
+                     id="models-on-curves"),
+        pytest.param(("plan", "--models", "markov"), "A plan across models needs two models",
+                     id="one-model"),
+        pytest.param(("plan", "--models", "markov,markov"), "Each model can be planned under once",
+                     id="twice"),
+        pytest.param(("plan", "--param", "half_life_days=3"), "--param goes with --model NAME",
+                     id="param"),
+        pytest.param(("plan", "--model", "linear", "--robust", "mean"),
+                     "--robust goes with a plan across models", id="robust-with-model"),
+    ],
+)  # fmt: skip
+def test_budget_models_errors(
+    capsys: Capture, db: str, argv: tuple[str, ...], message: str
+) -> None:
+    code, out, err = run(capsys, "budget", *argv, *ACROSS, "--db", db)
+    assert code == 2
+    assert out == ""
+    assert message in err
+
+
+def test_budget_plan_across_models_shows_progress_per_model(
+    capsys: Capture, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    # --bootstrap 6: a query no other test asked, so the curves are fitted, not found in a cache.
+    code = main(
+        ["budget", "plan", "--models", "linear,first_touch", "--bootstrap", "6", "--db", db]
+    )
+    assert code == 0
+    drawn = terminal.getvalue()
+    assert "\rbudget plan › model 1/2: linear › curve fits: " in drawn
+    assert "\rbudget plan › model 2/2: first_touch › curve fits: " in drawn
+
+
+def test_budget_cli_copies_of_the_robust_names() -> None:
+    from api.cli import budget
+    from attribution.budget.robust import DEFAULT_MODELS, ROBUST_OBJECTIVES
+
+    assert budget.ROBUST_OBJECTIVES == ROBUST_OBJECTIVES
+    assert tuple(budget.DEFAULT_PLAN_MODELS.split(",")) == DEFAULT_MODELS
+
+
+def test_budget_bound_on_a_channel_one_model_holds_names_the_model(
+    capsys: Capture, db: str
+) -> None:
+    # Under position_based, Paid Social's marginal ROAS interval straddles break-even.
+    code, out, err = run(capsys, "budget", "plan", *ACROSS, "--min", "Paid Social=-10%", "--db", db)
+    assert code == 2
+    assert out == ""
+    assert err.startswith(
+        "closedloop budget: error: Under the position_based curves: 'Paid Social' has not "
+        "enough evidence for a response curve ("
+    )
+    assert err.endswith(
+        "remove its bound. Or plan without position_based: --models markov,linear.\n"
+    )

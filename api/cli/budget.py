@@ -6,6 +6,7 @@ The same calls as ``GET /v1/budget/curves``, ``POST /v1/budget/plan`` and
     closedloop budget curves --model markov --stage closed_won
     closedloop budget plan --model markov --budget 20000 --min "Display=-20%" --lock Email
     closedloop budget plan --period quarter --budget 250000 --max-change 0.5
+    closedloop budget plan --models markov,linear,shapley --robust mean
     closedloop budget whatif --model markov --allocation "Paid Social=+25%" "Display=2000"
 
 The curves are weekly. A plan or a what-if is for ``--period week`` (default),
@@ -16,6 +17,15 @@ moves at most ``--max-change`` (0.3: ±30%) from its current spend unless its
 own ``--min``/``--max`` says otherwise (``--max-change none`` removes the
 rail), and none is cut below 10% of its current spend without
 ``--allow-zero`` (every channel) or ``--allow-zero CH ...``.
+
+``budget plan`` without ``--model`` plans under several models
+(``--models A,B,...`` or ``all``; by default markov, linear and
+position_based): each model's plan side by side, a robust plan across them
+(``--robust worst``, the default, maximises the worst case of the predicted
+revenue change; ``mean`` the mean) and every plan's revenue under every
+model. ``--model NAME`` gives one model's plan; ``--model`` and ``--models``
+together are a usage error. ``curves`` and ``whatif`` use ``--model``
+(default linear).
 
 ``--format json`` includes each channel's curve points; ``csv`` writes the
 rows. ``--ci LEVEL`` is the level of the revenue range (default 0.9),
@@ -58,6 +68,15 @@ if TYPE_CHECKING:
     from api.services.results import Result
 
 ACTIONS = ("curves", "plan", "whatif")
+
+DEFAULT_MODEL = "linear"
+"""The model of ``curves``, ``whatif`` and a one-model ``plan`` when ``--model`` is not given."""
+
+ROBUST_OBJECTIVES = ("worst", "mean")
+"""``budget plan --robust``: :data:`attribution.budget.robust.ROBUST_OBJECTIVES`."""
+
+DEFAULT_PLAN_MODELS = "markov,linear,position_based"
+"""``budget plan`` without ``--model``: :data:`attribution.budget.robust.DEFAULT_MODELS`."""
 
 
 def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
@@ -127,8 +146,8 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     >>> parser = argparse.ArgumentParser(prog="closedloop")
     >>> _ = register(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["budget", "plan", "--budget", "20000"])
-    >>> args.action, args.model, args.ci, args.bootstrap, args.seed, args.period
-    ('plan', 'linear', 0.9, 100, 0, 'week')
+    >>> args.action, args.model, args.models, args.robust, args.ci, args.bootstrap, args.period
+    ('plan', None, None, 'worst', 0.9, 100, 'week')
     """
     parser = subparsers.add_parser(
         "budget",
@@ -139,7 +158,19 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--period's money. The curves are correlational: see docs/budget.md.",
     )
     parser.add_argument("action", choices=ACTIONS, help="curves, plan or whatif")
-    add_model_options(parser, default="linear")
+    add_model_options(parser, default=DEFAULT_MODEL)
+    # Unset, --model means "linear" for curves and whatif but "several models" for a plan.
+    parser.set_defaults(model=None)
+    parser.add_argument(
+        "--models", metavar="A,B,...|all",
+        help="budget plan: plan under each of these models (comma list, or all), side by side, "
+        f"with a robust plan across them (default without --model: {DEFAULT_PLAN_MODELS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--robust", choices=ROBUST_OBJECTIVES, default="worst",
+        help="budget plan across models: the robust plan maximises the worst case (default) or "
+        "the mean across the models of the predicted revenue change",
+    )  # fmt: skip
     add_by_option(parser, "plan")
     add_stage_option(parser)
     add_lookback_option(parser)
@@ -234,12 +265,13 @@ def run(args: argparse.Namespace) -> int:
 def _compute(args: argparse.Namespace) -> Result:
     """Fit the curves and compute what ``args.action`` asks for (progress goes to listeners)."""
     from api.services import CurvesQuery, PlanQuery, WhatIfQuery
+    from api.services.budget import plan_models
     from attribution.budget.period import parse_amount
     from attribution.progress import stage
 
     services = open_services(args)
     curves = CurvesQuery.create(
-        args.model,
+        args.model or DEFAULT_MODEL,
         parse_params(args.param or []),
         by=args.by,
         stage=args.stage,
@@ -258,6 +290,7 @@ def _compute(args: argparse.Namespace) -> Result:
         if args.action == "curves":
             return services.curves_result(curves, args.threshold)
         if args.action == "plan":
+            models, strict = ((), True) if args.model else plan_models(args.models)
             return services.plan(
                 PlanQuery(
                     curves,
@@ -271,6 +304,9 @@ def _compute(args: argparse.Namespace) -> Result:
                     period=args.period,
                     max_change=parse_max_change(args.max_change),
                     allow_zero=True if args.allow_zero == [] else tuple(args.allow_zero or ()),
+                    models=models,
+                    robust=args.robust,
+                    strict_models=strict,
                 )
             )
         allocation = parse_pairs(args.allocation, "--allocation")
@@ -282,13 +318,30 @@ def _check_options(args: argparse.Namespace) -> None:
 
     plan_only = {"--budget": args.budget, "--min": args.min, "--max": args.max,
                  "--lock": args.lock, "--allow-zero": args.allow_zero is not None,
-                 "--max-change": args.max_change != str(DEFAULT_MAX_CHANGE)}  # fmt: skip
+                 "--max-change": args.max_change != str(DEFAULT_MAX_CHANGE),
+                 "--models": args.models is not None,
+                 "--robust": args.robust != "worst"}  # fmt: skip
     if args.action != "plan":
         given = [name for name, value in plan_only.items() if value]
         if given:
             raise ParameterError(
                 f"{', '.join(given)} go(es) with `budget plan`, not `{args.action}`."
             )
+    if args.action == "plan" and args.model and args.models is not None:
+        raise ParameterError(
+            "--model and --models do not go together: --model NAME plans under one model, "
+            "--models A,B,... (or all) under several, side by side. Give one of them."
+        )
+    if args.action == "plan" and args.model and args.robust != "worst":
+        raise ParameterError(
+            "--robust goes with a plan across models (--models, or no --model); "
+            f"--model {args.model} plans under one model."
+        )
+    if args.action == "plan" and not args.model and args.param:
+        raise ParameterError(
+            "--param goes with --model NAME (one model's parameters); a plan across models "
+            "uses each model's defaults."
+        )
     if args.action == "curves" and args.period != "week":
         raise ParameterError(
             "--period goes with `budget plan` and `budget whatif`; the curves are weekly."

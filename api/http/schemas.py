@@ -667,6 +667,56 @@ class PlanPublic(BaseModel):
     allow_zero: bool | list[str]
 
 
+class RobustPlanPublic(BaseModel):
+    """The robust plan across models: its rows, totals and warnings."""
+
+    model_config = ConfigDict(extra="allow")
+
+    objective: Literal["worst", "mean"] = Field(
+        description="What it maximises across the models' curves: the `worst` case (maximin) "
+        "or the `mean` of the predicted revenue change from the current allocation."
+    )
+    data: list[dict[str, Any]] = Field(
+        description="One row per channel with spend: `status`, `held_by` (the models whose "
+        "curves hold it), `current_spend`, `recommended_spend`, `change`, `change_pct`, "
+        "`current_weekly`, `recommended_weekly`, `lower`, `upper`, `binding`, `held_reason`."
+    )
+    totals: dict[str, Any] = Field(
+        description="`budget`, spend now and as planned, `current_revenue`, "
+        "`predicted_revenue` and `revenue_change` per model, `worst_change` (and "
+        "`worst_model`), `mean_change`, and `regret` / `regret_pct` per model: each model's "
+        "own plan's revenue minus the robust plan's, under that model's curves."
+    )
+    warnings: list[str]
+
+
+class MultiPlanPublic(BaseModel):
+    """Plans across models: each model's plan, the robust plan, every plan under every model."""
+
+    model_config = ConfigDict(extra="allow")
+
+    models: list[str] = Field(examples=[["markov", "linear", "position_based"]])
+    by: str = Field(examples=["channel"])
+    data: list[dict[str, Any]] = Field(
+        description="The plans side by side, one row per channel with spend: `status` and "
+        "`held_by` (the robust plan's), `current_spend`, then for each model `<model>` (its "
+        "recommended spend) and `<model>_change_pct`, then `robust`, `robust_change_pct` and "
+        "`binding`; amounts in the `period`'s money."
+    )
+    plans: dict[str, PlanPublic] = Field(description="Each model's own plan, by model name.")
+    robust: RobustPlanPublic
+    matrix: list[dict[str, Any]] = Field(
+        description="One row per plan (`plan`: `current`, each model, `robust`): its `spend`, "
+        "its predicted revenue under each model's curves (one member per model), and its "
+        "`worst_change` and `mean_change` from `current` across the models."
+    )
+    warnings: list[str]
+    period: BudgetPeriod = Field(examples=["quarter"])
+    weeks_per_period: float = Field(examples=[13.0])
+    max_change: float | None = Field(description="The guard rail used (null: none).")
+    allow_zero: bool | list[str]
+
+
 class WhatIfPublic(BaseModel):
     """Predicted revenue and ROAS of an allocation over a period."""
 
@@ -773,6 +823,20 @@ class PlanRequest(CurvesRequest):
         description="Cap each channel at this × its largest observed weekly spend.",
     )
     ci: float = Field(default=DEFAULT_CI, gt=0, lt=1, description="Level of the revenue range.")
+    models: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Plan under each of these models, side by side, with a robust plan across "
+        'them (`["all"]`: every registered model). A body with neither `model` nor `models` '
+        "plans under markov, linear and position_based; a body with `model` gets that one "
+        "model's plan; both together are an error.",
+        examples=[["markov", "linear", "position_based"]],
+    )
+    robust: Literal["worst", "mean"] = Field(
+        default="worst",
+        description="Plans across models: the robust plan maximises the `worst` case (maximin) "
+        "or the `mean` across the models of the predicted revenue change from now.",
+    )
 
 
 class WhatIfRequest(CurvesRequest):
@@ -804,6 +868,7 @@ __all__ = [
     "LengthBucketRow",
     "ModelPublic",
     "ModelsPublic",
+    "MultiPlanPublic",
     "PageMeta",
     "ParamPublic",
     "PathLengthRow",
@@ -816,6 +881,7 @@ __all__ = [
     "PositionsPublic",
     "Problem",
     "ProblemItem",
+    "RobustPlanPublic",
     "TimeLagBucketRow",
     "TimeLagRow",
     "TimeSeriesPublic",

@@ -9,7 +9,7 @@ cached curves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -17,14 +17,16 @@ import polars as pl
 from api.services.attribution import attribution_report
 from api.services.calibration import calibrate_curveset
 from api.services.context import Context
-from api.services.queries import CurvesQuery
+from api.services.queries import CurvesQuery, resolve_model
 from api.services.results import Result
 from attribution.budget import CurveSet, plan_budget, what_if
 from attribution.budget.period import DEFAULT_PERIOD
 from attribution.budget.plan import DEFAULT_CAP_MULTIPLE, DEFAULT_CI, DEFAULT_MAX_CHANGE
-from attribution.errors import EmptyInputError
+from attribution.budget.robust import DEFAULT_MODELS, DEFAULT_ROBUST, check_objective
+from attribution.errors import ClosedloopError, EmptyInputError, ParameterError
 from attribution.export import json_ready as clean
 from attribution.export import text_table
+from attribution.models import AttributionModel
 
 
 def curves(ctx: Context, query: CurvesQuery) -> CurveSet:
@@ -176,6 +178,13 @@ class PlanQuery:
     ``allow_zero`` the channels that may be cut to zero (``True``: all), as in
     :func:`attribution.budget.plan_budget`.
 
+    With ``models`` (two or more), the plan is made under each of them (the
+    curves query with its model replaced) and a ``robust`` plan across them
+    (``worst`` or ``mean``; :func:`attribution.budget.robust.plan_across_models`);
+    without, under ``curves.model`` alone. ``strict_models=False`` (the
+    default models, or ``all``) skips a model that cannot run on the data,
+    with a warning, instead of failing.
+
     Examples
     --------
     >>> PlanQuery(CurvesQuery(), budget=1000.0).budget
@@ -194,6 +203,48 @@ class PlanQuery:
     period: str = DEFAULT_PERIOD
     max_change: float | None = DEFAULT_MAX_CHANGE
     allow_zero: bool | tuple[str, ...] = False
+    models: tuple[AttributionModel, ...] = ()
+    robust: str = DEFAULT_ROBUST
+    strict_models: bool = True
+
+    def __post_init__(self) -> None:
+        check_objective(self.robust)
+
+
+def plan_models(names: Sequence[str] | str | None) -> tuple[tuple[AttributionModel, ...], bool]:
+    """Return the models a plan across models names, and whether each must run (named ones).
+
+    ``None`` is the default (:data:`~attribution.budget.robust.DEFAULT_MODELS`),
+    ``"all"`` (or ``["all"]``) every registered model; both skip a model that
+    cannot run on the data.
+
+    Examples
+    --------
+    >>> models, strict = plan_models("markov, linear")
+    >>> [m.name for m in models], strict
+    (['markov', 'linear'], True)
+    >>> [m.name for m in plan_models(None)[0]], plan_models(None)[1]
+    (['markov', 'linear', 'position_based'], False)
+    >>> plan_models("linear,linear")
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: Each model can be planned under once; got linear, linear.
+    """
+    from attribution.models import available_models
+
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    if names is not None and [n.lower() for n in names] == ["all"]:
+        chosen, strict = list(available_models()), False
+    elif names is None:
+        chosen, strict = list(DEFAULT_MODELS), False
+    else:
+        chosen, strict = list(names), True
+    if not chosen:
+        raise ParameterError("models is empty: give model names separated by commas, or all.")
+    if len(set(chosen)) != len(chosen):
+        raise ParameterError(f"Each model can be planned under once; got {', '.join(chosen)}.")
+    return tuple(resolve_model(m) for m in chosen), strict
 
 
 def plan(ctx: Context, query: PlanQuery) -> Result:
@@ -207,6 +258,8 @@ def plan(ctx: Context, query: PlanQuery) -> Result:
     >>> plan(services.context, PlanQuery(CurvesQuery(bootstrap=0))).members["by"]
     'channel'
     """
+    if query.models:
+        return plan_across(ctx, query)
     fitted = curves(ctx, query.curves)
     planned = plan_budget(
         fitted, query.budget, minimum=dict(query.minimum), maximum=dict(query.maximum),
@@ -224,6 +277,59 @@ def plan(ctx: Context, query: PlanQuery) -> Result:
         json_data=rows,
         csv=planned.to_csv,
         notes=calibration_notes(fitted),
+    )
+
+
+def plan_across(ctx: Context, query: PlanQuery) -> Result:
+    """Plan under each of ``query.models``' curves, side by side, with the robust plan.
+
+    Each model's curves are fitted (cached) with the same curves query but for
+    its model, calibrated alike; progress names the model being fitted.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> models, _ = plan_models("linear,first_touch")
+    >>> result = plan_across(services.context, PlanQuery(CurvesQuery(bootstrap=0), models=models))
+    >>> result.members["models"], sorted(result.members["plans"])
+    (['linear', 'first_touch'], ['first_touch', 'linear'])
+    """
+    from attribution.budget.robust import plan_across_models
+    from attribution.progress import stage
+
+    fitted: dict[str, CurveSet] = {}
+    skipped: list[str] = []
+    for i, model in enumerate(query.models, start=1):
+        with stage(f"model {i}/{len(query.models)}: {model.name}"):
+            try:
+                fitted[model.name] = curves(ctx, replace(query.curves, model=model))
+            except ClosedloopError as exc:
+                if query.strict_models or exc.status >= 500:
+                    raise
+                skipped.append(f"{model.name} ({exc})")
+    planned = plan_across_models(
+        fitted, query.budget, robust=query.robust, minimum=dict(query.minimum),
+        maximum=dict(query.maximum), locks=list(query.locks), cap_multiple=query.cap_multiple,
+        threshold=query.threshold, ci=query.ci, seed=query.curves.seed, period=query.period,
+        max_change=query.max_change, allow_zero=query.allow_zero,
+    )  # fmt: skip
+    if skipped:
+        planned.warnings.append(
+            "Left out, as they cannot run on this data: " + "; ".join(skipped) + "."
+        )
+    body = clean(planned.to_dict(points=query.points))
+    rows = body.pop("data")
+    notes = tuple(f"{name}: {line}" for name, c in fitted.items() for line in calibration_notes(c))
+    return Result(
+        "budget-plan",
+        body,
+        planned.side_by_side,
+        table=planned.to_table,
+        json_data=rows,
+        csv=planned.to_csv,
+        notes=notes,
     )
 
 
@@ -279,5 +385,7 @@ __all__ = [
     "curves_result",
     "curves_table",
     "plan",
+    "plan_across",
+    "plan_models",
     "whatif",
 ]

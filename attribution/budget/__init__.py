@@ -11,7 +11,9 @@ Pure computation on polars frames, in four steps:
   say which direction helps;
 - :mod:`~attribution.budget.plan`: the spend per channel that maximises
   predicted revenue under a budget, guard rails, bounds, locks and caps;
-- :mod:`~attribution.budget.whatif`: predicted revenue of a given allocation.
+- :mod:`~attribution.budget.whatif`: predicted revenue of a given allocation;
+- :mod:`~attribution.budget.robust`: plans under several models' curves side
+  by side, and a robust plan across them (worst case or mean).
 
 :func:`response_curves` runs the first two from touchpoints, conversions and
 costs. The curves are weekly; a plan or a what-if is for a week, a month or a
@@ -25,6 +27,7 @@ from attribution.budget.analysis import CurveSet, curves_from_credits, response_
 from attribution.budget.curves import KINDS, ResponseCurve, fit_curve, fit_curves
 from attribution.budget.period import PERIODS, Period
 from attribution.budget.plan import BudgetPlan, optimise, parse_bound, plan_budget
+from attribution.budget.robust import MultiPlan, plan_across_models
 from attribution.budget.weekly import weekly_panel, weekly_revenue, weekly_spend
 from attribution.budget.whatif import WhatIf, what_if
 
@@ -33,6 +36,7 @@ __all__ = [
     "PERIODS",
     "BudgetPlan",
     "CurveSet",
+    "MultiPlan",
     "Period",
     "ResponseCurve",
     "WhatIf",
@@ -41,6 +45,7 @@ __all__ = [
     "fit_curves",
     "optimise",
     "parse_bound",
+    "plan_across_models",
     "plan_budget",
     "response_curves",
     "weekly_panel",

@@ -43,9 +43,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -85,6 +85,17 @@ MONEY_COLUMNS = (
     "predicted_revenue", "revenue_change", "saturation_spend", "threshold_spend",
 )  # fmt: skip
 """Columns of a plan in the period's money (the others are ratios or the weekly amounts)."""
+
+
+class SpendCurve(Protocol):
+    """What the solver needs of a curve: predicted weekly revenue and its slope at a spend."""
+
+    def predict(self, spend: np.ndarray | float) -> np.ndarray:
+        """Return predicted weekly revenue at a steady weekly ``spend``."""
+
+    def marginal_roas(self, spend: np.ndarray | float) -> np.ndarray:
+        """Return the revenue of the next unit of spend at ``spend``."""
+
 
 _BOUND = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(%?)\s*$")
 
@@ -373,7 +384,7 @@ def _project(y: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: float) 
 
 
 def _grid_search(
-    funcs: list[ResponseCurve], lower: np.ndarray, upper: np.ndarray, total: float
+    funcs: Sequence[SpendCurve], lower: np.ndarray, upper: np.ndarray, total: float
 ) -> np.ndarray:
     """Dynamic programming over ``GRID_STEPS`` budget steps: global, whatever the curves' shape."""
     free = total - lower.sum()
@@ -402,7 +413,7 @@ def _grid_search(
 
 
 def optimise(
-    funcs: list[ResponseCurve],
+    funcs: Sequence[SpendCurve],
     lower: np.ndarray,
     upper: np.ndarray,
     total: float,
@@ -784,6 +795,7 @@ __all__ = [
     "MONEY_COLUMNS",
     "PLAN_COLUMNS",
     "BudgetPlan",
+    "SpendCurve",
     "optimise",
     "parse_bound",
     "plan_budget",

@@ -260,3 +260,80 @@ def test_create_plan_with_a_bad_decay(
         response, 422, "Invalid parameter",
         "The 'decay' parameter must be >= 0 and < 1. Got 1.5 instead.",
     )  # fmt: skip
+
+
+ACROSS: dict[str, Any] = {k: v for k, v in FAST.items() if k != "model"}
+"""FAST without its model: a plan across models."""
+
+
+def test_create_plan_across_models(budget_client: TestClient) -> None:
+    response = budget_client.post(
+        "/v1/budget/plan", json={**ACROSS, "period": "quarter", "budget": 250000, "points": False}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["models"] == ["markov", "linear", "position_based"]
+    assert body["robust"]["objective"] == "worst"
+    assert set(body["plans"]) == set(body["models"])
+    assert all(p["period"] == "quarter" for p in body["plans"].values())
+    totals = body["robust"]["totals"]
+    assert totals["worst_model"] in body["models"]
+    assert all(regret >= -1e-6 * totals["budget"] for regret in totals["regret"].values())
+    matrix = {row["plan"]: row for row in body["matrix"]}
+    assert matrix["robust"]["worst_change"] == pytest.approx(totals["worst_change"])
+    rows = {r["channel"]: r for r in body["data"]}
+    for model in body["models"]:
+        assert model in rows["Email"]
+        assert f"{model}_change_pct" in rows["Email"]
+    # A channel held under any model is held in the robust plan, and says by whom.
+    for row in body["robust"]["data"]:
+        if row["held_by"]:
+            assert row["recommended_spend"] == pytest.approx(row["current_spend"])
+            assert row["binding"] == "held"
+
+
+def test_create_plan_across_models_csv(budget_client: TestClient) -> None:
+    response = budget_client.post(
+        "/v1/budget/plan",
+        json={**ACROSS, "models": ["markov", "linear"], "robust": "mean"},
+        headers={"Accept": "text/csv"},
+    )
+    assert response.status_code == 200
+    assert response.text.startswith("channel,status,held_by,current_spend,markov,")
+
+
+def test_create_plan_model_and_models(
+    budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
+) -> None:
+    response = budget_client.post("/v1/budget/plan", json={**FAST, "models": ["markov", "linear"]})
+    assert_problem(
+        response, 422, "Invalid parameter",
+        "Give `model` (one model's plan) or `models` (plans across models, side by side), "
+        "not both.",
+    )  # fmt: skip
+
+
+def test_create_plan_bad_robust_and_unknown_model(
+    budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
+) -> None:
+    body = assert_problem(
+        budget_client.post("/v1/budget/plan", json={**ACROSS, "robust": "best"}),
+        422,
+        "Invalid request",
+    )
+    assert body["errors"][0]["field"] == "robust"
+    response = budget_client.post(
+        "/v1/budget/plan", json={**ACROSS, "models": ["markov", "shapely"]}
+    )
+    assert "Did you mean 'shapley'?" in assert_problem(response, 404, "Unknown model")["detail"]
+
+
+def test_create_plan_robust_goes_with_models(
+    budget_client: TestClient, assert_problem: Callable[..., dict[str, Any]]
+) -> None:
+    response = budget_client.post("/v1/budget/plan", json={**FAST, "robust": "mean"})
+    assert_problem(
+        response, 422, "Invalid parameter",
+        "`robust` goes with a plan across models (`models`, or no `model`); a body with `model` "
+        "plans under that one model.",
+    )  # fmt: skip

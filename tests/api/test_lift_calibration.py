@@ -170,6 +170,18 @@ def test_the_plan_says_its_curves_are_calibrated(services: Services) -> None:
     assert "curves calibrated by 1 lift test: Retargeting ×0.333" in result.to_table()
 
 
+def test_every_models_curves_are_calibrated_in_a_plan_across_models(services: Services) -> None:
+    from api.services.budget import plan_models
+
+    models, _ = plan_models("last_touch,linear")
+    query = PlanQuery(CurvesQuery.create("last_touch", bootstrap=0), models=models)
+    result = services.plan(query)
+    for model in ("last_touch", "linear"):
+        calibration = result.members["plans"][model]["calibration"]
+        assert set(calibration["factors"]) == {BIASED}
+        assert f"{model}: curves calibrated by 1 lift test: Retargeting ×" in result.to_table()
+
+
 LIFT_CSV = """\
 channel,campaign,start,end,incremental_revenue,incremental_conversions,lower,upper
 Search,,2024-01-01,2024-01-31,20,,10,30

@@ -6,7 +6,11 @@
   ``/v1/attribution``);
 - ``POST /v1/budget/plan``: the spend per channel for a week, month or
   quarter that maximises predicted attributed revenue under a budget, guard
-  rails (``max_change``, ``allow_zero``), bounds, locks and caps;
+  rails (``max_change``, ``allow_zero``), bounds, locks and caps: one
+  model's plan when the body names a ``model``, else each of ``models``'
+  (markov, linear and position_based by default) side by side with a
+  ``robust`` plan across them and the ``matrix`` of every plan's revenue
+  under every model;
 - ``POST /v1/budget/whatif``: predicted revenue and ROAS of an allocation.
 
 The curves are weekly; a plan's and a what-if's amounts are in their
@@ -17,9 +21,9 @@ The curves are weekly; a plan's and a what-if's amounts are in their
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 
 from api.http.deps import ServicesDep, extra_query_params
@@ -41,12 +45,20 @@ from api.http.schemas import (
     CurveKind,
     CurvesPublic,
     CurvesRequest,
+    MultiPlanPublic,
     PlanPublic,
     PlanRequest,
     WhatIfPublic,
     WhatIfRequest,
 )
 from api.services import CurvesQuery, PlanQuery, WhatIfQuery
+from api.services.budget import plan_models
+from attribution.errors import ParameterError
+
+if TYPE_CHECKING:
+    from fastapi.openapi.models import Example
+
+    from attribution.models import AttributionModel
 
 router = APIRouter(prefix="/budget", tags=["budget"])
 
@@ -138,19 +150,80 @@ def read_curves(
     return respond(result, request, fmt=fmt, accept=accept)
 
 
+PLAN_EXAMPLES: dict[str, Example] = {
+    "across_models": {
+        "summary": "A quarter's plan under three models, with the robust (maximin) plan",
+        "value": {
+            "models": ["markov", "linear", "position_based"], "robust": "worst",
+            "stage": "closed_won", "period": "quarter", "budget": 250000,
+        },
+    },
+    "one_model": {
+        "summary": "One model's plan, with bounds and a lock",
+        "value": {
+            "model": "markov", "stage": "closed_won", "budget": 22000,
+            "min": {"Paid Social": "-10%"}, "locks": ["Email"],
+        },
+    },
+}  # fmt: skip
+"""Request bodies shown in the OpenAPI documentation of ``POST /v1/budget/plan``."""
+
+
+def plan_models_of(body: PlanRequest) -> tuple[tuple[AttributionModel, ...], bool]:
+    """Return the models a plan request plans under (none: one model's plan) and if all must run.
+
+    Examples
+    --------
+    >>> plan_models_of(PlanRequest(model="markov"))
+    ((), True)
+    >>> [m.name for m in plan_models_of(PlanRequest())[0]]
+    ['markov', 'linear', 'position_based']
+    >>> plan_models_of(PlanRequest(model="markov", models=["linear", "markov"]))
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: Give `model` (one model's plan) or `models` (plans ...
+    """
+    single = "model" in body.model_fields_set
+    if single and body.models is not None:
+        raise ParameterError(
+            "Give `model` (one model's plan) or `models` (plans across models, side by side), "
+            "not both."
+        )
+    if single and "robust" in body.model_fields_set:
+        raise ParameterError(
+            "`robust` goes with a plan across models (`models`, or no `model`); a body with "
+            "`model` plans under that one model."
+        )
+    if single:
+        return (), True
+    if body.params:
+        raise ParameterError(
+            "`params` go with `model` (one model's parameters); a plan across models uses "
+            "each model's defaults."
+        )
+    return plan_models(body.models)
+
+
 @router.post(
     "/plan",
-    response_model=PlanPublic,
+    response_model=PlanPublic | MultiPlanPublic,
     responses={**table_responses("The plan"), **problem_responses(400, 404, 413, 422, 503)},
 )
 def create_plan(
-    body: PlanRequest,
+    body: Annotated[PlanRequest, Body(openapi_examples=PLAN_EXAMPLES)],
     request: Request,
     services: ServicesDep,
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
-    """Recommend spend per channel for a period that maximises predicted attributed revenue."""
+    """Recommend spend per channel for a period: one model's plan, or plans across models.
+
+    With `model`, that model's plan. Otherwise each of `models` (default markov, linear and
+    position_based) plans under its own curves, and the answer adds a `robust` plan across
+    them (`robust`: `worst` or `mean`) and the `matrix` of every plan's revenue under every
+    model.
+    """
+    models, strict = plan_models_of(body)
     query = PlanQuery(
         curves_query(body),
         budget=body.budget,
@@ -164,6 +237,9 @@ def create_plan(
         period=body.period,
         max_change=body.max_change,
         allow_zero=body.allow_zero if isinstance(body.allow_zero, bool) else tuple(body.allow_zero),
+        models=models,
+        robust=body.robust,
+        strict_models=strict,
     )
     return respond(services.plan(query), request, fmt=fmt, accept=accept)
 
@@ -187,4 +263,4 @@ def create_what_if(
     return respond(services.whatif(query), request, fmt=fmt, accept=accept)
 
 
-__all__ = ["curves_query", "router"]
+__all__ = ["curves_query", "plan_models_of", "router"]

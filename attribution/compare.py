@@ -42,6 +42,9 @@ INTERVAL_MODEL_COLUMNS = ("revenue_low", "revenue_high", "roas_low", "roas_high"
 CHANGE_METRICS = ("conversions", "revenue", "roas")
 """Metrics every model but the baseline gets a ``<model>_<metric>_change`` column for."""
 
+WIDE_TABLE_MODELS = 3
+"""Most models a terminal table shows side by side; more are stacked, one line per model."""
+
 
 @dataclass(frozen=True)
 class ModelComparison:
@@ -197,14 +200,23 @@ class ModelComparison:
     def table_frame(self) -> pl.DataFrame:
         """Return the rows and a TOTAL row as the terminal table shows them (Δ% in percent).
 
+        Up to :data:`WIDE_TABLE_MODELS` models sit side by side (``<model>
+        conv``, ``<model> revenue`` ...); more would not fit a terminal, so
+        they are stacked instead: one line per row and model, with a
+        ``model`` column (the baseline's Δ% is —).
+
         Examples
         --------
         >>> from attribution.report import _tiny_example
         >>> frame = compare_models(*_tiny_example(), models=["first_touch", "linear"]).table_frame()
         >>> frame.columns[:2], frame["linear Δ% rev"].to_list()
         (['channel', 'first_touch conv'], [-50.0, None, 0.0])
+        >>> many = ["first_touch", "last_touch", "linear", "position_based"]
+        >>> stacked = compare_models(*_tiny_example(), models=many).table_frame()
+        >>> stacked.columns[:3], stacked.height
+        (['channel', 'model', 'conv'], 12)
         """
-        intervals = any(f"{self.baseline}_revenue_low" == c for c in self.data.columns)
+        intervals = f"{self.baseline}_revenue_low" in self.data.columns
         total_row: dict[str, Any] = {self.by: "TOTAL"}
         for name in self.models:
             for metric in CHANGE_METRICS:
@@ -216,24 +228,36 @@ class ModelComparison:
         rows = pl.concat(
             [self.data, pl.DataFrame([total_row]).cast({self.by: pl.String})],
             how="diagonal_relaxed",
-        )
-        columns: list[pl.Expr] = [pl.col(self.by)]
+        ).with_row_index("_row")
+        wide = len(self.models) <= WIDE_TABLE_MODELS
+        parts = []
         for name in self.models:
-            moved = name != self.baseline
-            columns.append(pl.col(f"{name}_conversions").alias(f"{name} conv"))
+            moved = not wide or name != self.baseline
+            columns = [pl.col("_row"), pl.col(self.by), pl.lit(name).alias("model")]
+            columns.append(_number(f"{name}_conversions", "conv"))
             if moved:
-                columns.append(_percent(f"{name}_conversions_change", f"{name} Δ% conv"))
-            columns.append(pl.col(f"{name}_revenue").alias(f"{name} revenue"))
+                columns.append(_percent(f"{name}_conversions_change", "Δ% conv", self.baseline))
+            columns.append(_number(f"{name}_revenue", "revenue"))
             if intervals:
-                columns += [
-                    pl.col(f"{name}_revenue_low").alias(f"{name} low"),
-                    pl.col(f"{name}_revenue_high").alias(f"{name} high"),
-                ]
+                columns += [_number(f"{name}_revenue_low", "low")]
+                columns += [_number(f"{name}_revenue_high", "high")]
             if moved:
-                columns.append(_percent(f"{name}_revenue_change", f"{name} Δ% rev"))
+                columns.append(_percent(f"{name}_revenue_change", "Δ% rev", self.baseline))
             # ROAS moves as revenue does (the spend is the same): its Δ% is in JSON and CSV.
-            columns.append(pl.col(f"{name}_roas").alias(f"{name} ROAS"))
-        return rows.select(columns)
+            columns.append(_number(f"{name}_roas", "ROAS"))
+            parts.append(rows.select(columns))
+        if not wide:
+            return pl.concat(parts).sort("_row", maintain_order=True).drop("_row")
+        return pl.concat(
+            [
+                rows.select(self.by),
+                *(
+                    part.drop("_row", self.by, "model").select(pl.all().name.prefix(f"{n} "))
+                    for n, part in zip(self.models, parts, strict=True)
+                ),
+            ],
+            how="horizontal",
+        )
 
     def to_csv(self) -> str:
         """Return the rows as RFC 4180 CSV (header row, CRLF line ends)."""
@@ -455,9 +479,19 @@ def _change(name: str, baseline: str, metric: str) -> pl.Expr:
     )
 
 
-def _percent(column: str, alias: str) -> pl.Expr:
-    """Return a change column in percent, for the terminal table (CSV and JSON keep fractions)."""
-    return (pl.col(column) * 100).alias(alias)
+def _percent(column: str, alias: str, baseline: str) -> pl.Expr:
+    """Return a change column in percent, for the terminal table (CSV and JSON keep fractions).
+
+    The baseline has no change column: its line of a stacked table shows —.
+    """
+    if column.startswith(f"{baseline}_"):
+        return pl.lit(None, pl.Float64).alias(alias)
+    return (pl.col(column).cast(pl.Float64) * 100).alias(alias)
+
+
+def _number(column: str, alias: str) -> pl.Expr:
+    """Return a model's column as floats (a column of nulls shows as —, not ``null``)."""
+    return pl.col(column).cast(pl.Float64).alias(alias)
 
 
 def _side_by_side(
@@ -517,6 +551,7 @@ __all__ = [
     "CHANGE_METRICS",
     "INTERVAL_MODEL_COLUMNS",
     "MODEL_COLUMNS",
+    "WIDE_TABLE_MODELS",
     "ModelComparison",
     "change",
     "compare_models",

@@ -42,8 +42,17 @@ INTERVAL_MODEL_COLUMNS = ("revenue_low", "revenue_high", "roas_low", "roas_high"
 CHANGE_METRICS = ("conversions", "revenue", "roas")
 """Metrics every model but the baseline gets a ``<model>_<metric>_change`` column for."""
 
-WIDE_TABLE_MODELS = 3
-"""Most models a terminal table shows side by side; more are stacked, one line per model."""
+CHANGE_DECIMALS = 12
+"""Decimals a % change is kept to: below them it is float noise (0.0, never -0.0)."""
+
+WIDE_TABLE_COLUMNS = 16
+"""Most columns a terminal table has with the models side by side; past it they are stacked.
+
+Three models fit (14 columns); three with intervals, or four, are stacked.
+"""
+
+TABLE_WIDTH = 400
+"""Widest terminal table, in characters: models side by side never wrap a cell."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,9 @@ class ModelComparison:
         │ TOTAL   ┆ 1.00             ┆ 100.00              ┆ 3.33             ┆ 1.00           ...
         └─────────┴──────────────────┴─────────────────────┴──────────────────┴────────────────...
         """
-        return "\n".join([*self.header_lines(), text_table(self.table_frame())])
+        # As wide as its columns: a number cut over two lines misreads worse than a long line.
+        table = text_table(self.table_frame(), width=TABLE_WIDTH)
+        return "\n".join([*self.header_lines(), table])
 
     def header_lines(self) -> list[str]:
         """Return the lines above the table: what was compared, the models' labels, the baseline.
@@ -200,10 +211,10 @@ class ModelComparison:
     def table_frame(self) -> pl.DataFrame:
         """Return the rows and a TOTAL row as the terminal table shows them (Δ% in percent).
 
-        Up to :data:`WIDE_TABLE_MODELS` models sit side by side (``<model>
-        conv``, ``<model> revenue`` ...); more would not fit a terminal, so
-        they are stacked instead: one line per row and model, with a
-        ``model`` column (the baseline's Δ% is —).
+        The models sit side by side (``<model> conv``, ``<model> revenue``
+        ...) when that makes at most :data:`WIDE_TABLE_COLUMNS` columns; more
+        would not fit a terminal, so they are stacked instead: one line per
+        row and model, with a ``model`` column (the baseline's Δ% is —).
 
         Examples
         --------
@@ -229,7 +240,8 @@ class ModelComparison:
             [self.data, pl.DataFrame([total_row]).cast({self.by: pl.String})],
             how="diagonal_relaxed",
         ).with_row_index("_row")
-        wide = len(self.models) <= WIDE_TABLE_MODELS
+        per_model = 3 + (2 if intervals else 0)  # conv, revenue, ROAS (low, high)
+        wide = 1 + len(self.models) * (per_model + 2) - 2 <= WIDE_TABLE_COLUMNS  # Δ% conv, rev
         parts = []
         for name in self.models:
             moved = not wide or name != self.baseline
@@ -462,10 +474,14 @@ def change(value: float | None, baseline: float | None) -> float | None:
     --------
     >>> change(150.0, 100.0), change(0.0, 80.0), change(5.0, 0.0), change(None, 2.0)
     (0.5, -1.0, None, None)
+    >>> change(0.1 + 0.2, 0.3)  # equal but for float rounding: no change
+    0.0
     """
     if value is None or baseline is None or baseline == 0 or not math.isfinite(baseline):
         return None
-    return (value - baseline) / baseline
+    # To 12 decimals, as the shares: totals equal but for float summation order do not move
+    # (+ 0.0 turns the -0.0 of a tiny negative into 0.0).
+    return round((value - baseline) / baseline, CHANGE_DECIMALS) + 0.0
 
 
 def _change(name: str, baseline: str, metric: str) -> pl.Expr:
@@ -474,7 +490,7 @@ def _change(name: str, baseline: str, metric: str) -> pl.Expr:
     return (
         pl.when(base.is_null() | (base == 0))
         .then(pl.lit(None, pl.Float64))
-        .otherwise((pl.col(f"{name}_{metric}") - base) / base)
+        .otherwise(((pl.col(f"{name}_{metric}") - base) / base).round(CHANGE_DECIMALS) + 0.0)
         .alias(f"{name}_{metric}_change")
     )
 
@@ -548,10 +564,12 @@ def _side_by_side(
 
 
 __all__ = [
+    "CHANGE_DECIMALS",
     "CHANGE_METRICS",
     "INTERVAL_MODEL_COLUMNS",
     "MODEL_COLUMNS",
-    "WIDE_TABLE_MODELS",
+    "TABLE_WIDTH",
+    "WIDE_TABLE_COLUMNS",
     "ModelComparison",
     "change",
     "compare_models",

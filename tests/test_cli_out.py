@@ -220,3 +220,17 @@ def test_out_and_the_same_format(capsys: Capture, db: str, tmp_path: Path) -> No
     code, _, err = run(capsys, *ATTRIBUTE, "--db", db, "--format", "csv", "--out", str(target))
     assert code == 0, err
     assert pl.read_csv(io.BytesIO(target.read_bytes())).height == 3
+
+
+def test_out_of_an_answer_without_rows(capsys: Capture, db: str, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "attribute", "--model", "markov", "--explain", "--db", db,
+                         "--out", str(tmp_path / "chain.parquet"))  # fmt: skip
+    assert code == 2
+    assert out == ""
+    assert (
+        "--explain prints a table or JSON: use --format table or json (or --out FILE.json)" in err
+    )
+    code, _, err = run(capsys, "attribute", "--model", "markov", "--explain", "--db", db,
+                       "--out", str(tmp_path / "chain.json"))  # fmt: skip
+    assert code == 0, err
+    assert "removal_effects" in json.loads((tmp_path / "chain.json").read_text())

@@ -614,7 +614,11 @@ def _write_file(
     elif out == "parquet" and (parquet is not None or isinstance(listed, list)):
         content, count = _parquet(parquet, listed, rows)
     else:
-        raise ValueError(f"This command has no {out} output.")
+        from attribution.errors import ParameterError
+
+        raise ParameterError(
+            f"This answer has no rows to write as {out}: give --out a .json file instead."
+        )
     target = Path(out.path)
     try:
         with tempfile.NamedTemporaryFile(

@@ -206,8 +206,10 @@ def _check_explain(args: argparse.Namespace, model: str) -> None:
         )
     if args.ci is not None:
         raise ParameterError("--explain does not take --ci; run the report for intervals.")
-    if args.format == "csv":
-        raise ParameterError("--explain prints a table or JSON: use --format table or json.")
+    if args.format in ("csv", "parquet"):
+        raise ParameterError(
+            "--explain prints a table or JSON: use --format table or json (or --out FILE.json)."
+        )
 
 
 def _bootstrap_progress(args: argparse.Namespace) -> Progress | None:

@@ -423,7 +423,6 @@ def compare_reports(
         )
     reports: dict[str, AttributionReport] = {}
     left_out: dict[str, str] = dict(skipped or {})
-    skipped = left_out
     errors: list[ClosedloopError] = []
     for instance in instances:
         try:
@@ -431,17 +430,18 @@ def compare_reports(
         except ClosedloopError as exc:
             if explicit:
                 raise
-            skipped[instance.name] = str(exc)
+            left_out[instance.name] = str(exc)
             errors.append(exc)
-    if not reports and len(set(skipped.values())) == 1:
+    if not reports and errors and len(set(left_out.values())) == 1:
         raise errors[0]  # one reason for every model (an empty store): say it once
     if not reports:
         raise ParameterError(
-            "No model could run on this data: " + "; ".join(f"{k}: {v}" for k, v in skipped.items())
+            "No model could run on this data: "
+            + "; ".join(f"{k}: {v}" for k, v in left_out.items())
         )
     if baseline is not None and baseline not in reports:
         raise ParameterError(
-            f"The baseline '{baseline}' cannot run on this data ({skipped[baseline]}); "
+            f"The baseline '{baseline}' cannot run on this data ({left_out[baseline]}); "
             "choose another baseline."
         )
     baseline = baseline or next(iter(reports))
@@ -457,7 +457,7 @@ def compare_reports(
         data=_side_by_side(reports, by, ci is not None, baseline),
         totals={name: report.totals for name, report in reports.items()},
         reports=reports,
-        skipped=skipped,
+        skipped=left_out,
         windows=first.windows,
         baseline=baseline,
         source=source,

@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attribution.compare import change, compare_models
-from attribution.errors import ParameterError
-from attribution.report import _tiny_example
+from attribution import attribute, get_model
+from attribution.compare import change, compare_models, compare_reports
+from attribution.errors import EmptyInputError, ParameterError
+from attribution.models import AttributionModel
+from attribution.report import AttributionReport, _tiny_example
 
 
 def _three_people() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -101,3 +103,42 @@ def test_change_undoes_to_the_value(value: float, baseline: float) -> None:
     else:
         assert moved is not None
         assert baseline * (1 + moved) == pytest.approx(value, rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("by", ["channel", "campaign"])
+def test_every_change_undoes_to_the_model_on_seeded_data(
+    touchpoints: pl.DataFrame, conversions: pl.DataFrame, costs: pl.DataFrame, by: str
+) -> None:
+    models = ["linear", "first_touch", "markov"]
+    result = compare_models(touchpoints, conversions, costs, models=models, by=by,
+                            baseline="markov")  # fmt: skip
+    for row in result.data.to_dicts():
+        for name in ("linear", "first_touch"):
+            for metric in ("conversions", "revenue", "roas"):
+                base, moved = row[f"markov_{metric}"], row[f"{name}_{metric}_change"]
+                if base is None or base == 0:
+                    assert moved is None
+                else:
+                    assert base * (1 + moved) == pytest.approx(row[f"{name}_{metric}"], rel=1e-9)
+    # Every model credits the revenue that closed: the totals do not move.
+    for changes in result.total_changes.values():
+        assert changes["revenue_change"] == 0.0
+        assert changes["conversions_change"] == 0.0
+
+
+def test_a_baseline_that_cannot_run_is_an_error() -> None:
+    tp, cv = _three_people()
+    with pytest.raises(ParameterError, match="The baseline 'linear' cannot run on this data"):
+        compare_reports(
+            [get_model("first_touch"), get_model("linear")],
+            lambda m: _fail(m) if m.name == "linear" else attribute(tp, cv, model=m),
+            explicit=False,
+            by="channel",
+            ci=None,
+            currency=None,
+            baseline="linear",
+        )
+
+
+def _fail(model: AttributionModel) -> AttributionReport:
+    raise EmptyInputError(f"{model.name} cannot run here.")

@@ -7,6 +7,7 @@ Every command is the same call the HTTP API makes, from a terminal::
     closedloop attribute --model time_decay --param half_life_days=3 --by campaign
     closedloop attribute --model linear --touchpoints t.csv --conversions c.csv --format json
     closedloop attribute --model markov --ci 0.95 --bootstrap 200 --seed 1
+    closedloop compare --models first_touch,last_touch,linear --out compare.parquet
     closedloop models
     closedloop serve --port 8000
 
@@ -19,7 +20,8 @@ the standard library and :mod:`attribution.constants` only; a command's
 dependencies load when it runs.
 
 An option means the same in every command: ``--format`` is the output format
-(table, json, csv), ``--input-format`` the format of files read, ``--ci LEVEL``
+(table, json, csv), ``--out FILE`` writes it to a file instead (.parquet, .csv,
+.json by suffix), ``--input-format`` the format of files read, ``--ci LEVEL``
 / ``--bootstrap N`` / ``--seed S`` the level, resamples and seed of bootstrap
 intervals, ``--db`` the store.
 
@@ -40,6 +42,7 @@ from api.cli import (
     attribute,
     budget,
     channels,
+    compare,
     delete,
     export,
     funnel,
@@ -81,6 +84,7 @@ class Command(Protocol):
 COMMANDS: tuple[Command, ...] = (
     ingest,
     attribute,
+    compare,
     models,
     serve,
     budget,

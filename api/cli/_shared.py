@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from api.services import Services
+    from api.services.results import Result
     from ingest.store import Store
 
     Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -416,28 +417,133 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store(Path(args.db) if args.db else default_db_path())
 
 
+OUT_FORMATS = {".csv": "csv", ".json": "json", ".parquet": "parquet"}
+"""``--out FILE``: the format each suffix writes."""
+
+
+class OutputFile(str):
+    """The ``--format`` value ``--out FILE`` stores: the format its suffix picks, and the path.
+
+    It *is* the format (``OutputFile("csv", "x.csv") == "csv"``), so code that
+    asks ``args.format == "csv"`` keeps working; :func:`write_output` writes
+    to :attr:`path` instead of stdout.
+
+    Examples
+    --------
+    >>> out = OutputFile("csv", "report.csv")
+    >>> out == "csv", out.path
+    (True, 'report.csv')
+    """
+
+    path: str
+
+    def __new__(cls, fmt: str, path: str) -> OutputFile:
+        """Make the format ``fmt`` that writes to ``path``."""
+        made = super().__new__(cls, fmt)
+        made.path = path
+        return made
+
+
+def out_suffixes(choices: Sequence[str]) -> dict[str, str]:
+    """Return the ``--out`` suffixes a command with these ``--format`` choices writes.
+
+    ``.json`` where it prints JSON; ``.csv`` and ``.parquet`` where it prints
+    rows (CSV).
+
+    Examples
+    --------
+    >>> out_suffixes(("table", "json", "csv"))
+    {'.csv': 'csv', '.json': 'json', '.parquet': 'parquet'}
+    >>> out_suffixes(("table", "json"))
+    {'.json': 'json'}
+    """
+    formats = {"json"} & set(choices) | ({"csv", "parquet"} if "csv" in choices else set())
+    return {suffix: fmt for suffix, fmt in OUT_FORMATS.items() if fmt in formats}
+
+
+def output_file(path: str, suffixes: Mapping[str, str]) -> OutputFile:
+    """Check an ``--out`` path (its suffix, its folder) and return what it writes.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If the suffix is not one of ``suffixes``, the folder does not exist or
+        cannot be written, or the path is a folder (argparse turns it into a
+        usage error, exit status 2).
+
+    Examples
+    --------
+    >>> output_file("march.parquet", OUT_FORMATS)
+    'parquet'
+    >>> output_file("march.xlsx", OUT_FORMATS)
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: cannot tell the format of 'march.xlsx': end it in .csv, .json or ...
+    >>> output_file("no/such/folder/x.csv", OUT_FORMATS)
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: cannot write 'no/such/folder/x.csv': folder 'no/such/folder' ...
+    """
+    target = Path(path)
+    fmt = suffixes.get(target.suffix.lower())
+    if fmt is None:
+        names = [*suffixes]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+        raise argparse.ArgumentTypeError(
+            f"cannot tell the format of {path!r}: end it in {listed} "
+            "(.parquet and .csv write the rows, .json the whole answer)"
+        )
+    folder = target.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"cannot write {path!r}: folder '{folder}' does not exist; create it first"
+        )
+    if target.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot write {path!r}: it is a folder")
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError(
+            f"cannot write {path!r}: folder '{folder}' is not writable"
+        )
+    return OutputFile(fmt, path)
+
+
 def write_output(
     fmt: str,
     *,
     table: Callable[[], str],
     data: Callable[[], Any] | None = None,
     csv: Callable[[], str] | None = None,
+    parquet: Callable[[], bytes] | None = None,
+    rows: int | None = None,
 ) -> None:
-    """Write a command's result to stdout in the ``--format`` asked for.
+    """Write a command's result to stdout in the ``--format`` asked for, or to ``--out FILE``.
+
+    With ``--out FILE`` (``fmt`` is then an :class:`OutputFile`) the file is
+    written atomically (a temporary file in the same folder, renamed over
+    it), stdout stays empty and stderr gets ``wrote N rows to FILE``.
 
     Parameters
     ----------
     fmt
-        ``table``, ``json`` or ``csv``.
+        ``table``, ``json`` or ``csv``; or the :class:`OutputFile` of ``--out``.
     table, data, csv
         Return the readable text, the JSON-ready data and the CSV text; only
         the one asked for is called.
+    parquet
+        Returns the rows as a Parquet file (:meth:`api.services.results.Result.to_parquet`);
+        when absent, ``--out x.parquet`` writes the rows of ``data`` (its
+        ``data`` member, or the list itself).
+    rows
+        How many rows the result has, for the line on stderr (default:
+        counted from what is written).
 
     Raises
     ------
     ValueError
         If the command offers no output for ``fmt`` (argparse's choices
         should have refused it).
+    attribution.errors.ParameterError
+        If the ``--out`` file cannot be written.
 
     Examples
     --------
@@ -448,7 +554,9 @@ def write_output(
       "Email": 1
     }
     """
-    if fmt == "table":
+    if isinstance(fmt, OutputFile):
+        _write_file(fmt, data=data, csv=csv, parquet=parquet, rows=rows)
+    elif fmt == "table":
         sys.stdout.write(table() + "\n")
     elif fmt == "json" and data is not None:
         sys.stdout.write(json.dumps(data(), indent=2, default=str) + "\n")
@@ -458,8 +566,99 @@ def write_output(
         raise ValueError(f"This command has no {fmt} output.")
 
 
+def write_result(fmt: str, result: Result) -> None:
+    """Write a service's :class:`~api.services.results.Result` as :func:`write_output` does.
+
+    The one call a command that prints a result needs: ``--format`` and
+    ``--out`` (every suffix) both work.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from api.services.results import Result
+    >>> write_result("csv", Result("x", {}, pl.DataFrame({"channel": ["Email"]})))
+    channel
+    Email
+    """
+    write_output(
+        fmt,
+        table=result.to_table,
+        data=result.to_dict,
+        csv=result.to_csv,
+        parquet=result.to_parquet,
+        rows=result.total_rows,
+    )
+
+
+def _write_file(
+    out: OutputFile,
+    *,
+    data: Callable[[], Any] | None,
+    csv: Callable[[], str] | None,
+    parquet: Callable[[], bytes] | None,
+    rows: int | None,
+) -> None:
+    """Write ``--out``'s file atomically and say on stderr how many rows it holds."""
+    import csv as csv_module
+    import io
+    import tempfile
+
+    body = data() if data is not None and (out == "json" or parquet is None) else None
+    listed = body.get("data") if isinstance(body, dict) else body
+    if out == "json" and data is not None:
+        content = (json.dumps(body, indent=2, default=str) + "\n").encode()
+        count = rows if rows is not None else len(listed) if isinstance(listed, list) else 1
+    elif out == "csv" and csv is not None:
+        text = csv()
+        content = text.encode()
+        count = rows if rows is not None else sum(1 for _ in csv_module.reader(io.StringIO(text)))
+        count -= 1 if rows is None else 0  # the header
+    elif out == "parquet" and (parquet is not None or isinstance(listed, list)):
+        content, count = _parquet(parquet, listed, rows)
+    else:
+        from attribution.errors import ParameterError
+
+        raise ParameterError(
+            f"This answer has no rows to write as {out}: give --out a .json file instead."
+        )
+    target = Path(out.path)
+    try:
+        with tempfile.NamedTemporaryFile(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
+        ) as temporary:
+            temporary.write(content)
+        os.replace(temporary.name, target)
+    except OSError as exc:
+        if "temporary" in locals():
+            Path(temporary.name).unlink(missing_ok=True)
+        from attribution.errors import ParameterError
+
+        raise ParameterError(
+            f"Cannot write --out {out.path}: {exc.strerror or exc}. Give a path in a folder "
+            "you can write."
+        ) from exc
+    print(f"wrote {count:,} rows to {out.path}", file=sys.stderr)
+
+
+def _parquet(
+    parquet: Callable[[], bytes] | None, listed: Any, rows: int | None
+) -> tuple[bytes, int]:
+    """Return the Parquet bytes and their row count: the result's own, or ``data``'s rows."""
+    import io
+
+    import polars as pl
+
+    if parquet is not None:
+        content = parquet()
+        return content, rows if rows is not None else pl.read_parquet(io.BytesIO(content)).height
+    frame = pl.DataFrame(listed)
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue(), frame.height
+
+
 def warn_csv(fmt: str, members: Mapping[str, Any]) -> None:
-    r"""Print an answer's ``warnings`` on stderr with CSV output (a table and JSON show them).
+    r"""Print an answer's ``warnings`` on stderr with CSV or Parquet output (the others show them).
 
     Examples
     --------
@@ -470,7 +669,7 @@ def warn_csv(fmt: str, members: Mapping[str, Any]) -> None:
     >>> err.getvalue()
     'warning [unknown_stage]: m\n'
     """
-    if fmt != "csv":
+    if fmt not in ("csv", "parquet"):
         return
     for warning in members.get("warnings", ()):
         print(f"{warning['severity']} [{warning['code']}]: {warning['message']}", file=sys.stderr)
@@ -555,7 +754,52 @@ class _FormatAction(argparse.Action):
                 parser, f"{option_string} {values} is deprecated; use {option_string} {new}."
             )
             values = new
+        current = getattr(namespace, self.dest, None)
+        if isinstance(current, OutputFile):
+            _check_agree(parser, values, current)
+            return
         setattr(namespace, self.dest, values)
+        setattr(namespace, _FORMAT_GIVEN, values)
+
+
+_FORMAT_GIVEN = "_format_given"
+"""Where ``--format`` notes it was given, so ``--out`` can tell it from the default."""
+
+
+class _OutAction(argparse.Action):
+    """``--out FILE``: store an :class:`OutputFile` as the format, refusing a disagreeing one."""
+
+    def __init__(
+        self, option_strings: Sequence[str], dest: str, *, suffixes: dict[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.suffixes = suffixes
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        """Check the path and store what it writes in ``format``."""
+        try:
+            out = output_file(str(values), self.suffixes)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"argument --out: {exc}")
+        given = getattr(namespace, _FORMAT_GIVEN, None)
+        if given is not None:
+            _check_agree(parser, given, out)
+        setattr(namespace, self.dest, out)
+
+
+def _check_agree(parser: argparse.ArgumentParser, fmt: str, out: OutputFile) -> None:
+    """Refuse ``--format`` and ``--out`` that ask for different formats (a usage error)."""
+    if fmt != str(out):
+        parser.error(
+            f"--format {fmt} and --out {out.path} disagree: the suffix of --out picks the "
+            f"format ({out}); drop --format"
+        )
 
 
 def deprecation_note(parser: argparse.ArgumentParser, message: str) -> None:
@@ -577,7 +821,13 @@ def add_format_option(
     choices: Sequence[str] = OUTPUT_FORMATS,
     renamed: dict[str, str] | None = None,
 ) -> None:
-    """Add ``--format``: the OUTPUT format (default ``table``), the same in every command.
+    """Add ``--format`` (the output format, default ``table``) and ``--out FILE``, as everywhere.
+
+    ``--out FILE`` writes the result to a file instead: ``.json`` where the
+    command prints JSON, ``.csv`` and ``.parquet`` where it prints CSV (see
+    :func:`out_suffixes`); it stores an :class:`OutputFile` in ``format``, so
+    a command that writes with :func:`write_output` or :func:`write_result`
+    needs no code of its own for it.
 
     Parameters
     ----------
@@ -595,6 +845,9 @@ def add_format_option(
     >>> add_format_option(parser, ("table", "json"))
     >>> parser.parse_args(["--format", "json"]).format
     'json'
+    >>> out = parser.parse_args(["--out", "models.json"]).format
+    >>> out, out.path
+    ('json', 'models.json')
     """
     renamed = renamed or {}
     parser.add_argument(
@@ -605,6 +858,19 @@ def add_format_option(
         action=_FormatAction,
         renamed=renamed,
         help=f"output format: {', '.join(choices)} (default table)",
+    )
+    suffixes = out_suffixes(choices)
+    written = {".parquet": "the rows as Parquet", ".csv": "the rows as CSV",
+               ".json": "the JSON answer"}  # fmt: skip
+    parser.add_argument(
+        "--out",
+        dest="format",
+        metavar="FILE",
+        action=_OutAction,
+        suffixes=suffixes,
+        help="write the result to FILE instead of stdout, atomically; its suffix picks the "
+        f"format: {', '.join(f'{k} {written[k]}' for k in suffixes)} (--format, if given, "
+        "must agree); stderr says how many rows were written",
     )
 
 
@@ -664,8 +930,12 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_model_options(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+def add_model_options(
+    parser: argparse.ArgumentParser, default: str | None = None, *, several: bool = False
+) -> None:
     """Add ``--model NAME`` (required unless ``default``) and ``--param NAME=VALUE`` (repeatable).
+
+    ``several``: the command also takes ``a,b,c`` or ``all`` (a comparison).
 
     Examples
     --------
@@ -681,6 +951,7 @@ def add_model_options(parser: argparse.ArgumentParser, default: str | None = Non
         default=default,
         metavar="NAME",
         help="the attribution model (see `closedloop models`)"
+        + ("; several separated by commas, or all, compare them" if several else "")
         + (f"; default {default}" if default else ""),
     )
     parser.add_argument(
@@ -1107,10 +1378,12 @@ __all__ = [
     "FUNNEL_GROUPINGS",
     "INPUT_FORMATS",
     "OUTPUT_FORMATS",
+    "OUT_FORMATS",
     "PROG",
     "REDRAW_SECONDS",
     "TABLES",
     "DeprecatedAlias",
+    "OutputFile",
     "Progress",
     "ProgressLine",
     "add_by_option",
@@ -1131,6 +1404,8 @@ __all__ = [
     "deprecation_note",
     "load_file",
     "open_store",
+    "out_suffixes",
+    "output_file",
     "parse_date",
     "parse_params",
     "report_services",
@@ -1139,4 +1414,6 @@ __all__ = [
     "terminal_progress",
     "usage_error",
     "warn_csv",
+    "write_output",
+    "write_result",
 ]

@@ -60,7 +60,7 @@ from api.cli._shared import (
     open_services,
     parse_params,
     terminal_listening,
-    write_output,
+    write_result,
 )
 
 if TYPE_CHECKING:
@@ -258,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     with terminal_listening():
         result = _compute(args)
-    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    write_result(args.format, result)
     return 0
 
 

@@ -23,11 +23,10 @@ still work, with a note on stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
 
-from api.cli._shared import DeprecatedAlias, add_format_option
+from api.cli._shared import DeprecatedAlias, add_format_option, write_output
 
 if TYPE_CHECKING:
     from api.cli._shared import Subparsers
@@ -150,24 +149,21 @@ def _explain(args: argparse.Namespace) -> int:
     medium = derived.get("medium", args.medium)
     campaign = derived.get("campaign", args.campaign)
     match = rules.explain(source, medium, campaign)
-    if args.format == "json":
-        data: dict[str, object] = {}
-        if args.url is not None:
-            data |= {
-                "url": args.url,
-                "referrer": args.referrer,
-                "click_ids": args.click_ids,
-                "click_id_type": derived.get("click_id_type"),
-            }
+    data: dict[str, object] = {}
+    if args.url is not None:
         data |= {
-            "source": source,
-            "medium": medium,
-            "campaign": campaign,
-            **match.to_dict(),
-            "rules": str(args.channel_rules or DEFAULT_RULES_PATH),
+            "url": args.url,
+            "referrer": args.referrer,
+            "click_ids": args.click_ids,
+            "click_id_type": derived.get("click_id_type"),
         }
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        return 0
+    data |= {
+        "source": source,
+        "medium": medium,
+        "campaign": campaign,
+        **match.to_dict(),
+        "rules": str(args.channel_rules or DEFAULT_RULES_PATH),
+    }
     given = " / ".join(v for v in (source, medium, campaign) if v is not None)
     lines = []
     if args.url is not None:
@@ -177,7 +173,7 @@ def _explain(args: argparse.Namespace) -> int:
     else:
         why = f"rule {match.rule_number} of {len(rules.rules)} ({match.rule_name}): {match.reason}"
     lines += [f"{given} -> {match.channel}", why]
-    sys.stdout.write("\n".join(lines) + "\n")
+    write_output(args.format, table=lambda: "\n".join(lines), data=lambda: data)
     return 0
 
 

@@ -22,7 +22,7 @@ from api.cli._shared import (
     add_period_options,
     open_services,
     warn_csv,
-    write_output,
+    write_result,
 )
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         journey=args.journey,
     )
     result = open_services(args).funnel(query)
-    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    write_result(args.format, result)
     warn_csv(args.format, result.members)
     return 0
 

@@ -520,7 +520,12 @@ class TimeSeriesPublic(PageMeta):
 
 
 class CompareRow(BaseModel):
-    """One key with every model's ``<model>_conversions``, ``_revenue``, ``_roas``, ``_share``."""
+    """One key with every model's ``<model>_conversions``, ``_revenue``, ``_roas``, ``_share``.
+
+    Every model but the baseline also has ``<model>_conversions_change``,
+    ``_revenue_change`` and ``_roas_change``: (model − baseline) / baseline, a
+    fraction (0.25 is +25%), null where the baseline is 0 or null.
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -534,6 +539,10 @@ class ComparePublic(PageMeta):
     """Several models' credit per key, side by side."""
 
     models: list[str]
+    baseline: str = Field(
+        description="the model the others' % change (`<model>_*_change`) is from",
+        examples=["last_touch"],
+    )
     by: str
     stage: str | None
     start: str | None
@@ -543,6 +552,10 @@ class ComparePublic(PageMeta):
     currency: str
     data: list[CompareRow]
     totals: dict[str, AttributionRow] = Field(description="each model's totals")
+    total_changes: dict[str, dict[str, float | None]] = Field(
+        description="each model but the baseline: the % change of its totals "
+        "(`conversions_change`, `revenue_change`, `roas_change`)"
+    )
     skipped: dict[str, str] = Field(description="models left out, with the reason")
     warnings: list[DiagnosticPublic] = Field(default=[], description=WARNINGS_DESCRIPTION)
 

@@ -330,13 +330,40 @@ class AttributionQuery(IntervalQuery):
 class CompareQuery(IntervalQuery):
     """Several models side by side (all that run on the data when ``models`` is ``None``).
 
+    ``baseline`` is the model every other one's % change is from (default:
+    the first of ``models``); ``stage_values`` as in :class:`AttributionQuery`.
+
     Examples
     --------
     >>> CompareQuery.create(["first_touch", "linear"]).models[1].name
     'linear'
+    >>> CompareQuery.create(["first_touch", "linear"], baseline="markov")
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: The baseline 'markov' is not among the models compared ...
     """
 
     models: tuple[AttributionModel, ...] | None = None
+    baseline: str | None = None
+    stage_values: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        given: Any = self.stage_values
+        values = parse_stage_values(
+            given if isinstance(given, str | Mapping) else dict(given or ())
+        )
+        object.__setattr__(self, "stage_values", tuple(values.items()))
+        if self.baseline is None:
+            return
+        names = [m.name for m in self.models] if self.models is not None else None
+        if names is None:
+            get_model(self.baseline)  # an unknown name fails here, with the closest names
+        elif self.baseline not in names:
+            raise ParameterError(
+                f"The baseline '{self.baseline}' is not among the models compared "
+                f"({', '.join(names)}): add it to models or choose one of them."
+            )
 
     @classmethod
     def create(cls, models: Sequence[str] | None = None, **fields: Any) -> CompareQuery:

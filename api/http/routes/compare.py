@@ -25,6 +25,7 @@ from api.http.params import (
     Lookback,
     Seed,
     Stage,
+    StageValues,
     Start,
     ViewWindow,
     table_responses,
@@ -51,6 +52,16 @@ def compare(
             examples=["first_touch,last_touch,linear,markov"],
         ),
     ] = None,
+    baseline: Annotated[
+        str | None,
+        Query(
+            description="The model every other one's % change is from, as in GA4's model "
+            "comparison (`<model>_conversions_change`, `_revenue_change`, `_roas_change` = "
+            "(model − baseline) / baseline, null where the baseline is 0). Default: the first "
+            "of `models`.",
+            examples=["last_touch"],
+        ),
+    ] = None,
     by: By = "channel",
     stage: Stage = None,
     lookback_days: Lookback = 90.0,
@@ -62,22 +73,29 @@ def compare(
     bootstrap: Bootstrap = 200,
     seed: Seed = 0,
     journey: Journey = "person",
+    stage_values: StageValues = None,
     limit: Limit = DEFAULT_PAGE,
     cursor: Cursor = None,
     fmt: Format = None,
     accept: Accept = None,
 ) -> Response:
-    """Compare models side by side: conversions, revenue, ROAS and revenue share per row.
+    """Compare models side by side: conversions, revenue, ROAS, share and % change per row.
 
     Each row has `<model>_conversions`, `<model>_revenue`, `<model>_roas` and
-    `<model>_share` (its share of the model's total revenue) for every model,
-    and `max_share_gap` = max − min share across models with the models at
-    either end (`max_share_model`, `min_share_model`): the rows where the
-    models disagree most. `totals` has each model's totals.
+    `<model>_share` (its share of the model's total revenue) for every model;
+    every model but the `baseline` also has `<model>_conversions_change`,
+    `<model>_revenue_change` and `<model>_roas_change` = (model − baseline) /
+    baseline as a fraction (0.25 is +25%; null where the baseline is 0 or
+    null), as GA4's model comparison report shows them. `max_share_gap` = max
+    − min share across models with the models at either end
+    (`max_share_model`, `min_share_model`): the rows where the models disagree
+    most. `totals` has each model's totals, `total_changes` their % change.
+    With `ci`, every model has `_revenue_low/_high` and `_roas_low/_high`.
     """
     names = None if models is None else [m.strip() for m in models.split(",") if m.strip()]
     query = CompareQuery.create(
         names,
+        baseline=baseline,
         by=by,
         stage=stage,
         lookback_days=lookback_days,
@@ -89,6 +107,7 @@ def compare(
         bootstrap=bootstrap,
         seed=seed,
         journey=journey,
+        stage_values=stage_values or (),
     )
     return respond(
         services.compare(query),

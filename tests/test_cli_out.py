@@ -19,6 +19,7 @@ NO_RESULT = {
     "serve": "serves the API",
     "report": "writes an HTML file (its own --out)",
     "export": "writes a Parquet lake (its own --out DIR)",
+    "materialize": "writes the mart tables into the store (and files with its own --out DIR)",
     "import": "loads a lake into the store",
     "delete": "deletes a person",
     "keys revoke": "revokes a key",

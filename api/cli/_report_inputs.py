@@ -31,13 +31,11 @@ from api.cli._shared import (
     add_stage_option,
     add_stage_values_option,
     add_window_options,
-    column_mapping,
+    load_file,
     open_services,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import polars as pl
 
     from api.services import Services
@@ -242,14 +240,14 @@ def open_report_services(args: argparse.Namespace) -> Services:
                 f"{currency}; --currency is for attributing files."
             )
         return services
-    touchpoints = _load_file(args.touchpoints, "touchpoints", args)
+    touchpoints = load_file(args.touchpoints, "touchpoints", args)
     return Services.for_frames(
         touchpoints,
-        _load_file(args.conversions, "conversions", args),
+        load_file(args.conversions, "conversions", args),
         _costs(args, touchpoints),
-        identities=_load_file(args.identities, "identities", args) if args.identities else None,
-        accounts=_load_file(args.accounts, "accounts", args) if args.accounts else None,
-        lift_tests=_load_file(lift_tests, "lift_tests", args) if lift_tests else None,
+        identities=load_file(args.identities, "identities", args) if args.identities else None,
+        accounts=load_file(args.accounts, "accounts", args) if args.accounts else None,
+        lift_tests=load_file(lift_tests, "lift_tests", args) if lift_tests else None,
         currency=iso_currency(args.currency) if args.currency else None,
         name=f"'{Path(args.conversions).name}'",
     )
@@ -351,7 +349,7 @@ def _load_costs(path: str, args: argparse.Namespace, touchpoints: pl.DataFrame) 
         renamed.append(counts)
         return frame
 
-    good = _load_file(path, "costs", args, rename=rename if names.active else None)
+    good = load_file(path, "costs", args, rename=rename if names.active else None)
     for note in rename_notes(pl.concat(renamed)) if renamed else []:
         print(f"{PROG} {getattr(args, 'command', 'attribute')}: warning: {note}", file=sys.stderr)
     # No row was rejected (that raised), so the good rows are the file's rows in order.
@@ -362,54 +360,6 @@ def _load_costs(path: str, args: argparse.Namespace, touchpoints: pl.DataFrame) 
     return spread_costs(good, args.cost_grain)
 
 
-def _load_file(
-    path: str,
-    table: str,
-    args: argparse.Namespace,
-    *,
-    rename: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
-    channel: str | None = None,
-) -> pl.DataFrame:
-    """Read, map and validate one file as ``closedloop ingest`` would, without a store.
-
-    ``rename`` changes the mapped rows before they are validated (cost names);
-    ``channel`` fills a costs file's channel where the file has none (other costs).
-    """
-    import polars as pl
-
-    from attribution.errors import ValidationFailedError
-    from ingest import apply_mapping, read_table, validate
-
-    raw = read_table(path, args.input_format)
-    if channel is not None and "channel" not in raw.columns:
-        raw = raw.with_columns(pl.lit(channel).alias("channel"))
-    # One --map serves the two or three files here: an entry whose column is
-    # not in this file, while the canonical one is, was meant for another file
-    # (--map ts=time for touchpoints when conversions already have ts).
-    mapping = {
-        canonical: theirs
-        for canonical, theirs in column_mapping(args, table).items()
-        if theirs in raw.columns or canonical not in raw.columns
-    }
-    frame = apply_mapping(raw, table, mapping, path)
-    if table == "conversions" and "stage" in frame.columns:
-        from ingest.stages import StageMap
-
-        frame, _ = StageMap().apply(frame)  # Salesforce / HubSpot names, as an ingest reads them
-    if rename is not None:
-        frame = rename(frame)
-    good, problems, _ = validate(
-        frame,
-        table,
-        path,
-        date_format=getattr(args, "date_format", None),
-        decimal=getattr(args, "decimal", "."),
-    )
-    if problems:
-        raise ValidationFailedError(problems, getattr(problems, "total", len(problems)))
-    return good
-
-
 def _costs(args: argparse.Namespace, touchpoints: pl.DataFrame) -> pl.DataFrame | None:
     """Read ``--costs`` and ``--other-costs`` into one frame; other costs under channel (sales)."""
     import polars as pl
@@ -418,7 +368,7 @@ def _costs(args: argparse.Namespace, touchpoints: pl.DataFrame) -> pl.DataFrame 
 
     parts = [_load_costs(args.costs, args, touchpoints)] if args.costs else []
     if args.other_costs:
-        other = _load_file(args.other_costs, "costs", args, channel=OTHER_COSTS_CHANNEL)
+        other = load_file(args.other_costs, "costs", args, channel=OTHER_COSTS_CHANNEL)
         parts.append(other.with_columns(pl.lit(OTHER_COSTS_CHANNEL).alias("channel")))
     return pl.concat(parts, how="vertical_relaxed") if parts else None
 

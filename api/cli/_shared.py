@@ -1228,12 +1228,23 @@ def _report_error(command: str, exc: Exception) -> int:
     return 1
 
 
-def load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
+def load_file(
+    path: str,
+    table: str,
+    args: argparse.Namespace,
+    *,
+    rename: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    channel: str | None = None,
+) -> pl.DataFrame:
     r"""Read, map and validate one file as ``closedloop ingest`` would, without a store.
 
     Uses ``--input-format``, ``--map`` / ``--mapping``, ``--date-format`` and
-    ``--decimal`` from ``args``; a ``--map`` entry whose column is not in this
-    file while the canonical one is was meant for another file and is skipped.
+    ``--decimal`` from ``args``. One ``--map`` serves the two or three files
+    of a command: an entry whose column is not in this file while the
+    canonical one is was meant for another file and is skipped (``--map
+    ts=time`` for touchpoints when conversions already have ``ts``).
+    ``rename`` changes the mapped rows before they are validated (cost
+    names); ``channel`` fills a costs file's channel where it has none.
 
     Raises
     ------
@@ -1250,11 +1261,15 @@ def load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
     >>> load_file(str(folder / "c.csv"), "conversions", args)["stage"].to_list()
     ['closed_won']
     """
+    import polars as pl
+
     from attribution.errors import ValidationFailedError
     from ingest import apply_mapping, read_table, validate
     from ingest.stages import StageMap
 
     raw = read_table(path, args.input_format)
+    if channel is not None and "channel" not in raw.columns:
+        raw = raw.with_columns(pl.lit(channel).alias("channel"))
     mapping = {
         canonical: theirs
         for canonical, theirs in column_mapping(args, table).items()
@@ -1263,6 +1278,8 @@ def load_file(path: str, table: str, args: argparse.Namespace) -> pl.DataFrame:
     frame = apply_mapping(raw, table, mapping, path)
     if table == "conversions" and "stage" in frame.columns:
         frame, _ = StageMap().apply(frame)  # Salesforce / HubSpot names, as an ingest reads them
+    if rename is not None:
+        frame = rename(frame)
     good, problems, _ = validate(
         frame,
         table,

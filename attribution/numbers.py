@@ -12,7 +12,8 @@ kind          columns                                      shown as
 ``ratio``     ``roas``, ``mroas`` and their intervals      ``2.35``
 ``money``     revenue, spend, value, pipeline, CPA, CPL,   ``$1,234.50``
               CPC, CPM, CAC, LTV, ``cost_per_*``, budgets,
-              ``change`` (of money: ``revenue_change``)
+              ``change`` (of money: ``revenue_change``),
+              ``recommended_*`` (a plan's spend)
 ``conversions`` attributed conversions (a float)          ``134.0``
 ``count``     any integer column (journeys, leads)         ``1,234``
 ``days``      ``*days*``, lags                             ``3.5``
@@ -61,6 +62,7 @@ MONEY_WORDS = frozenset(
         "amount",
         "ltv",
         "change",
+        "recommended",
     }
 )
 DAY_WORDS = frozenset({"days", "day", "lag"})
@@ -110,6 +112,8 @@ def column_kind(name: str, dtype: pl.DataType | None = None) -> str:
     ['money', 'money', 'percent', 'rate']
     >>> column_kind("mROAS now"), column_kind("spend now"), column_kind("ltv")
     ('ratio', 'money', 'money')
+    >>> column_kind("recommended_weekly", pl.Float64)  # a budget plan's spend a week
+    'money'
     """
     if dtype is not None and not dtype.is_numeric():
         return "text"

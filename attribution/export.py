@@ -229,7 +229,25 @@ def text_table(
     shown = shown.with_columns(pl.col(name).str.pad_start(wide[name]) for name in numeric)
     header.update({name: header[name].rjust(wide[name]) for name in numeric})
     shown = shown.rename({k: v for k, v in header.items() if k != v})
-    return _render(shown, text_width=text_width, width=width, align=align)
+    # Never wrap a cell: a number split over two lines cannot be read.
+    return _render(
+        shown,
+        text_width=text_width,
+        width=max(width, _natural_width(shown, text_width)),
+        align=align,
+    )
+
+
+def _natural_width(frame: pl.DataFrame, text_width: int) -> int:
+    """Return the characters a rendered table needs so that polars wraps no cell."""
+    cells = frame.select(
+        pl.col(name).cast(pl.String).fill_null("null").str.len_chars().max().fill_null(0)
+        for name in frame.columns
+    ).to_dicts()
+    longest = cells[0] if cells else {}
+    return 1 + sum(
+        max(len(name), min(longest.get(name, 0), text_width + 1)) + 3 for name in frame.columns
+    )
 
 
 def _render(frame: pl.DataFrame, *, text_width: int, width: int, align: str | None) -> str:

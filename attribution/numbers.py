@@ -15,7 +15,7 @@ kind          columns                                      shown as
               ``change`` (of money: ``revenue_change``),
               ``recommended_*`` (a plan's spend)
 ``conversions`` attributed conversions (a float)          ``134.0``
-``count``     any integer column (journeys, leads)         ``1,234``
+``count``     integers; journeys, persons, touches, leads  ``1,234``
 ``days``      ``*days*``, lags                             ``3.5``
 ``number``    any other number                             ``1,234.57``
 ``text``      everything else                              as is
@@ -66,6 +66,11 @@ MONEY_WORDS = frozenset(
     }
 )
 DAY_WORDS = frozenset({"days", "day", "lag"})
+COUNT_WORDS = frozenset(
+    {"journeys", "persons", "users", "touches", "leads", "customers", "visitors", "orders",
+     "impressions", "clicks", "steps", "sessions"}
+)  # fmt: skip
+"""Last words of whole counts, integers even when a frame holds them as floats."""
 
 SYMBOLS = {
     "USD": "$",
@@ -114,10 +119,17 @@ def column_kind(name: str, dtype: pl.DataType | None = None) -> str:
     ('ratio', 'money', 'money')
     >>> column_kind("recommended_weekly", pl.Float64)  # a budget plan's spend a week
     'money'
+
+    Journeys, persons, touches (and the like) are whole counts even as floats;
+    a ratio of them is not:
+
+    >>> column_kind("journeys", pl.Float64), column_kind("orders_per_customer", pl.Float64)
+    ('count', 'number')
     """
     if dtype is not None and not dtype.is_numeric():
         return "text"
-    words = set(re.split(r"[_\s]+", name.lower()))
+    ordered = re.split(r"[_\s]+", name.lower())
+    words = set(ordered)
     if words & PERCENT_WORDS:
         return "percent"
     if words & RATE_WORDS:
@@ -126,11 +138,11 @@ def column_kind(name: str, dtype: pl.DataType | None = None) -> str:
         return "ratio"
     if words & MONEY_WORDS or name.startswith("cost_per"):
         return "money"
-    if dtype is not None and dtype.is_integer():
+    if (dtype is not None and dtype.is_integer()) or ordered[-1] in COUNT_WORDS:
         return "count"
     if words & DAY_WORDS:
         return "days"
-    if words & {"conversions", "conversion", "leads", "customers", "journeys", "touches"}:
+    if words & {"conversions", "conversion"}:
         return "conversions"
     return "number" if dtype is None or dtype.is_numeric() else "text"
 

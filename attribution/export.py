@@ -244,7 +244,7 @@ def _natural_width(frame: pl.DataFrame, text_width: int) -> int:
         pl.col(name).cast(pl.String).fill_null("null").str.len_chars().max().fill_null(0)
         for name in frame.columns
     ).to_dicts()
-    longest = cells[0] if cells else {}
+    longest: dict[str, int] = cells[0] if cells else {}
     return 1 + sum(
         max(len(name), min(longest.get(name, 0), text_width + 1)) + 3 for name in frame.columns
     )

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import polars as pl
 
 from attribution.constants import MAX_LOOKBACK_DAYS, NO_TOUCHPOINT, NOT_SET
+from attribution.numbers import format_number
 
 Severity = Literal["info", "warning"]
 
@@ -127,7 +128,7 @@ def _pct(share: float | None) -> str:
 
 
 def _money(amount: float, currency: str | None) -> str:
-    return f"{currency} {amount:,.2f}" if currency else f"{amount:,.2f}"
+    return format_number(amount, "money", currency)
 
 
 @dataclass(frozen=True)
@@ -188,8 +189,8 @@ def check_untouched(
     >>> d.severity, d.figures["share_revenue"] > 0.99, d.figures["suggested_lookback_days"]
     ('warning', True, 329.0)
     >>> print(d.message)  # doctest: +NORMALIZE_WHITESPACE
-    152 of 842 closed_won conversions (18.1%), carrying BRL 61,729,006.00 of BRL
-    61,784,006.00 (99.9%), have no touch in the 90-day lookback and are credited to
+    152 of 842 closed_won conversions (18.1%), carrying R$61,729,006.00 of
+    R$61,784,006.00 (99.9%), have no touch in the 90-day lookback and are credited to
     (no touchpoint); a lookback of 329 days reaches 95% of them (--lookback-days 329).
     >>> check_untouched(stage=None, conversions=10, revenue=0, untouched=0,
     ...     untouched_revenue=0, lookback_days=90, currency="USD") is None
@@ -300,7 +301,7 @@ def check_cost_keys(
     >>> [d.code for d in found]
     ['spend_without_touches', 'paid_touches_without_spend']
     >>> print(found[0].message)  # doctest: +NORMALIZE_WHITESPACE
-    USD 120.00 of spend (92.3% of USD 130.00) is on 1 channel no touch of the period has:
+    $120.00 of spend (92.3% of $130.00) is on 1 channel no touch of the period has:
     'paid search' (did you mean 'Paid Search'?); rename it in the cost file (or map it) to
     match the touches exactly.
     >>> check_cost_keys(costs.head(0), ["Email"], by="channel", currency="USD")
@@ -546,7 +547,7 @@ def check_concentration(
     >>> d = check_concentration(conversion_id="d1", top_revenue=50_000_000, revenue=61_784_006,
     ...     conversions=842, currency="BRL")
     >>> print(d.message)  # doctest: +NORMALIZE_WHITESPACE
-    One conversion ('d1') carries BRL 50,000,000.00 of BRL 61,784,006.00 (80.9% of the revenue):
+    One conversion ('d1') carries R$50,000,000.00 of R$61,784,006.00 (80.9% of the revenue):
     every channel's revenue and ROAS move with it; check its amount at the source and read
     the figures with it in mind.
     >>> check_concentration(conversion_id="d1", top_revenue=30, revenue=100, conversions=4,

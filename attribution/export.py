@@ -5,8 +5,9 @@
   formula, prefixed with ``'`` (every CSV closedloop writes goes through it);
 - :func:`json_ready` and :func:`json_rows`: values and rows as strict JSON
   accepts them (no NaN, no infinity: those become ``null``);
-- :func:`text_table`: a frame as the terminal table every command prints
-  (a missing number shows as ``—``, as in the HTML report and dashboard).
+- :func:`text_table`: a frame as the terminal table every command prints,
+  numbers in the one style of :mod:`attribution.numbers` (a missing number
+  shows as ``—``, as in the HTML report and dashboard).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
+
+from attribution.numbers import NULL_MARK, column_kind, format_frame
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
@@ -157,40 +160,97 @@ def json_rows(frame: pl.DataFrame, *, iso_dates: bool = False) -> list[dict[str,
 
 
 def text_table(
-    frame: pl.DataFrame, *, text_width: int = 60, width: int = 200, align: str | None = None
+    frame: pl.DataFrame,
+    *,
+    currency: str | None = None,
+    raw: bool = False,
+    labels: Mapping[str, str] | None = None,
+    text_width: int = 60,
+    width: int = 200,
+    align: str | None = None,
 ) -> str:
-    """Return ``frame`` as a terminal table: every row and column, 2 decimals, thousands commas.
+    """Return ``frame`` as a terminal table, every row and column, numbers in the one style.
 
-    A null number (a ratio without spend, an unknown spend) shows as ``—``,
-    never ``null`` or ``0.00``.
+    Each numeric column is written in its kind's style
+    (:mod:`attribution.numbers`: rates as ``12.3%``, ROAS ``2.35``, money
+    with the currency, attributed conversions ``134.0``, counts ``1,234``,
+    days ``3.5``) and right-aligned; a missing number shows as ``—``,
+    never ``null`` or ``0.00``. A ``TOTAL`` row is a row like any other.
 
     Parameters
     ----------
     frame
         The rows to show.
+    currency
+        ISO 4217 code of the money columns (``None``: amounts without one).
+    raw
+        Show numbers as they are (2 decimals, thousands commas), for frames
+        whose columns are not metrics (a listing, a diagnostic dump).
+    labels
+        Header to show for a column (``{"current_spend": "spend now"}``); the
+        style still follows the column's own name.
     text_width
         Longest text shown in a cell before it is cut.
     width
         Widest table, in characters.
     align
-        ``"RIGHT"`` to right-align every cell (text cells already formatted).
+        ``"RIGHT"`` to right-align every cell, text included.
 
     Examples
     --------
-    >>> print(text_table(pl.DataFrame({"channel": ["Email"], "revenue": [1234.5]})))
+    >>> frame = pl.DataFrame({"channel": ["Email", "TOTAL"], "revenue": [1234.5, 20000.0],
+    ...     "roas": [2.5, None], "conversion_rate": [0.25, 0.125]})
+    >>> print(text_table(frame, currency="USD"))
+    ┌─────────┬────────────┬──────┬─────────────────┐
+    │ channel ┆    revenue ┆ roas ┆ conversion_rate │
+    ╞═════════╪════════════╪══════╪═════════════════╡
+    │ Email   ┆  $1,234.50 ┆ 2.50 ┆           25.0% │
+    │ TOTAL   ┆ $20,000.00 ┆    — ┆           12.5% │
+    └─────────┴────────────┴──────┴─────────────────┘
+    >>> print(text_table(frame.head(1).select("channel", "revenue"), raw=True))
     ┌─────────┬──────────┐
     │ channel ┆ revenue  │
     ╞═════════╪══════════╡
     │ Email   ┆ 1,234.50 │
     └─────────┴──────────┘
-    >>> frame = pl.DataFrame({"channel": ["Email"], "cpa": [None]}, {"channel": str, "cpa": float})
-    >>> print(text_table(frame))
-    ┌─────────┬──────┐
-    │ channel ┆ cpa  │
-    ╞═════════╪══════╡
-    │ Email   ┆ —    │
-    └─────────┴──────┘
     """
+    names = dict(labels or {})
+    if raw:
+        shown = frame.rename({k: v for k, v in names.items() if k in frame.columns})
+        return _render(shown, text_width=text_width, width=width, align=align)
+    numeric = [name for name, dtype in frame.schema.items() if column_kind(name, dtype) != "text"]
+    shown = format_frame(frame, currency)
+    # Right-align numbers and their headers by padding them to the column's width;
+    # text columns stay left-aligned.
+    longest = shown.select(pl.col(numeric).str.len_chars().max().fill_null(0)).to_dicts()
+    cells = longest[0] if longest else {}
+    header = {name: names.get(name, name) for name in frame.columns}
+    wide = {name: max(len(header[name]), cells.get(name, 0)) for name in numeric}
+    shown = shown.with_columns(pl.col(name).str.pad_start(wide[name]) for name in numeric)
+    header.update({name: header[name].rjust(wide[name]) for name in numeric})
+    shown = shown.rename({k: v for k, v in header.items() if k != v})
+    # Never wrap a cell: a number split over two lines cannot be read.
+    return _render(
+        shown,
+        text_width=text_width,
+        width=max(width, _natural_width(shown, text_width)),
+        align=align,
+    )
+
+
+def _natural_width(frame: pl.DataFrame, text_width: int) -> int:
+    """Return the characters a rendered table needs so that polars wraps no cell."""
+    cells = frame.select(
+        pl.col(name).cast(pl.String).fill_null("null").str.len_chars().max().fill_null(0)
+        for name in frame.columns
+    ).to_dicts()
+    longest: dict[str, int] = cells[0] if cells else {}
+    return 1 + sum(
+        max(len(name), min(longest.get(name, 0), text_width + 1)) + 3 for name in frame.columns
+    )
+
+
+def _render(frame: pl.DataFrame, *, text_width: int, width: int, align: str | None) -> str:
     options: dict[str, Any] = {}
     if align is not None:
         options["tbl_cell_alignment"] = align
@@ -206,10 +266,6 @@ def text_table(
         **options,
     ):
         return _dash_nulls(str(frame), frame, right=align == "RIGHT")
-
-
-NULL_MARK = "—"
-"""How a terminal table, the HTML report and the dashboard show a missing number."""
 
 
 def _dash_nulls(table: str, frame: pl.DataFrame, *, right: bool = False) -> str:

@@ -7,18 +7,22 @@ count from attributed conversions), and each kind one format:
 kind          columns                                      shown as
 ============  ==========================================  ==============
 ``rate``      ``*_rate``, ``ctr``, ``roi``, ``*share*``,   ``12.3%``
-              ``*_change``, abandonment
+              abandonment (fractions: 0.123)
+``percent``   ``*_pct`` (already in points: 12.3)          ``12.3%``
 ``ratio``     ``roas``, ``mroas`` and their intervals      ``2.35``
 ``money``     revenue, spend, value, pipeline, CPA, CPL,   ``$1,234.50``
-              CPC, CPM, CAC, ``cost_per_*``, budgets
+              CPC, CPM, CAC, LTV, ``cost_per_*``, budgets,
+              ``change`` (of money: ``revenue_change``),
+              ``recommended_*`` (a plan's spend)
 ``conversions`` attributed conversions (a float)          ``134.0``
-``count``     any integer column (journeys, leads)         ``1,234``
+``count``     integers; journeys, persons, touches, leads  ``1,234``
 ``days``      ``*days*``, lags                             ``3.5``
 ``number``    any other number                             ``1,234.57``
 ``text``      everything else                              as is
 ============  ==========================================  ==============
 
-A missing number is ``—`` (:data:`attribution.export.NULL_MARK`) in every
+Names are split into words on ``_`` and spaces (``"mROAS now"`` is a
+ratio). A missing number is ``—`` (:data:`attribution.export.NULL_MARK`) in every
 kind. Machine-readable outputs (CSV, JSON, Parquet) keep raw numbers: the
 style is for people only. Money takes the currency's symbol where it has a
 well-known one, else its ISO 4217 code (``1,234.50 BRL``), and the
@@ -28,6 +32,7 @@ currency's minor units (no decimals for JPY or KRW).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +41,8 @@ import polars as pl
 NULL_MARK = "—"
 """A missing number, in every kind (the same mark as :mod:`attribution.export`)."""
 
-RATE_WORDS = frozenset({"rate", "ctr", "roi", "share", "change", "abandonment", "percent"})
+RATE_WORDS = frozenset({"rate", "ctr", "roi", "share", "abandonment", "percent"})
+PERCENT_WORDS = frozenset({"pct"})
 RATIO_WORDS = frozenset({"roas", "mroas"})
 MONEY_WORDS = frozenset(
     {
@@ -54,9 +60,17 @@ MONEY_WORDS = frozenset(
         "budget",
         "aov",
         "amount",
+        "ltv",
+        "change",
+        "recommended",
     }
 )
 DAY_WORDS = frozenset({"days", "day", "lag"})
+COUNT_WORDS = frozenset(
+    {"journeys", "persons", "users", "touches", "leads", "customers", "visitors", "orders",
+     "impressions", "clicks", "steps", "sessions"}
+)  # fmt: skip
+"""Last words of whole counts, integers even when a frame holds them as floats."""
 
 SYMBOLS = {
     "USD": "$",
@@ -89,32 +103,53 @@ def column_kind(name: str, dtype: pl.DataType | None = None) -> str:
 
     Examples
     --------
-    >>> [column_kind(n) for n in ("conversion_rate", "roas", "cpa", "markov_revenue_change")]
+    >>> [column_kind(n) for n in ("conversion_rate", "roas", "cpa", "markov_share")]
     ['rate', 'ratio', 'money', 'rate']
     >>> column_kind("conversions", pl.Float64), column_kind("leads", pl.Int64)
     ('conversions', 'count')
     >>> column_kind("channel", pl.String), column_kind("average_days_to_conversion")
     ('text', 'days')
+
+    A change of money is money; a change already in percent points is
+    ``percent``; labels with spaces are read word by word:
+
+    >>> [column_kind(n) for n in ("revenue_change", "change", "change_pct", "max_share_gap")]
+    ['money', 'money', 'percent', 'rate']
+    >>> column_kind("mROAS now"), column_kind("spend now"), column_kind("ltv")
+    ('ratio', 'money', 'money')
+    >>> column_kind("recommended_weekly", pl.Float64)  # a budget plan's spend a week
+    'money'
+
+    Journeys, persons, touches (and the like) are whole counts even as floats;
+    a ratio of them is not:
+
+    >>> column_kind("journeys", pl.Float64), column_kind("orders_per_customer", pl.Float64)
+    ('count', 'number')
     """
     if dtype is not None and not dtype.is_numeric():
         return "text"
-    words = set(name.lower().split("_"))
+    ordered = re.split(r"[_\s]+", name.lower())
+    words = set(ordered)
+    if words & PERCENT_WORDS:
+        return "percent"
     if words & RATE_WORDS:
         return "rate"
     if words & RATIO_WORDS:
         return "ratio"
     if words & MONEY_WORDS or name.startswith("cost_per"):
         return "money"
-    if dtype is not None and dtype.is_integer():
+    if (dtype is not None and dtype.is_integer()) or ordered[-1] in COUNT_WORDS:
         return "count"
     if words & DAY_WORDS:
         return "days"
-    if words & {"conversions", "conversion", "leads", "customers", "journeys", "touches"}:
+    if words & {"conversions", "conversion"}:
         return "conversions"
     return "number" if dtype is None or dtype.is_numeric() else "text"
 
 
-def format_number(value: Any, kind: str, currency: str | None = None) -> str:
+def format_number(
+    value: Any, kind: str, currency: str | None = None, *, signed: bool = False
+) -> str:
     """Return ``value`` written in the style of ``kind``.
 
     Parameters
@@ -124,7 +159,10 @@ def format_number(value: Any, kind: str, currency: str | None = None) -> str:
     kind
         One of the kinds of :func:`column_kind`.
     currency
-        ISO 4217 code for ``money`` (``None``: the amount alone).
+        ISO 4217 code for ``money`` (``None``: the amount alone; a code
+        without a well-known symbol follows the amount).
+    signed
+        Write ``+`` before a positive amount (a change: ``+$1,200.00``).
 
     Examples
     --------
@@ -138,24 +176,40 @@ def format_number(value: Any, kind: str, currency: str | None = None) -> str:
     ('134.0', '1,234')
     >>> format_number(None, "money", "USD"), format_number(float("nan"), "rate")
     ('—', '—')
+
+    A value that rounds to zero is written without a sign; a change can ask for ``+``:
+
+    >>> format_number(-0.0004, "rate"), format_number(-0.001, "money", "USD")
+    ('0.0%', '$0.00')
+    >>> format_number(1200, "money", "EUR", signed=True), format_number(-3, "percent", signed=True)
+    ('+€1,200.00', '-3.0%')
     """
     if value is None or isinstance(value, str):
         return NULL_MARK if value is None else value
     if isinstance(value, float) and not math.isfinite(value):
         return NULL_MARK
-    if kind == "rate":
-        return f"{value * 100:,.1f}%"
-    if kind == "ratio":
-        return f"{value:,.2f}"
-    if kind == "money":
-        return _money(float(value), currency)
-    if kind == "count":
-        return f"{round(value):,}"
-    if kind in ("conversions", "days"):
-        return f"{value:,.1f}"
     if kind == "text":
         return str(value)
-    return f"{value:,.2f}"
+    if kind == "money":
+        text = _money(float(value), currency)
+    elif kind == "count":
+        text = f"{round(value):,}"
+    else:
+        scale, digits, unit = _STYLES.get(kind, (1, 2, ""))
+        shown = value * scale
+        text = f"{0.0 if round(shown, digits) == 0 else shown:,.{digits}f}{unit}"
+    nonzero = any(digit in text for digit in "123456789")
+    return f"+{text}" if signed and nonzero and value > 0 else text
+
+
+_STYLES = {
+    "rate": (100, 1, "%"),
+    "percent": (1, 1, "%"),
+    "ratio": (1, 2, ""),
+    "conversions": (1, 1, ""),
+    "days": (1, 1, ""),
+}
+"""Scale, decimals and unit of the kinds written as a plain number (``number``: 2 decimals)."""
 
 
 def format_frame(frame: pl.DataFrame, currency: str | None = None) -> pl.DataFrame:
@@ -197,7 +251,7 @@ def _formatter(kind: str, currency: str | None) -> Callable[[Any], str]:
 def _money(amount: float, currency: str | None) -> str:
     code = (currency or "").upper()
     digits = 0 if code in NO_MINOR_UNITS else 2
-    sign = "-" if amount < 0 else ""
+    sign = "-" if round(amount, digits) < 0 else ""
     text = f"{abs(amount):,.{digits}f}"
     if not code:
         return sign + text

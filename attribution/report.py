@@ -65,6 +65,7 @@ from attribution.metrics import (
 )
 from attribution.models import AttributionModel, get_model
 from attribution.models.base import credit_touches
+from attribution.numbers import format_number
 from attribution.schema import COSTS
 from attribution.uncertainty.bootstrap import (
     bootstrap_totals,
@@ -175,13 +176,13 @@ class AttributionReport:
             or frame.select(pl.col(media).is_null().all()).row(0) == (True,) * len(media)
         ):
             frame = frame.drop(media)
-        table = text_table(frame)
+        table = text_table(frame, currency=self.currency)
         period = f"{self.start or '…'} to {self.end or '…'}"
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
         model = f"{self.model}({params})" if params else self.model
         header = (
             f"model {model} · stage {self.stage} · by {self.by} · "
-            f"{period} · lookback {self.lookback_days:g} days"
+            f"{period} · lookback {format_number(self.lookback_days, 'days')} days"
         )
         if self.currency is not None:
             header += f" · {self.currency}"
@@ -217,7 +218,8 @@ class AttributionReport:
         elif self.value_column == "value":
             amount = self.stage_values.get(stage)
             about.append(
-                f"value = attributed {stage}s × {amount:g} {self.currency} (stage value)"
+                f"value = attributed {stage}s × {format_number(amount, 'money', self.currency)}"
+                " (stage value)"
                 if amount is not None
                 else f"{stage} has no revenue: value, ROAS and ROI are null "
                 f"(give it a value: --stage-values {stage}=50)"
@@ -226,8 +228,11 @@ class AttributionReport:
         other = self.totals.get("other_costs")
         if other:
             total_cac = self.totals.get("cac")
-            line = f"non-media costs {other:,.2f} (channel {OTHER_COSTS_CHANNEL}): in CAC only"
-            lines.append(line + (f"; CAC {total_cac:,.2f}" if total_cac is not None else ""))
+            money = format_number(other, "money", self.currency)
+            line = f"non-media costs {money} (channel {OTHER_COSTS_CHANNEL}): in CAC only"
+            if total_cac is not None:
+                line += f"; CAC {format_number(total_cac, 'money', self.currency)}"
+            lines.append(line)
         return lines
 
     def __str__(self) -> str:

@@ -258,13 +258,13 @@ def test_attribute_table(capsys: Capture, db: str) -> None:
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert "stage closed_won · by channel · 2024-01-01 to 2024-01-10" in lines[0]
-    assert "lookback 90 days · USD" in lines[0]
+    assert "lookback 90.0 days · USD" in lines[0]
     body = "\n".join(lines[1:])
     for cells in (
-        ("Search", "1.50", "100.00", "40.00", "2.50", "1.50", "26.67"),
-        ("Email", "0.50", "50.00", "10.00", "5.00", "4.00", "20.00"),
-        ("Social", "0.00", "0.00", "5.00", "0.00", "-1.00", "—"),
-        ("TOTAL", "2.00", "150.00", "55.00"),
+        ("Search", "1.5", "$100.00", "$40.00", "2.50", "150.0%", "$26.67"),
+        ("Email", "0.5", "$50.00", "$10.00", "5.00", "400.0%", "$20.00"),
+        ("Social", "0.0", "$0.00", "$5.00", "0.00", "-100.0%", "—"),
+        ("TOTAL", "2.0", "$150.00", "$55.00"),
     ):
         row = next(line for line in body.splitlines() if f" {cells[0]} " in line)
         assert [c.strip() for c in row.strip("│ ").split("┆")][: len(cells)] == list(cells)

@@ -114,7 +114,8 @@ def test_budget_plan_for_a_quarter(capsys: Capture, db: str) -> None:
     lines = out.splitlines()
     assert lines[0].endswith(" · hill curves · ±30% rail · USD per quarter")
     assert "a week" in lines[2]
-    assert any(line.startswith("budget 250,000 per quarter (19,231 a week): ") for line in lines)
+    total = "budget $250,000.00 per quarter ($19,230.77 a week): "  # 250,000 / 13 weeks
+    assert any(line.startswith(total) for line in lines)
 
 
 def test_budget_plan_quarter_json_states_the_period(capsys: Capture, db: str) -> None:

@@ -91,10 +91,10 @@ def test_report_by_source_shows_dashes_for_spend(capsys: Capture, tmp_path: Path
     table = capsys.readouterr().out.splitlines()
     google = next(line for line in table if "│ google" in line)
     assert [cell.strip(" │") for cell in google.split("┆")] == [
-        "google", "2.00", "350.00", "—", "—", "—", "—"
+        "google", "2.0", "$350.00", "—", "—", "—", "—"
     ]  # fmt: skip
     total = next(line for line in table if "│ TOTAL" in line)
-    assert "372.00" in total  # the period's spend: 310 + 62
+    assert "$372.00" in total  # the period's spend: 310 + 62
 
 
 def test_cost_options_are_for_costs(capsys: Capture, tmp_path: Path, db: str) -> None:

@@ -93,7 +93,7 @@ def _table() -> str:
             f"  e-commerce        {ECOMMERCE_STAGES}",
             "",
             'built-in names ingest maps (case-insensitive; --stage-map "Yours=stage" wins):',
-            text_table(rows, text_width=80),
+            text_table(rows, raw=True, text_width=80),
         ]
     )
 

@@ -27,6 +27,7 @@ from attribution.errors import ClosedloopError, EmptyInputError, ParameterError
 from attribution.export import json_ready as clean
 from attribution.export import text_table
 from attribution.models import AttributionModel
+from attribution.numbers import format_frame
 
 
 def curves(ctx: Context, query: CurvesQuery) -> CurveSet:
@@ -116,16 +117,19 @@ def curves_table(fitted: CurveSet, threshold: float | None = None) -> str:
     True
     """
     summary = fitted.summary(threshold)
-    interval = pl.format(
-        "{}–{}", pl.col("marginal_roas_low").round(2), pl.col("marginal_roas_high").round(2)
-    ).fill_null("—")
+    bounds = format_frame(summary.select("marginal_roas_low", "marginal_roas_high"))
+    interval = (
+        pl.when(pl.col("marginal_roas_low").is_not_null())
+        .then(bounds["marginal_roas_low"] + "–" + bounds["marginal_roas_high"])
+        .otherwise(pl.lit("—"))
+    )
     shown = summary.with_columns(interval.alias("mROAS 90%")).select(
         fitted.by, "status", "r2", "weeks", "decay", "current_spend", "average_roas",
         "marginal_roas", "mROAS 90%", "saturation_spend",
         *(["threshold_spend"] if threshold else []),
     )  # fmt: skip
-    table = text_table(shown, text_width=40)
     meta = fitted.meta
+    table = text_table(shown, currency=meta.get("currency"), text_width=40)
     notes = [
         f"{row[fitted.by]}: held at current spend: {row['held_reason']}"
         if row["held_reason"]

@@ -12,6 +12,7 @@ from api.services.queries import ExplainQuery
 from api.services.results import Result
 from attribution.journeys import Journeys
 from attribution.models.markov import Markov
+from attribution.numbers import format_number
 from attribution.paths import journeys_from_paths
 
 
@@ -98,8 +99,8 @@ def explain_table(explained: Mapping[str, Any]) -> str:
     <BLANKLINE>
     removal effects
     channel  removal_effect  share   conversions  value_removal_effect  value_share  revenue
-    B        1.0000          0.6667  1.33         0.0000                0.0000       0.00
-    A        0.5000          0.3333  0.67         0.0000                0.0000       0.00
+    B        1.0000          66.7%  1.3          0.0000                0.0%         0.00
+    A        0.5000          33.3%  0.7          0.0000                0.0%         0.00
     <BLANKLINE>
     top 1 transitions (by count x probability)
     from  to  probability  count
@@ -143,11 +144,11 @@ def explain_table(explained: Mapping[str, Any]) -> str:
         [
             str(r["channel"]),
             f"{r['removal_effect']:.4f}",
-            f"{r['share']:.4f}",
-            f"{r['conversions']:,.2f}",
+            format_number(r["share"], "rate"),
+            format_number(r["conversions"], "conversions"),
             f"{r['value_removal_effect'] or 0.0:.4f}",
-            f"{r['value_share'] or 0.0:.4f}",
-            f"{r['revenue'] or 0.0:,.2f}",
+            format_number(r["value_share"] or 0.0, "rate"),
+            format_number(r["revenue"] or 0.0, "money", explained.get("currency")),
         ]
         for r in explained["removal_effects"]
     ]

@@ -45,7 +45,7 @@ def json_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def _default_table(result: Result) -> str:
-    return text_table(result.data)
+    return text_table(result.data, currency=result.members.get("currency"))
 
 
 @dataclass(frozen=True)

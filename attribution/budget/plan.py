@@ -55,6 +55,7 @@ from attribution.budget.curves import ResponseCurve, curve_value
 from attribution.budget.period import DEFAULT_PERIOD, Period
 from attribution.errors import ParameterError
 from attribution.export import json_ready, rfc4180_csv, text_table
+from attribution.numbers import format_number
 
 DEFAULT_CAP_MULTIPLE = 1.5
 """Default cap: 1.5 × a channel's largest observed weekly spend."""
@@ -179,27 +180,32 @@ class BudgetPlan:
         shown = self.data.select(
             self.by, "status", "current_spend", "recommended_spend", *weekly, "change_pct",
             "predicted_revenue", "marginal_roas_current", "marginal_roas", "binding",
-        ).rename({
+        )  # fmt: skip
+        labels = {
             "current_spend": "spend now", "recommended_spend": "recommended",
-            "recommended_weekly": "a week", "change_pct": "change %",
+            "recommended_weekly": "a week", "change_pct": "change",
             "predicted_revenue": "revenue", "marginal_roas_current": "mROAS now",
             "marginal_roas": "mROAS then",
-        }, strict=False)  # fmt: skip
+        }  # fmt: skip
         t = self.totals
-        table = text_table(shown, text_width=40)
         currency = self.meta.get("currency")
+        table = text_table(shown, currency=currency, labels=labels, text_width=40)
         rail = self.meta.get("max_change")
         rails = f"±{rail:.0%} rail" if rail is not None else "no rail"
-        a_week = f" ({_money(t['budget_weekly'])} a week)" if period != "week" else ""
+
+        def money(key: str, signed: bool = False) -> str:
+            return format_number(t[key], "money", currency, signed=signed)
+
+        a_week = f" ({money('budget_weekly')} a week)" if period != "week" else ""
         lines = [
             f"budget plan · model {self.meta.get('model')} · stage {self.meta.get('stage')} · "
             f"by {self.by} · {self.meta.get('curve')} curves · {rails} · "
             + (f"{currency} per {period}" if currency else f"per {period}"),
             table,
-            f"budget {_money(t['budget'])} per {period}{a_week}: predicted revenue "
-            f"{_money(t['current_revenue'])} now → {_money(t['predicted_revenue'])} as planned "
-            f"({t['revenue_change']:+,.0f}); {t['ci']:.0%} range "
-            f"{_money(t['revenue_low'])} to {_money(t['revenue_high'])}",
+            f"budget {money('budget')} per {period}{a_week}: predicted revenue "
+            f"{money('current_revenue')} now → {money('predicted_revenue')} as planned "
+            f"({money('revenue_change', signed=True)}); {t['ci']:.0%} range "
+            f"{money('revenue_low')} to {money('revenue_high')}",
         ]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)

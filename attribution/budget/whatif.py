@@ -22,6 +22,7 @@ from attribution.budget.period import DEFAULT_PERIOD, Period
 from attribution.budget.plan import DEFAULT_CI, _Channel, _range, parse_bound
 from attribution.errors import ParameterError
 from attribution.export import json_ready, rfc4180_csv, text_table
+from attribution.numbers import format_number
 
 WHATIF_COLUMNS = (
     "status", "current_spend", "spend", "change", "current_revenue", "predicted_revenue",
@@ -71,17 +72,21 @@ class WhatIf:
         hidden = ["current_revenue", "revenue_change", "current_weekly"]
         if period == "week":
             hidden.append("spend_weekly")
-        table = text_table(self.data.drop(hidden), text_width=40)
         t = self.totals
         currency = self.meta.get("currency")
+        table = text_table(self.data.drop(hidden), currency=currency, text_width=40)
+
+        def money(key: str, signed: bool = False) -> str:
+            return format_number(t[key], "money", currency, signed=signed)
+
         lines = [
             f"what-if · model {self.meta.get('model')} · by {self.by} · "
             f"{f'{currency} per {period}' if currency else f'per {period}'}",
             table,
-            f"spend {t['spend']:,.0f} per {period}: predicted revenue "
-            f"{t['current_revenue']:,.0f} now "
-            f"→ {t['predicted_revenue']:,.0f} ({t['revenue_change']:+,.0f}); "
-            f"{t['ci']:.0%} range {t['revenue_low']:,.0f} to {t['revenue_high']:,.0f}",
+            f"spend {money('spend')} per {period}: predicted revenue "
+            f"{money('current_revenue')} now "
+            f"→ {money('predicted_revenue')} ({money('revenue_change', signed=True)}); "
+            f"{t['ci']:.0%} range {money('revenue_low')} to {money('revenue_high')}",
         ]
         return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
 

@@ -49,7 +49,6 @@ A ratio whose denominator is zero is null, never infinity.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -61,6 +60,7 @@ from attribution.export import json_ready, rfc4180_csv, text_table
 from attribution.funnel.stages import FunnelStages, as_stages
 from attribution.journeys import _conform
 from attribution.metrics import OTHER_COSTS_CHANNEL, cost_ratio, cpl, safe_ratio
+from attribution.numbers import column_kind, format_number
 from attribution.report import _conform_costs
 from attribution.schema import (
     CONVERSIONS,
@@ -154,9 +154,13 @@ class FunnelReport:
         frame = self._with_total()
         # Metrics down, groups across: thirty columns do not fit a terminal.
         key = frame.columns[0]
+        kinds = [column_kind(c, frame.schema[c]) for c in self.columns]
         cells = {"metric": self.columns}
         for row in frame.iter_rows(named=True):
-            cells[str(row[key])] = [_cell(row[c]) for c in self.columns]
+            cells[str(row[key])] = [
+                format_number(row[c], kind, self.currency)
+                for c, kind in zip(self.columns, kinds, strict=True)
+            ]
         table = text_table(pl.DataFrame(cells), text_width=40, width=250, align="RIGHT")
         period = f"{self.start or '…'} to {self.end or '…'}"
         how = (
@@ -180,15 +184,6 @@ class FunnelReport:
             return frame
         total = pl.DataFrame([{key: TOTAL, **{c: self.totals[c] for c in self.columns}}])
         return pl.concat([frame, total.cast(frame.schema)])
-
-
-def _cell(value: Any) -> str:
-    """Format one table cell: integers with separators, ratios and money with decimals."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "—"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.2f}"
 
 
 def _day_start(day: dt.date) -> dt.datetime:

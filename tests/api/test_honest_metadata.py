@@ -73,9 +73,9 @@ def test_frames_without_a_currency_report_null() -> None:
     report = attribute(*_tiny_example(), model="linear")
     assert report.currency is None
     assert report.to_dict()["currency"] is None
-    assert report.to_table().splitlines()[0].endswith("lookback 90 days")
+    assert report.to_table().splitlines()[0].endswith("lookback 90.0 days")
     named = attribute(*_tiny_example(), model="linear", currency="EUR")
-    assert named.to_table().splitlines()[0].endswith("lookback 90 days · EUR")
+    assert named.to_table().splitlines()[0].endswith("lookback 90.0 days · EUR")
     # The period of timed data is still the data's own.
     assert (report.to_dict()["start"], report.to_dict()["end"]) == ("2024-01-01", "2024-01-03")
 

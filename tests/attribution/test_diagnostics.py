@@ -78,7 +78,7 @@ def test_no_touch_in_lookback_fires_with_share_and_lookback() -> None:
     # 95% of 20 = the 19th smallest gap = 150 days.
     assert found.figures["suggested_lookback_days"] == 150.0
     assert "--lookback-days 150" in found.message
-    assert "EUR 300.00 of EUR 1,000.00 (30.0%)" in found.message
+    assert "€300.00 of €1,000.00 (30.0%)" in found.message
 
 
 def test_no_touch_in_lookback_is_info_when_small_and_silent_when_none() -> None:

@@ -69,6 +69,7 @@ from attribution.budget.plan import (
 )
 from attribution.errors import ParameterError
 from attribution.export import json_ready, rfc4180_csv, text_table
+from attribution.numbers import format_number
 
 FloatArray = np.ndarray
 
@@ -167,32 +168,47 @@ class MultiPlan:
         """Return the plans side by side, the matrix under them, the regret and the warnings."""
         period = self.meta["period"]
         currency = self.meta.get("currency")
-        money = f"{currency} per {period}" if currency else f"per {period}"
+        per = f"{currency} per {period}" if currency else f"per {period}"
         rail = self.meta.get("max_change")
         rails = f"±{rail:.0%} rail" if rail is not None else "no rail"
         objective = "worst case" if self.meta["robust"] == "worst" else "mean"
-        renamed = {"current_spend": "spend now", "robust_change_pct": "robust %"}
-        renamed.update({f"{m}_change_pct": f"{m} %" for m in self.models})
-        shown = self.side_by_side.drop("held_by").rename(renamed)
+        # Columns are named by what they hold (money, %), so the one number style applies;
+        # the labels are what the table shows.
+        plans = [*self.models, "robust"]
+        spends = {plan: f"{plan}_spend" for plan in plans}
+        labels = {"current_spend": "spend now", **{v: k for k, v in spends.items()}}
+        labels.update({f"{plan}_change_pct": f"{plan} %" for plan in plans})
+        shown = self.side_by_side.drop("held_by").rename(spends)
         if len(self.models) > WIDE_MODELS:
             shown = self._plans_as_rows()
-        matrix = self.matrix.rename({"worst_change": "worst change", "mean_change": "mean change"})
+            labels = {f"{key}_spend": key for key in self.side_by_side[self.by].to_list()}
+        revenues = {m: f"{m}_revenue" for m in self.models}
+        matrix = self.matrix.rename(revenues)
+        matrix_labels = {
+            **{v: k for k, v in revenues.items()},
+            "worst_change": "worst change",
+            "mean_change": "mean change",
+        }
         t = self.totals
+
+        def money(value: float, *, signed: bool = False) -> str:
+            return format_number(value, "money", currency, signed=signed)
+
         regret = ", ".join(
-            f"{m} {_money(t['regret'][m])} ({round(t['regret_pct'][m], 2) + 0.0:.2f}%)"
+            f"{m} {money(t['regret'][m])} ({format_number(t['regret_pct'][m], 'percent')})"
             for m in self.models
         )
         lines = [
             f"budget plan across {len(self.models)} models · stage {self.meta.get('stage')} · "
             f"by {self.by} · {self.meta.get('curve')} curves · {rails} · robust: {objective} · "
-            f"{money}",
-            text_table(shown, text_width=40),
-            f"predicted revenue of each plan (rows) under each model's curves (columns), {money}:",
-            text_table(matrix, text_width=40),
+            f"{per}",
+            text_table(shown, currency=currency, labels=labels, text_width=40),
+            f"predicted revenue of each plan (rows) under each model's curves (columns), {per}:",
+            text_table(matrix, currency=currency, labels=matrix_labels, text_width=40),
             f"robust plan ({objective} across models): change from now "
-            f"{round(t['worst_change']):+,} in the worst case ({t['worst_model']}), "
-            f"{round(t['mean_change']):+,} on average; regret against each model's own plan: "
-            f"{regret}",
+            f"{money(t['worst_change'], signed=True)} in the worst case ({t['worst_model']}), "
+            f"{money(t['mean_change'], signed=True)} on average; regret against each model's "
+            f"own plan: {regret}",
         ]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -208,15 +224,10 @@ class MultiPlan:
         side-by-side rows, with the changes in %).
         """
         columns = ["current_spend", *self.models, "robust"]
-        keys = self.side_by_side[self.by].to_list()
+        keys = [f"{key}_spend" for key in self.side_by_side[self.by].to_list()]
         values = self.side_by_side.select(columns).transpose(column_names=keys)
         plans = ["current", *self.models, "robust"]
         return values.insert_column(0, pl.Series("plan", plans))
-
-
-def _money(value: float) -> str:
-    """Whole money units; a rounding error around zero shows as 0, never -0."""
-    return f"{round(value):,}"
 
 
 @dataclass(frozen=True)

@@ -14,41 +14,26 @@ failing the whole report.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+from typing import Any
 
 from api.report.data import ReportData, gather_report_data
-from api.report.render import money, render_report
+from api.report.render import render_report
 from api.services import Services
 from ingest import Store
 
 
-def build_report(
-    store: Store | Services,
-    *,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    models: Sequence[str] | None = None,
-    stage: str | None = None,
-    lookback_days: float = 90.0,
-    ci: float | None = None,
-    bootstrap: int = 100,
-    seed: int = 0,
-    top_paths: int = 15,
-    journey: str = "person",
-    click_window_days: float | None = None,
-    view_window_days: float | None = None,
-    stage_values: str | None = None,
-    calibrate: bool = True,
-) -> str:
+def build_report(store: Store | Services, **options: Any) -> str:
     """Read the store and return the whole report as one HTML page.
 
     Parameters
     ----------
-    store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths, journey,
-    click_window_days, view_window_days, stage_values, calibrate
-        As in :func:`api.report.data.gather_report_data`, which computes the
-        numbers this renders.
+    store
+        The store to report on, or the services over a store or a lake.
+    **options
+        As in :func:`api.report.data.gather_report_data` (``model``,
+        ``compare_model``, ``by``, ``funnel_by``, ``top``,
+        ``compare_previous``, the period, ...), which computes the numbers
+        this renders.
 
     Returns
     -------
@@ -66,23 +51,7 @@ def build_report(
     >>> "<h2>Model comparison</h2>" in page, 'data-chart="comparison"' in page
     (True, True)
     """
-    data = gather_report_data(
-        store,
-        start=start,
-        end=end,
-        models=models,
-        stage=stage,
-        lookback_days=lookback_days,
-        ci=ci,
-        bootstrap=bootstrap,
-        seed=seed,
-        top_paths=top_paths,
-        journey=journey,
-        click_window_days=click_window_days,
-        view_window_days=view_window_days,
-        stage_values=stage_values,
-        calibrate=calibrate,
-    )
+    data = gather_report_data(store, **options)
     return render_report(data)
 
 
@@ -90,6 +59,5 @@ __all__ = [
     "ReportData",
     "build_report",
     "gather_report_data",
-    "money",
     "render_report",
 ]

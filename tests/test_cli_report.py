@@ -21,6 +21,7 @@ from attribution.numbers import format_number
 from ingest import Store
 from tests.api.conftest import write_example
 
+
 def money(value: float | None, currency: str = "USD") -> str:
     """An amount as the report shows it (the number style of attribution/numbers.py)."""
     return format_number(value, "money", currency)

@@ -546,10 +546,14 @@ def _fold_comparison(
     """Keep the model comparison's top rows by the tables' model's revenue, then Other."""
     sums = ["spend"] + [f"{m}_{x}" for m in names for x in ("conversions", "revenue", "share")]
     derived = {f"{m}_roas": safe_ratio(pl.col(f"{m}_revenue"), pl.col("spend")) for m in names}
-    ranked = frame.with_columns(pl.col(f"{primary}_revenue").alias("_rank"))
+    ranked = frame.with_columns(
+        pl.col(f"{primary}_revenue").alias("_rank"), pl.col(f"{primary}_conversions").alias("_then")
+    )
     kept = [c for c in sums if c in frame.columns]
-    folded = fold_top(ranked, by, top, by="_rank", sums=[*kept, "_rank"], derived=derived)
-    return folded.drop("_rank")
+    folded = fold_top(
+        ranked, by, top, by=("_rank", "_then"), sums=[*kept, "_rank", "_then"], derived=derived
+    )
+    return folded.drop("_rank", "_then")
 
 
 def _model_change(
@@ -565,7 +569,7 @@ def _model_change(
         frame,
         by,
         top,
-        by="first_revenue",
+        by=("first_revenue", "first_conversions"),
         sums=["spend", *sums] if "spend" in frame.columns else sums,
         derived=model_change_derived(metrics),
     )
@@ -577,7 +581,7 @@ def _fold_paths(paths: pl.DataFrame, top: int) -> pl.DataFrame:
         paths,
         "path",
         top,
-        by="conversions",
+        by=("conversions", "journeys"),
         sums=["journeys", "conversions", "revenue"],
         derived={"conversion_rate": safe_ratio(pl.col("conversions"), pl.col("journeys"))},
         weighted={

@@ -78,14 +78,16 @@ def fold_top(
     key: str,
     top: int,
     *,
-    by: str = "revenue",
+    by: str | Sequence[str] = ("revenue", "conversions"),
     sums: Sequence[str] = (),
     derived: Mapping[str, pl.Expr] | None = None,
     weighted: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """Keep the ``top`` rows with most ``by`` and fold the others into one Other row.
 
-    Rows are sorted by ``by``, largest first (ties by ``key``). The Other row
+    Rows are sorted by ``by`` (a column, or columns that break ties in
+    order), largest first, then by ``key``. Folding needs at least two rows
+    past the top (one row is shown as itself). The Other row
     has the sum of each column of ``sums``, the ``derived`` expressions
     evaluated on those sums (ratios such as ROAS), the mean of each column of
     ``weighted`` weighted by the column it names (an average path length by
@@ -101,7 +103,7 @@ def fold_top(
     top
         Rows to keep; ``0`` keeps every row (sorted, nothing folded).
     by
-        The column that ranks the rows.
+        The column(s) that rank the rows (default revenue, then conversions).
     sums, derived, weighted
         How the Other row is computed from the folded rows.
 
@@ -115,11 +117,15 @@ def fold_top(
     [('B', 40.0, 10.0, 4.0), ('D', 30.0, 10.0, 3.0), ('Other (2 rows)', 30.0, 5.0, 6.0)]
     >>> fold_top(frame, "channel", 0)["channel"].to_list()
     ['B', 'D', 'C', 'A']
-    >>> fold_top(frame, "channel", 3, weighted={"roas": "spend"})["roas"].to_list()[-1]
+    >>> fold_top(frame, "channel", 2, weighted={"roas": "spend"})["roas"].to_list()[-1]
     2.0
+    >>> fold_top(frame, "channel", 3)["channel"].to_list()  # one row past the top: shown
+    ['B', 'D', 'C', 'A']
     """
-    ranked = frame.sort([by, key], descending=[True, False], nulls_last=True)
-    if top <= 0 or ranked.height <= top:
+    order = [by] if isinstance(by, str) else list(by)
+    order = [c for c in order if c in frame.columns]
+    ranked = frame.sort([*order, key], descending=[True] * len(order) + [False], nulls_last=True)
+    if top <= 0 or ranked.height <= top + 1:
         return ranked
     kept, rest = ranked.head(top), ranked.slice(top)
     means = [

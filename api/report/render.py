@@ -39,6 +39,8 @@ CHARTS_SCRIPT = "charts.js"
 """Draws every embedded spec with vega-embed; shared with the dashboard."""
 FUNNEL_STEPS = (("leads", "leads"), ("mqls", "MQLs"), ("sqls", "SQLs"),
                 ("opportunities", "opportunities"), ("won", "won"))  # fmt: skip
+SHARE_TOLERANCE = 1e-9
+"""A gap between models' shares below this is float noise, not a disagreement to highlight."""
 COMPARISON_MODELS = 8
 """At most this many models in the comparison chart (the table has them all)."""
 
@@ -307,7 +309,8 @@ def _comparison_tables(data: ReportData) -> tuple[Table, Table | None]:
     by, names, frame, cur = data.comparison_by, data.models, data.comparison, data.currency
     gaps = [g for g in frame["max_share_gap"].to_list() if g is not None]
     cut = sorted(gaps, reverse=True)[min(2, len(gaps) - 1)] if gaps else 0
-    hot = [g is not None and g >= cut and g > 0 for g in frame["max_share_gap"].to_list()]
+    # Shares equal but for float summation order are no disagreement.
+    hot = [g is not None and g >= cut and g > SHARE_TOLERANCE for g in frame["max_share_gap"]]
     has_ci = f"{names[0]}_revenue_low" in frame.columns
     rows = []
     for row in frame.to_dicts():
@@ -442,7 +445,13 @@ def _funnel_table(data: ReportData, cur: str) -> Table | str:
     ]
     if len(counts) == 2:  # one step: entry → won is that step's rate already
         columns = [c for c in columns if c[0] != "lead_conversion_rate"]
-    return frame_table(data.funnel_rows, columns, cur, key=by)
+    rows = data.funnel_rows
+    # A rate the data cannot give (no losing stage: no win rate) is a note, not a column of —.
+    unknown = {
+        c for c in rows.columns if c.endswith("_rate") and rows[c].null_count() == rows.height
+    }
+    columns = [c for c in columns if c[0] not in unknown]
+    return frame_table(rows, columns, cur, key=by)
 
 
 def _budget_table(plan: Mapping[str, Any], cur: str) -> Table:

@@ -457,7 +457,9 @@ def _funnel_table(data: ReportData, cur: str) -> Table | str:
 def _budget_table(plan: Mapping[str, Any], cur: str) -> Table:
     frame = pl.DataFrame(plan["data"], infer_schema_length=None)
     frame = frame.with_columns(
-        (pl.col("change_pct") / 100).alias("change") if "change_pct" in frame.columns else []
+        _unsigned_zero((pl.col("change_pct") / 100).round(3)).alias("change")
+        if "change_pct" in frame.columns
+        else []
     )
     columns: list[Column] = [
         ("channel", "channel", "text"),
@@ -470,6 +472,18 @@ def _budget_table(plan: Mapping[str, Any], cur: str) -> Table:
         ("marginal_roas", "marginal ROAS", "ratio"),
     ]
     return frame_table(frame, columns, cur)
+
+
+def _unsigned_zero(rate: pl.Expr) -> pl.Expr:
+    """Return ``rate`` with -0.0 as 0.0: a channel held in place reads ``0.0%``, not ``-0.0%``.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"c": [-0.0, -0.25, None]})
+    >>> frame.select(_unsigned_zero(pl.col("c")))["c"].to_list()
+    [0.0, -0.25, None]
+    """
+    return pl.when(rate == 0).then(rate.abs()).otherwise(rate)
 
 
 def _curve_rows(plan: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:

@@ -257,6 +257,7 @@ def test_path_length_and_time_lag_are_ga4_buckets(example_db: Path, tmp_path: Pa
     assert [r["bucket"] for r in lags] == bucket_order("lag")
     assert len(lengths) == 9
     assert len(lags) == 10
+    assert 'id="single-touch"' not in page  # journeys of several touches
     store = Store(example_db)
     tp, cv, costs = (store.read(t) for t in ("touchpoints", "conversions", "costs"))
     linear = attribute(tp, cv, costs, model="linear")
@@ -298,6 +299,8 @@ def test_funnel_shows_stage_to_stage_rates_by_hand(tmp_path: Path) -> None:
     ]  # fmt: skip
     label = specs(page)["funnel"]["layer"][1]["transform"][0]["calculate"]
     assert "format(datum.rate, '.1%')" in label  # drawn as "4 · 40.0%"
+    # One touch per person: the page says why every model gives the same credit.
+    assert 'id="single-touch"' in section(page, "comparison")
 
 
 def test_funnel_by_lead_source_and_other_row_rates_are_exact(tmp_path: Path) -> None:

@@ -212,6 +212,7 @@ def render_report(data: ReportData) -> str:
         model_name=model_label(data.model),
         compare_name=model_label(data.compare_model) if data.compare_model else None,
         comparison=_comparison_tables(data),
+        single_touch=single_touch(data.lengths),
         change=_change_table(data),
         has_ci=f"{data.models[0]}_revenue_low" in data.comparison.columns,
         tables=[(key, _money_table(frames[key], key, cur, data)) for key in keys],
@@ -223,6 +224,20 @@ def render_report(data: ReportData) -> str:
         comparison_models=COMPARISON_MODELS,
         scripts=[inline_script(name) for name in (*VENDOR_SCRIPTS, CHARTS_SCRIPT)],
     )
+
+
+def single_touch(lengths: pl.DataFrame) -> bool:
+    """Return whether every converting path has one touch (every model then credits alike).
+
+    Examples
+    --------
+    >>> single_touch(pl.DataFrame({"bucket": ["1", "2"], "conversions": [5.0, 0.0]}))
+    True
+    >>> single_touch(pl.DataFrame({"bucket": ["1", "2"], "conversions": [5.0, 1.0]}))
+    False
+    """
+    longer = lengths.filter(pl.col("bucket") != "1")["conversions"].sum()
+    return bool(lengths["conversions"].sum()) and not longer
 
 
 def _kpis(data: ReportData) -> list[tuple[str, str, str | None]]:
@@ -530,5 +545,6 @@ __all__ = [
     "frame_table",
     "inline_script",
     "render_report",
+    "single_touch",
     "sort_value",
 ]

@@ -5,11 +5,15 @@ store, compute every number: :mod:`api.report.data`) then
 :func:`~api.report.render.render_report` (Jinja2 templates with autoescaping,
 :mod:`api.report.render`). Charts are Vega-Lite specs built with Altair
 (:mod:`api.report.charts`, shared with the dashboard), drawn by the vendored
-vega-embed inlined into the page, so the file works offline. Sections:
-headline totals, model comparison, channel and campaign tables, conversion
-paths, the lead funnel, the weekly trend and the budget plan with response
-curves. A section that cannot be computed on the data says why instead of
-failing the whole report.
+vega-embed inlined into the page, so the file works offline. Sections: the
+data's warnings, headline totals, two models side by side with the % change,
+every model's revenue, channel and campaign tables (top N and an Other row,
+:mod:`api.report.frames`), conversion paths with GA4's path-length and
+time-lag buckets, the lead funnel with stage-to-stage rates, the weekly trend
+and the budget plan with response curves. A section that cannot be computed on
+the data says why instead of failing the whole report. Numbers are written in
+the style of :mod:`attribution.numbers`; :mod:`api.report.pdf` prints the page
+to PDF with headless Chromium (docs/report.md).
 """
 
 from __future__ import annotations

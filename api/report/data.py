@@ -299,6 +299,8 @@ def gather_report_data(
     names: list[str] = list(comparison.members["models"])
     primary = model or _first_of(DEFAULT_MODELS, names) or names[0]
     second = compare_model or _first_of(DEFAULT_COMPARE_MODELS, [n for n in names if n != primary])
+    if second not in names or primary not in names:
+        second = None  # a model that did not run: the comparison's "Left out" says why
     valued: dict[str, Any] = {"stage_values": stage_values or (), **period}
     keys = (by, *[k for k in BY_KEYS if k != by])
     with _section("channels and campaigns"):
@@ -546,8 +548,9 @@ def _fold_comparison(
     """Keep the model comparison's top rows by the tables' model's revenue, then Other."""
     sums = ["spend"] + [f"{m}_{x}" for m in names for x in ("conversions", "revenue", "share")]
     derived = {f"{m}_roas": safe_ratio(pl.col(f"{m}_revenue"), pl.col("spend")) for m in names}
+    first = primary if primary in names else names[0]
     ranked = frame.with_columns(
-        pl.col(f"{primary}_revenue").alias("_rank"), pl.col(f"{primary}_conversions").alias("_then")
+        pl.col(f"{first}_revenue").alias("_rank"), pl.col(f"{first}_conversions").alias("_then")
     )
     kept = [c for c in sums if c in frame.columns]
     folded = fold_top(

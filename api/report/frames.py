@@ -89,7 +89,8 @@ def fold_top(
     order), largest first, then by ``key``. Folding needs at least two rows
     past the top (one row is shown as itself). The Other row
     has the sum of each column of ``sums``, the ``derived`` expressions
-    evaluated on those sums (ratios such as ROAS), the mean of each column of
+    evaluated on those sums (ratios such as ROAS; a column none of the folded
+    rows has stays null), the mean of each column of
     ``weighted`` weighted by the column it names (an average path length by
     journeys: exact where the column is a ratio over that weight), and null
     elsewhere.
@@ -121,6 +122,9 @@ def fold_top(
     2.0
     >>> fold_top(frame, "channel", 3)["channel"].to_list()  # one row past the top: shown
     ['B', 'D', 'C', 'A']
+    >>> unknown = frame.with_columns(pl.lit(None, pl.Float64).alias("revenue"))
+    >>> fold_top(unknown, "channel", 2, sums=["revenue", "spend"], derived=roas).row(-1)
+    ('Other (2 rows)', None, 10.0, None)
     """
     order = [by] if isinstance(by, str) else list(by)
     order = [c for c in order if c in frame.columns]
@@ -132,11 +136,14 @@ def fold_top(
         ((pl.col(c) * pl.col(w)).sum() / pl.col(w).filter(pl.col(c).is_not_null()).sum()).alias(c)
         for c, w in (weighted or {}).items()
     ]
-    other = rest.select(
-        pl.lit(other_label(rest.height)).alias(key), *[pl.col(c).sum() for c in sums], *means
-    )
+    # A number none of the folded rows has (a value without --stage-values) stays unknown.
+    known = {c for c in ranked.columns if rest[c].null_count() < rest.height}
+    totals = [pl.col(c).sum() if c in known else pl.lit(None).alias(c) for c in sums]
+    other = rest.select(pl.lit(other_label(rest.height)).alias(key), *totals, *means)
     if derived:
-        other = other.with_columns(**{c: e for c, e in derived.items() if c in ranked.columns})
+        other = other.with_columns(
+            **{c: e if c in known else pl.lit(None) for c, e in derived.items() if c in ranked}
+        )
     missing = [c for c in ranked.columns if c not in other.columns]
     other = other.with_columns(pl.lit(None).alias(c) for c in missing)
     return pl.concat([kept, other.select(ranked.columns)], how="vertical_relaxed")
@@ -260,12 +267,18 @@ def period_change(current: pl.DataFrame, previous: pl.DataFrame, by: str) -> pl.
     >>> out = period_change(now, before, "channel")
     >>> out.select("channel", "revenue", "revenue_previous", "revenue_change").rows()
     [('Email', 300.0, 200.0, 0.5), ('Search', 50.0, 0.0, None), ('Direct', 0.0, 10.0, -1.0)]
+    >>> unknown = now.with_columns(pl.lit(None, pl.Float64).alias("revenue"))
+    >>> period_change(unknown, before, "channel")["revenue"].to_list()
+    [None, None, None]
     """
     metrics = [m for m in PERIOD_METRICS if m in current.columns and m in previous.columns]
     earlier = previous.select(by, *[pl.col(m).alias(f"{m}_previous") for m in metrics])
     joined = current.join(earlier, on=by, how="full", coalesce=True, maintain_order="left_right")
     credit = [c for m in ("conversions", "revenue") if m in metrics for c in (m, f"{m}_previous")]
-    joined = joined.with_columns(pl.col(c).fill_null(0.0) for c in credit)
+    # A key of one period only has no credit in the other; a value never known stays null.
+    joined = joined.with_columns(
+        pl.col(c).fill_null(pl.when(pl.col(c).is_not_null().any()).then(0.0)) for c in credit
+    )
     extra = {f"{m}_change": change(pl.col(m), pl.col(f"{m}_previous")) for m in metrics}
     if "spend" in metrics:
         extra["roas_previous"] = safe_ratio(pl.col("revenue_previous"), pl.col("spend_previous"))

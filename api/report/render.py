@@ -296,7 +296,7 @@ def _chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
     frames = {"channel": data.channels, "campaign": data.campaigns}
     for name, frame in frames.items():
         if isinstance(frame, pl.DataFrame) and data.has_costs:
-            with_spend = frame.filter(pl.col("spend") > 0)
+            with_spend = frame.filter((pl.col("spend") > 0) & pl.col("roas").is_not_null())
             if with_spend.height and with_spend.height <= 30:
                 rows = charts.records(with_spend.select(name, "roas", "spend", "revenue"))
                 specs[f"{name}-roas"] = charts.roas_chart(rows, by=name, currency=cur)
@@ -360,8 +360,9 @@ def _change_table(data: ReportData) -> Table | None:
     first, second = model_label(data.model), model_label(data.compare_model)
     columns: list[Column] = [(data.by, data.by, "text")]
     groups: list[tuple[str, int]] = [("", 1)]
-    metrics = [("conversions", "conversions", "conversions"), ("revenue", data.value_label,
-               "money")] + ([("roas", "ROAS", "ratio")] if data.has_costs else [])  # fmt: skip
+    # The comparison credits revenue at every stage (a stage's value is the tables' alone).
+    metrics = [("conversions", "conversions", "conversions"), ("revenue", "revenue", "money")]
+    metrics += [("roas", "ROAS", "ratio")] if data.has_costs else []
     for metric, title, kind in metrics:
         columns += [
             (f"first_{metric}", first, kind),

@@ -373,3 +373,12 @@ def test_fold_top_keeps_every_total(revenue: list[int], top: int) -> None:
         other = folded.row(-1, named=True)
         assert other["key"] == f"Other ({frame.height - top} rows)"
         assert other["roas"] == (other["revenue"] / other["spend"] if other["spend"] else None)
+
+
+def test_compare_previous_without_data_before_says_why(tmp_path: Path) -> None:
+    db = _two_months(tmp_path / "two.duckdb")
+    page = report(["--models", "linear", "--start", "2025-02-01", "--end", "2025-02-28",
+                   "--compare-previous"], tmp_path, db)  # fmt: skip
+    note = section(page, "previous")
+    assert "The previous period (2025-01-04 to 2025-01-31) cannot be compared" in unescape(note)
+    assert "revenue, previous period" not in page

@@ -136,9 +136,10 @@ def comparison_chart(
 
 
 def roas_chart(rows: Rows, *, by: str, currency: str = "USD") -> dict[str, Any]:
-    """Horizontal bars: ROAS per key with spend, labelled ``4.01x``, highest first.
+    """Horizontal bars: ROAS per key with spend, labelled ``4.01``, highest first.
 
-    Rows without spend are left out (their ROAS is undefined).
+    Rows without spend are left out (their ROAS is undefined); the labels have
+    the ratio style of :mod:`attribution.numbers` (two decimals, no ``x``).
 
     Examples
     --------
@@ -150,7 +151,7 @@ def roas_chart(rows: Rows, *, by: str, currency: str = "USD") -> dict[str, Any]:
     base = (
         _chart()
         .transform_filter("datum.spend > 0 && isFinite(datum.roas)")
-        .transform_calculate(label="format(datum.roas, ',.2f') + 'x'")
+        .transform_calculate(label="format(datum.roas, ',.2f')")
         .encode(
             y=alt.Y(f"{by}:N", sort="-x", title=None, axis=_key_axis(0, x=False)),
             x=alt.X(

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, overload
 
 import polars as pl
@@ -304,14 +305,12 @@ def gather_report_data(
     valued: dict[str, Any] = {"stage_values": stage_values or (), **period}
     keys = (by, *[k for k in BY_KEYS if k != by])
     with _section("channels and campaigns"):
-        reports: dict[str, Result | str] = {
-            key: _try(
-                lambda key=key: services.attribution(  # type: ignore[misc]
-                    AttributionQuery.create(primary, by=key, calibrate=calibrate, **valued)
-                )
-            )
-            for key in keys
-        }
+
+        def keyed_report(key: str) -> Result:
+            query = AttributionQuery.create(primary, by=key, calibrate=calibrate, **valued)
+            return services.attribution(query)
+
+        reports: dict[str, Result | str] = {key: _try(partial(keyed_report, key)) for key in keys}
         main = reports[by]
         if isinstance(main, str):
             raise ParameterError(main)

@@ -14,12 +14,18 @@ from typing import Any
 import pytest
 
 from api.cli import main
-from api.report import money
 from api.report.data import REPORT_SECTIONS
 from api.report.render import VENDOR_SCRIPTS, inline_script
 from attribution import attribute
+from attribution.numbers import format_number
 from ingest import Store
 from tests.api.conftest import write_example
+
+
+def money(value: float | None, currency: str = "USD") -> str:
+    """An amount as the report shows it (the number style of attribution/numbers.py)."""
+    return format_number(value, "money", currency)
+
 
 SPEC = re.compile(r'<script type="application/json" data-chart="([^"]+)">(.*?)</script>', re.S)
 
@@ -202,6 +208,7 @@ def test_report_with_intervals_and_a_budget_note(store_file: Path, tmp_path: Pat
 
 def test_money_format() -> None:
     assert money(1234567.891) == "$1,234,567.89"
+    assert money(1234.5, "BRL") == "R$1,234.50"
 
 
 def test_report_on_an_empty_store_is_bad_input_exit_2(

@@ -369,7 +369,14 @@ def test_dashboard_asks_for_a_key_where_reads_need_one(keyed_server: str, images
     )
 
 
-def test_report_screenshot(store_path: Path, tmp_path: Path, images: Path) -> None:
+def _bars(dom: str, figure: str) -> int:
+    """How many bars vega-embed drew in the report's ``<figure id="chart-...">``."""
+    start = dom.index(f'id="chart-{figure}"')
+    svg = dom[start : dom.index("</figure>", start)]
+    return svg.count('aria-roledescription="bar"')
+
+
+def test_report_screenshot(store_path: Path, server: str, tmp_path: Path, images: Path) -> None:
     from api.report import build_report
     from ingest import Store
 
@@ -381,6 +388,22 @@ def test_report_screenshot(store_path: Path, tmp_path: Path, images: Path) -> No
     assert embedded >= 8
     assert len(CHART.findall(dom)) == embedded  # every embedded spec was drawn
     assert 'class="chart-error"' not in dom
+    # The numbers shown are the API's: the default model (markov, it runs on this data) named
+    # in the header, its totals in the headline and its revenue per channel in the table.
+    assert 'title="--model markov">Data-driven (Markov chain)</b> model (the default' in dom
+    api = httpx.get(f"{server}/v1/attribution?model=markov").json()
+    headline = dom[dom.index('id="headline"') : dom.index("</section>", dom.index('id="headline"'))]
+    assert f"<b>{_money(api['totals']['revenue'])}</b><span>revenue</span>" in headline
+    assert f"<b>{_money(api['totals']['spend'])}</b><span>spend</span>" in headline
+    channels = dom[dom.index('<section id="channels">') :]
+    channels = channels[: channels.index("</table>")]
+    for row in api["data"]:  # the shown cents (raw sort values may differ in the last bit)
+        assert re.search(rf'<td data-v="{re.escape(row["channel"])}">{re.escape(row["channel"])}'
+                         rf'</td><td[^>]*>[^<]*</td><td[^>]*>{re.escape(_money(row["revenue"]))}<',
+                         channels), row  # fmt: skip
+    # GA4 buckets: 9 path-length bars (1 to 7, 8-11, 12+), 10 time-lag bars (from 0).
+    assert _bars(dom, "path-lengths") == 9
+    assert _bars(dom, "time-lag") == 10
     _chromium(
         "--virtual-time-budget=5000",
         "--window-size=1400,1000",

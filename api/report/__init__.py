@@ -5,50 +5,39 @@ store, compute every number: :mod:`api.report.data`) then
 :func:`~api.report.render.render_report` (Jinja2 templates with autoescaping,
 :mod:`api.report.render`). Charts are Vega-Lite specs built with Altair
 (:mod:`api.report.charts`, shared with the dashboard), drawn by the vendored
-vega-embed inlined into the page, so the file works offline. Sections:
-headline totals, model comparison, channel and campaign tables, conversion
-paths, the lead funnel, the weekly trend and the budget plan with response
-curves. A section that cannot be computed on the data says why instead of
-failing the whole report.
+vega-embed inlined into the page, so the file works offline. Sections: the
+data's warnings, headline totals, two models side by side with the % change,
+every model's revenue, channel and campaign tables (top N and an Other row,
+:mod:`api.report.frames`), conversion paths with GA4's path-length and
+time-lag buckets, the lead funnel with stage-to-stage rates, the weekly trend
+and the budget plan with response curves. A section that cannot be computed on
+the data says why instead of failing the whole report. Numbers are written in
+the style of :mod:`attribution.numbers`; :mod:`api.report.pdf` prints the page
+to PDF with headless Chromium (docs/report.md).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
+from typing import Any
 
 from api.report.data import ReportData, gather_report_data
-from api.report.render import money, render_report
+from api.report.render import render_report
 from api.services import Services
 from ingest import Store
 
 
-def build_report(
-    store: Store | Services,
-    *,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    models: Sequence[str] | None = None,
-    stage: str | None = None,
-    lookback_days: float = 90.0,
-    ci: float | None = None,
-    bootstrap: int = 100,
-    seed: int = 0,
-    top_paths: int = 15,
-    journey: str = "person",
-    click_window_days: float | None = None,
-    view_window_days: float | None = None,
-    stage_values: str | None = None,
-    calibrate: bool = True,
-) -> str:
+def build_report(store: Store | Services, **options: Any) -> str:
     """Read the store and return the whole report as one HTML page.
 
     Parameters
     ----------
-    store, start, end, models, stage, lookback_days, ci, bootstrap, seed, top_paths, journey,
-    click_window_days, view_window_days, stage_values, calibrate
-        As in :func:`api.report.data.gather_report_data`, which computes the
-        numbers this renders.
+    store
+        The store to report on, or the services over a store or a lake.
+    **options
+        As in :func:`api.report.data.gather_report_data` (``model``,
+        ``compare_model``, ``by``, ``funnel_by``, ``top``,
+        ``compare_previous``, the period, ...), which computes the numbers
+        this renders.
 
     Returns
     -------
@@ -66,23 +55,7 @@ def build_report(
     >>> "<h2>Model comparison</h2>" in page, 'data-chart="comparison"' in page
     (True, True)
     """
-    data = gather_report_data(
-        store,
-        start=start,
-        end=end,
-        models=models,
-        stage=stage,
-        lookback_days=lookback_days,
-        ci=ci,
-        bootstrap=bootstrap,
-        seed=seed,
-        top_paths=top_paths,
-        journey=journey,
-        click_window_days=click_window_days,
-        view_window_days=view_window_days,
-        stage_values=stage_values,
-        calibrate=calibrate,
-    )
+    data = gather_report_data(store, **options)
     return render_report(data)
 
 
@@ -90,6 +63,5 @@ __all__ = [
     "ReportData",
     "build_report",
     "gather_report_data",
-    "money",
     "render_report",
 ]

@@ -19,6 +19,7 @@ spec, so the rows embedded are the plain numbers of the API and the tables.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -82,33 +83,47 @@ def number_locale(currency: str = "USD") -> dict[str, Any]:
 
 
 def comparison_chart(
-    rows: Rows, *, by: str, models: Sequence[str], currency: str = "USD"
+    rows: Rows,
+    *,
+    by: str,
+    models: Sequence[str],
+    currency: str = "USD",
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Draw grouped bars: each model's attributed revenue per key (``GET /v1/compare`` rows).
 
     The rows are the comparison's wide rows (``<model>_revenue`` columns);
-    the spec folds them to one bar per model and leaves out the
-    ``(no touchpoint)`` row.
+    the spec folds them to one bar per model, named by ``labels``
+    (:func:`attribution.models.model_label`; default the registry names),
+    and leaves out the ``(no touchpoint)`` row.
 
     Examples
     --------
     >>> rows = [{"channel": "Email", "linear_revenue": 50.0, "last_touch_revenue": 0.0}]
-    >>> spec = comparison_chart(rows, by="channel", models=["linear", "last_touch"])
+    >>> spec = comparison_chart(rows, by="channel", models=["linear", "last_touch"],
+    ...     labels={"linear": "Linear", "last_touch": "Last touch"})
     >>> spec["mark"]["type"], spec["encoding"]["xOffset"]["field"], spec["datasets"]["table"]
     ('bar', 'model', [{'channel': 'Email', 'linear_revenue': 50.0, 'last_touch_revenue': 0.0}])
+    >>> spec["encoding"]["color"]["sort"]
+    ['Linear', 'Last touch']
     """
     keys = [] if rows is None else [r[by] for r in rows if r[by] != NO_TOUCHPOINT]
+    names = {m: (labels or {}).get(m, m) for m in models}
+    model = "datum.column"
+    for name, label in reversed(names.items()):
+        model = f"datum.column == {_js_string(name + '_revenue')} ? {_js_string(label)} : {model}"
+    order = list(names.values())
     chart = (
         _chart()
         .transform_filter(alt.datum[by] != NO_TOUCHPOINT)
         .transform_fold([f"{m}_revenue" for m in models], as_=["column", "revenue"])
-        .transform_calculate(model="replace(datum.column, /_revenue$/, '')")
+        .transform_calculate(model=model)
         .mark_bar()
         .encode(
             x=alt.X(f"{by}:N", sort=None, title=None, axis=_key_axis(len(keys), x=True)),
-            xOffset=alt.XOffset("model:N", sort=list(models)),
+            xOffset=alt.XOffset("model:N", sort=order),
             y=alt.Y("revenue:Q", title="attributed revenue", axis=_money_axis(), scale=_nice()),
-            color=alt.Color("model:N", sort=list(models), title="model", legend=_legend()),
+            color=alt.Color("model:N", sort=order, title="model", legend=_legend()),
             tooltip=[
                 alt.Tooltip(f"{by}:N"),
                 alt.Tooltip("model:N"),
@@ -121,9 +136,10 @@ def comparison_chart(
 
 
 def roas_chart(rows: Rows, *, by: str, currency: str = "USD") -> dict[str, Any]:
-    """Horizontal bars: ROAS per key with spend, labelled ``4.01x``, highest first.
+    """Horizontal bars: ROAS per key with spend, labelled ``4.01``, highest first.
 
-    Rows without spend are left out (their ROAS is undefined).
+    Rows without spend are left out (their ROAS is undefined); the labels have
+    the ratio style of :mod:`attribution.numbers` (two decimals, no ``x``).
 
     Examples
     --------
@@ -135,7 +151,7 @@ def roas_chart(rows: Rows, *, by: str, currency: str = "USD") -> dict[str, Any]:
     base = (
         _chart()
         .transform_filter("datum.spend > 0 && isFinite(datum.roas)")
-        .transform_calculate(label="format(datum.roas, ',.2f') + 'x'")
+        .transform_calculate(label="format(datum.roas, ',.2f')")
         .encode(
             y=alt.Y(f"{by}:N", sort="-x", title=None, axis=_key_axis(0, x=False)),
             x=alt.X(
@@ -208,16 +224,63 @@ def distribution_chart(
     return _finish(chart, rows, currency)
 
 
+def bucket_chart(
+    rows: Rows,
+    *,
+    x_title: str,
+    x: str = "bucket",
+    y: str = "conversions",
+    y_title: str = "conversions",
+    currency: str = "USD",
+) -> dict[str, Any]:
+    """Bars of ``y`` per GA4 bucket (path length 1 … 7, 8-11, 12+; time lag from 0).
+
+    One bar per bucket in the rows' order (:func:`attribution.buckets.bucket_order`),
+    empty buckets included, so a long tail reads as one bar, not a hundred.
+
+    Examples
+    --------
+    >>> rows = [{"bucket": "1", "conversions": 5.0}, {"bucket": "12+", "conversions": 1.0}]
+    >>> spec = bucket_chart(rows, x_title="touches")
+    >>> spec["encoding"]["x"]["sort"], spec["encoding"]["x"]["type"], spec["mark"]["type"]
+    (['1', '12+'], 'ordinal', 'bar')
+    """
+    order = None if rows is None else [r[x] for r in rows]
+    chart = (
+        _chart()
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            x=alt.X(f"{x}:O", sort=order, title=x_title, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y(
+                f"{y}:Q",
+                title=y_title,
+                axis=alt.Axis(format=COUNT_AXIS, tickCount=5, tickMinStep=1),
+                scale=_nice(5),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{x}:O", title=x_title),
+                alt.Tooltip(f"{y}:Q", title=y_title, format=",.1~f"),
+            ],
+        )
+        .properties(width="container", height=180)
+    )
+    return _finish(chart, rows, currency)
+
+
 def funnel_chart(rows: Rows, *, currency: str = "USD") -> dict[str, Any]:
     """Horizontal bars of persons per funnel step, in the rows' order, with counts.
 
-    The rows are ``{"step": "leads", "count": 2067}``, first step first.
+    The rows are ``{"step": "leads", "count": 2067}``, first step first; a
+    row's optional ``rate`` (the share of the previous step's persons that
+    reached this one) is printed after its count: ``1,330 · 64.3%``.
 
     Examples
     --------
     >>> spec = funnel_chart([{"step": "leads", "count": 10}, {"step": "won", "count": 2}])
     >>> spec["layer"][0]["encoding"]["y"]["sort"], spec["datasets"]["table"][1]
     (None, {'step': 'won', 'count': 2})
+    >>> spec["layer"][1]["encoding"]["text"]["field"]
+    'label'
     """
     base = _chart().encode(
         y=alt.Y("step:N", sort=None, title=None, axis=_key_axis(0, x=False)),
@@ -230,8 +293,13 @@ def funnel_chart(rows: Rows, *, currency: str = "USD") -> dict[str, Any]:
         tooltip=[alt.Tooltip("step:N"), alt.Tooltip("count:Q", format=",d", title="persons")],
     )
     bars = base.mark_bar(color=PALETTE[0])
-    labels = base.mark_text(align="left", dx=4, color="#475467").encode(
-        text=alt.Text("count:Q", format=",d")
+    labels = (
+        base.transform_calculate(
+            label="format(datum.count, ',d') + (isValid(datum.rate) ? ' · ' + "
+            "format(datum.rate, '.1%') : '')"
+        )
+        .mark_text(align="left", dx=4, color="#475467")
+        .encode(text=alt.Text("label:N"))
     )
     chart = alt.layer(bars, labels).properties(width="container", height=alt.Step(28))
     return _finish(chart, rows, currency)
@@ -518,6 +586,11 @@ def chart_templates(currency: str = "USD", by: str = "channel") -> dict[str, dic
     return {name: dict(spec) for name, spec in _templates(currency, by).items()}
 
 
+def _js_string(text: str) -> str:
+    """Return ``text`` as a Vega expression string literal (JSON quoting is valid there)."""
+    return json.dumps(text)
+
+
 def _chart(*, data: bool = True) -> alt.Chart:
     return alt.Chart(alt.NamedData(name=TABLE)) if data else alt.Chart()
 
@@ -574,6 +647,7 @@ __all__ = [
     "MARKS",
     "PALETTE",
     "TABLE",
+    "bucket_chart",
     "chart_templates",
     "comparison_chart",
     "curve_rows",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
@@ -26,8 +26,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from api.report import charts
-from api.report.data import ReportData
+from api.report.data import ReportData, funnel_steps
+from api.report.frames import is_other
 from attribution.export import json_ready
+from attribution.models import model_label
+from attribution.numbers import NULL_MARK, format_number
 
 SYMBOLS = charts.SYMBOLS
 VENDOR_SCRIPTS = ("vendor/vega.min.js", "vendor/vega-lite.min.js", "vendor/vega-embed.min.js")
@@ -36,6 +39,8 @@ CHARTS_SCRIPT = "charts.js"
 """Draws every embedded spec with vega-embed; shared with the dashboard."""
 FUNNEL_STEPS = (("leads", "leads"), ("mqls", "MQLs"), ("sqls", "SQLs"),
                 ("opportunities", "opportunities"), ("won", "won"))  # fmt: skip
+SHARE_TOLERANCE = 1e-9
+"""A gap between models' shares below this is float noise, not a disagreement to highlight."""
 COMPARISON_MODELS = 8
 """At most this many models in the comparison chart (the table has them all)."""
 
@@ -45,58 +50,75 @@ Cell = tuple[str, Any]
 
 @dataclass(frozen=True)
 class Table:
-    """A sortable table: headers, rows of :data:`Cell` and which rows to highlight."""
+    """A sortable table: headers, rows of :data:`Cell`, which rows to highlight or set apart.
+
+    ``groups`` (optional) is a header row above ``headers``: ``(label, span)``
+    pairs covering every column. ``other`` flags the Other row that folds
+    the rows past the top N.
+    """
 
     headers: list[str]
     rows: list[list[Cell]]
     hot: list[bool] = field(default_factory=list)
+    other: list[bool] = field(default_factory=list)
+    groups: list[tuple[str, int]] = field(default_factory=list)
 
 
-def money(value: float | None, currency: str = "USD") -> str:
-    """Format an amount with its currency symbol and thousands separators.
-
-    Examples
-    --------
-    >>> money(2205582.981), money(-5, "EUR"), money(3, "CHF"), money(None), money(7, "")
-    ('$2,205,582.98', '-€5.00', 'CHF 3.00', '—', '7.00')
-    """
-    if value is None or not math.isfinite(value):
-        return "—"
-    symbol = SYMBOLS.get(currency) or (f"{currency} " if currency else "")
-    return ("-" if value < 0 else "") + symbol + f"{abs(value):,.2f}"
+Column = tuple[str, str, str]
+"""A table column: the frame's column, its header and its kind (:mod:`attribution.numbers`)."""
 
 
-def number(value: float | None, digits: int = 1) -> str:
-    """Format a count with thousands separators, ``—`` when missing.
+def cell(value: Any, kind: str, currency: str | None = None) -> Cell:
+    """Return a table cell: ``value`` in the number style of ``kind``, and ``value`` to sort by.
 
     Examples
     --------
-    >>> number(1234.56), number(3, 0), number(None), number(float("nan"))
-    ('1,234.6', '3', '—', '—')
+    >>> cell(1234.5, "money", "USD"), cell(0.4201, "rate"), cell(None, "ratio")
+    (('$1,234.50', 1234.5), ('42.0%', 0.4201), ('—', None))
+    >>> cell("Email", "text")
+    ('Email', 'Email')
     """
-    return "—" if value is None or not math.isfinite(value) else f"{value:,.{digits}f}"
+    if kind == "text":
+        return (NULL_MARK if value is None else str(value), value)
+    return (format_number(value, kind, currency or None), value)
 
 
-def ratio(value: float | None) -> str:
-    """Format a ratio such as ROAS as ``4.01x``.
+def frame_table(
+    frame: pl.DataFrame,
+    columns: Sequence[Column],
+    currency: str,
+    *,
+    key: str | None = None,
+    groups: Sequence[tuple[str, int]] = (),
+) -> Table:
+    """Return the sortable table of ``columns`` of ``frame`` (absent columns left out).
+
+    The row whose ``key`` is an Other row (:func:`api.report.frames.is_other`)
+    is flagged, so the page sets it apart.
 
     Examples
     --------
-    >>> ratio(4.0127), ratio(None)
-    ('4.01x', '—')
+    >>> frame = pl.DataFrame({"channel": ["Email", "Other (2 rows)"], "revenue": [10.0, 5.0]})
+    >>> t = frame_table(frame, [("channel", "channel", "text"), ("revenue", "revenue", "money"),
+    ...     ("spend", "spend", "money")], "EUR", key="channel")
+    >>> t.headers, t.rows[0], t.other
+    (['channel', 'revenue'], [('Email', 'Email'), ('€10.00', 10.0)], [False, True])
     """
-    return "—" if value is None or not math.isfinite(value) else f"{value:,.2f}x"
+    shown = [c for c in columns if c[0] in frame.columns]
+    rows = [[cell(r[name], kind, currency) for name, _, kind in shown] for r in frame.to_dicts()]
+    other = [is_other(k) for k in frame[key].to_list()] if key else []
+    return Table([header for _, header, _ in shown], rows, other=other, groups=list(groups))
 
 
-def percent(value: float | None) -> str:
-    """Format a fraction as a percentage with one decimal.
+def fmt(value: Any, kind: str, currency: str | None = None) -> str:
+    """Jinja filter: ``value`` in the number style of ``kind`` (:func:`attribution.numbers.format_number`).
 
     Examples
     --------
-    >>> percent(0.35195), percent(None)
-    ('35.2%', '—')
-    """
-    return "—" if value is None or not math.isfinite(value) else f"{100 * value:,.1f}%"
+    >>> fmt(2205582.981, "money", "USD"), fmt(4.0127, "ratio"), fmt(None, "rate")
+    ('$2,205,582.98', '4.01', '—')
+    """  # noqa: E501
+    return format_number(value, kind, currency or None)
 
 
 def sort_value(value: Any) -> Any:
@@ -149,8 +171,7 @@ def _environment() -> Environment:
     )
     # Invalid JSON (NaN) must fail here, not in the reader's browser.
     env.policies["json.dumps_kwargs"] = {"sort_keys": False, "allow_nan": False}
-    env.filters.update(money=money, number=number, ratio=ratio, percent=percent)
-    env.filters["sort_value"] = sort_value
+    env.filters.update(fmt=fmt, sort_value=sort_value, label=model_label)
     return env
 
 
@@ -182,21 +203,73 @@ def render_report(data: ReportData) -> str:
     """
     cur = data.currency
     template = _environment().get_template("report.html.j2")
+    keys = (data.by, *[k for k in ("channel", "campaign") if k != data.by])
+    frames = {"channel": data.channels, "campaign": data.campaigns}
     return template.render(
         data=data,
         cur=cur,
         title=f"closedloop report · {data.start} to {data.end}",
+        model_name=model_label(data.model),
+        compare_name=model_label(data.compare_model) if data.compare_model else None,
         comparison=_comparison_tables(data),
+        single_touch=single_touch(data.lengths),
+        change=_change_table(data),
         has_ci=f"{data.models[0]}_revenue_low" in data.comparison.columns,
-        channels=_money_table(data.channels, "channel", data.channel_leads, cur, data),
-        campaigns=_money_table(data.campaigns, "campaign", data.campaign_leads, cur, data),
+        tables=[(key, _money_table(frames[key], key, cur, data)) for key in keys],
         paths=_paths_table(data.paths, cur),
-        funnel=_funnel_table(data.funnel, cur) if isinstance(data.funnel, dict) else None,
+        funnel=_funnel_table(data, cur) if isinstance(data.funnel, dict) else None,
         budget=_budget_table(data.budget, cur) if isinstance(data.budget, dict) else None,
+        kpis=_kpis(data),
         charts=_chart_specs(data),
         comparison_models=COMPARISON_MODELS,
         scripts=[inline_script(name) for name in (*VENDOR_SCRIPTS, CHARTS_SCRIPT)],
     )
+
+
+def single_touch(lengths: pl.DataFrame) -> bool:
+    """Return whether every converting path has one touch (every model then credits alike).
+
+    Examples
+    --------
+    >>> single_touch(pl.DataFrame({"bucket": ["1", "2"], "conversions": [5.0, 0.0]}))
+    True
+    >>> single_touch(pl.DataFrame({"bucket": ["1", "2"], "conversions": [5.0, 1.0]}))
+    False
+    """
+    longer = lengths.filter(pl.col("bucket") != "1")["conversions"].sum()
+    return bool(lengths["conversions"].sum()) and not longer
+
+
+def _kpis(data: ReportData) -> list[tuple[str, str, str | None]]:
+    """Return the headline: (value shown, label, change from the previous period or None)."""
+    totals, cur = data.totals, data.currency
+    shown = [("revenue", data.value_label, "money"), ("conversions", "conversions", "conversions")]
+    if data.has_costs:
+        shown[1:1] = [("spend", "spend", "money"), ("roas", "ROAS", "ratio")]
+        shown.append(("cpa", data.cost_label, "money"))
+    previous = isinstance(data.previous, dict)
+    return [
+        (
+            format_number(totals.get(key), kind, cur or None),
+            label,
+            _change_text(totals.get(f"{key}_change")) if previous else None,
+        )
+        for key, label, kind in shown
+    ]
+
+
+def _change_text(value: float | None) -> str:
+    """Return a change as the page shows it: ``+12.3%``, ``−4.0%`` or ``—``.
+
+    Examples
+    --------
+    >>> _change_text(0.123), _change_text(-0.04), _change_text(None)
+    ('+12.3%', '−4.0%', '—')
+    """
+    text = format_number(value, "rate")
+    if value is None or text == NULL_MARK:
+        return text
+    return ("+" + text) if value >= 0 else "−" + text.lstrip("-")
 
 
 def _chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
@@ -204,36 +277,37 @@ def _chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
     cur = data.currency
     by, models = data.comparison_by, data.models[:COMPARISON_MODELS]
     comparison = data.comparison.select(by, *[f"{m}_revenue" for m in models])
+    labels = {m: model_label(m) for m in models}
     specs: dict[str, dict[str, Any]] = {
         "comparison": charts.comparison_chart(
-            charts.records(comparison), by=by, models=models, currency=cur
+            charts.records(comparison), by=by, models=models, currency=cur, labels=labels
         ),
-        "path-lengths": charts.distribution_chart(
-            charts.records(data.lengths.select("length", "conversions")),
-            x="length",
-            x_title="touches per journey",
+        "path-lengths": charts.bucket_chart(
+            charts.records(data.lengths.select("bucket", "conversions")),
+            x_title="touches per converting path",
             currency=cur,
         ),
-        "time-lag": charts.distribution_chart(
-            charts.records(data.time_lag.select("days", "conversions")),
-            x="days",
+        "time-lag": charts.bucket_chart(
+            charts.records(data.time_lag.select("bucket", "conversions")),
             x_title="days from first touch to conversion",
             currency=cur,
         ),
     }
-    for name, frame in (("channel", data.channels), ("campaign", data.campaigns)):
-        if isinstance(frame, pl.DataFrame):
-            with_spend = frame.filter(pl.col("spend") > 0)
+    frames = {"channel": data.channels, "campaign": data.campaigns}
+    for name, frame in frames.items():
+        if isinstance(frame, pl.DataFrame) and data.has_costs:
+            with_spend = frame.filter((pl.col("spend") > 0) & pl.col("roas").is_not_null())
             if with_spend.height and with_spend.height <= 30:
                 rows = charts.records(with_spend.select(name, "roas", "spend", "revenue"))
                 specs[f"{name}-roas"] = charts.roas_chart(rows, by=name, currency=cur)
-    for metric in ("revenue", "spend"):
-        rows = charts.records(data.trend.select("period", "channel", metric))
+    trend_by = data.by if data.by in data.trend.columns else "channel"
+    for metric in ("revenue", "spend") if data.has_costs else ("revenue",):
+        rows = charts.records(data.trend.select("period", trend_by, metric))
         specs[f"trend-{metric}"] = charts.trend_chart(
-            rows, by="channel", metric=metric, currency=cur, top=9
+            rows, by=trend_by, metric=metric, currency=cur, top=9
         )
     if isinstance(data.funnel, dict):
-        specs["funnel"] = charts.funnel_chart(_funnel_steps(data.funnel), currency=cur)
+        specs["funnel"] = charts.funnel_chart(_funnel_bars(data.funnel), currency=cur)
     curves, panels = _curve_rows(data.budget) if isinstance(data.budget, dict) else ([], [])
     if curves:
         # The legend lists the marks drawn (no saturation when no curve has one in view).
@@ -245,157 +319,187 @@ def _chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
     return specs
 
 
-def _comparison_tables(data: ReportData) -> tuple[Table, Table]:
+def _comparison_tables(data: ReportData) -> tuple[Table, Table | None]:
+    """Every model's revenue per key (largest disagreements highlighted), and ROAS per model."""
     by, names, frame, cur = data.comparison_by, data.models, data.comparison, data.currency
-    gaps = sorted(frame["max_share_gap"].to_list(), reverse=True)
-    cut = gaps[min(2, len(gaps) - 1)] if gaps else 0
-    hot = [g >= cut and g > 0 for g in frame["max_share_gap"].to_list()]
+    gaps = [g for g in frame["max_share_gap"].to_list() if g is not None]
+    cut = sorted(gaps, reverse=True)[min(2, len(gaps) - 1)] if gaps else 0
+    # Shares equal but for float summation order are no disagreement.
+    hot = [g is not None and g >= cut and g > SHARE_TOLERANCE for g in frame["max_share_gap"]]
     has_ci = f"{names[0]}_revenue_low" in frame.columns
     rows = []
     for row in frame.to_dicts():
         cells: list[Cell] = [(row[by], row[by])]
         for name in names:
-            text = money(row[f"{name}_revenue"], cur)
+            text = fmt(row[f"{name}_revenue"], "money", cur)
             if has_ci and row.get(f"{name}_revenue_low") is not None:
                 low, high = row[f"{name}_revenue_low"], row[f"{name}_revenue_high"]
-                text += f" [{money(low, cur)}–{money(high, cur)}]"
+                text += f" [{fmt(low, 'money', cur)}–{fmt(high, 'money', cur)}]"
             cells.append((text, row[f"{name}_revenue"]))
-        cells.append((percent(row["max_share_gap"]), row["max_share_gap"]))
-        cells.append(
-            (f"{row['max_share_model']} vs {row['min_share_model']}", row["max_share_gap"])
-        )
+        cells.append(cell(row["max_share_gap"], "rate"))
+        pair = (row["max_share_model"], row["min_share_model"])
+        text = f"{model_label(pair[0])} vs {model_label(pair[1])}" if all(pair) else NULL_MARK
+        cells.append((text, row["max_share_gap"]))
         rows.append(cells)
-    revenue = Table([by, *names, "largest gap", "models"], rows, hot)
+    other = [is_other(k) for k in frame[by].to_list()]
+    labels = [model_label(n) for n in names]
+    revenue = Table([by, *labels, "largest gap", "models"], rows, hot, other)
+    if not data.has_costs:
+        return revenue, None
     roas_rows: list[list[Cell]] = [
-        [(r[by], r[by])] + [(ratio(r[f"{n}_roas"]), r[f"{n}_roas"]) for n in names]
-        for r in frame.to_dicts()
+        [(r[by], r[by])] + [cell(r[f"{n}_roas"], "ratio") for n in names] for r in frame.to_dicts()
     ]
-    return revenue, Table([by, *names], roas_rows)
+    return revenue, Table([by, *labels], roas_rows, other=other)
 
 
-def _money_table(
-    frame: pl.DataFrame | str,
-    by: str,
-    leads: Mapping[str, float],
-    cur: str,
-    data: ReportData | None = None,
-) -> Table | str:
+def _change_table(data: ReportData) -> Table | None:
+    """GA4's model comparison: conversions, revenue (and ROAS) under two models, % change."""
+    frame = data.change
+    if frame is None or data.compare_model is None:
+        return None
+    first, second = model_label(data.model), model_label(data.compare_model)
+    columns: list[Column] = [(data.by, data.by, "text")]
+    groups: list[tuple[str, int]] = [("", 1)]
+    # The comparison credits revenue at every stage (a stage's value is the tables' alone).
+    metrics = [("conversions", "conversions", "conversions"), ("revenue", "revenue", "money")]
+    metrics += [("roas", "ROAS", "ratio")] if data.has_costs else []
+    for metric, title, kind in metrics:
+        columns += [
+            (f"first_{metric}", first, kind),
+            (f"second_{metric}", second, kind),
+            (f"{metric}_change", "% change", "rate"),
+        ]
+        groups.append((title, 3))
+    return frame_table(frame, columns, data.currency, key=data.by, groups=groups)
+
+
+def _money_table(frame: pl.DataFrame | str, by: str, cur: str, data: ReportData) -> Table | str:
+    """Return a channel or campaign table; spend columns only where costs were loaded."""
     if isinstance(frame, str):
         return frame
-    value, cost = (data.value_label, data.cost_label) if data else ("revenue", "CPA")
-    headers = [by, "spend", value, "ROAS", "ROI", "conversions", cost]
-    calibrated = "revenue_calibrated" in frame.columns  # lift tests in the store
-    if calibrated:
-        headers += ["revenue (lift-calibrated)", "calibration factor"]
-    if leads:
-        headers += ["leads", "CPL"]
-    rows = []
-    for r in frame.to_dicts():
-        cells: list[Cell] = [
-            (r[by], r[by]),
-            (money(r["spend"], cur), r["spend"]),
-            (money(r["revenue"], cur), r["revenue"]),
-            (ratio(r["roas"]), r["roas"]),
-            (percent(r["roi"]), r["roi"]),
-            (number(r["conversions"]), r["conversions"]),
-            (money(r["cpa"], cur), r["cpa"]),
-        ]
-        if calibrated:
-            factor = r["calibration_factor"]
-            cells += [
-                (money(r["revenue_calibrated"], cur), r["revenue_calibrated"]),
-                (ratio(factor), factor),
-            ]
-        if leads:
-            n = leads.get(r[by])
-            cpl = r["spend"] / n if n and r["spend"] else None  # no spend: unknown, not free
-            cells += [(number(n), n), (money(cpl, cur), cpl)]
-        rows.append(cells)
-    return Table(headers, rows)
+    value, cost = data.value_label, data.cost_label
+    costs = data.has_costs
+    columns: list[Column] = [
+        (by, by, "text"),
+        *([("spend", "spend", "money")] if costs else []),
+        ("revenue", value, "money"),
+        ("revenue_previous", f"{value}, previous period", "money"),
+        ("revenue_change", f"{value} change", "rate"),
+        *([("roas", "ROAS", "ratio"), ("roas_previous", "ROAS, previous period", "ratio"),
+           ("roi", "ROI", "rate")] if costs else []),
+        ("conversions", "conversions", "conversions"),
+        ("conversions_previous", "conversions, previous period", "conversions"),
+        ("conversions_change", "conversions change", "rate"),
+        *([("cpa", cost, "money")] if costs else []),
+        ("revenue_calibrated", "revenue (lift-calibrated)", "money"),
+        ("calibration_factor", "calibration factor", "ratio"),
+        ("leads", "leads", "conversions"),
+        *([("cpl", "CPL", "money")] if costs else []),
+    ]  # fmt: skip
+    return frame_table(frame, columns, cur, key=by)
 
 
 def _paths_table(paths: pl.DataFrame, cur: str) -> Table:
-    rows: list[list[Cell]] = [
-        [
-            (r["path"], r["path"]),
-            (number(r["journeys"], 0), r["journeys"]),
-            (number(r["conversions"], 0), r["conversions"]),
-            (percent(r["conversion_rate"]), r["conversion_rate"]),
-            (money(r["revenue"], cur), r["revenue"]),
-            (number(r["average_length"]), r["average_length"]),
-            (number(r["average_days_to_conversion"]), r["average_days_to_conversion"]),
-        ]
-        for r in paths.to_dicts()
+    columns: list[Column] = [
+        ("path", "path", "text"),
+        ("journeys", "journeys", "count"),
+        ("conversions", "conversions", "count"),
+        ("conversion_rate", "rate", "rate"),
+        ("revenue", "revenue", "money"),
+        ("average_length", "avg touches", "number"),
+        ("average_days_to_conversion", "avg days", "days"),
     ]
-    headers = ["path", "journeys", "conversions", "rate", "revenue", "avg touches", "avg days"]
-    return Table(headers, rows)
+    return frame_table(paths, columns, cur, key="path")
 
 
-def _funnel_steps(report: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Return the funnel chart's bars: each stage the data has, with its persons.
+def _funnel_bars(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the funnel chart's bars: each stage the data has, its persons, the step's rate.
 
-    A stage absent from the data has a null count and no bar (never a filled-in one).
+    A stage absent from the data has a null count and no bar (never a
+    filled-in one); ``rate`` is the share of the previous stage's persons
+    who reached this one (null for the first bar).
 
     Examples
     --------
-    >>> _funnel_steps({"count_columns": ["leads", "mqls", "won"],
-    ...     "totals": {"leads": None, "mqls": 8000, "won": 842}})
-    [{'step': 'MQLs', 'count': 8000}, {'step': 'won', 'count': 842}]
+    >>> _funnel_bars({"stages": ["lead", "mql", "closed_won"], "lost_stages": [],
+    ...     "count_columns": ["leads", "mqls", "won"],
+    ...     "totals": {"leads": 100, "mqls": 42, "won": 7, "lead_to_mql_rate": 0.42,
+    ...         "mql_to_won_rate": 1 / 6}})  # doctest: +NORMALIZE_WHITESPACE
+    [{'step': 'leads', 'count': 100, 'rate': None},
+     {'step': 'MQLs', 'count': 42, 'rate': 0.42},
+     {'step': 'won', 'count': 7, 'rate': 0.16666666666666666}]
     """
     totals = report["totals"]
     labels = dict(FUNNEL_STEPS)
     keys = report.get("count_columns") or [key for key, _ in FUNNEL_STEPS]
+    rates: list[str | None] = [None, *[rate for rate, _ in funnel_steps(report)]]
     return [
-        {"step": labels.get(key, key), "count": totals[key]}
-        for key in keys
+        {"step": labels.get(key, key), "count": totals[key], "rate": totals.get(rate or "")}
+        for key, rate in zip(keys, rates, strict=False)
         if totals.get(key) is not None
     ]
 
 
-def _funnel_table(report: Mapping[str, Any], cur: str) -> Table:
-    def count(v: float | None) -> str:
-        return number(v, 0)
-
-    def cash(v: float | None) -> str:
-        return money(v, cur)
-
-    # The funnel's entry stage: leads, or the first stage of the data's own funnel (MQLs).
-    entry = (report.get("count_columns") or ["leads"])[0]
-    cols: list[tuple[str, Callable[[float | None], str]]] = [
-        (entry, count), ("won", count), ("win_rate", percent),
-        ("lead_conversion_rate", percent), ("revenue", cash), ("cpl", cash), ("cac", cash),
-    ]  # fmt: skip
-    rows = []
-    for r in report["data"]:
-        cells: list[Cell] = [(r["channel"], r["channel"])]
-        for key, fn in cols:
-            value = r.get(key)
-            cells.append((fn(value), value))
-        rows.append(cells)
-    label = dict(FUNNEL_STEPS).get(entry, entry)
-    headers = ["channel", label, "won", "win rate", f"{label} → won", "revenue", "CPL", "CAC"]
-    return Table(headers, rows)
+def _funnel_table(data: ReportData, cur: str) -> Table | str:
+    """Return the funnel's groups: stage counts, stage-to-stage rates, win rate, money."""
+    report = data.funnel
+    assert isinstance(report, dict)
+    assert data.funnel_rows is not None
+    by = data.funnel_by
+    labels = dict(FUNNEL_STEPS)
+    counts = list(report.get("count_columns") or ["leads"])
+    steps = funnel_steps(report)
+    entry = steps[0][1].split(" → ")[0] if steps else labels.get(counts[0], counts[0])
+    columns: list[Column] = [(by, by.replace("_", " "), "text")]
+    columns += [(c, labels.get(c, c), "count") for c in counts]
+    columns += [(rate, title, "rate") for rate, title in steps]
+    columns += [
+        ("lead_conversion_rate", f"{entry} → won", "rate"),
+        ("win_rate", "win rate", "rate"),
+        ("revenue", "revenue", "money"),
+        *([("cpl", "CPL", "money"), ("cac", "CAC", "money")] if data.has_costs else []),
+    ]
+    if len(counts) == 2:  # one step: entry → won is that step's rate already
+        columns = [c for c in columns if c[0] != "lead_conversion_rate"]
+    rows = data.funnel_rows
+    # A rate the data cannot give (no losing stage: no win rate) is a note, not a column of —.
+    unknown = {
+        c for c in rows.columns if c.endswith("_rate") and rows[c].null_count() == rows.height
+    }
+    columns = [c for c in columns if c[0] not in unknown]
+    return frame_table(rows, columns, cur, key=by)
 
 
 def _budget_table(plan: Mapping[str, Any], cur: str) -> Table:
-    rows: list[list[Cell]] = []
-    for r in plan["data"]:
-        change = r["change_pct"] / 100 if r["change_pct"] is not None else None
-        rows.append(
-            [
-                (r["channel"], r["channel"]),
-                (r["status"], r["status"]),
-                (money(r["current_spend"], cur), r["current_spend"]),
-                (money(r["recommended_spend"], cur), r["recommended_spend"]),
-                (percent(change), r["change_pct"]),
-                (money(r["current_revenue"], cur), r["current_revenue"]),
-                (money(r["predicted_revenue"], cur), r["predicted_revenue"]),
-                (ratio(r["marginal_roas"]), r["marginal_roas"]),
-            ]
-        )
-    headers = ["channel", "status", "current", "recommended", "change", "revenue now",
-               "predicted", "marginal ROAS"]  # fmt: skip
-    return Table(headers, rows)
+    frame = pl.DataFrame(plan["data"], infer_schema_length=None)
+    frame = frame.with_columns(
+        _unsigned_zero((pl.col("change_pct") / 100).round(3)).alias("change")
+        if "change_pct" in frame.columns
+        else []
+    )
+    columns: list[Column] = [
+        ("channel", "channel", "text"),
+        ("status", "status", "text"),
+        ("current_spend", "current", "money"),
+        ("recommended_spend", "recommended", "money"),
+        ("change", "change", "rate"),
+        ("current_revenue", "revenue now", "money"),
+        ("predicted_revenue", "predicted", "money"),
+        ("marginal_roas", "marginal ROAS", "ratio"),
+    ]
+    return frame_table(frame, columns, cur)
+
+
+def _unsigned_zero(rate: pl.Expr) -> pl.Expr:
+    """Return ``rate`` with -0.0 as 0.0: a channel held in place reads ``0.0%``, not ``-0.0%``.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"c": [-0.0, -0.25, None]})
+    >>> frame.select(_unsigned_zero(pl.col("c")))["c"].to_list()
+    [0.0, -0.25, None]
+    """
+    return pl.when(rate == 0).then(rate.abs()).otherwise(rate)
 
 
 def _curve_rows(plan: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -435,12 +539,13 @@ def _curve_rows(plan: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str
 
 
 __all__ = [
+    "Column",
     "Table",
+    "cell",
+    "fmt",
+    "frame_table",
     "inline_script",
-    "money",
-    "number",
-    "percent",
-    "ratio",
     "render_report",
+    "single_touch",
     "sort_value",
 ]

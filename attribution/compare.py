@@ -157,13 +157,15 @@ class ModelComparison:
         ┌─────────┬──────────────────┬─────────────────────┬──────────────────┬────────────────...
         │ channel ┆ first_touch conv ┆ first_touch revenue ┆ first_touch ROAS ┆ last_touch conv...
         ╞═════════╪══════════════════╪═════════════════════╪══════════════════╪════════════════...
-        │ Email   ┆ 1.00             ┆ 100.00              ┆ 10.00            ┆ 0.00           ...
-        │ Search  ┆ 0.00             ┆ 0.00                ┆ 0.00             ┆ 1.00           ...
-        │ TOTAL   ┆ 1.00             ┆ 100.00              ┆ 3.33             ┆ 1.00           ...
+        │ Email   ┆              1.0 ┆              100.00 ┆            10.00 ┆             0.0...
+        │ Search  ┆              0.0 ┆                0.00 ┆             0.00 ┆             1.0...
+        │ TOTAL   ┆              1.0 ┆              100.00 ┆             3.33 ┆             1.0...
         └─────────┴──────────────────┴─────────────────────┴──────────────────┴────────────────...
         """
         # As wide as its columns: a number cut over two lines misreads worse than a long line.
-        table = text_table(self.table_frame(), width=TABLE_WIDTH)
+        frame = self.table_frame()
+        kinds = {column: _table_kind(column) for column in frame.columns[1:]}
+        table = text_table(frame, currency=self.currency, kinds=kinds, width=TABLE_WIDTH)
         return "\n".join([*self.header_lines(), table])
 
     def header_lines(self) -> list[str]:
@@ -503,6 +505,26 @@ def _percent(column: str, alias: str, baseline: str) -> pl.Expr:
     if column.startswith(f"{baseline}_"):
         return pl.lit(None, pl.Float64).alias(alias)
     return (pl.col(column).cast(pl.Float64) * 100).alias(alias)
+
+
+def _table_kind(header: str) -> str:
+    """Return the number style of a terminal-table column by its header (``linear Δ% rev``).
+
+    Examples
+    --------
+    >>> [_table_kind(h) for h in ("markov conv", "linear Δ% rev", "low", "markov ROAS", "model")]
+    ['conversions', 'percent', 'money', 'ratio', 'text']
+    """
+    if "Δ%" in header:
+        return "percent"
+    last = header.rsplit(" ", 1)[-1]
+    return {
+        "conv": "conversions",
+        "revenue": "money",
+        "low": "money",
+        "high": "money",
+        "ROAS": "ratio",
+    }.get(last, "text")
 
 
 def _number(column: str, alias: str) -> pl.Expr:

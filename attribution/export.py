@@ -165,6 +165,7 @@ def text_table(
     currency: str | None = None,
     raw: bool = False,
     labels: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
     text_width: int = 60,
     width: int = 200,
     align: str | None = None,
@@ -189,6 +190,9 @@ def text_table(
     labels
         Header to show for a column (``{"current_spend": "spend now"}``); the
         style still follows the column's own name.
+    kinds
+        The kind of columns whose names do not say it (a pivot's channels:
+        ``{"Email": "money"}``); see :func:`attribution.numbers.column_kind`.
     text_width
         Longest text shown in a cell before it is cut.
     width
@@ -218,8 +222,13 @@ def text_table(
     if raw:
         shown = frame.rename({k: v for k, v in names.items() if k in frame.columns})
         return _render(shown, text_width=text_width, width=width, align=align)
-    numeric = [name for name, dtype in frame.schema.items() if column_kind(name, dtype) != "text"]
-    shown = format_frame(frame, currency)
+    given = kinds or {}
+    numeric = [
+        name
+        for name, dtype in frame.schema.items()
+        if (given.get(name) or column_kind(name, dtype)) != "text"
+    ]
+    shown = format_frame(frame, currency, given)
     # Right-align numbers and their headers by padding them to the column's width;
     # text columns stay left-aligned.
     longest = shown.select(pl.col(numeric).str.len_chars().max().fill_null(0)).to_dicts()

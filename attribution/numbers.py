@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import polars as pl
@@ -212,11 +212,15 @@ _STYLES = {
 """Scale, decimals and unit of the kinds written as a plain number (``number``: 2 decimals)."""
 
 
-def format_frame(frame: pl.DataFrame, currency: str | None = None) -> pl.DataFrame:
+def format_frame(
+    frame: pl.DataFrame, currency: str | None = None, kinds: Mapping[str, str] | None = None
+) -> pl.DataFrame:
     """Return ``frame`` with every numeric column written as text in its kind's style.
 
     For tables people read (a terminal, the HTML report); never for CSV,
-    JSON or Parquet, which keep raw numbers.
+    JSON or Parquet, which keep raw numbers. ``kinds`` gives the kind of
+    columns whose names do not say it (a pivot's columns are channels: their
+    kind is the measure's).
 
     Examples
     --------
@@ -225,10 +229,14 @@ def format_frame(frame: pl.DataFrame, currency: str | None = None) -> pl.DataFra
     ...     schema_overrides={"roas": pl.Float64})
     >>> format_frame(frame, "EUR").row(0)
     ('Email', '€1,234.50', '25.0%', '3', '—')
+    >>> pivot = pl.DataFrame({"period": ["2024-01"], "Email": [10.0]})
+    >>> format_frame(pivot, "USD", kinds={"Email": "money"}).row(0)
+    ('2024-01', '$10.00')
     """
     columns = []
+    given = kinds or {}
     for name, dtype in frame.schema.items():
-        kind = column_kind(name, dtype)
+        kind = given.get(name) or column_kind(name, dtype)
         if kind == "text":
             columns.append(pl.col(name))
             continue

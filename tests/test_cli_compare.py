@@ -74,12 +74,12 @@ def test_compare_table(capsys: Capture, db: str) -> None:
         for cells in [[c.strip() for c in line.strip("│").split("┆")]]
     }
     # Email: 100 → 0 (-100%); Search: 50 → 150 (+200%), 1 → 2 conversions (+100%).
-    assert rows["Email"][1:] == ["1.00", "100.00", "10.00", "0.00", "-100.00", "0.00",
-                                 "-100.00", "0.00"]  # fmt: skip
-    assert rows["Search"][5] == "100.00"
-    assert rows["Search"][7] == "200.00"
-    assert rows["TOTAL"][2] == "150.00"
-    assert rows["TOTAL"][7] == "0.00"
+    assert rows["Email"][1:] == ["1.0", "$100.00", "10.00", "0.0", "-100.0%", "$0.00",
+                                 "-100.0%", "0.00"]  # fmt: skip
+    assert rows["Search"][5] == "100.0%"
+    assert rows["Search"][7] == "200.0%"
+    assert rows["TOTAL"][2] == "$150.00"
+    assert rows["TOTAL"][7] == "0.0%"
 
 
 def test_compare_baseline_option(capsys: Capture, db: str) -> None:

@@ -45,10 +45,10 @@ def test_table_shows_every_section(capsys: Capture, folder: Path) -> None:
         assert title in lines
     rows = {r.split("┆")[0].strip("│ "): [c.strip(" │") for c in r.split("┆")[1:]]
             for r in lines if "┆" in r}  # fmt: skip
-    assert rows["Email > Search"][:4] == ["1.00", "1.00", "1.00", "100.00"]
-    assert rows["8-11"] == ["1.00", "100.00"]  # u1's 9 days
+    assert rows["Email > Search"][:4] == ["1", "1.0", "100.0%", "$100.00"]
+    assert rows["8-11"] == ["1.0", "$100.00"]  # u1's 9 days
     # Search: early of u2 (1.0, 50); middle ½ of u1 + all of u2; late of both.
-    assert rows["Search"] == ["1.00", "50.00", "1.50", "100.00", "2.00", "150.00"]
+    assert rows["Search"] == ["1.0", "$50.00", "1.5", "$100.00", "2.0", "$150.00"]
 
 
 def test_top_json_and_csv(capsys: Capture, folder: Path) -> None:

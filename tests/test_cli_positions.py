@@ -26,8 +26,8 @@ def test_positions_table_csv_and_json(capsys: Capture, files: dict[str, Path]) -
     rows = [[c.strip(" │") for c in line.split("┆")] for line in lines if "┆" in line]
     # conversions, then revenue: columns by most credit (Search 1.5, Email 0.5).
     assert rows[0] == ["position", "Search", "Email", "total"]
-    assert rows[1] == ["1", "1.00", "0.50", "1.50"]
-    assert rows[2] == ["2", "0.50", "0.00", "0.50"]
+    assert rows[1] == ["1", "1.0", "0.5", "1.5"]
+    assert rows[2] == ["2", "0.5", "0.0", "0.5"]
     assert rows[4] == ["1", "50.00", "50.00", "100.00"]
     code, out, _ = run(capsys, "attribute", "--model", "shapley_ordered", "--positions",
                        "--format", "csv", *inputs)  # fmt: skip

@@ -45,8 +45,8 @@ def test_table_pivots_periods_by_keys(capsys: Capture, db: str) -> None:
     )
     cells = _cells(out)
     assert cells["period"] == ["Email", "Search", "Social", "total"]
-    assert cells["2024-01-01"] == ["0.00", "50.00", "0.00", "50.00"]
-    assert cells["2024-01-08"] == ["50.00", "50.00", "0.00", "100.00"]
+    assert cells["2024-01-01"] == ["$0.00", "$50.00", "$0.00", "$50.00"]
+    assert cells["2024-01-08"] == ["$50.00", "$50.00", "$0.00", "$100.00"]
 
 
 def test_roas_has_no_total_and_spend_by_campaign(capsys: Capture, db: str) -> None:
@@ -57,7 +57,7 @@ def test_roas_has_no_total_and_spend_by_campaign(capsys: Capture, db: str) -> No
     assert _cells(out)["2024-01-08"][0] == "—"  # Email spent nothing that week
     code, out, _ = run(capsys, "timeseries", "--metric", "spend", "--by", "campaign",
                        "--interval", "month", "--stage", "closed_won", "--db", db)  # fmt: skip
-    assert _cells(out)["2024-01-01"][-1] == "55.00"
+    assert _cells(out)["2024-01-01"][-1] == "$55.00"
 
 
 def test_json_and_csv_are_long(capsys: Capture, db: str) -> None:

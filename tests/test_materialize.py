@@ -91,7 +91,8 @@ def _ingest(db: Path, folder: Path, **texts: str) -> None:
     for table, text in texts.items():
         path = folder / f"{table}.csv"
         path.write_text(text, encoding="utf-8")
-        assert main(["ingest", table, str(path), "--db", str(db)]) == 0
+        # Leave the marts stale: these tests refresh them themselves.
+        assert main(["ingest", table, str(path), "--db", str(db), "--no-materialize"]) == 0
 
 
 @pytest.fixture
@@ -291,6 +292,51 @@ def test_ingest_materialize_refreshes_the_marts(
     out = capsys.readouterr().out
     assert "refreshed run 2: grain day, stage purchase, data version 5, 1 model" in out
     assert Mart(Store(small)).runs()["stale"].to_list() == [True, False]
+
+
+def test_an_ingest_refreshes_existing_marts_by_default_and_not_with_no_materialize(
+    small: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    sale = tmp_path / "sale.csv"
+    sale.write_text(NEW_SALE, encoding="utf-8")
+    plain = ["ingest", "conversions", str(sale), "--db", str(small)]
+    assert main(plain) == 0  # no mart yet: nothing said, nothing done
+    assert "mart" not in capsys.readouterr().err
+    assert (
+        main(["materialize", "--models", "first_touch", "--grain", "day", "--db", str(small)]) == 0
+    )
+    capsys.readouterr()
+    sale.write_text(NEW_SALE.replace("c9", "c10").replace(",60", ",1"), encoding="utf-8")
+    assert main([*plain, "--no-materialize"]) == 0
+    assert "refreshed" not in capsys.readouterr().out
+    assert Mart(Store(small)).runs()["stale"].to_list() == [True]
+    sale.write_text(NEW_SALE.replace("c9", "c11").replace(",60", ",2"), encoding="utf-8")
+    assert main(plain) == 0
+    assert "refreshed run 2: grain day" in capsys.readouterr().out
+    assert Mart(Store(small)).runs()["stale"].to_list() == [True, False]
+
+
+def test_a_refresh_that_fails_after_an_ingest_keeps_the_data_and_says_so(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Capture
+) -> None:
+    db = str(small)
+    assert main(["materialize", "--models", "linear", "--db", db]) == 0
+    import api.services.mart as service
+
+    def fails(*args: object, **kwargs: object) -> pl.DataFrame:
+        raise ParameterError("linear cannot run today")
+
+    monkeypatch.setattr(service, "credited_periods", fails)
+    capsys.readouterr()
+    sale = tmp_path / "sale.csv"
+    sale.write_text(NEW_SALE, encoding="utf-8")
+    assert main(["ingest", "conversions", str(sale), "--db", db]) == 0  # the data is in
+    err = capsys.readouterr().err
+    assert "the marts could not be refreshed: linear cannot run today" in err
+    assert "closedloop materialize --refresh" in err
+    assert Mart(Store(small)).runs()["stale"].to_list() == [True]
+    sale.write_text(NEW_SALE.replace("c9", "c10"), encoding="utf-8")
+    assert main(["ingest", "conversions", str(sale), "--db", db, "--materialize"]) == 2
 
 
 def test_refresh_refuses_definition_options_and_needs_a_mart(small: Path, capsys: Capture) -> None:

@@ -178,9 +178,11 @@ def register(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--materialize",
-        action="store_true",
-        help="then re-run the store's marts (closedloop materialize) if the ingest changed "
-        "the data; without it they are only marked stale",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="re-run the store's marts (closedloop materialize) when the ingest changed the "
+        "data (the default whenever the store holds marts); --no-materialize leaves them "
+        "stale for a later closedloop materialize --refresh",
     )
     parser.set_defaults(handler=run, parser=parser)
     return parser
@@ -243,22 +245,40 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _then_materialize(args: argparse.Namespace, store: Store) -> int:
-    """``--materialize``: refresh the marts the ingest made stale (none: a note)."""
-    if not getattr(args, "materialize", False):
+    """Refresh the marts the ingest made stale: by default when the store holds any.
+
+    ``--materialize`` asks for it (a store without marts gets a note);
+    ``--no-materialize`` leaves them stale.
+    """
+    asked = getattr(args, "materialize", None)
+    if asked is False:
         return 0
     from api.services import Services
     from api.services.mart import refresh
+    from attribution.errors import ClosedloopError
     from ingest.mart import Mart
 
     mart = Mart(store)
     if not mart.current():
+        if asked:
+            print(
+                f"{args.parser.prog}: note: no mart to refresh (closedloop materialize makes one)",
+                file=sys.stderr,
+            )
+        return 0
+    try:
+        with terminal_listening():
+            done = refresh(Services.for_store(store), mart)
+    except ClosedloopError as exc:
+        if asked:
+            raise
+        # The ingest is done and kept; only the marts are behind, and say so.
         print(
-            f"{args.parser.prog}: note: no mart to refresh (closedloop materialize makes one)",
+            f"{args.parser.prog}: warning: the marts could not be refreshed: {exc} They stay "
+            "stale until closedloop materialize --refresh succeeds.",
             file=sys.stderr,
         )
         return 0
-    with terminal_listening():
-        done = refresh(Services.for_store(store), mart)
     for line in done.describe():
         print(line)
     return 0

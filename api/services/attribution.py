@@ -24,6 +24,7 @@ from attribution.errors import ParameterError
 from attribution.export import text_table
 from attribution.models.markov import Markov
 from attribution.models.shapley_ordered import MAX_POSITION, ShapleyOrdered, position_credit
+from attribution.numbers import column_kind
 from attribution.paths import PATH_COLUMNS, attribute_paths, iso_currency
 from attribution.report import AttributionReport, report_journeys
 
@@ -466,11 +467,15 @@ def positions_view(result: Result) -> Result:
         "touch": "the i-th touch",
     }[positions["convention"]]
     title = f"shapley_ordered credit by position ({positions['convention']}: {meaning}) and {by}"
+    currency = result.members.get("currency")
 
     def table() -> str:
         parts = [title]
         for measure in ("conversions", "revenue"):
-            parts += [f"{measure}:", text_table(_pivot(rows, by, measure))]
+            wide = _pivot(rows, by, measure)
+            kind = column_kind(measure, pl.Float64())
+            kinds = dict.fromkeys(wide.columns[1:], kind)
+            parts += [f"{measure}:", text_table(wide, currency=currency, kinds=kinds)]
         return "\n".join(parts)
 
     members = {k: v for k, v in result.members.items() if k != "positions"}

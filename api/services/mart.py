@@ -33,6 +33,7 @@ from attribution.mart import credited_periods, mart_rows, spend_periods
 from attribution.metrics import parse_stage_values
 from attribution.models import AttributionModel
 from attribution.models.markov import Markov
+from attribution.numbers import format_number
 from attribution.progress import report_progress, stage
 from attribution.timeseries import require_interval
 from ingest.accounts import check_journey
@@ -184,7 +185,7 @@ class MartBuild:
         ...     print(line)
         materialized: grain week, stage purchase, data version 0, 1 model, 2 rows
           model   rows  conversions         revenue
-          linear     2         1.00          100.00
+          linear     2          1.0          100.00
         """
         run = self.run
         count = len(run.models)
@@ -203,8 +204,9 @@ class MartBuild:
         width = max(len("model"), *(len(name) for name in summary["model"]))
         lines.append(f"  {'model':<{width}}  {'rows':>6}  {'conversions':>11}  {'revenue':>14}")
         for name, rows, conversions, value in summary.iter_rows():
-            shown = "—" if value is None else f"{value:,.2f}"
-            lines.append(f"  {name:<{width}}  {rows:>6,}  {conversions:>11,.2f}  {shown:>14}")
+            credited = format_number(conversions, "conversions")
+            shown = format_number(value, "money")
+            lines.append(f"  {name:<{width}}  {rows:>6,}  {credited:>11}  {shown:>14}")
         return lines
 
 

@@ -126,26 +126,27 @@ def paths_table(members: Mapping[str, Any], data: pl.DataFrame, top: int = DEFAU
     """
     shown = data if top <= 0 else data.head(top)
     by = members["by"]
-    money = f"; revenue in {members['currency']}" if members.get("currency") else ""
+    currency = members.get("currency")
+    money = f"; revenue in {currency}" if currency else ""
     lead = (
         f"Top {shown.height:,} of {data.height:,} paths" if shown.height < data.height else "Paths"
     )
     sections = [
         f"{lead} by {by} (stage {members.get('stage')}, "
         f"{members.get('lookback_days', 0):g}-day lookback)",
-        text_table(shown.drop("steps")),
+        text_table(shown.drop("steps"), currency=currency),
         "",
         "Path length (touches, GA4 buckets)",
-        text_table(_frame(members.get("length_buckets"), "touches")),
+        text_table(_frame(members.get("length_buckets"), "touches"), currency=currency),
         "",
         "Time lag (whole days from first touch to conversion, GA4 buckets)",
-        text_table(_frame(members.get("time_lag_buckets"), "days"))
+        text_table(_frame(members.get("time_lag_buckets"), "days"), currency=currency)
         if members.get("time_lag_buckets")
         else "(touch times unknown)",
         "",
         f"Early / middle / late touches of converting journeys by {by} (first 25% / "
         f"middle 50% / last 25% of each path's touches{money})",
-        text_table(_positions_frame(members.get("touch_positions"), by)),
+        text_table(_positions_frame(members.get("touch_positions"), by), currency=currency),
     ]
     untouched = members.get("untouched_conversions") or 0
     if untouched:

@@ -18,6 +18,7 @@ from api.services.queries import TimeSeriesQuery
 from api.services.results import Result
 from attribution.constants import NO_TOUCHPOINT
 from attribution.export import text_table
+from attribution.numbers import column_kind
 from attribution.timeseries import time_series
 
 ADDITIVE = ("spend", "revenue", "conversions")
@@ -81,14 +82,16 @@ def timeseries(ctx: Context, query: TimeSeriesQuery) -> Result:
                 f"{query.metric} by {query.by} per {query.interval} "
                 f"(model {query.model.name}, stage {journeys.stage}{money})"
             )
-            pivot = timeseries_table(frame, query.by, query.metric)
+            pivot = timeseries_table(frame, query.by, query.metric, currency)
             result = replace(result, table=lambda: f"{title}\n{pivot}")
         return with_warnings(result, found)
 
     return ctx.cached(("timeseries", query), compute)
 
 
-def timeseries_table(series: pl.DataFrame, by: str, metric: str) -> str:
+def timeseries_table(
+    series: pl.DataFrame, by: str, metric: str, currency: str | None = None
+) -> str:
     """Render a long series as a terminal table: periods as rows, keys as columns.
 
     Spend, revenue and conversions get a ``total`` column (the period's sum);
@@ -100,13 +103,13 @@ def timeseries_table(series: pl.DataFrame, by: str, metric: str) -> str:
     >>> import datetime as dt
     >>> series = pl.DataFrame({"period": [dt.date(2024, 1, 1)] * 2 + [dt.date(2024, 1, 8)] * 2,
     ...     "channel": ["Email", "Search"] * 2, "revenue": [10.0, 0.0, 5.0, 20.0]})
-    >>> print(timeseries_table(series, "channel", "revenue"))
-    ┌────────────┬───────┬────────┬───────┐
-    │ period     ┆ Email ┆ Search ┆ total │
-    ╞════════════╪═══════╪════════╪═══════╡
-    │ 2024-01-01 ┆ 10.00 ┆ 0.00   ┆ 10.00 │
-    │ 2024-01-08 ┆ 5.00  ┆ 20.00  ┆ 25.00 │
-    └────────────┴───────┴────────┴───────┘
+    >>> print(timeseries_table(series, "channel", "revenue", "USD"))
+    ┌────────────┬────────┬────────┬────────┐
+    │ period     ┆  Email ┆ Search ┆  total │
+    ╞════════════╪════════╪════════╪════════╡
+    │ 2024-01-01 ┆ $10.00 ┆  $0.00 ┆ $10.00 │
+    │ 2024-01-08 ┆  $5.00 ┆ $20.00 ┆ $25.00 │
+    └────────────┴────────┴────────┴────────┘
     """
     if series.is_empty():
         return text_table(pl.DataFrame({"period": []}, schema={"period": pl.Date}))
@@ -117,7 +120,9 @@ def timeseries_table(series: pl.DataFrame, by: str, metric: str) -> str:
         known = pl.any_horizontal(pl.exclude("period").is_not_null())
         total = pl.when(known).then(pl.sum_horizontal(pl.exclude("period")))
         wide = wide.with_columns(total.alias("total"))
-    return text_table(wide)
+    # The columns are keys: their numbers are the metric's kind.
+    kind = column_kind(metric, pl.Float64())
+    return text_table(wide, currency=currency, kinds=dict.fromkeys(wide.columns[1:], kind))
 
 
 __all__ = ["timeseries", "timeseries_table"]

@@ -353,6 +353,90 @@ def trend_chart(
     return _finish(chart, rows, currency)
 
 
+PARTS = ("early", "middle", "late")
+"""The parts of a path in the early / middle / late view (:mod:`attribution.touchpositions`)."""
+PART_LABELS = {"early": "early · opens", "middle": "middle · assists", "late": "late · closes"}
+"""How a chart names each part: what a channel does there."""
+
+
+def touch_positions_chart(
+    rows: Rows,
+    *,
+    by: str = "channel",
+    measure: str = "revenue",
+    currency: str = "USD",
+    top: int = 7,
+) -> dict[str, Any]:
+    """100%-stacked bars: each ``by`` value's share of the early, middle and late ``measure``.
+
+    The rows are ``GET /v1/paths``' ``touch_positions`` as they come (one row
+    per key with ``<part>_conversions`` and ``<part>_revenue``); the spec
+    folds the three ``<part>_<measure>`` columns into one bar per part,
+    keeps the ``top`` keys with the most ``measure`` over the three parts
+    and stacks the others as ``Other`` (not when only one would be folded),
+    so a bar reads "which channels open (assist, close) the converting
+    journeys". Hovering a segment shows its amount and its share of the part.
+
+    Examples
+    --------
+    >>> rows = [{"channel": "Email", "early_revenue": 100.0, "middle_revenue": 50.0,
+    ...     "late_revenue": 0.0}]
+    >>> spec = touch_positions_chart(rows)
+    >>> spec["transform"][0]["fold"], spec["encoding"]["x"]["field"]
+    (['early_revenue', 'middle_revenue', 'late_revenue'], 'share')
+    >>> spec["encoding"]["y"]["sort"]
+    ['early · opens', 'middle · assists', 'late · closes']
+    """
+    label = "datum.column"  # the part of a folded column, as a Vega expression
+    for name in reversed(PARTS):
+        label = f"datum.column == {_js_string(f'{name}_{measure}')} ? " + (
+            f"{_js_string(PART_LABELS[name])} : {label}"
+        )
+    kept = f"datum.keys <= {int(top) + 1} || datum.rank <= {int(top)}"
+    money = measure == "revenue"
+    chart = (
+        _chart()
+        .transform_fold([f"{part}_{measure}" for part in PARTS], as_=["column", "value"])
+        .transform_calculate(part=label)
+        .transform_joinaggregate(total="sum(value)", groupby=[by])
+        .transform_joinaggregate(keys=f"distinct({by})")
+        .transform_window(rank="dense_rank()", sort=[alt.SortField("total", order="descending")])
+        .transform_calculate(key=f"{kept} ? datum[{_js_string(by)}] : 'Other'")
+        .transform_calculate(rank=f"{kept} ? datum.rank : {int(top) + 1}")
+        .transform_aggregate(value="sum(value)", rank="min(rank)", groupby=["part", "key"])
+        .transform_joinaggregate(part_total="sum(value)", groupby=["part"])
+        .transform_calculate(share="datum.part_total > 0 ? datum.value / datum.part_total : 0")
+        .mark_bar()
+        .encode(
+            y=alt.Y(
+                "part:N", sort=list(PART_LABELS.values()), title=None, axis=_key_axis(0, x=False)
+            ),
+            x=alt.X(
+                "share:Q",
+                stack="zero",
+                title=f"share of the part's {measure}",
+                axis=alt.Axis(format="~%", tickCount=5),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color(
+                "key:N",
+                title=by,
+                sort=alt.EncodingSortField("rank", op="min", order="ascending"),
+                legend=_legend(),
+            ),
+            order=alt.Order("rank:Q", sort="ascending"),
+            tooltip=[
+                alt.Tooltip("part:N"),
+                alt.Tooltip("key:N", title=by),
+                alt.Tooltip("value:Q", format=MONEY if money else ",.1f", title=measure),
+                alt.Tooltip("share:Q", format=".1%", title="share of the part"),
+            ],
+        )
+        .properties(width="container", height=alt.Step(34))
+    )
+    return _finish(chart, rows, currency)
+
+
 MARKS = ("current", "recommended", "what_if", "saturation")
 """Marked spends on a response curve, in legend order (:func:`curve_rows`' ``kind``)."""
 MARK_LABELS = {
@@ -566,11 +650,17 @@ def _templates(currency: str, by: str) -> dict[str, dict[str, Any]]:
         ),
         "funnel": funnel_chart(None, currency=currency),
         "curve": response_curve_chart(None, currency=currency),
+        **{
+            f"touch_positions_{measure}": touch_positions_chart(
+                None, by=by, measure=measure, currency=currency
+            )
+            for measure in ("revenue", "conversions")
+        },
     }
 
 
 def chart_templates(currency: str = "USD", by: str = "channel") -> dict[str, dict[str, Any]]:
-    """Return the dashboard's chart specs without rows: trend, lengths, funnel and curve.
+    """Return the dashboard's chart specs without rows: trend, lengths, funnel, curve, touches.
 
     They are the report's specs (same functions, same look); the dashboard
     adds ``datasets: {table: rows}`` with rows from the ``/v1`` API.
@@ -578,8 +668,11 @@ def chart_templates(currency: str = "USD", by: str = "channel") -> dict[str, dic
     Examples
     --------
     >>> specs = chart_templates("EUR")
-    >>> sorted(specs), "datasets" in specs["trend"], specs["trend"]["data"]
-    (['curve', 'funnel', 'lengths', 'trend'], False, {'name': 'table'})
+    >>> sorted(specs)  # doctest: +NORMALIZE_WHITESPACE
+    ['curve', 'funnel', 'lengths', 'touch_positions_conversions', 'touch_positions_revenue',
+     'trend']
+    >>> "datasets" in specs["trend"], specs["trend"]["data"]
+    (False, {'name': 'table'})
     >>> specs["trend"]["config"]["locale"]["number"]["currency"]
     ['€', '']
     """
@@ -646,6 +739,8 @@ def _finish(chart: alt.TopLevelMixin, rows: Rows, currency: str) -> dict[str, An
 __all__ = [
     "MARKS",
     "PALETTE",
+    "PARTS",
+    "PART_LABELS",
     "TABLE",
     "bucket_chart",
     "chart_templates",
@@ -658,5 +753,6 @@ __all__ = [
     "response_curve_chart",
     "response_curves_chart",
     "roas_chart",
+    "touch_positions_chart",
     "trend_chart",
 ]

@@ -4,6 +4,8 @@
  * tables are closedloopTable's (sortable, TOTAL row from the API's totals, top 10 and "show
  * all", "Download CSV" = the same route and query with format=csv); numbers are printed by
  * closedloopFormat; charts are Vega-Lite (specs.js and the report's templates).
+ * The early / middle / late card draws /v1/paths' touch_positions and, for shapley_ordered,
+ * the attribution answer's positions (position × key).
  * The response-curve card lives in budget.js and uses $, esc, authFetch, chart and fmt from here.
  */
 "use strict";
@@ -300,7 +302,79 @@ async function loadPaths(state, asked) {
   await Promise.all([
     closedloopCharts.draw($("lengths-chart"), closedloopSpecs.buckets(specs.lengths, lengths, "touches"), lengths),
     closedloopCharts.draw($("lags-chart"), closedloopSpecs.buckets(specs.lengths, lags, "days"), lags),
+    loadTouches(body, asked.paths.by),
   ]);
+}
+
+// GA4's early / middle / late view (docs/paths.md): the API's touch_positions, one row per key.
+// The TOTAL row sums the rows: each part's column is every converting journey with a touch.
+const PARTS = [["early", "Early"], ["middle", "Middle"], ["late", "Late"]];
+async function loadTouches(body, by) {
+  const rows = body.touch_positions || [];
+  const columns = [{ key: by, label: by }];
+  for (const [part, name] of PARTS) {
+    columns.push(
+      { key: part + "_conversions", label: name + " conv.", format: fmt.conversions, title: `${name} touches: conversions credited` },
+      { key: part + "_revenue", label: name + " revenue", format: money, title: `${name} touches: revenue credited` });
+  }
+  const total = { [by]: "TOTAL" };
+  for (const c of columns.slice(1)) total[c.key] = rows.reduce((s, r) => s + (r[c.key] || 0), 0);
+  closedloopTable.render($("touches"), { columns, rows, total, caption: `Early, middle and late touches by ${by}`,
+    csv: csvData(columns, rows) });
+  $("touches-note").textContent = rows.length
+    ? `by ${by} · each part: ${fmt.conversions(total.late_conversions)} conversions, ${money(total.late_revenue)}` : "";
+  // A stage without revenue (leads) is drawn in conversions.
+  const measure = rows.some((r) => r.early_revenue || r.middle_revenue || r.late_revenue) ? "revenue" : "conversions";
+  const specs = await chartSpecs(by);
+  await closedloopCharts.draw($("touches-chart"), specs["touch_positions_" + measure], rows);
+}
+
+// shapley_ordered's credit by position (the attribution answer's `positions`): positions down,
+// keys across (most credit first) and a total column; the measure toggle redraws it.
+let positionsShown = null;
+const POSITION_MEANING = { first_visit: "position i is the i-th distinct channel visited", touch: "position i is the i-th touch" };
+function showPositions(body) {
+  const positions = body.positions;
+  positionsShown = positions ? { positions, by: body.by } : null;
+  $("positions-hint").hidden = Boolean(positions);
+  $("positions-controls").hidden = !positions;
+  if (!positions) {
+    $("positions").replaceChildren();
+    $("positions-note").textContent = "";
+    return;
+  }
+  $("positions-note").textContent = `${labels.shapley_ordered || "shapley_ordered"} · ${POSITION_MEANING[positions.convention] || positions.convention}` +
+    `; from ${positions.max_position} on, summed as ${positions.max_position}+`;
+  drawPositions();
+}
+function drawPositions() {
+  if (!positionsShown) return;
+  const { positions, by } = positionsShown;
+  const measure = $("positions-measure").value;
+  const format = measure === "revenue" ? money : fmt.conversions;
+  const keyTotals = new Map();
+  for (const r of positions.data) keyTotals.set(r[by], (keyTotals.get(r[by]) || 0) + (r[measure] || 0));
+  const keys = [...keyTotals.keys()].sort((a, b) => keyTotals.get(b) - keyTotals.get(a) || String(a).localeCompare(String(b)));
+  const byPosition = new Map();
+  for (const r of positions.data) {
+    const row = byPosition.get(r.position) || { position: r.position, total: 0 };
+    row["key:" + r[by]] = (row["key:" + r[by]] || 0) + (r[measure] || 0);
+    row.total += r[measure] || 0;
+    byPosition.set(r.position, row);
+  }
+  const rows = [...byPosition.values()];
+  rows.forEach((row) => keys.forEach((k) => { row["key:" + k] = row["key:" + k] || 0; }));
+  const columns = [{ key: "position", label: "Position" }]
+    .concat(keys.map((k) => ({ key: "key:" + k, label: k, format })), [{ key: "total", label: "Total", format }]);
+  const total = { position: "TOTAL", total: 0 };
+  keys.forEach((k) => { total["key:" + k] = keyTotals.get(k); total.total += keyTotals.get(k); });
+  const long = [{ key: "position" }, { key: by }, { key: "conversions" }, { key: "revenue" }];
+  closedloopTable.render($("positions"), { columns, rows, total, caption: `Ordered Shapley ${measure} by position and ${by}`,
+    csv: csvData(long, positions.data) });
+}
+function pickOrderedShapley() {
+  $("model").value = "shapley_ordered";
+  $("controls").requestSubmit();
 }
 
 const STEP_LABELS = { leads: "leads", mqls: "MQLs", sqls: "SQLs", opportunities: "opportunities", won: "won" };
@@ -380,6 +454,7 @@ async function refresh() {
   const t0 = performance.now();
   try {
     const attributed = await loadAttribution(state, asked);
+    showPositions(attributed);
     const parts = [loadCompare(state, asked), loadTimeseries(state, asked, attributed), loadPaths(state, asked), loadFunnel(state, asked),
       closedloopBudget.load(state.model)];
     const results = await Promise.allSettled(parts);
@@ -429,6 +504,8 @@ async function start() {
   showPeriodFields();
   $("period").addEventListener("change", showPeriodFields);
   $("copy-link").addEventListener("click", copyLink);
+  $("positions-measure").addEventListener("change", drawPositions);
+  $("positions-pick").addEventListener("click", pickOrderedShapley);
   $("reset").addEventListener("click", () => { history.pushState(null, "", location.pathname); S.toForm($("controls"), S.DEFAULTS); showPeriodFields(); refresh(); });
   window.addEventListener("popstate", () => { S.toForm($("controls"), S.fromURL(location.search)); showPeriodFields(); refresh(); });
   await refresh();

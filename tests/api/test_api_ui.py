@@ -120,7 +120,10 @@ def test_dashboard_chart_specs_are_the_reports(client: TestClient) -> None:
     response = client.get("/dashboard/charts.json?currency=EUR&by=campaign")
     assert response.status_code == 200
     specs = response.json()
-    assert sorted(specs) == ["curve", "funnel", "lengths", "trend"]
+    assert sorted(specs) == [
+        "curve", "funnel", "lengths", "touch_positions_conversions", "touch_positions_revenue",
+        "trend",
+    ]  # fmt: skip
     for spec in specs.values():
         assert spec["data"] == {"name": "table"}
         assert "datasets" not in spec

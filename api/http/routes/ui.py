@@ -155,8 +155,9 @@ def chart_specs(
 
     Examples
     --------
-    >>> sorted(chart_specs("EUR", "campaign"))
-    ['curve', 'funnel', 'lengths', 'trend']
+    >>> sorted(chart_specs("EUR", "campaign"))  # doctest: +NORMALIZE_WHITESPACE
+    ['curve', 'funnel', 'lengths', 'touch_positions_conversions', 'touch_positions_revenue',
+     'trend']
     """
     from api.report.charts import chart_templates
 

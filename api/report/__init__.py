@@ -9,7 +9,8 @@ vega-embed inlined into the page, so the file works offline. Sections: the
 data's warnings, headline totals, two models side by side with the % change,
 every model's revenue, channel and campaign tables (top N and an Other row,
 :mod:`api.report.frames`), conversion paths with GA4's path-length and
-time-lag buckets, the lead funnel with stage-to-stage rates, the weekly trend
+time-lag buckets, its early / middle / late touches and ordered Shapley's
+credit by position, the lead funnel with stage-to-stage rates, the weekly trend
 and the budget plan with response curves. A section that cannot be computed on
 the data says why instead of failing the whole report. Numbers are written in
 the style of :mod:`attribution.numbers`; :mod:`api.report.pdf` prints the page

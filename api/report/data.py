@@ -22,9 +22,11 @@ from api.report.frames import (
     bucketed,
     change,
     fold_top,
+    fold_touch_positions,
     model_change,
     model_change_derived,
     period_change,
+    position_pivot,
     safe_ratio,
 )
 from api.services import (
@@ -41,6 +43,7 @@ from api.services import (
 from api.services.queries import PeriodQuery, resolve_model
 from attribution.errors import ClosedloopError, EmptyInputError, ParameterError
 from attribution.journeys import resolve_stage
+from attribution.models.shapley_ordered import ShapleyOrdered
 from attribution.progress import stage as progress_stage
 from ingest import Store
 
@@ -109,6 +112,15 @@ class ReportData:
         how many paths there are, and journeys, conversions and revenue per
         GA4 bucket of path length and of days from first touch to conversion
         (:func:`api.report.frames.bucketed`).
+    touch_positions, touch_table
+        GA4's early / middle / late view (``GET /v1/paths``' ``touch_positions``,
+        by channel): every channel, and the table's top channels and Other
+        (:func:`api.report.frames.fold_touch_positions`).
+    positions
+        ``shapley_ordered``'s credit by position (:func:`positions_view`):
+        from the tables' model when it is ``shapley_ordered``, else from a
+        run of its own when it is among the compared models; ``None`` when
+        neither, a string when it cannot be computed.
     trend
         :func:`attribution.timeseries.time_series` by ISO week: ``period``,
         ``channel``, ``spend``, ``revenue``, ``conversions``, ``roas``.
@@ -161,6 +173,9 @@ class ReportData:
     previous: dict[str, Any] | str | None = None
     funnel_by: str = "channel"
     funnel_rows: pl.DataFrame | None = None
+    touch_positions: pl.DataFrame | None = None
+    touch_table: pl.DataFrame | None = None
+    positions: dict[str, Any] | str | None = None
 
 
 REPORT_SECTIONS = (
@@ -329,6 +344,7 @@ def gather_report_data(
             previous = _previous(services, primary, by, valued, earlier)
     with _section("paths"):
         stats = services.paths(PathsQuery(**period, collapse=True))
+        ordered = _ordered_shapley(services, primary, main, names, by, valued)
     with _section("weekly trend"):
         trend = services.timeseries(
             TimeSeriesQuery(metric="all", model=resolve_model(primary), by=by, **period)
@@ -349,6 +365,7 @@ def gather_report_data(
         totals = {**totals, **_previous_totals(totals, previous["totals"])}
     lead_counts = {key: _lead_counts(report) for key, report in leads.items()}
     paths = stats.data
+    touches = _touch_frame(stats.members.get("touch_positions"), stats.members["by"])
     return ReportData(
         currency=inputs.currency or "",  # frames given without one: plain numbers
         model=primary,
@@ -388,6 +405,9 @@ def gather_report_data(
             "lag",
             ["conversions", "revenue"],
         ),
+        touch_positions=touches,
+        touch_table=fold_touch_positions(touches, stats.members["by"], top),
+        positions=positions_view(ordered, top) if isinstance(ordered, Result) else ordered,
         trend=trend,
         funnel=funnel,
         funnel_by=funnel_by,
@@ -399,6 +419,69 @@ def gather_report_data(
         previous=previous,
         warnings=report_warnings(members, comparison.members, funnel),
     )
+
+
+def _ordered_shapley(
+    services: Services,
+    model: str,
+    main: Result,
+    compared: Sequence[str],
+    by: str,
+    valued: Mapping[str, Any],
+) -> Result | str | None:
+    """Return the ``shapley_ordered`` answer whose positions the report shows, or ``None``.
+
+    The tables' own answer when their model is ``shapley_ordered``; else, when
+    it is among the compared models, a run of its own keyed like the tables
+    (or why it failed); else ``None``: the report shows no position table.
+    """
+    if model == ShapleyOrdered.name:
+        return main
+    if ShapleyOrdered.name not in compared:
+        return None
+    query = AttributionQuery.create(ShapleyOrdered.name, by=by, **valued)
+    answer = _try(lambda: services.attribution(query))
+    if isinstance(answer, str):
+        return f"The ordered Shapley credit by position could not be computed: {answer}"
+    return answer
+
+
+def positions_view(answer: Result, top: int = DEFAULT_TOP) -> dict[str, Any]:
+    """Return a ``shapley_ordered`` answer's credit by position as the report's two pivots.
+
+    ``revenue`` and ``conversions`` are :func:`api.report.frames.position_pivot`'s
+    (positions down, the ``top`` keys across and Other, a total column);
+    ``convention``, ``max_position`` and ``by`` come from the answer.
+
+    Examples
+    --------
+    >>> from api.services import Services
+    >>> from attribution.report import _tiny_example
+    >>> services = Services.for_frames(*_tiny_example())
+    >>> answer = services.attribution(AttributionQuery.create("shapley_ordered"))
+    >>> view = positions_view(answer)
+    >>> view["convention"], view["revenue"].rows()
+    ('first_visit', [('1', 50.0, 0.0, 50.0), ('2', 0.0, 50.0, 50.0)])
+    """
+    positions, by = answer.members["positions"], answer.members["by"]
+    schema = {"position": pl.String, by: pl.String, "conversions": pl.Float64,
+              "revenue": pl.Float64}  # fmt: skip
+    rows = pl.DataFrame(positions["data"], schema=schema)
+    return {
+        "convention": positions["convention"],
+        "max_position": positions["max_position"],
+        "by": by,
+        **{m: position_pivot(rows, by, m, top) for m in ("revenue", "conversions")},
+    }
+
+
+def _touch_frame(rows: Sequence[Mapping[str, Any]] | None, by: str) -> pl.DataFrame:
+    """Return the early / middle / late rows as a frame (every column even when empty)."""
+    columns = [
+        f"{part}_{m}" for part in ("early", "middle", "late") for m in ("conversions", "revenue")
+    ]
+    schema = {by: pl.String, **dict.fromkeys(columns, pl.Float64)}
+    return pl.DataFrame(list(rows or []), schema=schema)
 
 
 def _first_of(preferred: Sequence[str], names: Sequence[str]) -> str | None:
@@ -754,4 +837,5 @@ __all__ = [
     "ReportData",
     "funnel_steps",
     "gather_report_data",
+    "positions_view",
 ]

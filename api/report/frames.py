@@ -12,7 +12,10 @@ path, funnel group or bucket), so nothing here grows with raw data:
 - :func:`model_change` lays two models side by side with the % change from
   the first to the second (GA4's model comparison);
 - :func:`period_change` joins the previous period's numbers to the current
-  ones with the % change.
+  ones with the % change;
+- :func:`fold_touch_positions` and :func:`position_pivot` shape the early /
+  middle / late view and ordered Shapley's credit by position (top keys,
+  then Other).
 """
 
 from __future__ import annotations
@@ -285,16 +288,98 @@ def period_change(current: pl.DataFrame, previous: pl.DataFrame, by: str) -> pl.
     return joined.with_columns(**extra)
 
 
+TOUCH_PARTS = ("early", "middle", "late")
+"""The parts of the early / middle / late view (:mod:`attribution.touchpositions`)."""
+
+
+def fold_touch_positions(frame: pl.DataFrame, key: str, top: int) -> pl.DataFrame:
+    """Keep the ``top`` keys of the early / middle / late view by credit, then one Other row.
+
+    Keys are ranked by their revenue over the three parts, then their
+    conversions; the Other row sums each part's conversions and revenue,
+    so every part's column still sums to the converting journeys' total.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"channel": ["A", "B", "C", "D"],
+    ...     "early_conversions": [1.0, 0.0, 1.0, 0.0], "early_revenue": [10.0, 0.0, 5.0, 0.0],
+    ...     "middle_conversions": [0.5, 0.5, 0.0, 1.0], "middle_revenue": [5.0, 5.0, 0.0, 5.0],
+    ...     "late_conversions": [0.0, 1.0, 0.0, 1.0], "late_revenue": [0.0, 10.0, 0.0, 5.0]})
+    >>> out = fold_touch_positions(frame, "channel", 2)
+    >>> out["channel"].to_list(), out["early_revenue"].to_list()
+    (['A', 'B', 'Other (2 rows)'], [10.0, 0.0, 5.0])
+    """
+    credit = [f"{part}_{m}" for part in TOUCH_PARTS for m in ("conversions", "revenue")]
+    ranked = frame.with_columns(
+        pl.sum_horizontal(f"{part}_revenue" for part in TOUCH_PARTS).alias("_rank"),
+        pl.sum_horizontal(f"{part}_conversions" for part in TOUCH_PARTS).alias("_then"),
+    )
+    folded = fold_top(ranked, key, top, by=("_rank", "_then"), sums=[*credit, "_rank", "_then"])
+    return folded.drop("_rank", "_then")
+
+
+def position_pivot(rows: pl.DataFrame, key: str, measure: str, top: int) -> pl.DataFrame:
+    """Pivot ordered Shapley's credit by position: positions down, keys across, a total column.
+
+    ``rows`` are the long rows of a ``shapley_ordered`` answer's
+    ``positions`` (``position``, ``key``, ``conversions``, ``revenue``), in
+    position order. Keys are ordered by revenue, then conversions (the
+    same columns for both measures); past ``top`` keys (0: none), the
+    rest are summed in one ``Other (k <key>s)`` column, unless only one
+    would be.
+
+    Examples
+    --------
+    >>> rows = pl.DataFrame({"position": ["1", "1", "2", "2", "1"],
+    ...     "channel": ["A", "B", "A", "C", "D"], "conversions": [0.5, 0.5, 0.5, 0.5, 1.0],
+    ...     "revenue": [50.0, 20.0, 50.0, 10.0, 5.0]})
+    >>> position_pivot(rows, "channel", "revenue", 1).rows()
+    [('1', 50.0, 25.0, 75.0), ('2', 50.0, 10.0, 60.0)]
+    >>> position_pivot(rows, "channel", "revenue", 1).columns
+    ['position', 'A', 'Other (3 channels)', 'total']
+    >>> position_pivot(rows, "channel", "conversions", 0).columns
+    ['position', 'A', 'B', 'C', 'D', 'total']
+    """
+    if rows.is_empty():
+        return pl.DataFrame(
+            {"position": [], "total": []}, schema={"position": pl.String, "total": pl.Float64}
+        )
+    ranked = (
+        rows.group_by(key)
+        .agg(pl.col("revenue").sum(), pl.col("conversions").sum())
+        .sort(["revenue", "conversions", key], descending=[True, True, False], nulls_last=True)
+    )[key].to_list()
+    keys = ranked
+    if 0 < top < len(ranked) - 1:
+        other = f"Other ({len(ranked) - top:,} {key}s)"
+        keys = [*ranked[:top], other]
+        rows = rows.with_columns(
+            pl.when(pl.col(key).is_in(ranked[:top])).then(pl.col(key)).otherwise(pl.lit(other))
+        )
+    order = rows.select("position").unique(maintain_order=True)
+    wide = (
+        rows.group_by("position", key)
+        .agg(pl.col(measure).sum())
+        .pivot(on=key, index="position", values=measure)
+    )
+    wide = order.join(wide, on="position", how="left", maintain_order="left")
+    wide = wide.select("position", *keys).with_columns(pl.col(keys).fill_null(0.0))
+    return wide.with_columns(pl.sum_horizontal(keys).alias("total"))
+
+
 __all__ = [
     "OTHER_PREFIX",
     "PERIOD_METRICS",
+    "TOUCH_PARTS",
     "bucketed",
     "change",
     "fold_top",
+    "fold_touch_positions",
     "is_other",
     "model_change",
     "model_change_derived",
     "other_label",
     "period_change",
+    "position_pivot",
     "safe_ratio",
 ]

@@ -217,6 +217,10 @@ def render_report(data: ReportData) -> str:
         has_ci=f"{data.models[0]}_revenue_low" in data.comparison.columns,
         tables=[(key, _money_table(frames[key], key, cur, data)) for key in keys],
         paths=_paths_table(data.paths, cur),
+        touches=_touch_table(data.touch_table, cur),
+        touch_total=_touch_total(data.touch_positions),
+        touch_measure=touch_measure(data.touch_positions),
+        positions=_position_tables(data.positions, cur),
         funnel=_funnel_table(data, cur) if isinstance(data.funnel, dict) else None,
         budget=_budget_table(data.budget, cur) if isinstance(data.budget, dict) else None,
         kpis=_kpis(data),
@@ -293,6 +297,14 @@ def _chart_specs(data: ReportData) -> dict[str, dict[str, Any]]:
             currency=cur,
         ),
     }
+    touches = data.touch_positions
+    if touches is not None and touches.height:
+        specs["touch-positions"] = charts.touch_positions_chart(
+            charts.records(touches),
+            by=touches.columns[0],
+            measure=touch_measure(touches),
+            currency=cur,
+        )
     frames = {"channel": data.channels, "campaign": data.campaigns}
     for name, frame in frames.items():
         if isinstance(frame, pl.DataFrame) and data.has_costs:
@@ -410,6 +422,68 @@ def _paths_table(paths: pl.DataFrame, cur: str) -> Table:
         ("average_days_to_conversion", "avg days", "days"),
     ]
     return frame_table(paths, columns, cur, key="path")
+
+
+def _touch_table(frame: pl.DataFrame | None, cur: str) -> Table | None:
+    """Return the early / middle / late table: conversions and revenue per part, per key."""
+    if frame is None or frame.is_empty():
+        return None
+    by = frame.columns[0]
+    columns: list[Column] = [(by, by, "text")]
+    groups: list[tuple[str, int]] = [("", 1)]
+    for part in charts.PARTS:
+        columns += [
+            (f"{part}_conversions", "conversions", "conversions"),
+            (f"{part}_revenue", "revenue", "money"),
+        ]
+        groups.append((charts.PART_LABELS[part], 2))
+    return frame_table(frame, columns, cur, key=by, groups=groups)
+
+
+def touch_measure(frame: pl.DataFrame | None) -> str:
+    """Return what the early / middle / late chart shows: revenue, or conversions where none.
+
+    Examples
+    --------
+    >>> touch_measure(pl.DataFrame({"early_revenue": [0.0], "middle_revenue": [0.0],
+    ...     "late_revenue": [0.0]}))
+    'conversions'
+    """
+    if frame is None or frame.is_empty():
+        return "revenue"
+    revenue = frame.select(pl.sum_horizontal(f"{p}_revenue" for p in charts.PARTS).sum()).item()
+    return "revenue" if revenue else "conversions"
+
+
+def _touch_total(frame: pl.DataFrame | None) -> dict[str, float]:
+    """Return what each part of the early / middle / late view sums to (its late column's).
+
+    Examples
+    --------
+    >>> _touch_total(pl.DataFrame({"late_conversions": [1.0, 2.0], "late_revenue": [5.0, 5.0]}))
+    {'conversions': 3.0, 'revenue': 10.0}
+    """
+    if frame is None:
+        return {"conversions": 0.0, "revenue": 0.0}
+    return {m: float(frame[f"late_{m}"].sum()) for m in ("conversions", "revenue")}
+
+
+def _position_tables(positions: Mapping[str, Any] | str | None, cur: str) -> Any:
+    """Return ordered Shapley's credit by position as two tables (revenue, conversions).
+
+    ``None`` (no position view) and a string (why not) pass through; else a
+    dict with the answer's ``convention``, ``max_position`` and ``by`` and a
+    :class:`Table` per measure: positions down, keys across, a total column.
+    """
+    if not isinstance(positions, Mapping):
+        return positions
+    tables: dict[str, Any] = {k: positions[k] for k in ("convention", "max_position", "by")}
+    for measure, kind in (("revenue", "money"), ("conversions", "conversions")):
+        wide: pl.DataFrame = positions[measure]
+        columns: list[Column] = [("position", "position", "text")]
+        columns += [(c, c, kind) for c in wide.columns[1:]]
+        tables[measure] = frame_table(wide, columns, cur)
+    return tables
 
 
 def _funnel_bars(report: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -548,4 +622,5 @@ __all__ = [
     "render_report",
     "single_touch",
     "sort_value",
+    "touch_measure",
 ]

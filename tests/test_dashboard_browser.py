@@ -404,6 +404,12 @@ def test_report_screenshot(store_path: Path, server: str, tmp_path: Path, images
     # GA4 buckets: 9 path-length bars (1 to 7, 8-11, 12+), 10 time-lag bars (from 0).
     assert _bars(dom, "path-lengths") == 9
     assert _bars(dom, "time-lag") == 10
+    # Early / middle / late: 8 channels (none folded: at most 7 and one more) x 3 parts.
+    channels_touched = httpx.get(f"{server}/v1/paths?limit=1").json()["touch_positions"]
+    assert len(channels_touched) == 8
+    assert _bars(dom, "touch-positions") == 8 * 3
+    # Ordered Shapley runs on this data, so its credit by position is shown.
+    assert 'id="positions"' in dom
     _chromium(
         "--virtual-time-budget=5000",
         "--window-size=1400,1000",
@@ -513,6 +519,9 @@ def test_report_curves_are_drawn_with_their_marks(
     assert "mark-rule" in svg  # a channel without a curve: its spend as a dashed line
     browser.screenshot("#budget", images / "report-curves.png")
     assert (images / "report-curves.png").stat().st_size > 10_000
+    browser.wait("document.querySelector('#chart-touch-positions svg') !== null")
+    browser.screenshot("#paths", images / "report-paths.png")
+    assert (images / "report-paths.png").stat().st_size > 10_000
 
 
 LINKED = {
@@ -652,6 +661,105 @@ def test_dashboard_link_restores_the_view_with_the_api_totals(
     assert (path, dict(parse_qsl(query))) == ("/v1/attribution", {**markov, "format": "csv"})
     rows = list(csv.DictReader(io.StringIO(httpx.get(server + href).text)))
     assert sum(float(r["revenue"]) for r in rows) == pytest.approx(totals["revenue"], rel=1e-9)
+    _touch_positions_are_the_apis(browser, paths)
+    _positions_are_the_apis(recording_server, recorder, browser)
+
+
+def _amount(text: str) -> float:
+    """The number a cell shows: ``$1,234.50`` is 1234.5, ``12.3`` is 12.3."""
+    return float(text.replace("$", "").replace(",", ""))
+
+
+def _shown(browser: Browser, table: str) -> dict[str, dict[str, str]]:
+    """Every shown row of a dashboard table (TOTAL too): its first cell -> {data-key: text}."""
+    rows: dict[str, dict[str, str]] = browser.eval(
+        f"Object.fromEntries([...document.querySelectorAll('#{table} tbody tr, #{table} tfoot tr')]"
+        ".map((tr) => [tr.querySelector('th').textContent, Object.fromEntries("
+        "[...tr.querySelectorAll('td')].map((td) => [td.dataset.key, td.textContent]))]))"
+    )
+    return rows
+
+
+def _assert_shown(shown: dict[str, str], expected: dict[str, float], money: bool) -> None:
+    """Each shown cell is the expected number to the cent (money) or to one decimal."""
+    half = 0.005 if money else 0.05
+    assert shown.keys() == expected.keys()
+    for key, value in expected.items():
+        assert shown[key].startswith("$") == money, (key, shown[key])
+        assert abs(_amount(shown[key]) - value) <= half + 1e-9, (key, shown[key], value)
+
+
+def _touch_positions_are_the_apis(browser: Browser, paths: dict[str, Any]) -> None:
+    """The early / middle / late table shows /v1/paths' touch_positions, every row and part;
+    each part's TOTAL is the conversions and revenue of the converting journeys with a touch."""
+    by = paths["by"]
+    api = paths["touch_positions"]
+    assert len(api) > 10  # campaigns: "show all" is needed to see them
+    browser.eval("document.querySelector('#touches button.more').click()")
+    shown = _shown(browser, "touches")
+    assert list(shown) == [r[by] for r in api] + ["TOTAL"]
+    measures = [
+        f"{part}_{m}" for part in ("early", "middle", "late") for m in ("conversions", "revenue")
+    ]
+    for row in api:
+        for m in measures:
+            _assert_shown({m: shown[row[by]][m]}, {m: row[m]}, money=m.endswith("revenue"))
+    touched = {m: sum(r[m] for r in paths["lengths"]) for m in ("conversions", "revenue")}
+    assert touched["revenue"] > 0
+    for m in measures:
+        measure = m.split("_")[1]
+        _assert_shown({m: shown["TOTAL"][m]}, {m: touched[measure]}, money=measure == "revenue")
+    # The chart: three bars (early, middle, late) split by campaign, past seven folded to Other.
+    svg = browser.eval("document.getElementById('touches-chart').innerHTML")
+    assert 'aria-roledescription="bar"' in svg
+    for label in ("early · opens", "middle · assists", "late · closes", "Other"):
+        assert f">{label}<" in svg, label
+
+
+def _positions_are_the_apis(server: str, recorder: RequestRecorder, browser: Browser) -> None:
+    """Markov has no positions: a hint and a button; pressing it (keyboard) asks shapley_ordered
+    and shows its positions, position x campaign, in revenue and (toggled) conversions."""
+    assert browser.eval("document.getElementById('positions-hint').hidden") is False
+    assert browser.eval("document.querySelector('#positions table')") is None
+    asked = len(recorder.requests)
+    browser.eval("document.getElementById('positions-pick').focus()")
+    _press_enter(browser)
+    browser.wait(
+        "document.body.dataset.ready === '1' && location.search.includes('shapley_ordered')"
+    )
+    query = {**WINDOW, "model": "shapley_ordered"}
+    assert query in [q for path, q in recorder.requests[asked:] if path == "/v1/attribution"]
+    answer = httpx.get(f"{server}/v1/attribution", params=query).json()
+    by, rows = answer["by"], answer["positions"]["data"]
+    assert browser.eval("document.getElementById('positions-hint').hidden") is True
+    assert "distinct channel" in browser.eval(
+        "document.getElementById('positions-note').textContent"
+    )
+    for measure in ("revenue", "conversions"):
+        if measure == "conversions":  # the toggle: a labelled select, redrawn on change
+            assert browser.eval(
+                "document.getElementById('positions-measure').closest('label').textContent"
+            ).startswith("Show")
+            browser.eval(
+                "(() => { const s = document.getElementById('positions-measure');"
+                " s.value = 'conversions'; s.dispatchEvent(new Event('change')); })()"
+            )
+        shown = _shown(browser, "positions")
+        keys = {f"key:{r[by]}" for r in rows}
+        expected: dict[str, dict[str, float]] = {}
+        for r in rows:
+            cells = expected.setdefault(r["position"], dict.fromkeys(keys, 0.0))
+            cells[f"key:{r[by]}"] += r[measure]
+        for cells in expected.values():
+            cells["total"] = sum(cells[k] for k in keys)
+        total = {k: sum(cells[k] for cells in expected.values()) for k in [*keys, "total"]}
+        assert list(shown) == [*dict.fromkeys(r["position"] for r in rows), "TOTAL"]
+        for position, cells in {**expected, "TOTAL": total}.items():
+            _assert_shown(shown[position], cells, money=measure == "revenue")
+        credited = answer["totals"][measure] - (
+            next((r[measure] for r in answer["data"] if r[by] == "(no touchpoint)"), 0.0)
+        )
+        assert abs(_amount(shown["TOTAL"]["total"]) - credited) <= 0.05
 
 
 def test_dashboard_controls_change_what_the_api_is_asked(
@@ -823,3 +931,16 @@ def test_state_periods_and_sorting(server: str, browser: Browser) -> None:
         " el.querySelector('tfoot td').textContent]; })()"
     )
     assert sorted_keys == [["c", "a", "d", "b"], "descending", "$5.00"]
+
+
+def test_dashboard_touches_card_by_channel(server: str, browser: Browser, images: Path) -> None:
+    """By channel with shapley_ordered: 8 channels, none folded in the chart; the picture."""
+    browser.open(f"{server}/?model=shapley_ordered")
+    browser.wait("document.body.dataset.ready === '1'")
+    browser.wait("document.querySelector('#touches-chart svg') !== null")
+    svg = browser.eval("document.getElementById('touches-chart').innerHTML")
+    assert ">Other<" not in svg
+    assert svg.count('aria-roledescription="bar"') == 8 * 3  # 8 channels x early, middle, late
+    assert list(_shown(browser, "positions"))[-1] == "TOTAL"
+    browser.screenshot("#touches-card", images / "dashboard-touches.png")
+    assert (images / "dashboard-touches.png").stat().st_size > 10_000

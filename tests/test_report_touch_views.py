@@ -28,7 +28,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from api.report.frames import TOUCH_PARTS, fold_touch_positions, position_pivot
 from ingest import Store, ingest_frame
 from tests.test_report_options import headers, report, section, specs, table_rows
 
@@ -135,3 +138,45 @@ def test_credit_by_position_from_the_compared_models_folds_keys(db: Path, tmp_pa
         ["2", "$0.00", "$48.33", "$48.33"],
         ["3", "$0.00", "$33.33", "$33.33"],
     ]
+
+
+credits = st.lists(
+    st.tuples(st.sampled_from("ABCDEFG"), st.integers(0, 1000), st.integers(0, 4)),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=credits, top=st.integers(0, 8))
+def test_folding_keeps_every_part_and_position_total(
+    rows: list[tuple[str, int, int]], top: int
+) -> None:
+    """Whatever ``--top``, each part's column and each position's credit keep their sums."""
+    long = pl.DataFrame(
+        {
+            "position": [str(p + 1) for _, _, p in rows],
+            "channel": [k for k, _, _ in rows],
+            "conversions": [v / 100 for _, v, _ in rows],
+            "revenue": [float(v) for _, v, _ in rows],
+        }
+    )
+    wide = position_pivot(long, "channel", "revenue", top)
+    assert wide["total"].sum() == pytest.approx(long["revenue"].sum())
+    assert wide.height == long["position"].n_unique()
+    keys = long["channel"].n_unique()
+    assert wide.width - 2 == (top + 1 if 0 < top < keys - 1 else keys)
+    per_key = long.group_by("channel").agg(  # parts that differ: the position's share
+        expr
+        for i, part in enumerate(TOUCH_PARTS)
+        for expr in (
+            pl.col("conversions")
+            .filter(pl.col("position") == str(i + 1))
+            .sum()
+            .alias(f"{part}_conversions"),
+            (pl.col("revenue") * (i + 1)).sum().alias(f"{part}_revenue"),
+        )
+    )
+    folded = fold_touch_positions(per_key, "channel", top)
+    for column in per_key.columns[1:]:
+        assert folded[column].sum() == pytest.approx(per_key[column].sum())

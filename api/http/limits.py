@@ -8,18 +8,25 @@ as the bound is passed, before the whole body is buffered.
 
 :class:`ComputeLimit` bounds the requests that compute (:data:`COMPUTING_PREFIXES`):
 
-=============================  ==============================  ==========================
-Environment variable           Bound (default)                 Answer past it
-=============================  ==============================  ==========================
-``CLOSEDLOOP_MAX_COMPUTE``     requests computing at once      wait, then 503 Server busy
-                               (the CPU count)                 with ``Retry-After``
-``CLOSEDLOOP_COMPUTE_WAIT``    seconds to wait for a turn (30)
-``CLOSEDLOOP_COMPUTE_TIMEOUT`` seconds one computation may     504 Computation took too
-                               run (120; 0: no limit)          long, the work stopped
-``CLOSEDLOOP_MAX_MEMORY_MB``   resident memory of the server   503 Server out of memory
-                               (3/4 of physical memory or of   headroom with
-                               the cgroup's limit; 0: none)    ``Retry-After``
-=============================  ==============================  ==========================
+====================================  ==============================  ==========================
+Environment variable                  Bound (default)                 Answer past it
+====================================  ==============================  ==========================
+``CLOSEDLOOP_MAX_COMPUTE``            requests computing at once      wait, then 503 Server busy
+                                      (the CPU count)                 with ``Retry-After``
+``CLOSEDLOOP_COMPUTE_WAIT``           seconds to wait for a turn (30)
+``CLOSEDLOOP_COMPUTE_TIMEOUT``        seconds a request computes      503 Still computing with
+                                      before it is answered (120;     ``Retry-After``, the work
+                                      0: no limit)                    going on in the background
+                                                                      (504 Computation took too
+                                                                      long, the work stopped,
+                                                                      when it cannot be cached)
+``CLOSEDLOOP_COMPUTE_HARD_TIMEOUT``   seconds a computation going on  the work stopped (its 503
+                                      in the background may run in    was sent; the next retry
+                                      all (10 time limits; 0: none)   starts it anew)
+``CLOSEDLOOP_MAX_MEMORY_MB``          resident memory of the server   503 Server out of memory
+                                      (3/4 of physical memory or of   headroom with
+                                      the cgroup's limit; 0: none)    ``Retry-After``
+====================================  ==============================  ==========================
 
 Only work the result cache misses takes a computing slot: the slot is a
 *turn* (:class:`attribution.cancel.Turn`) that the request's thread takes
@@ -31,7 +38,22 @@ computing requests *run* at once is bounded as well (twice the slots): a
 request waiting for a slot, or for another request's computation of its
 answer, leaves its seat to others meanwhile.
 
-A computation is also stopped when its client disconnects. Stopping goes
+At the time limit, a request that computes is answered ``503 Still
+computing`` and its work goes on in the background, keeping its slot, so
+``CLOSEDLOOP_MAX_COMPUTE`` still bounds the work running; its answer lands
+in the result cache, where a retry of the same query finds it. A retry that
+comes while it still runs waits for it (single flight: no second
+computation), at most the time limit again, then gets a fresh ``503``.
+``Retry-After`` is the time computed so far, rounded up, between 1 and
+:data:`MAX_RETRY_AFTER_SECONDS` seconds. The work is stopped at the hard
+limit, or when the server shuts down. What cannot be cached is stopped at
+the time limit and answered ``504`` instead: uploaded path tables, work done
+outside the result cache, and everything when the cache holds nothing
+(``CLOSEDLOOP_CACHE_MB=0``) or the hard limit is not above the time limit.
+
+A computation is also stopped when its client disconnects before its answer
+— before the time limit. Once answered ``503 Still computing``, its answer is
+wanted by the retry: a disconnect no longer stops it. Stopping goes
 through :mod:`attribution.cancel`: DuckDB queries are interrupted
 (:mod:`ingest.cancel`), long loops stop at their next check and a wait for a
 turn or for another request's computation ends at once, so a stopped request

@@ -578,8 +578,8 @@ class _Run:
         """Answered ``503 Still computing`` at the time limit: its work goes on, for the cache."""
         self.retry_after = 1
         self.still_detail = ""
-        self.sent_still_computing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        """Done once the ``503 Still computing`` of a run in the background is sent."""
+        self.answer_sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        """Done once the middleware's answer in the app's stead (:attr:`handled`) is sent whole."""
         self._answer = answer
         self.clock = time.monotonic()
         """When the app started on the request: its clock, less the time it waits for turns."""
@@ -963,11 +963,11 @@ class ComputeLimit:
         in_background = False
         try:
             # The watcher stops it, or answers it and lets it go on, if need be.
-            await asyncio.wait(
-                {work, run.sent_still_computing}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if run.background:
-                await run.sent_still_computing  # the answer is sent whole before the request ends
+            await asyncio.wait({work, run.answer_sent}, return_when=asyncio.FIRST_COMPLETED)
+            if not run.background:  # stopped, or done: its work must end before the request
+                await asyncio.wait({work})
+            if run.handled:  # the watcher's answer is sent whole before the request ends
+                await run.answer_sent
             in_background = not work.done()
         except asyncio.CancelledError:
             cancellation.cancel(ComputationCancelledError, SHUTDOWN_DETAIL)
@@ -1130,12 +1130,17 @@ class ComputeLimit:
                 [(b"retry-after", str(run.retry_after).encode())],
             )
         finally:
-            if not run.sent_still_computing.done():
-                run.sent_still_computing.set_result(None)
+            _done(run.answer_sent)
 
     async def _answer(self, scope: Scope, run: _Run) -> None:
         """Answer a stopped computation's client in the app's stead, if it is still there."""
         run.handled = True
+        try:
+            await self._answer_stopped(scope, run)
+        finally:
+            _done(run.answer_sent)
+
+    async def _answer_stopped(self, scope: Scope, run: _Run) -> None:
         cancellation = run.cancellation
         error = cancellation.error_type
         answerable = error in (
@@ -1162,6 +1167,11 @@ class ComputeLimit:
         elif error.status == 503:
             headers.append((b"retry-after", str(MEMORY_RETRY_AFTER_SECONDS).encode()))
         await send_problem(scope, run.send, error.status, error.title, cancellation.detail, headers)
+
+
+def _done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def busy_detail(slots: int, wait_seconds: float) -> str:

@@ -207,6 +207,7 @@ def test_the_server_stops_the_work_in_the_background_when_it_shuts_down(
     with TestClient(app) as client:
         _assert_still_computing(client.get(URL), assert_problem)
         limit = _limit_of(app)
+        assert slow.started.wait(DEADLINE)
         assert slow.ended == []
     # Leaving the client shuts the app down (its lifespan's shutdown): the work was stopped.
     assert slow.ended == [ComputationCancelledError]

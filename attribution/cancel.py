@@ -22,6 +22,9 @@ points:
 A wait in such work — for a computing turn, for another request's
 computation of the same answer — goes through :func:`wait_until`, which the
 cancellation wakes: a request stopped while it waits stops waiting at once.
+A wait for another request's computation is also marked with
+:func:`joining` (:attr:`Cancellation.joining`), so the server can tell a
+request that computes from one that only waits for an answer.
 
 Computing turns
 ---------------
@@ -100,6 +103,7 @@ class Cancellation:
         self._next = 0
         self._error: type[ClosedloopError] = ComputationCancelledError
         self._detail = "The computation was stopped."
+        self._joins = 0
 
     @property
     def cancelled(self) -> bool:
@@ -135,6 +139,21 @@ class Cancellation:
         'Too slow.'
         """
         return self._detail
+
+    @property
+    def joining(self) -> bool:
+        """Whether the work waits now for another request's computation of its answer.
+
+        Examples
+        --------
+        >>> scope = Cancellation()
+        >>> with scope.active(), joining():
+        ...     scope.joining
+        True
+        >>> scope.joining
+        False
+        """
+        return self._joins > 0
 
     def cancel(
         self,
@@ -262,6 +281,32 @@ def current_cancellation() -> Cancellation | None:
     True
     """
     return _current.get()
+
+
+@contextmanager
+def joining() -> Iterator[None]:
+    """Mark the current work as waiting for another request's computation inside the block.
+
+    The result cache wraps its wait for a value another request computes in
+    it; outside a request (nothing current) it marks nothing.
+
+    Examples
+    --------
+    >>> with joining():  # no request here: nothing to mark
+    ...     current_cancellation() is None
+    True
+    """
+    scope = _current.get()
+    if scope is None:
+        yield
+        return
+    with scope._lock:
+        scope._joins += 1
+    try:
+        yield
+    finally:
+        with scope._lock:
+            scope._joins -= 1
 
 
 def check_cancelled(*_: object) -> None:
@@ -814,6 +859,7 @@ __all__ = [
     "current_cancellation",
     "current_seat",
     "current_turn",
+    "joining",
     "seated",
     "take_turn",
     "wait_until",

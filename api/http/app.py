@@ -203,6 +203,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         slots=bounds.max_compute,
         wait_seconds=bounds.compute_wait_seconds,
         timeout_seconds=bounds.compute_timeout_seconds,
+        hard_timeout_seconds=bounds.compute_hard_timeout_seconds,
+        finish_in_background=bounds.cache_bytes > 0,  # an answer finished later lands there
         max_memory_bytes=bounds.max_memory_bytes,
     )
     app.add_middleware(SameOriginWrites, allowed_origins=bounds.cors_origins)

@@ -331,7 +331,11 @@ _RESPONSE_DESCRIPTIONS = {
     415: "Unsupported request body type",
     422: "Invalid parameter or rejected input rows",
     500: "Unexpected server error",
-    503: "The store is busy (another process is writing); retry after Retry-After seconds",
+    503: (
+        "Busy (another process is writing to the store, every computing slot is taken, or "
+        "memory is short), or Still computing (the answer goes on being computed for a retry "
+        "of the same request); retry after Retry-After seconds"
+    ),
 }
 
 

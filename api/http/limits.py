@@ -8,18 +8,25 @@ as the bound is passed, before the whole body is buffered.
 
 :class:`ComputeLimit` bounds the requests that compute (:data:`COMPUTING_PREFIXES`):
 
-=============================  ==============================  ==========================
-Environment variable           Bound (default)                 Answer past it
-=============================  ==============================  ==========================
-``CLOSEDLOOP_MAX_COMPUTE``     requests computing at once      wait, then 503 Server busy
-                               (the CPU count)                 with ``Retry-After``
-``CLOSEDLOOP_COMPUTE_WAIT``    seconds to wait for a turn (30)
-``CLOSEDLOOP_COMPUTE_TIMEOUT`` seconds one computation may     504 Computation took too
-                               run (120; 0: no limit)          long, the work stopped
-``CLOSEDLOOP_MAX_MEMORY_MB``   resident memory of the server   503 Server out of memory
-                               (3/4 of physical memory or of   headroom with
-                               the cgroup's limit; 0: none)    ``Retry-After``
-=============================  ==============================  ==========================
+====================================  ==============================  ==========================
+Environment variable                  Bound (default)                 Answer past it
+====================================  ==============================  ==========================
+``CLOSEDLOOP_MAX_COMPUTE``            requests computing at once      wait, then 503 Server busy
+                                      (the CPU count)                 with ``Retry-After``
+``CLOSEDLOOP_COMPUTE_WAIT``           seconds to wait for a turn (30)
+``CLOSEDLOOP_COMPUTE_TIMEOUT``        seconds a request computes      503 Still computing with
+                                      before it is answered (120;     ``Retry-After``, the work
+                                      0: no limit)                    going on in the background
+                                                                      (504 Computation took too
+                                                                      long, the work stopped,
+                                                                      when it cannot be cached)
+``CLOSEDLOOP_COMPUTE_HARD_TIMEOUT``   seconds a computation going on  the work stopped (its 503
+                                      in the background may run in    was sent; the next retry
+                                      all (10 time limits; 0: none)   starts it anew)
+``CLOSEDLOOP_MAX_MEMORY_MB``          resident memory of the server   503 Server out of memory
+                                      (3/4 of physical memory or of   headroom with
+                                      the cgroup's limit; 0: none)    ``Retry-After``
+====================================  ==============================  ==========================
 
 Only work the result cache misses takes a computing slot: the slot is a
 *turn* (:class:`attribution.cancel.Turn`) that the request's thread takes
@@ -31,7 +38,22 @@ computing requests *run* at once is bounded as well (twice the slots): a
 request waiting for a slot, or for another request's computation of its
 answer, leaves its seat to others meanwhile.
 
-A computation is also stopped when its client disconnects. Stopping goes
+At the time limit, a request that computes is answered ``503 Still
+computing`` and its work goes on in the background, keeping its slot, so
+``CLOSEDLOOP_MAX_COMPUTE`` still bounds the work running; its answer lands
+in the result cache, where a retry of the same query finds it. A retry that
+comes while it still runs waits for it (single flight: no second
+computation), at most the time limit again, then gets a fresh ``503``.
+``Retry-After`` is the time computed so far, rounded up, between 1 and
+:data:`MAX_RETRY_AFTER_SECONDS` seconds. The work is stopped at the hard
+limit, or when the server shuts down. What cannot be cached is stopped at
+the time limit and answered ``504`` instead: uploaded path tables, work done
+outside the result cache, and everything when the cache holds nothing
+(``CLOSEDLOOP_CACHE_MB=0``) or the hard limit is not above the time limit.
+
+A computation is also stopped when its client disconnects before its answer
+— before the time limit. Once answered ``503 Still computing``, its answer is
+wanted by the retry: a disconnect no longer stops it. Stopping goes
 through :mod:`attribution.cancel`: DuckDB queries are interrupted
 (:mod:`ingest.cancel`), long loops stop at their next check and a wait for a
 turn or for another request's computation ends at once, so a stopped request
@@ -65,7 +87,7 @@ from attribution.cancel import (
     current_cancellation,
     seated,
 )
-from attribution.errors import ClosedloopError
+from attribution.errors import ClosedloopError, ParameterError
 
 
 class RequestTooLargeError(ClosedloopError):
@@ -205,10 +227,22 @@ class ServerBusyError(ComputationCancelledError):
 
 
 class ComputeTimeoutError(ComputationCancelledError):
-    """Raised in work that ran longer than the server's time limit (answered 504)."""
+    """Raised in work that ran longer than the server's time limit (answered 504) or hard limit."""
 
     status = 504
     title = "Computation took too long"
+
+
+class StillComputingError(ComputationCancelledError):
+    """Raised in a request that waited its time limit for another's computation of its answer.
+
+    Answered ``503 Still computing`` with ``Retry-After``; the computation it
+    waited for goes on. A request that computes its answer itself is answered
+    the same, without this error: its work goes on in the background.
+    """
+
+    status = 503
+    title = "Still computing"
 
 
 class OutOfMemoryHeadroomError(ComputationCancelledError):
@@ -250,7 +284,16 @@ DEFAULT_THREADS = 256
 wait in theirs, so cache hits must still find one."""
 
 DEFAULT_COMPUTE_TIMEOUT = 120.0
-"""Seconds a computation may run by default (``CLOSEDLOOP_COMPUTE_TIMEOUT``)."""
+"""Seconds a request computes before it is answered, by default (``CLOSEDLOOP_COMPUTE_TIMEOUT``)."""
+
+HARD_TIMEOUT_FACTOR = 10
+"""The hard limit by default (``CLOSEDLOOP_COMPUTE_HARD_TIMEOUT``): this many time limits."""
+
+MAX_RETRY_AFTER_SECONDS = 60
+"""The largest ``Retry-After`` of a ``503 Still computing``."""
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+"""How long the server's shutdown waits for the computations it stops in the background."""
 
 DEFAULT_MEMORY_FRACTION = 0.75
 """Share of the machine's memory (or of the cgroup's limit) the server may use by default."""
@@ -269,6 +312,42 @@ _CGROUP_LIMITS = (
 logger = logging.getLogger("closedloop.api")
 
 
+def seconds_setting(name: str, default: float, default_text: str | None = None) -> float:
+    """Return the seconds in environment variable ``name`` (a number ≥ 0), else ``default``.
+
+    ``default_text`` says what the default is in the error message (default: ``default``).
+
+    Raises
+    ------
+    ParameterError
+        When the variable is set to anything but a finite number ≥ 0.
+
+    Examples
+    --------
+    >>> os.environ["CLOSEDLOOP_EXAMPLE"] = "-1"
+    >>> seconds_setting("CLOSEDLOOP_EXAMPLE", 120.0)
+    Traceback (most recent call last):
+    ...
+    attribution.errors.ParameterError: CLOSEDLOOP_EXAMPLE must be a number of seconds ≥ 0 (0: no limit); got '-1'. Unset it to use the default (120).
+    >>> del os.environ["CLOSEDLOOP_EXAMPLE"]
+    >>> seconds_setting("CLOSEDLOOP_EXAMPLE", 120.0)
+    120.0
+    """  # noqa: E501
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ParameterError(
+            f"{name} must be a number of seconds ≥ 0 (0: no limit); got '{text}'. "
+            f"Unset it to use the default ({default_text or f'{default:g}'})."
+        )
+    return seconds
+
+
 def default_compute_timeout() -> float:
     """Return ``$CLOSEDLOOP_COMPUTE_TIMEOUT`` seconds, else :data:`DEFAULT_COMPUTE_TIMEOUT`.
 
@@ -283,8 +362,30 @@ def default_compute_timeout() -> float:
     >>> default_compute_timeout()
     120.0
     """
-    text = os.environ.get("CLOSEDLOOP_COMPUTE_TIMEOUT")
-    return max(0.0, float(text)) if text else DEFAULT_COMPUTE_TIMEOUT
+    return seconds_setting("CLOSEDLOOP_COMPUTE_TIMEOUT", DEFAULT_COMPUTE_TIMEOUT)
+
+
+def default_compute_hard_timeout(timeout_seconds: float | None = None) -> float:
+    """Return ``$CLOSEDLOOP_COMPUTE_HARD_TIMEOUT`` seconds, else 10 time limits.
+
+    The time limit is ``timeout_seconds``, else :func:`default_compute_timeout`;
+    ``0`` means no hard limit.
+
+    Examples
+    --------
+    >>> default_compute_hard_timeout(2.5)
+    25.0
+    >>> os.environ["CLOSEDLOOP_COMPUTE_HARD_TIMEOUT"] = "600"
+    >>> default_compute_hard_timeout(2.5)
+    600.0
+    >>> del os.environ["CLOSEDLOOP_COMPUTE_HARD_TIMEOUT"]
+    """
+    soft = default_compute_timeout() if timeout_seconds is None else timeout_seconds
+    return seconds_setting(
+        "CLOSEDLOOP_COMPUTE_HARD_TIMEOUT",
+        HARD_TIMEOUT_FACTOR * soft,
+        f"{HARD_TIMEOUT_FACTOR} × CLOSEDLOOP_COMPUTE_TIMEOUT",
+    )
 
 
 def memory_bound_bytes() -> int | None:
@@ -368,7 +469,7 @@ def _size(nbytes: int) -> str:
     return f"{nbytes / 2**20:,.0f} MiB"
 
 
-def timeout_detail(seconds: float) -> str:
+def timeout_detail(seconds: float, bound: str = "CLOSEDLOOP_COMPUTE_TIMEOUT") -> str:
     """Say that a computation ran out of time, and how to ask for less.
 
     Examples
@@ -379,7 +480,46 @@ def timeout_detail(seconds: float) -> str:
     return (
         f"The computation ran longer than the {seconds:g} s this server allows, so it was "
         "stopped. Narrow the period (start, end), ask for fewer bootstrap resamples or "
-        "samples, or run it from the command line (the bound is CLOSEDLOOP_COMPUTE_TIMEOUT)."
+        f"samples, or run it from the command line (the bound is {bound})."
+    )
+
+
+def still_computing_retry_after(elapsed: float) -> int:
+    """Return the ``Retry-After`` of a ``503 Still computing``: the time spent so far, bounded.
+
+    The computation has run ``elapsed`` seconds and may well need as long
+    again; at least 1 s and at most :data:`MAX_RETRY_AFTER_SECONDS`, since a
+    retry waits for the answer itself (up to the time limit again), so coming
+    back early costs nothing but a connection.
+
+    Examples
+    --------
+    >>> still_computing_retry_after(0.2), still_computing_retry_after(7.5)
+    (1, 8)
+    >>> still_computing_retry_after(120.0)
+    60
+    """
+    return min(MAX_RETRY_AFTER_SECONDS, max(1, math.ceil(elapsed)))
+
+
+def still_computing_detail(seconds: float, retry_after: int, hard_seconds: float) -> str:
+    """Say that the answer is not ready yet, that it will be, and when to ask again.
+
+    Examples
+    --------
+    >>> still_computing_detail(120.0, 60, 1200.0)
+    'The answer is not ready after 120 s (the bound is CLOSEDLOOP_COMPUTE_TIMEOUT). It is still being computed and will be kept: retry the same request in 60 s, and the retry gets the answer, or waits for it up to 120 s again. A computation running longer than 1200 s in all is stopped (the bound is CLOSEDLOOP_COMPUTE_HARD_TIMEOUT).'
+    """  # noqa: E501
+    hard = (
+        f" A computation running longer than {hard_seconds:g} s in all is stopped (the bound "
+        "is CLOSEDLOOP_COMPUTE_HARD_TIMEOUT)."
+        if hard_seconds
+        else ""
+    )
+    return (
+        f"The answer is not ready after {seconds:g} s (the bound is CLOSEDLOOP_COMPUTE_TIMEOUT). "
+        f"It is still being computed and will be kept: retry the same request in {retry_after} "
+        f"s, and the retry gets the answer, or waits for it up to {seconds:g} s again.{hard}"
     )
 
 
@@ -423,6 +563,8 @@ class _Run:
         seat: Turn,
         timed: bool,
         answer: Callable[[_Run], Awaitable[None]],
+        *,
+        deferrable: bool = False,
     ) -> None:
         self.scope = scope
         self.send = send
@@ -430,6 +572,14 @@ class _Run:
         self.turn = turn
         self.seat = seat
         self.timed = timed
+        self.deferrable = deferrable
+        """Past the time limit, its work may go on in the background (its answer is cached)."""
+        self.background = False
+        """Answered ``503 Still computing`` at the time limit: its work goes on, for the cache."""
+        self.retry_after = 1
+        self.still_detail = ""
+        self.answer_sent: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        """Done once the middleware's answer in the app's stead (:attr:`handled`) is sent whole."""
         self._answer = answer
         self.clock = time.monotonic()
         """When the app started on the request: its clock, less the time it waits for turns."""
@@ -487,7 +637,8 @@ class _Receiver:
                 return
             if message["type"] == "http.disconnect":
                 self._disconnected = True
-                if not self._run.response_complete:
+                # Past the time limit, the work goes on for the retry: its client may leave.
+                if not self._run.response_complete and not self._run.background:
                     self._run.answered = True  # nobody is left to answer
                     self._run.cancellation.cancel(ClientDisconnectedError, DISCONNECTED_DETAIL)
             await self._queue.put(message)
@@ -525,11 +676,30 @@ class ComputeLimit:
       requests leave the processor (and the interpreter's lock) to the ones
       that run, computations hold at most ``slots`` seats, and a cache hit
       waits at most behind other answers being sent.
-    - A computation running longer than ``timeout_seconds`` (counted from
-      when the request arrived, without the time it waited for a slot or seat;
-      reading an uploaded body included; writes under
-      :data:`UNTIMED_PREFIXES` have no time limit) is stopped and answered
-      ``504 Computation took too long``.
+    - A request computing longer than ``timeout_seconds`` (counted from
+      when it arrived, without the time it waited for a slot or seat; reading
+      an uploaded body included; writes under :data:`UNTIMED_PREFIXES` have
+      no time limit) is answered then. With ``finish_in_background`` (the
+      app caches its answers) it gets ``503 Still computing`` with
+      ``Retry-After`` (:func:`still_computing_retry_after`), and:
+
+      * if it holds its computing slot (it computes), its work goes on in the
+        background, holding its slot and seat until it ends, so its answer
+        lands in the result cache: a retry of the same query gets it from
+        there, or waits for it (joining the computation, see
+        :class:`api.services.cache.ResultCache`);
+      * if it only waits for another request's computation of its answer
+        (:attr:`~attribution.cancel.Cancellation.joining`), it stops waiting;
+        that computation goes on.
+
+      A computation in the background running longer than
+      ``hard_timeout_seconds`` in all is stopped (the next retry starts it
+      anew); so is one still running when the server shuts down. Work that is
+      not cached (:data:`UPFRONT_PREFIXES`, or an app without a cache), and a
+      request computing outside the cache, is stopped instead and answered
+      ``504 Computation took too long``, as is every request past its time
+      limit without ``finish_in_background`` or with a hard limit at or under
+      the time limit.
     - While the process's resident memory is over ``max_memory_bytes``, a new
       computing request is answered ``503 Server out of memory headroom``
       with ``Retry-After`` (checked when it arrives and when it gets its
@@ -538,7 +708,8 @@ class ComputeLimit:
       ``memory_limit`` of :data:`DUCKDB_MEMORY_FRACTION` of the ceiling, so
       it spills to disk instead of growing past it.
     - A computation whose client closes the connection is stopped, waiting
-      for a slot or computing.
+      for a slot or computing, unless it was answered ``503 Still computing``
+      already: its answer is wanted by the retry.
 
     Stopping one sets its :class:`~attribution.cancel.Cancellation`: the
     queries it runs in DuckDB are interrupted (again every ``poll_seconds``
@@ -562,6 +733,13 @@ class ComputeLimit:
     timeout_seconds
         ``CLOSEDLOOP_COMPUTE_TIMEOUT``; ``0`` for none, ``None`` to read the
         environment (:func:`default_compute_timeout`).
+    hard_timeout_seconds
+        ``CLOSEDLOOP_COMPUTE_HARD_TIMEOUT``; ``0`` for none, ``None`` to read
+        the environment (:func:`default_compute_hard_timeout`: ten time limits).
+    finish_in_background
+        Whether a computation past the time limit goes on in the background
+        (answered ``503``) rather than being stopped (``504``): only for an app
+        that caches its answers.
     max_memory_bytes
         ``CLOSEDLOOP_MAX_MEMORY_MB`` in bytes; ``0`` for no ceiling, ``None``
         to read the environment (:func:`default_max_memory_bytes`).
@@ -577,9 +755,11 @@ class ComputeLimit:
     >>> async def app(scope, receive, send):
     ...     pass
     >>> limit = ComputeLimit(app, slots=2, wait_seconds=1.0, timeout_seconds=60,
-    ...     max_memory_bytes=2**32)
+    ...     max_memory_bytes=2**32, finish_in_background=True)
     >>> limit.slots, limit.seats.slots, limit.timeout_seconds, limit.duckdb_memory_bytes
     (2, 4, 60.0, 2147483648)
+    >>> limit.hard_timeout_seconds, limit.defers
+    (600.0, True)
     """
 
     def __init__(
@@ -589,6 +769,8 @@ class ComputeLimit:
         wait_seconds: float,
         *,
         timeout_seconds: float | None = None,
+        hard_timeout_seconds: float | None = None,
+        finish_in_background: bool = False,
         max_memory_bytes: int | None = None,
         poll_seconds: float = 0.1,
         threads: int = DEFAULT_THREADS,
@@ -599,6 +781,18 @@ class ComputeLimit:
         self.wait_seconds = max(0.0, wait_seconds)
         timeout = default_compute_timeout() if timeout_seconds is None else timeout_seconds
         self.timeout_seconds = max(0.0, float(timeout))
+        hard = (
+            default_compute_hard_timeout(self.timeout_seconds)
+            if hard_timeout_seconds is None
+            else hard_timeout_seconds
+        )
+        self.hard_timeout_seconds = max(0.0, float(hard))
+        self.defers = (
+            finish_in_background
+            and self.timeout_seconds > 0
+            and (not self.hard_timeout_seconds or self.hard_timeout_seconds > self.timeout_seconds)
+        )
+        """Whether computations past the time limit go on in the background (answered 503)."""
         ceiling = default_max_memory_bytes() if max_memory_bytes is None else max_memory_bytes
         self.max_memory_bytes = max(0, int(ceiling))
         self.duckdb_memory_bytes = (
@@ -612,6 +806,7 @@ class ComputeLimit:
         """The seats of the computing requests running (not waiting) at once."""
         self._threads_raised = False
         self._running: list[_Run] = []
+        self._background: set[asyncio.Task[None]] = set()
         self._watcher: asyncio.Task[None] | None = None
         self._next_memory_check = 0.0
         self._next_shed = 0.0
@@ -620,6 +815,9 @@ class ComputeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run a computing request within the bounds, or refuse or stop it with a problem."""
         path = str(scope.get("path", ""))
+        if scope["type"] == "lifespan":
+            await self.app(scope, self._stopping_at_shutdown(receive), send)
+            return
         if scope["type"] != "http" or not path.startswith(COMPUTING_PREFIXES):
             await self.app(scope, receive, send)
             return
@@ -638,9 +836,11 @@ class ComputeLimit:
             admitted=self._check_headroom,
         )
         seat = Turn(self.seats, self.wait_seconds, busy_error=ServerBusyError, busy_detail=busy)
+        in_background = False
         try:
             # A turn before a seat, always: nobody waits for a turn in a seat.
-            if path.startswith(UPFRONT_PREFIXES) and not await turn.take_async():
+            upfront = path.startswith(UPFRONT_PREFIXES)
+            if upfront and not await turn.take_async():
                 await _busy(scope, send, self.slots, self.wait_seconds)
                 return
             if not await seat.take_async():
@@ -649,10 +849,41 @@ class ComputeLimit:
             if turn.held and await self._refused_for_memory(scope, send):
                 return
             timed = self.timeout_seconds > 0 and not path.startswith(UNTIMED_PREFIXES)
-            await self._compute(scope, receive, send, timed, turn, seat)
+            deferrable = timed and self.defers and not upfront
+            in_background = await self._compute(scope, receive, send, turn, seat, timed, deferrable)
         finally:
-            seat.close()
-            turn.close()
+            if not in_background:  # else the work in the background gives them back at its end
+                seat.close()
+                turn.close()
+
+    def _stopping_at_shutdown(self, receive: Receive) -> Receive:
+        """Wrap the lifespan's ``receive``: at shutdown, stop the work in the background first."""
+
+        async def watched() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                await self.stop_background()
+            return message
+
+        return watched
+
+    async def stop_background(self, grace_seconds: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Stop the computations going on in the background; wait up to ``grace_seconds`` for them.
+
+        The server calls it when it shuts down (the lifespan's shutdown event).
+
+        Examples
+        --------
+        >>> import asyncio
+        >>> async def app(scope, receive, send):
+        ...     pass
+        >>> asyncio.run(ComputeLimit(app, slots=1, wait_seconds=0).stop_background())
+        """
+        for run in list(self._running):
+            if run.background:
+                run.cancellation.cancel(ComputationCancelledError, SHUTDOWN_DETAIL)
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=grace_seconds)
 
     def _over_ceiling(self) -> int | None:
         """Return the resident memory if it is over the ceiling (after trying to give some back)."""
@@ -702,15 +933,26 @@ class ComputeLimit:
         raise scope.error()
 
     async def _compute(
-        self, scope: Scope, receive: Receive, send: Send, timed: bool, turn: Turn, seat: Turn
-    ) -> None:
-        """Run the app on one request, watching its clock, the memory and its client."""
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        turn: Turn,
+        seat: Turn,
+        timed: bool,
+        deferrable: bool,
+    ) -> bool:
+        """Run the app on one request, watching its clock, the memory and its client.
+
+        Returns whether the work goes on in the background (answered ``503
+        Still computing``); its turn and seat are then given back at its end.
+        """
         cancellation = Cancellation(memory_limit_bytes=self.duckdb_memory_bytes)
 
         async def answer(run: _Run) -> None:
             await self._answer(scope, run)
 
-        run = _Run(scope, send, cancellation, turn, seat, timed, answer)
+        run = _Run(scope, send, cancellation, turn, seat, timed, answer, deferrable=deferrable)
         receiver = _Receiver(receive, run)
         pump = asyncio.create_task(receiver.pump())
         # The app's task, and the threads it starts, see all three.
@@ -718,24 +960,69 @@ class ComputeLimit:
             work = asyncio.ensure_future(self.app(scope, receiver.receive, run.app_send))
         self._running.append(run)
         self._start_watching()
+        in_background = False
         try:
-            await asyncio.wait({work})  # the watcher stops it if need be
+            # The watcher stops it, or answers it and lets it go on, if need be.
+            await asyncio.wait({work, run.answer_sent}, return_when=asyncio.FIRST_COMPLETED)
+            if not run.background:  # stopped, or done: its work must end before the request
+                await asyncio.wait({work})
+            if run.handled:  # the watcher's answer is sent whole before the request ends
+                await run.answer_sent
+            in_background = not work.done()
         except asyncio.CancelledError:
             cancellation.cancel(ComputationCancelledError, SHUTDOWN_DETAIL)
             work.cancel()
             raise
         finally:
-            self._running.remove(run)
-            pump.cancel()
-            await asyncio.gather(pump, return_exceptions=True)
+            if not in_background:
+                await self._ended(run, pump)
+        if in_background:
+            task = asyncio.get_running_loop().create_task(self._in_background(run, work, pump))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return True
         if cancellation.cancelled:
             if not run.handled:  # cancelled as it ended (the client left at the last moment)
                 await self._answer(scope, run)
             failure = None if work.cancelled() else work.exception()
             if failure is not None:  # the work's own end, once stopped: not a server error
                 logger.debug("Stopped computation ended with %r", failure)
-            return
+            return False
         work.result()  # an unexpected error of the app goes on to the server's error handling
+        return False
+
+    async def _ended(self, run: _Run, pump: asyncio.Task[None]) -> None:
+        """Stop watching ``run`` and reading its client."""
+        self._running.remove(run)
+        pump.cancel()
+        await asyncio.gather(pump, return_exceptions=True)
+
+    async def _in_background(
+        self, run: _Run, work: asyncio.Future[None], pump: asyncio.Task[None]
+    ) -> None:
+        """Let the work of a request answered ``503 Still computing`` go on to its end.
+
+        Its turn and seat are given back once it has ended: its slot bounds the
+        work running, answered or not.
+        """
+        path = run.scope.get("path", "")
+        try:
+            await asyncio.wait({work})  # the watcher stops it at the hard limit
+        except asyncio.CancelledError:  # the event loop is closing
+            run.cancellation.cancel(ComputationCancelledError, SHUTDOWN_DETAIL)
+            work.cancel()
+            raise
+        finally:
+            await self._ended(run, pump)
+            run.seat.close()
+            run.turn.close()
+        failure = None if work.cancelled() else work.exception()
+        if run.cancellation.cancelled:
+            logger.debug("Stopped computation of %s ended with %r", path, failure)
+        elif failure is not None:  # nobody is left to answer: the log is where it goes
+            logger.error("Computation of %s failed in the background", path, exc_info=failure)
+        else:
+            logger.info("%s finished in the background; its answer is cached", path)
 
     def _start_watching(self) -> None:
         """Start the task watching the running requests, unless it runs (one for them all)."""
@@ -760,6 +1047,8 @@ class ComputeLimit:
                         if not run.handled:
                             await self._answer(run.scope, run)
                         run.cancellation.interrupt()
+                    elif run.background and not run.handled:
+                        await self._answer_still_computing(run)
                 except Exception:  # one request's failure must not leave the others unwatched
                     logger.exception("Watching %s failed", run.scope.get("path", ""))
             await asyncio.sleep(self.poll_seconds)
@@ -772,9 +1061,21 @@ class ComputeLimit:
         if run.response_started:
             return
         now = time.monotonic()
-        if run.timed and run.elapsed(now) >= self.timeout_seconds:
-            run.cancellation.cancel(ComputeTimeoutError, timeout_detail(self.timeout_seconds))
-            return
+        if run.timed:
+            elapsed = run.elapsed(now)
+            if not run.background and elapsed >= self.timeout_seconds:
+                self._time_up(run, elapsed)
+                return
+            if (
+                run.background
+                and self.hard_timeout_seconds
+                and elapsed >= self.hard_timeout_seconds
+            ):
+                detail = timeout_detail(
+                    self.hard_timeout_seconds, "CLOSEDLOOP_COMPUTE_HARD_TIMEOUT"
+                )
+                self._stop(run, ComputeTimeoutError, detail)
+                return
         if not self.max_memory_bytes or now < max(self._next_memory_check, self._next_shed):
             return
         self._next_memory_check = now + self.poll_seconds
@@ -790,17 +1091,68 @@ class ComputeLimit:
         if stoppable:
             youngest = (computing or stoppable)[-1]
             detail = memory_detail(resident, self.max_memory_bytes, stopped=True)
-            youngest.cancellation.cancel(OutOfMemoryHeadroomError, detail)
+            self._stop(youngest, OutOfMemoryHeadroomError, detail)
             self._next_shed = now + 1.0
+
+    def _time_up(self, run: _Run, elapsed: float) -> None:
+        """Answer ``run`` at its time limit: let its work go on, or stop it (see the class)."""
+        if run.deferrable and (run.turn.held or run.cancellation.joining):
+            run.retry_after = still_computing_retry_after(elapsed)
+            detail = still_computing_detail(
+                self.timeout_seconds, run.retry_after, self.hard_timeout_seconds
+            )
+            if run.turn.held:  # it computes: it goes on, and the app's answer is dropped
+                run.background = True
+                run.answered = True
+                run.still_detail = detail
+            else:  # it waits for another's computation, which goes on
+                run.cancellation.cancel(StillComputingError, detail)
+            return
+        run.cancellation.cancel(ComputeTimeoutError, timeout_detail(self.timeout_seconds))
+
+    def _stop(self, run: _Run, error: type[ClosedloopError], detail: str) -> None:
+        """Stop ``run``'s work; one in the background was answered already: say it in the log."""
+        if run.cancellation.cancel(error, detail) and run.background:
+            path = run.scope.get("path", "")
+            logger.warning("%s stopped in the background: %s", path, detail)
+
+    async def _answer_still_computing(self, run: _Run) -> None:
+        """Answer ``503 Still computing`` to a request whose work goes on in the background."""
+        run.handled = True
+        logger.info("%s goes on in the background: %s", run.scope.get("path", ""), run.still_detail)
+        try:
+            await send_problem(
+                run.scope,
+                run.send,
+                StillComputingError.status,
+                StillComputingError.title,
+                run.still_detail,
+                [(b"retry-after", str(run.retry_after).encode())],
+            )
+        finally:
+            _done(run.answer_sent)
 
     async def _answer(self, scope: Scope, run: _Run) -> None:
         """Answer a stopped computation's client in the app's stead, if it is still there."""
         run.handled = True
+        try:
+            await self._answer_stopped(scope, run)
+        finally:
+            _done(run.answer_sent)
+
+    async def _answer_stopped(self, scope: Scope, run: _Run) -> None:
         cancellation = run.cancellation
         error = cancellation.error_type
-        answerable = error in (ComputeTimeoutError, OutOfMemoryHeadroomError, ServerBusyError)
+        answerable = error in (
+            ComputeTimeoutError,
+            OutOfMemoryHeadroomError,
+            ServerBusyError,
+            StillComputingError,
+        )
         if error is ServerBusyError:  # refused, not stopped: as quiet as a refusal on arrival
             level = logging.DEBUG
+        elif error is StillComputingError:  # not stopped: the computation it waits for goes on
+            level = logging.INFO
         else:
             level = logging.WARNING if answerable else logging.INFO
         logger.log(level, "%s stopped: %s", scope.get("path", ""), cancellation.detail)
@@ -810,9 +1162,16 @@ class ComputeLimit:
         headers = []
         if error is ServerBusyError:
             headers.append((b"retry-after", _retry_after(self.wait_seconds)))
+        elif error is StillComputingError:
+            headers.append((b"retry-after", str(run.retry_after).encode()))
         elif error.status == 503:
             headers.append((b"retry-after", str(MEMORY_RETRY_AFTER_SECONDS).encode()))
         await send_problem(scope, run.send, error.status, error.title, cancellation.detail, headers)
+
+
+def _done(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def busy_detail(slots: int, wait_seconds: float) -> str:
@@ -850,7 +1209,10 @@ __all__ = [
     "DEFAULT_MEMORY_FRACTION",
     "DEFAULT_THREADS",
     "DUCKDB_MEMORY_FRACTION",
+    "HARD_TIMEOUT_FACTOR",
+    "MAX_RETRY_AFTER_SECONDS",
     "MEMORY_RETRY_AFTER_SECONDS",
+    "SHUTDOWN_GRACE_SECONDS",
     "UNTIMED_PREFIXES",
     "UPFRONT_PREFIXES",
     "BodySizeLimit",
@@ -860,14 +1222,19 @@ __all__ = [
     "OutOfMemoryHeadroomError",
     "RequestTooLargeError",
     "ServerBusyError",
+    "StillComputingError",
     "busy_detail",
+    "default_compute_hard_timeout",
     "default_compute_timeout",
     "default_max_memory_bytes",
     "memory_bound_bytes",
     "memory_detail",
     "release_memory",
     "resident_bytes",
+    "seconds_setting",
     "send_problem",
+    "still_computing_detail",
+    "still_computing_retry_after",
     "timeout_detail",
     "too_large_detail",
 ]

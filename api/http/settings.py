@@ -7,7 +7,12 @@ request body (default 256); ``CLOSEDLOOP_MAX_COMPUTE`` bounds the requests
 that compute at once (default: the CPU count) and ``CLOSEDLOOP_COMPUTE_WAIT``
 how many seconds one waits for a turn before a 503 (default 30);
 ``CLOSEDLOOP_COMPUTE_TIMEOUT`` how many seconds one may compute before it is
-stopped and answered 504 (default 120, 0 for no limit);
+answered (default 120, 0 for no limit): ``503 Still computing`` with
+``Retry-After`` while its work goes on in the background for the retry
+(``504`` and the work stopped when nothing is cached), and
+``CLOSEDLOOP_COMPUTE_HARD_TIMEOUT`` how many seconds that work may run in all
+before it is stopped (default 10 × ``CLOSEDLOOP_COMPUTE_TIMEOUT``, 0 for no
+limit);
 ``CLOSEDLOOP_MAX_MEMORY_MB`` the resident memory above which computing
 requests get 503 (default 3/4 of physical memory, or of the cgroup's limit
 when lower; 0 for no ceiling; DuckDB gets half of it as its
@@ -29,7 +34,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from api.http.limits import default_compute_timeout, default_max_memory_bytes
+from api.http.limits import (
+    default_compute_hard_timeout,
+    default_compute_timeout,
+    default_max_memory_bytes,
+)
 from api.services.cache import default_cache_bytes
 from ingest import default_db_path
 
@@ -88,7 +97,10 @@ class Settings:
     compute_wait_seconds: float = field(default_factory=_compute_wait)
     """How long a request waits for a turn before it gets 503 with ``Retry-After``."""
     compute_timeout_seconds: float = field(default_factory=default_compute_timeout)
-    """How long a computation may run before it is stopped and answered 504 (0: no limit)."""
+    """How long a request may compute before it is answered: 503 while its work goes on for the
+    retry, or 504 and the work stopped when the cache holds nothing (0: no limit)."""
+    compute_hard_timeout_seconds: float = field(default_factory=default_compute_hard_timeout)
+    """How long a computation going on past the time limit may run in all (0: no limit)."""
     max_memory_bytes: int = field(default_factory=default_max_memory_bytes)
     """Resident memory above which computing requests get 503 (0: no ceiling)."""
 

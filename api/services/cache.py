@@ -13,7 +13,11 @@ so other keys are looked up and computed meanwhile — and get its value, or
 its error. When the first was *stopped* instead (a
 :class:`~attribution.cancel.ComputationCancelledError`: its client left, it
 ran out of time or memory, the server shut down), that says nothing about
-the question, so one of the others computes it anew.
+the question, so one of the others computes it anew. A caller waiting for
+another's computation is marked :func:`~attribution.cancel.joining` while it
+waits: on the server, a request past its time limit that only waits is
+answered ``503 Still computing`` and stops waiting, while the computation it
+waits for goes on (:class:`api.http.limits.ComputeLimit`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any, Generic, TypeVar, cast
 import polars as pl
 from cachetools import LRUCache
 
-from attribution.cancel import ComputationCancelledError, wait_until
+from attribution.cancel import ComputationCancelledError, joining, wait_until
 
 T = TypeVar("T")
 
@@ -109,11 +113,16 @@ class _Flight(Generic[T]):
             self._condition.notify_all()
 
     def wait(self) -> None:
-        """Wait until it is done (raises the caller's cancellation error if it is stopped)."""
+        """Wait until it is done (raises the caller's cancellation error if it is stopped).
+
+        The wait is marked :func:`~attribution.cancel.joining`: the server
+        then knows the caller computes nothing itself meanwhile.
+        """
         with self._condition:
             self.waiters += 1
         try:
-            wait_until(lambda: self.done, self._condition)
+            with joining():
+                wait_until(lambda: self.done, self._condition)
         finally:
             with self._condition:
                 self.waiters -= 1

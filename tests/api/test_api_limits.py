@@ -128,7 +128,11 @@ def endless_loop(services: Services) -> None:
 
 
 def bounded_app(db: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> FastAPI:
-    """An app on ``db`` whose bounds come from ``CLOSEDLOOP_*`` variables set for the test."""
+    """An app on ``db`` whose bounds come from ``CLOSEDLOOP_*`` variables set for the test.
+
+    It caches nothing, so a computation past the time limit is stopped and answered 504
+    (with a cache it goes on in the background: ``test_compute_in_background.py``).
+    """
     for name, value in env.items():
         monkeypatch.setenv(f"CLOSEDLOOP_{name}", value)
     return create_app(Settings(db_path=db, wait_seconds=0.2, cache_bytes=0))

@@ -3,9 +3,10 @@
 Each test starts ``python -m api.cli serve`` on the example data set with
 tight bounds in its environment, fires the reproductions of issue #12 at it
 and checks that every answer is a 200 or an RFC 9457 problem (422 for
-parameters refused up front, 503 with ``Retry-After`` for a full server or
-one out of memory headroom, 504 for a computation stopped at the time
-limit), that ``/v1/health`` still answers, that the computing slots come
+parameters refused up front, 503 with ``Retry-After`` for a full server,
+one out of memory headroom or an answer still computing past the time
+limit, 504 for a computation stopped at the time limit on a server without
+a cache), that ``/v1/health`` still answers, that the computing slots come
 back, and that the process exits within seconds of SIGINT or SIGTERM.
 
 ``HEAVY`` is a request the bounds accept but which computes for about two
@@ -208,6 +209,27 @@ def test_a_client_that_disconnects_frees_its_slot_and_never_holds_up_shutdown(
     check_answer(httpx.get(f"{server.base}{LIGHT}", timeout=30), 200)
     # Nothing left running: the server exits at once (it would wait for the abandoned work).
     assert server.stop(signal.SIGTERM) < 3
+
+
+def test_past_the_time_limit_the_work_goes_on_in_its_slot_and_stops_at_shutdown(
+    serve: Callable[..., Server],
+) -> None:
+    # A cache (the default): past the time limit, the answer is 503 and the work goes on.
+    server = serve(
+        COMPUTE_TIMEOUT="1", COMPUTE_HARD_TIMEOUT="100", MAX_COMPUTE="1", COMPUTE_WAIT="1"
+    )
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        for _ in range(2):  # the retry joins the computation: no second one waits for the slot
+            response = client.get(HEAVY)
+            check_answer(response, 503)
+            assert response.json()["title"] == "Still computing", response.text
+        # The work in the background still holds the one slot.
+        response = client.get(LIGHT)
+        check_answer(response, 503)
+        assert response.json()["title"] == "Server busy", response.text
+        assert client.get("/v1/health").status_code == 200
+    # Shutting down stops the work in the background: the server exits at once.
+    assert server.stop(signal.SIGTERM) < 4, server.output()
 
 
 def test_over_its_memory_ceiling_the_server_refuses_work_and_answers_the_rest(

@@ -944,3 +944,41 @@ def test_dashboard_touches_card_by_channel(server: str, browser: Browser, images
     assert list(_shown(browser, "positions"))[-1] == "TOTAL"
     browser.screenshot("#touches-card", images / "dashboard-touches.png")
     assert (images / "dashboard-touches.png").stat().st_size > 10_000
+
+
+class StillComputingOnce:
+    """Wraps the app to answer the first ``GET /v1/attribution`` 503 "Still computing".
+
+    As the server does when a computation passes its time limit (it goes on in the
+    background); ``asked`` counts the requests to that route.
+    """
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def wrap(self, app: Any) -> Any:
+        async def first_still_computing(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope["path"] == "/v1/attribution":
+                self.asked += 1
+                if self.asked == 1:
+                    body = json.dumps({"type": "about:blank", "title": "Still computing",
+                                       "status": 503, "detail": "retry"}).encode()  # fmt: skip
+                    headers = [(b"content-type", b"application/problem+json"),
+                               (b"retry-after", b"1")]  # fmt: skip
+                    await send({"type": "http.response.start", "status": 503, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+            await app(scope, receive, send)
+
+        return first_still_computing
+
+
+def test_dashboard_asks_again_after_a_still_computing_answer(store_path: Path) -> None:
+    once = StillComputingOnce()
+    for base in _serve(store_path, public_read=True, wrap=once.wrap):
+        dom = _chromium("--virtual-time-budget=15000", "--dump-dom", f"{base}/")
+        assert 'data-ready="1"' in dom, dom[-3000:]
+        assert once.asked >= 2  # the 503, then the retry Retry-After said to make
+        totals = httpx.get(f"{base}/v1/attribution?model=linear").json()["totals"]
+        assert _text(dom, "total-revenue") == _money(totals["revenue"])
+        assert "still computing" not in _text(dom, "status")

@@ -20,11 +20,24 @@ const PAGE = 1000;  // the API's largest page: tables and their CSV ask for this
 // A server that needs a key for reads (not on 127.0.0.1 by default) gets it from the
 // "API key" field; it is kept for this tab only (sessionStorage) and sent as X-API-Key.
 const KEY_ITEM = "closedloop-api-key";
-function authFetch(url, options) {
+// A computation past the server's time limit is answered 503 "Still computing" with
+// Retry-After while it goes on in the background; the retry gets its answer (README,
+// "Limits"). So is a busy server. Every request here only reads or computes, so it is
+// asked again after Retry-After seconds, up to MAX_RETRIES times, saying so in the status line.
+const MAX_RETRIES = 20;
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+async function authFetch(url, options) {
   const opts = Object.assign({}, options);
   const key = sessionStorage.getItem(KEY_ITEM);
   if (key) opts.headers = Object.assign({}, opts.headers, { "X-API-Key": key });
-  return fetch(url, opts);
+  for (let attempt = 0; ; attempt++) {
+    const r = await fetch(url, opts);
+    const wait = Number(r.headers.get("Retry-After"));
+    if (r.status !== 503 || !(wait > 0) || attempt >= MAX_RETRIES) return r;
+    const status = $("status");
+    if (status) status.textContent = `still computing: asking again in ${Math.min(wait, 60)} s…`;
+    await sleep(Math.min(wait, 60) * 1000);
+  }
 }
 async function get(path, query) {
   const r = await authFetch(S.url(path, query), { headers: { Accept: "application/json" } });

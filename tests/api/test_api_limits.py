@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -34,10 +35,13 @@ LIMIT = 1_000
 
 
 @pytest.fixture
-def small_client(filled_db: Path) -> Iterator[TestClient]:
-    settings = Settings(db_path=filled_db, wait_seconds=0.2, max_upload_bytes=LIMIT)
+def small_client(filled_db: Path, tmp_path: Path) -> Iterator[TestClient]:
+    # Its own copy: a body under the limit is ingested, and the session's store is shared.
+    own = tmp_path / filled_db.name
+    shutil.copyfile(filled_db, own)
+    settings = Settings(db_path=own, wait_seconds=0.2, max_upload_bytes=LIMIT)
     with TestClient(create_app(settings)) as client:
-        yield with_key(client, filled_db)
+        yield with_key(client, own)
 
 
 def test_an_upload_over_the_limit_is_413(

@@ -1,16 +1,27 @@
-"""`benchmarks/run.py --quick` runs every case at 10k, the pipeline at 20k, and writes a report."""
+"""`benchmarks/run.py --quick` runs every case at 10k, the pipeline at 20k, and writes a report.
+
+The load test's simulated dashboard user is held to the page: it asks exactly
+the routes ``api/static`` fetches, and builds its queries as ``state.js`` does.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN = ROOT / "benchmarks" / "run.py"
+STATIC = ROOT / "api" / "static"
 
 
 def test_quick_benchmark_writes_a_report(
@@ -83,7 +94,7 @@ def test_quick_load_scenario_answers_every_request(tmp_path: Path) -> None:
     assert re.search(
         r"\*\*[\d,]+ requests in [\d.]+ s \([\d.,]+ requests/s\), 0 errors\.\*\*", load
     )
-    for kind in ("`GET /v1/attribution`", "`GET /v1/funnel`", "`GET /`"):
+    for kind in ("`GET /v1/attribution`", "`GET /v1/funnel`", "`POST /v1/budget/plan`", "`GET /`"):
         row = next(line for line in load.splitlines() if line.startswith(f"| {kind} "))
         assert row.split("|")[3].strip() == "0", row  # the errors column
     assert str(tmp_path) not in load.replace(str(out), "")
@@ -112,3 +123,134 @@ def test_targets_take_the_median_of_interleaved_runs(tmp_path: Path) -> None:
     assert "median of 3 interleaved runs" in a["what"]
     assert "runs_s" not in failed
     assert len(messages) == 2
+
+
+FETCHED = re.compile(
+    r"\b(?:get|getAll|authFetch)\((?:S\.url\()?\"(/[^\"?]+)\"(?:\)?,\s*\{\s*method:\s*\"(\w+)\")?"
+)
+"""A request in the page's scripts: ``get("/v1/…"``, ``getAll(…)``, ``authFetch("/v1/…", {
+method: "POST"`` or ``authFetch(S.url("/dashboard/…"``; CSV links (``csvURL``) are not fetched."""
+
+
+def page_requests() -> set[str]:
+    """Every ``METHOD path`` the dashboard asks for: the page, its scripts, their fetches."""
+    html = (STATIC / "dashboard.html").read_text(encoding="utf-8")
+    scripts = re.findall(r"<script\s+src=\"([^\"]+)\"", html)
+    asked = {"GET /", *(f"GET {src}" for src in scripts)}
+    for src in scripts:
+        if src.startswith("/static/") and "/vendor/" not in src:
+            code = (STATIC / src.removeprefix("/static/")).read_text(encoding="utf-8")
+            asked |= {f"{method or 'GET'} {path}" for path, method in FETCHED.findall(code)}
+    return asked
+
+
+def test_page_requests_are_read_from_the_page() -> None:
+    asked = page_requests()
+    # The routes named in docs/dashboard.md and budget.js, read out of the scripts.
+    for request in (
+        "GET /static/state.js",
+        "GET /static/vendor/vega.min.js",
+        "GET /v1/models",
+        "GET /v1/attribution",
+        "GET /v1/compare",
+        "GET /v1/paths",
+        "POST /v1/budget/plan",
+        "POST /v1/budget/whatif",
+        "GET /dashboard/charts.json",
+    ):
+        assert request in asked
+    assert "GET /v1/budget/plan" not in asked
+
+
+def test_load_user_asks_what_the_page_asks(tmp_path: Path) -> None:
+    from ingest import Store, ingest_files
+
+    db = tmp_path / "store.duckdb"
+    store = Store(db)
+    for table in ("touchpoints", "conversions", "costs"):
+        ingest_files(store, table, [ROOT / "examples" / "data" / f"{table}.csv"])
+    load = runpy.run_path(str(ROOT / "benchmarks" / "load.py"), run_name="benchmarks_load")
+    messages: list[str] = []
+    result = load["run"](
+        db=str(db), users=1, seconds=3.0, ramp=0.0, think=(0.2, 0.5), progress=messages.append
+    )
+    assert result["errors"] == 0, result["error_groups"]
+    assert set(result["paths"]) == page_requests()  # every route the page asks, and no other
+    assert result["refresh"]["n"] >= 1
+    for row in result["kinds"]:
+        assert all(200 <= status < 400 for status in row["statuses"]), row
+
+
+STATES: list[tuple[dict[str, str], str, str]] = [
+    ({}, "2025-01-01", "2025-06-30"),
+    (
+        {
+            "model": "markov",
+            "compare": "shapley",
+            "by": "campaign",
+            "stage": "opportunity",
+            "journey": "account",
+            "ci": "0.9",
+            "lookback_days": "60",
+            "click_window_days": "30",
+            "view_window_days": "0",
+            "start": "2025-04-01",
+            "end": "2025-06-30",
+            "period": "previous",
+            "funnel_by": "owner",
+        },
+        "2025-04-01",
+        "2025-06-30",
+    ),
+    ({"by": "source", "period": "year", "start": "2024-02-29"}, "2024-02-29", "2024-03-31"),
+    (
+        {"period": "custom", "cmp_start": "2024-01-01", "cmp_end": "2024-01-31"},
+        "2025-01-01",
+        "2025-01-31",
+    ),
+    ({"period": "custom", "cmp_start": "2024-01-01"}, "2025-01-01", "2025-01-31"),
+    (
+        {"by": "interaction", "funnel_by": "lead_source", "end": "2025-03-31"},
+        "2025-01-01",
+        "2025-03-31",
+    ),
+]
+"""Form states (over the defaults) and the period an attribution answer names for each."""
+
+NODE_STATE = """
+globalThis.window = globalThis;
+require("vm").runInThisContext(require("fs").readFileSync(process.argv[1], "utf8"));
+const S = closedloopState;
+const out = JSON.parse(process.argv[2]).map(([state, start, end]) => ({
+  queries: Object.fromEntries(
+    Object.entries(S.queries(state)).map(([card, query]) => [card, Object.entries(query)])),
+  url: S.toURL(state),
+  back: S.fromURL(S.toURL(state)),
+  period: S.comparisonPeriod(state, start, end),
+}));
+console.log(JSON.stringify(out));
+"""
+
+
+def test_page_state_matches_state_js() -> None:
+    node = shutil.which("node")
+    require(node, "node is not installed: state.js cannot be run (apt-get install nodejs)")
+    assert node is not None
+    page = runpy.run_path(str(ROOT / "benchmarks" / "page_state.py"))
+    defaults: dict[str, str] = page["DEFAULTS"]
+    cases = [({**defaults, **changes}, start, end) for changes, start, end in STATES]
+    done = subprocess.run(
+        [node, "-e", NODE_STATE, str(STATIC / "state.js"), json.dumps(cases)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    for (state, start, end), js in zip(cases, json.loads(done.stdout), strict=True):
+        mine = {
+            card: [list(item) for item in q.items()] for card, q in page["queries"](state).items()
+        }
+        assert mine == js["queries"], state  # the same parameters, in the same order
+        assert page["to_url"](state) == js["url"]
+        assert page["from_url"](js["url"]) == js["back"]
+        assert page["comparison_period"](state, start, end) == js["period"]

@@ -19,19 +19,21 @@ requests ``api/static/dashboard.html`` makes, in its order:
   state as ``api/static/state.js`` builds it, mirrored by
   :mod:`benchmarks.page_state`, with the parameters in the page's order):
   ``/v1/attribution`` first (the page fills its empty date fields from that
-  answer, so the next Apply sends them), and when a comparison period is on,
-  a second ``/v1/attribution`` for that period (a period before the data is
-  answered 422 "Empty input", which the page shows as "—": counted apart, not
-  as an error); then at once ``/v1/compare`` of the chosen model and the
-  compare-with model (``baseline=`` the first), ``/v1/timeseries`` (weekly
-  revenue, or conversions when the stage has no revenue), ``/v1/paths``
-  (``limit=1000``), ``/v1/funnel`` (total or by the funnel grouping) and
-  ``POST /v1/budget/plan`` (every channel's curve points, ``bootstrap=20``)
-  followed by ``POST /v1/budget/whatif`` at the current spends; ``limit=1000``
-  pages following ``next_cursor`` where the page does, and one
-  ``/dashboard/charts.json`` per page load for the charts (the page caches
-  that request and its charts share it). Stage, journey, intervals and the
-  lookback, click and view windows go into every query that takes them.
+  answer, so the next Apply sends them), and when a comparison period is on, a
+  second ``/v1/attribution`` for that period; then at once ``/v1/compare`` of
+  the chosen model and the compare-with model (``baseline=`` the first),
+  ``/v1/timeseries`` (weekly revenue, or conversions when the stage has no
+  revenue), ``/v1/paths`` (``limit=1000``), ``/v1/funnel`` (total or by the
+  funnel grouping) and ``POST /v1/budget/plan`` (every channel's curve points,
+  ``bootstrap=20``) followed by ``POST /v1/budget/whatif`` at the current
+  spends; ``limit=1000`` pages following ``next_cursor`` where the page does,
+  and one ``/dashboard/charts.json`` per page load for the charts (the page
+  caches that request and its charts share it). Stage, journey, intervals and
+  the lookback, click and view windows go into every query that takes them. An
+  attribution with nothing to attribute (a comparison period before the data,
+  a click window no conversion of the period has a touch in) is answered 422
+  "Empty input", which the page shows (as "—", or as its message in the status
+  line, asking nothing more): counted apart, not as an error.
 - **interactions**, after a think time drawn uniformly from ``--think``
   (default 0.5–2 s), with the weights of :data:`ACTIONS`: switch the model
   (any other of ``/v1/models``, 20%), the compare-with model (10%), the period
@@ -54,13 +56,13 @@ Recorded: every request's client-side latency (``time.perf_counter`` around
 ``send`` + reading the whole body: server queueing and compute, JSON encoding,
 loopback), per request kind and overall (p50, p95, p99 by linear
 interpolation, max); errors, i.e. any status outside 2xx/3xx (but the "Empty
-input" of a comparison period, which the page expects) or any exception
-(timeout, refused connection), listed with their kind and status; requests
-resent because the server closed their idle keep-alive connection just as they
-were sent (uvicorn closes connections idle for 5 s; a browser resends such a
-request on a new connection, and so does this: counted apart, not as errors);
-requests per second over the load phase; the whole refresh as the user sees it
-(Apply → every panel answered); the server's peak RSS (``VmHWM`` from
+input" answer above, which the page shows) or any exception (timeout, refused
+connection), listed with their kind and status; requests resent because the
+server closed their idle keep-alive connection just as they were sent (uvicorn
+closes connections idle for 5 s; a browser resends such a request on a new
+connection, and so does this: counted apart, not as errors); requests per
+second over the load phase; the whole refresh as the user sees it (Apply →
+every panel answered); the server's peak RSS (``VmHWM`` from
 ``/proc/PID/status``) and its CPU seconds (``/proc/PID/stat``); this load
 generator's own CPU seconds (it shares the machine with the server).
 
@@ -200,11 +202,12 @@ KINDS = (
 # --------------------------------------------------------------------------- recording
 
 
-def empty_period(response: httpx.Response) -> bool:
-    """Say whether ``response`` is the API's "Empty input" answer (a period without data).
+def nothing_to_attribute(response: httpx.Response) -> bool:
+    """Say whether ``response`` is the API's "Empty input" answer: nothing to attribute.
 
-    The page asks for a comparison period that may lie before the first
-    conversion and shows "—" for it, so that answer is not an error there.
+    A comparison period may lie before the first conversion, and a narrow click
+    window may leave a period no converting journey; the page shows that answer
+    (as "—", or as its message), so it is the answer the user asked for, not an error.
     """
     if response.status_code != 422:
         return False
@@ -469,7 +472,7 @@ class User:
 
     async def attribution(self, state: State, asked: dict[str, Query]) -> dict[str, Any] | None:
         """``loadAttribution()``: the table, then the comparison period's when one is on."""
-        body = await self.get("/v1/attribution", asked["attribution"])
+        body = await self.get("/v1/attribution", asked["attribution"], nothing_to_attribute)
         if body is None:
             return None
         self.page.currency = body.get("currency") or "USD"
@@ -483,7 +486,8 @@ class User:
         self.add_stages([body.get("stage")])
         period = comparison_period(state, start, end)
         if period is not None:
-            await self.get("/v1/attribution", {**asked["attribution"], **period}, empty_period)
+            previous = {**asked["attribution"], **period}
+            await self.get("/v1/attribution", previous, nothing_to_attribute)
         return body
 
     async def timeseries(self, asked: dict[str, Query], attributed: dict[str, Any]) -> None:
@@ -918,8 +922,9 @@ def intro(result: dict[str, Any]) -> list[str]:
         f"({share('journey')}) or the intervals ({share('intervals')}) — each then refreshes "
         f"— move a channel's what-if spend (`POST /v1/budget/whatif`, {share('whatif')}) or "
         f"reload the page ({share('reload')}; same view, the scripts revalidated and answered "
-        '304). A comparison period before the data is answered 422 "Empty input", which the '
-        "page shows as —: counted, not an error. Requests in flight at the end finish and "
+        "304). An attribution with nothing to attribute (a comparison period before the data, "
+        'a narrow click window) is answered 422 "Empty input", which the page shows: counted, '
+        "not an error. Requests in flight at the end finish and "
         "count. Latency is client-side, from sending to the last byte of the body (queueing "
         "in the server included). An error is any other status outside 2xx/3xx or any "
         "exception (timeout, refused connection). The stores are the pipeline section's data "
@@ -1019,9 +1024,9 @@ def size_lines(result: dict[str, Any]) -> list[str]:
     if result.get("expected"):
         kinds = ", ".join(f"{n:,} `{kind}`" for kind, n in result["expected"].items())
         lines.append(
-            f'- Expected answers, not errors: {kinds} answered 422 "Empty input": a '
-            "comparison period with no conversions (before the data starts), which the page "
-            "shows as —."
+            f'- Expected answers, not errors: {kinds} answered 422 "Empty input": nothing to '
+            "attribute (a comparison period before the data, or a click window no conversion "
+            "of the period has a touch in), which the page shows."
         )
     if errors:
         lines.append(f"- **{errors} error{'s' if errors != 1 else ''}**, by request and answer:")

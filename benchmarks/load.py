@@ -1061,7 +1061,8 @@ def section(results: list[dict[str, Any]], command: str, quick: bool = False) ->
             "than it computes them, the queue is the latency of every computing route, hits "
             "included. The page, the scripts, `/v1/models` and the chart specs never wait for "
             "a computing slot. *statuses* counts the answers by HTTP status (304: a script "
-            "revalidated on reload). With requests queued, server CPU well below the number "
+            "revalidated on reload; 422: an attribution with nothing to attribute). With "
+            "requests queued, server CPU well below the number "
             "of cores means its computations were short of CPU (other processes) or "
             "serialised (the GIL). Two sizes by default, 100k and 1M (the "
             'pipeline section\'s first size); `benchmarks/SERVICE.md` ("Load") says why, and '

@@ -27,13 +27,16 @@ requests ``api/static/dashboard.html`` makes, in its order:
   funnel grouping) and ``POST /v1/budget/plan`` (every channel's curve points,
   ``bootstrap=20``) followed by ``POST /v1/budget/whatif`` at the current
   spends; ``limit=1000`` pages following ``next_cursor`` where the page does,
-  and one ``/dashboard/charts.json`` per page load for the charts (the page
-  caches that request and its charts share it). Stage, journey, intervals and
-  the lookback, click and view windows go into every query that takes them. An
-  attribution with nothing to attribute (a comparison period before the data,
-  a click window no conversion of the period has a touch in) is answered 422
-  "Empty input", which the page shows (as "—", or as its message in the status
-  line, asking nothing more): counted apart, not as an error.
+  and ``/dashboard/charts.json`` for the charts, once per page load (the page
+  caches that request and its charts share it), and on a page with the early /
+  middle / late card once more per page load when the paths are grouped by
+  campaign (that chart asks for the specs ``by`` the paths' grouping). Stage,
+  journey, intervals and the lookback, click and view windows go into every
+  query that takes them. An attribution with nothing to attribute (a
+  comparison period before the data, a click window no conversion of the
+  period has a touch in) is answered 422 "Empty input", which the page shows
+  (as "—", or as its message in the status line, asking nothing more): counted
+  apart, not as an error.
 - **interactions**, after a think time drawn uniformly from ``--think``
   (default 0.5–2 s), with the weights of :data:`ACTIONS`: switch the model
   (any other of ``/v1/models``, 20%), the compare-with model (10%), the period
@@ -323,6 +326,8 @@ class Page:
     """The stages the answers named (the page's stage list)."""
     specs: dict[str, asyncio.Future[httpx.Response | None]] = field(default_factory=dict)
     """``chartSpecs()``'s cache: one request per currency, shared by the charts drawn at once."""
+    touches_card: bool = False
+    """The page has the early / middle / late card (it asks the specs by the paths' grouping)."""
     budget_model: str = DEFAULTS["model"]
     budget_rows: list[dict[str, Any]] = field(default_factory=list)
     allocation: dict[str, float] = field(default_factory=dict)
@@ -400,13 +405,13 @@ class User:
         )
         return None if response is None else dict(response.json())
 
-    async def chart_specs(self) -> None:
-        """The page's ``chartSpecs("channel")``: one request per page and currency.
+    async def chart_specs(self, by: str = "channel") -> None:
+        """The page's ``chartSpecs(by)``: one request per page, currency and grouping.
 
         The page caches the request's promise, so charts drawn at once share
         it; a failed one is forgotten, to be asked again by the next chart.
         """
-        key = f"{self.page.currency}/channel"
+        key = f"{self.page.currency}/{by}"
         fetch = self.page.specs.get(key)
         if fetch is None:
             fetch = asyncio.ensure_future(
@@ -415,7 +420,7 @@ class User:
                     "GET /dashboard/charts.json",
                     "GET",
                     "/dashboard/charts.json",
-                    params={"currency": self.page.currency, "by": "channel"},
+                    params={"currency": self.page.currency, "by": by},
                 )
             )
             self.page.specs[key] = fetch
@@ -440,6 +445,7 @@ class User:
         response = await send(self.client, "GET /", "GET", "/" + self.address)
         if response is None:
             return
+        self.page.touches_card = 'id="touches-card"' in response.text
 
         async def script(path: str) -> None:
             headers = {} if first or path not in self.etags else {"If-None-Match": self.etags[path]}
@@ -498,9 +504,17 @@ class User:
             await self.chart_specs()
 
     async def paths(self, asked: dict[str, Query]) -> None:
-        """``loadPaths()``: the 1,000 most common paths, then the bucket charts."""
-        if await self.get("/v1/paths", {"limit": PAGE_ROWS, **asked["paths"]}) is not None:
-            await self.chart_specs()
+        """``loadPaths()``: the 1,000 most common paths, then the bucket charts.
+
+        A page with the early / middle / late card (``#touches-card``) then draws
+        that card's chart with the specs of the paths' grouping (``channel`` or
+        ``campaign``).
+        """
+        if await self.get("/v1/paths", {"limit": PAGE_ROWS, **asked["paths"]}) is None:
+            return
+        await self.chart_specs()
+        if self.page.touches_card:
+            await self.chart_specs(asked["paths"]["by"])
 
     async def funnel(self, asked: dict[str, Query]) -> None:
         """``loadFunnel()``: the funnel, total or per group, then its chart."""
@@ -911,7 +925,8 @@ def intro(result: dict[str, Any]) -> list[str]:
         "the same for that period), then at once `/v1/compare` of two models with "
         f"`baseline=`, `/v1/timeseries`, `/v1/paths` (`limit={PAGE_ROWS}`), `/v1/funnel`, "
         "`POST /v1/budget/plan` followed by `POST /v1/budget/whatif`, and the chart specs "
-        "once per page load. Then, after a think time drawn uniformly from "
+        "(cached by the page: once per page load, and once more for the early / middle / late "
+        "chart of paths by campaign). Then, after a think time drawn uniformly from "
         f"{think[0]:g}–{think[1]:g} s, one interaction after another until "
         f"{result['seconds']:g} s have passed: switch the model ({share('model')}), the "
         f"compare-with model ({share('compare')}), the period (the whole range, a calendar "

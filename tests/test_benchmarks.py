@@ -1,16 +1,20 @@
 """`benchmarks/run.py --quick` runs every case at 10k, the pipeline at 20k, and writes a report.
 
 The load test's simulated dashboard user is held to the page: it asks exactly
-the routes ``api/static`` fetches, and builds its queries as ``state.js`` does.
+the routes ``api/static`` fetches, builds its queries as ``state.js`` does (run
+under Node), and loading a view makes the same requests, queries included, as
+headless Chromium loading the page (both read from the server's access log).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import runpy
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -162,17 +166,33 @@ def test_page_requests_are_read_from_the_page() -> None:
     assert "GET /v1/budget/plan" not in asked
 
 
-def test_load_user_asks_what_the_page_asks(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def example_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the example touchpoints, conversions and costs."""
     from ingest import Store, ingest_files
 
-    db = tmp_path / "store.duckdb"
+    db = tmp_path_factory.mktemp("load") / "store.duckdb"
     store = Store(db)
     for table in ("touchpoints", "conversions", "costs"):
         ingest_files(store, table, [ROOT / "examples" / "data" / f"{table}.csv"])
-    load = runpy.run_path(str(ROOT / "benchmarks" / "load.py"), run_name="benchmarks_load")
+    return db
+
+
+@pytest.fixture(scope="module")
+def load() -> dict[str, Any]:
+    """The globals of ``benchmarks/load.py``."""
+    return runpy.run_path(str(ROOT / "benchmarks" / "load.py"), run_name="benchmarks_load")
+
+
+def test_load_user_asks_what_the_page_asks(example_store: Path, load: dict[str, Any]) -> None:
     messages: list[str] = []
     result = load["run"](
-        db=str(db), users=1, seconds=3.0, ramp=0.0, think=(0.2, 0.5), progress=messages.append
+        db=str(example_store),
+        users=1,
+        seconds=3.0,
+        ramp=0.0,
+        think=(0.2, 0.5),
+        progress=messages.append,
     )
     assert result["errors"] == 0, result["error_groups"]
     assert set(result["paths"]) == page_requests()  # every route the page asks, and no other
@@ -255,3 +275,72 @@ def test_page_state_matches_state_js() -> None:
         assert page["to_url"](state) == js["url"]
         assert page["from_url"](js["url"]) == js["back"]
         assert page["comparison_period"](state, start, end) == js["period"]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+LOGGED = re.compile(r'"(GET|POST) (\S+) HTTP/1\.1"')
+"""A request line in ``closedloop serve``'s access log."""
+VIEWS = (
+    "",
+    "?model=markov&compare=first_touch&by=campaign&stage=opportunity&journey=account&ci=0.9"
+    "&lookback_days=60&click_window_days=30&start=2025-04-01&end=2025-06-30&period=previous"
+    "&funnel_by=owner",
+)
+"""Dashboard addresses: the default view, and one with every control set."""
+
+
+def test_load_user_asks_what_chromium_asks(
+    example_store: Path, load: dict[str, Any], tmp_path: Path
+) -> None:
+    """Each view loaded by headless Chromium and by one simulated user: the same requests."""
+    require(
+        CHROMIUM.exists(),
+        "/usr/bin/chromium is not installed: the page cannot be loaded (apt-get install chromium)",
+    )
+    server = load["Server"](str(example_store), load["free_port"](), sys.executable, 60.0)
+
+    def logged() -> list[str]:
+        server.log.seek(0)
+        text = server.log.read().decode(errors="replace")
+        return [" ".join(m) for m in LOGGED.findall(text) if m[1] != "/favicon.ico"]
+
+    async def simulated(address: str) -> list[dict[str, Any]]:
+        recorder = load["Recorder"]()
+        user = load["User"](0, server.base, recorder, 0, (0.1, 0.2), 60.0)
+        user.address = address
+        try:
+            await user.load_page(first=True)
+        finally:
+            await user.client.aclose()
+        errors: list[dict[str, Any]] = recorder.errors
+        return errors
+
+    with server:
+        for view in VIEWS:
+            before = len(logged())
+            dom = subprocess.run(
+                [
+                    str(CHROMIUM),
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    f"--user-data-dir={tmp_path / 'chromium'}",
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                    "--virtual-time-budget=60000",
+                    "--dump-dom",
+                    f"{server.base}/{view}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=180,
+            ).stdout
+            assert 'data-ready="1"' in dom, view  # every card answered
+            browser = logged()[before:]
+            assert asyncio.run(simulated(view)) == []
+            user = logged()[before + len(browser) :]
+            # The same requests with the same queries; concurrent ones may arrive in any order.
+            assert sorted(user) == sorted(browser), view
+            assert any("/v1/budget/plan" in line for line in user)

@@ -39,14 +39,16 @@ requests ``api/static/dashboard.html`` makes, in its order:
   apart, not as an error.
 - **interactions**, after a think time drawn uniformly from ``--think``
   (default 0.5–2 s), with the weights of :data:`ACTIONS`: switch the model
-  (any other of ``/v1/models``, 20%), the compare-with model (10%), the period
-  (the whole range, a calendar month inside it, or its last four weeks, 15%),
-  the grouping (channel, campaign, source, medium, interaction; 10%), the
-  stage (one the answers named, or the default; 6%), the comparison period on
-  or off (previous period, same period last year or a custom one; 8%), the
-  windows (lookback, click and view days, 5%), the funnel grouping (5%), the
-  journey person/account (2%) or the intervals (off, 90%, 95%; 2%) — each
-  then applies and refreshes — move one channel's what-if spend (``POST
+  (any other of ``/v1/models`` but the compare-with one, which ``/v1/compare``
+  would refuse, 20%), the compare-with model (10%), the period (the whole
+  range, a calendar month inside it, or its last four weeks, 15%), the
+  grouping (channel, campaign, source, medium, interaction; 10%), the stage
+  (one the answers named that the data has, or the default; the page also
+  lists the funnel's absent stages, which the API refuses; 6%), the comparison
+  period on or off (previous period, same period last year or a custom one;
+  8%), the windows (lookback, click and view days, 5%), the funnel grouping
+  (5%), the journey person/account (2%) or the intervals (off, 90%, 95%; 2%) —
+  each then applies and refreshes — move one channel's what-if spend (``POST
   /v1/budget/whatif``, 12%), or reload the page (5%; the scripts are then
   revalidated with ``If-None-Match`` and answered 304).
 
@@ -324,6 +326,8 @@ class Page:
     currency: str = "USD"
     stages: list[str] = field(default_factory=list)
     """The stages the answers named (the page's stage list)."""
+    absent: set[str] = field(default_factory=set)
+    """The funnel's ``absent_stages``: listed by the page, but no conversion has them."""
     specs: dict[str, asyncio.Future[httpx.Response | None]] = field(default_factory=dict)
     """``chartSpecs()``'s cache: one request per currency, shared by the charts drawn at once."""
     touches_card: bool = False
@@ -521,6 +525,7 @@ class User:
         body = await self.get("/v1/funnel", asked["funnel"])
         if body is not None:
             self.add_stages(body.get("stages"))
+            self.page.absent.update(body.get("absent_stages") or [])
             await self.chart_specs()
 
     async def budget(self, model: str) -> None:
@@ -590,7 +595,10 @@ class User:
         """Change the form's controls as ``action`` does (the page then applies them)."""
         form = self.page.form
         if action == "model":
-            form["model"] = self.other(self.models, form["model"])
+            # Model and compare-with alike is refused by /v1/compare ("Each model can be
+            # compared once"): a user picks another model than the one compared with.
+            choices = [m for m in self.models if m != form["compare"]]
+            form["model"] = self.other(choices, form["model"])
         elif action == "compare":
             choices = [m for m in self.models if m != form["model"]]
             form["compare"] = self.other(choices, form["compare"])
@@ -599,7 +607,10 @@ class User:
         elif action == "group":
             form["by"] = self.other(GROUPINGS, form["by"])
         elif action == "stage":
-            form["stage"] = self.other(["", *self.page.stages], form["stage"])
+            # The page lists the funnel's stages, absent ones too; asking one of those is
+            # refused ("No conversion has stage …"): a user picks a stage the data has.
+            present = [st for st in self.page.stages if st not in self.page.absent]
+            form["stage"] = self.other(["", *present], form["stage"])
         elif action == "comparison":
             self.toggle_comparison()
         elif action == "windows":

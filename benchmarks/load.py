@@ -237,6 +237,8 @@ class Recorder:
     """Requests sent, by method and path (without the query): what the users asked for."""
     expected: Counter[str] = field(default_factory=Counter)
     """Answers outside 2xx/3xx that the page expects and shows (not errors), by kind."""
+    expected_urls: list[str] = field(default_factory=list)
+    """The targets of the first 50 of those answers."""
     refreshes: list[float] = field(default_factory=list)
     began: float = 0.0
 
@@ -295,6 +297,8 @@ class Recorder:
             return response
         if expected is not None and expected(response):
             self.expected[kind] += 1
+            if len(self.expected_urls) < 50:
+                self.expected_urls.append(target)
             return None
         self.errors.append(
             {
@@ -846,6 +850,7 @@ def run(
         "errors": len(recorder.errors),
         "retried": sum(recorder.retried.values()),
         "expected": dict(recorder.expected),
+        "expected_list": recorder.expected_urls,
         "paths": dict(sorted(recorder.paths.items())),
         "error_groups": error_groups(recorder.errors),
         "error_list": recorder.errors[:50],

@@ -10,22 +10,47 @@ interpreter, default settings) is started on a free 127.0.0.1 port, exactly as
 seconds and use the dashboard for ``--seconds`` (default 60), making the
 requests ``api/static/dashboard.html`` makes, in its order:
 
-- **page load**: ``GET /``, its four scripts (``/static/vendor/vega*.min.js``,
-  ``/static/charts.js``), ``GET /v1/models``, then a refresh.
-- **refresh** (the page's ``refresh()``): ``/v1/attribution`` first (the page
-  fills its date fields from that answer), then at once ``/v1/compare`` (five
-  models), ``/v1/timeseries`` (weekly revenue), ``/v1/paths``, ``/v1/funnel``
-  and ``/v1/budget/curves`` (``bootstrap=20``), following ``next_cursor``
-  where the page does, and ``/dashboard/charts.json`` for the charts (fetched
-  by every chart that finds the page's spec cache still empty, as the page
-  does).
+- **page load**: ``GET /`` at the page's address (the view's state is in its
+  query string, so a reload keeps the view), every script its ``<script
+  src>`` names, at once (today ten: Vega, Vega-Lite, vega-embed, then
+  ``charts.js``, ``format.js``, ``table.js``, ``specs.js``, ``state.js``,
+  ``dashboard.js``, ``budget.js``), ``GET /v1/models``, then a refresh.
+- **refresh** (the page's ``refresh()``; every query built from the form's
+  state as ``api/static/state.js`` builds it, mirrored by
+  :mod:`benchmarks.page_state`, with the parameters in the page's order):
+  ``/v1/attribution`` first (the page fills its empty date fields from that
+  answer, so the next Apply sends them), and when a comparison period is on, a
+  second ``/v1/attribution`` for that period; then at once ``/v1/compare`` of
+  the chosen model and the compare-with model (``baseline=`` the first),
+  ``/v1/timeseries`` (weekly revenue, or conversions when the stage has no
+  revenue), ``/v1/paths`` (``limit=1000``), ``/v1/funnel`` (total or by the
+  funnel grouping) and ``POST /v1/budget/plan`` (every channel's curve points,
+  ``bootstrap=20``) followed by ``POST /v1/budget/whatif`` at the current
+  spends; ``limit=1000`` pages following ``next_cursor`` where the page does,
+  and ``/dashboard/charts.json`` for the charts, once per page load (the page
+  caches that request and its charts share it), and on a page with the early /
+  middle / late card once more per page load when the paths are grouped by
+  campaign (that chart asks for the specs ``by`` the paths' grouping). Stage,
+  journey, intervals and the lookback, click and view windows go into every
+  query that takes them. An attribution with nothing to attribute (a
+  comparison period before the data, a click window no conversion of the
+  period has a touch in) is answered 422 "Empty input", which the page shows
+  (as "—", or as its message in the status line, asking nothing more): counted
+  apart, not as an error.
 - **interactions**, after a think time drawn uniformly from ``--think``
-  (default 0.5–2 s): switch the model (any other of ``/v1/models``, 35%),
-  change the period (the whole range, a calendar month inside it, or its last
-  four weeks, 25%), toggle the grouping channel/campaign (15%) — each then
-  refreshes — predict a budget (``POST /v1/budget/whatif`` with the curve
-  inputs, one of them changed, 15%), or reload the page (10%; the scripts are
-  then revalidated with ``If-None-Match`` and answered 304).
+  (default 0.5–2 s), with the weights of :data:`ACTIONS`: switch the model
+  (any other of ``/v1/models`` but the compare-with one, which ``/v1/compare``
+  would refuse, 20%), the compare-with model (10%), the period (the whole
+  range, a calendar month inside it, or its last four weeks, 15%), the
+  grouping (channel, campaign, source, medium, interaction; 10%), the stage
+  (one the answers named that the data has, or the default; the page also
+  lists the funnel's absent stages, which the API refuses; 6%), the comparison
+  period on or off (previous period, same period last year or a custom one;
+  8%), the windows (lookback, click and view days, 5%), the funnel grouping
+  (5%), the journey person/account (2%) or the intervals (off, 90%, 95%; 2%) —
+  each then applies and refreshes — move one channel's what-if spend (``POST
+  /v1/budget/whatif``, 12%), or reload the page (5%; the scripts are then
+  revalidated with ``If-None-Match`` and answered 304).
 
 A user stops at the first action due after ``--seconds``; requests in flight
 then finish (bounded by ``--timeout``). Every user's choices come from its own
@@ -35,12 +60,13 @@ reproducible; how many each user gets through depends on the server.
 Recorded: every request's client-side latency (``time.perf_counter`` around
 ``send`` + reading the whole body: server queueing and compute, JSON encoding,
 loopback), per request kind and overall (p50, p95, p99 by linear
-interpolation, max); errors, i.e. any status outside 2xx/3xx or any exception
-(timeout, refused connection), listed with their kind and status; requests
-resent because the server closed their idle keep-alive connection just as they
-were sent (uvicorn closes connections idle for 5 s; a browser resends such a
-request on a new connection, and so does this: counted apart, not as errors);
-requests per second over the load phase; the whole refresh as the user sees it (Apply →
+interpolation, max); errors, i.e. any status outside 2xx/3xx (but the "Empty
+input" answer above, which the page shows) or any exception (timeout, refused
+connection), listed with their kind and status; requests resent because the
+server closed their idle keep-alive connection just as they were sent (uvicorn
+closes connections idle for 5 s; a browser resends such a request on a new
+connection, and so does this: counted apart, not as errors); requests per
+second over the load phase; the whole refresh as the user sees it (Apply →
 every panel answered); the server's peak RSS (``VmHWM`` from
 ``/proc/PID/status``) and its CPU seconds (``/proc/PID/stat``); this load
 generator's own CPU seconds (it shares the machine with the server).
@@ -72,6 +98,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shlex
 import subprocess
 import sys
@@ -91,6 +118,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.api_latency import Server, free_port, percentile, proc_status  # noqa: E402
+from benchmarks.page_state import (  # noqa: E402
+    DEFAULTS,
+    Query,
+    State,
+    comparison_period,
+    from_url,
+    queries,
+    to_url,
+)
 from benchmarks.pipeline import closedloop, persons_for  # noqa: E402
 
 HEADING = "## Load (dashboard users)"
@@ -111,16 +147,46 @@ CLOSED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 """What a request meets on a keep-alive connection the server closed just then (uvicorn
 closes connections idle for 5 s): browsers send such a request again, and so does this."""
 
-SCRIPTS = (
-    "/static/vendor/vega.min.js",
-    "/static/vendor/vega-lite.min.js",
-    "/static/vendor/vega-embed.min.js",
-    "/static/charts.js",
+SCRIPT_SRC = re.compile(r"<script\s+src=\"([^\"]+)\"")
+"""A ``<script src>`` of the page: a browser fetches each one the page names."""
+PAGE_ROWS = 1000
+"""The page's ``PAGE``: the rows its tables ask for (the API's largest page)."""
+BUDGET_BOOTSTRAP = 20
+"""The curve bootstrap of the page's budget card (``budget.js``)."""
+ACCEPT_JSON = {"Accept": "application/json"}
+
+ACTIONS = {
+    "model": 0.20,
+    "compare": 0.10,
+    "period": 0.15,
+    "group": 0.10,
+    "stage": 0.06,
+    "comparison": 0.08,
+    "windows": 0.05,
+    "funnel": 0.05,
+    "journey": 0.02,
+    "intervals": 0.02,
+    "whatif": 0.12,
+    "reload": 0.05,
+}
+"""Interactions and their probabilities. Model, period and grouping are what an analyst
+changes most; what-if is the budget card's slider; the rarer controls (journey, intervals,
+windows) are used now and then; a reload keeps the view (the state is in the URL)."""
+GROUPINGS = ("channel", "campaign", "source", "medium", "interaction")
+"""The page's "Group by" options."""
+FUNNEL_GROUPINGS = ("", "channel", "campaign", "lead_source", "owner")
+"""The page's "Funnel by" options ("" is the total)."""
+INTERVALS = ("", "0.9", "0.95")
+"""The page's "Intervals" options (off, 90%, 95%)."""
+WINDOW_PRESETS = (
+    {"lookback_days": "", "click_window_days": "", "view_window_days": ""},
+    {"lookback_days": "30", "click_window_days": "", "view_window_days": ""},
+    {"lookback_days": "60", "click_window_days": "30", "view_window_days": ""},
+    {"lookback_days": "", "click_window_days": "7", "view_window_days": "0"},
 )
-COMPARE_MODELS = "first_touch,last_touch,linear,position_based,markov"
-FIRST_MODEL = "linear"
-ACTIONS = {"model": 0.35, "period": 0.25, "group": 0.15, "predict": 0.15, "reload": 0.10}
-"""Interactions and their probabilities."""
+"""Lookback, click and view windows a user types in ("": the API's defaults)."""
+COMPARISONS = {"previous": 0.6, "year": 0.2, "custom": 0.2}
+"""How a comparison period is turned on: previous period, same period last year, custom."""
 
 KINDS = (
     "GET /",
@@ -131,14 +197,29 @@ KINDS = (
     "GET /v1/timeseries",
     "GET /v1/paths",
     "GET /v1/funnel",
-    "GET /v1/budget/curves",
-    "GET /dashboard/charts.json",
+    "POST /v1/budget/plan",
     "POST /v1/budget/whatif",
+    "GET /dashboard/charts.json",
 )
 """Request kinds, in the report's order."""
 
 
 # --------------------------------------------------------------------------- recording
+
+
+def nothing_to_attribute(response: httpx.Response) -> bool:
+    """Say whether ``response`` is the API's "Empty input" answer: nothing to attribute.
+
+    A comparison period may lie before the first conversion, and a narrow click
+    window may leave a period no converting journey; the page shows that answer
+    (as "—", or as its message), so it is the answer the user asked for, not an error.
+    """
+    if response.status_code != 422:
+        return False
+    try:
+        return bool(response.json().get("title") == "Empty input")
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -152,6 +233,12 @@ class Recorder:
     """Requests that raised (timeout, refused connection), by kind."""
     retried: Counter[str] = field(default_factory=Counter)
     """Requests sent again because the server closed their idle connection, by kind."""
+    paths: Counter[str] = field(default_factory=Counter)
+    """Requests sent, by method and path (without the query): what the users asked for."""
+    expected: Counter[str] = field(default_factory=Counter)
+    """Answers outside 2xx/3xx that the page expects and shows (not errors), by kind."""
+    expected_urls: list[str] = field(default_factory=list)
+    """The targets of the first 50 of those answers."""
     refreshes: list[float] = field(default_factory=list)
     began: float = 0.0
 
@@ -170,16 +257,20 @@ class Recorder:
         kind: str,
         method: str,
         url: str,
+        expected: Callable[[httpx.Response], bool] | None = None,
         **kwargs: Any,
     ) -> httpx.Response | None:
-        """Send one request, read its body, record it; ``None`` when it failed.
+        """Send one request, read its body, record it; ``None`` unless answered 2xx or 3xx.
 
         Like a browser, a request whose keep-alive connection the server closed
         as it was sent is sent once more on a new connection (counted in
-        :attr:`retried`; its latency covers both attempts).
+        :attr:`retried`; its latency covers both attempts). An answer outside
+        2xx/3xx for which ``expected`` says yes is counted in :attr:`expected`,
+        not as an error.
         """
         request = client.build_request(method, url, **kwargs)
         target = request.url.raw_path.decode()
+        self.paths[f"{method} {request.url.path}"] += 1
         started = time.perf_counter()
         try:
             try:
@@ -202,35 +293,52 @@ class Recorder:
         seconds = time.perf_counter() - started
         self.latencies.setdefault(kind, []).append(seconds)
         self.statuses.setdefault(kind, Counter())[response.status_code] += 1
-        if not 200 <= response.status_code < 400:
-            self.errors.append(
-                {
-                    "kind": kind,
-                    "url": target,
-                    "status": response.status_code,
-                    "error": f"HTTP {response.status_code}: {response.text[:300]}",
-                    "after_s": seconds,
-                    "at_s": started - self.began,
-                }
-            )
+        if 200 <= response.status_code < 400:
+            return response
+        if expected is not None and expected(response):
+            self.expected[kind] += 1
+            if len(self.expected_urls) < 50:
+                self.expected_urls.append(target)
             return None
-        return response
+        self.errors.append(
+            {
+                "kind": kind,
+                "url": target,
+                "status": response.status_code,
+                "error": f"HTTP {response.status_code}: {response.text[:300]}",
+                "after_s": seconds,
+                "at_s": started - self.began,
+            }
+        )
+        return None
 
 
 # --------------------------------------------------------------------------- one user
 
 
+def has_curve(row: dict[str, Any]) -> bool:
+    """Say whether a budget row has a response curve (``budget.js``'s ``hasCurve``)."""
+    points = row.get("points") or {}
+    return bool(points.get("curve"))
+
+
 @dataclass
 class Page:
-    """What one browser tab holds: the form's fields, the chart spec cache, the curves."""
+    """What one browser tab holds: the form, the chart spec cache and the budget card's rows."""
 
-    model: str = FIRST_MODEL
-    start: str = ""
-    end: str = ""
-    by: str = "channel"
+    form: State = field(default_factory=lambda: dict(DEFAULTS))
     currency: str = "USD"
-    specs: set[str] = field(default_factory=set)
-    curves: list[dict[str, Any]] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+    """The stages the answers named (the page's stage list)."""
+    absent: set[str] = field(default_factory=set)
+    """The funnel's ``absent_stages``: listed by the page, but no conversion has them."""
+    specs: dict[str, asyncio.Future[httpx.Response | None]] = field(default_factory=dict)
+    """``chartSpecs()``'s cache: one request per currency, shared by the charts drawn at once."""
+    touches_card: bool = False
+    """The page has the early / middle / late card (it asks the specs by the paths' grouping)."""
+    budget_model: str = DEFAULTS["model"]
+    budget_rows: list[dict[str, Any]] = field(default_factory=list)
+    allocation: dict[str, float] = field(default_factory=dict)
 
 
 class User:
@@ -256,140 +364,209 @@ class User:
             limits=httpx.Limits(max_connections=BROWSER_CONNECTIONS),
         )
         self.page = Page()
-        self.models: list[str] = [FIRST_MODEL]
+        self.address = ""
+        """The page's query string (``location.search``): the state the last Apply wrote."""
+        self.models: list[str] = [DEFAULTS["model"]]
         self.bounds: tuple[str, str] | None = None
+        """The data's whole period, from the first attribution answer (no dates asked)."""
         self.etags: dict[str, str] = {}
         self.actions: Counter[str] = Counter()
 
     # ---- requests as the page makes them
 
-    async def get(self, path: str, **extra: Any) -> dict[str, Any] | None:
-        """The page's ``get()``: the form's start, end and grouping, then ``extra``."""
-        params: dict[str, Any] = {}
-        if self.page.start:
-            params["start"] = self.page.start
-        if self.page.end:
-            params["end"] = self.page.end
-        params["by"] = self.page.by
-        params.update(extra)
+    async def get(
+        self,
+        path: str,
+        query: dict[str, Any],
+        expected: Callable[[httpx.Response], bool] | None = None,
+    ) -> dict[str, Any] | None:
+        """The page's ``get()``: ``path`` with ``query`` in its order; the JSON answer."""
         response = await self.recorder.send(
             self.client,
             f"GET {path}",
             "GET",
             path,
-            params=params,
-            headers={"Accept": "application/json"},
+            expected=expected,
+            params=query,
+            headers=ACCEPT_JSON,
         )
-        return None if response is None else response.json()
+        return None if response is None else dict(response.json())
 
-    async def get_all(self, path: str, **extra: Any) -> dict[str, Any] | None:
+    async def get_all(self, path: str, query: dict[str, Any]) -> dict[str, Any] | None:
         """The page's ``getAll()``: ``limit=1000`` pages, following ``next_cursor``."""
-        body = await self.get(path, limit=1000, **extra)
+        body = await self.get(path, {"limit": PAGE_ROWS, **query})
         while body is not None and body.get("next_cursor"):
-            body = await self.get(path, limit=1000, cursor=body["next_cursor"], **extra)
+            body = await self.get(
+                path, {"limit": PAGE_ROWS, "cursor": body["next_cursor"], **query}
+            )
         return body
 
-    async def chart_specs(self) -> None:
-        """The page's ``chartSpecs()``: fetched unless this page already holds them."""
-        key = f"{self.page.currency}/{self.page.by}"
-        if key in self.page.specs:
-            return
+    async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """A JSON ``POST`` as ``budget.js`` sends it (a browser adds its ``Origin``)."""
         response = await self.recorder.send(
             self.client,
-            "GET /dashboard/charts.json",
-            "GET",
-            "/dashboard/charts.json",
-            params={"currency": self.page.currency, "by": self.page.by},
+            f"POST {path}",
+            "POST",
+            path,
+            json=body,
+            headers={"Origin": self.base},
         )
-        if response is not None:
-            self.page.specs.add(key)
+        return None if response is None else dict(response.json())
+
+    async def chart_specs(self, by: str = "channel") -> None:
+        """The page's ``chartSpecs(by)``: one request per page, currency and grouping.
+
+        The page caches the request's promise, so charts drawn at once share
+        it; a failed one is forgotten, to be asked again by the next chart.
+        """
+        key = f"{self.page.currency}/{by}"
+        fetch = self.page.specs.get(key)
+        if fetch is None:
+            fetch = asyncio.ensure_future(
+                self.recorder.send(
+                    self.client,
+                    "GET /dashboard/charts.json",
+                    "GET",
+                    "/dashboard/charts.json",
+                    params={"currency": self.page.currency, "by": by},
+                )
+            )
+            self.page.specs[key] = fetch
+        if await fetch is None and self.page.specs.get(key) is fetch:
+            del self.page.specs[key]
+
+    def add_stages(self, stages: list[str | None] | None) -> None:
+        """The page's ``addStages()``: remember the stages an answer names."""
+        for stage in stages or []:
+            if stage and stage not in self.page.stages:
+                self.page.stages.append(stage)
 
     async def load_page(self, first: bool) -> None:
-        """``GET /``, its scripts (revalidated after the first load), ``/v1/models``, refresh."""
-        self.page = Page()
+        """``GET /`` at the page's address, its scripts, ``/v1/models``, then a refresh.
+
+        The scripts are the page's ``<script src>``, fetched at once (revalidated
+        with ``If-None-Match`` after the first load); the form starts from the
+        URL's state, so a reload shows the view it left.
+        """
+        self.page = Page(form=from_url(self.address))
         send = self.recorder.send
-        await send(self.client, "GET /", "GET", "/")
+        response = await send(self.client, "GET /", "GET", "/" + self.address)
+        if response is None:
+            return
+        self.page.touches_card = 'id="touches-card"' in response.text
 
         async def script(path: str) -> None:
             headers = {} if first or path not in self.etags else {"If-None-Match": self.etags[path]}
-            response = await send(self.client, "GET /static/…", "GET", path, headers=headers)
-            if response is not None and "etag" in response.headers:
-                self.etags[path] = response.headers["etag"]
+            answer = await send(self.client, "GET /static/…", "GET", path, headers=headers)
+            if answer is not None and "etag" in answer.headers:
+                self.etags[path] = answer.headers["etag"]
 
-        await asyncio.gather(*(script(path) for path in SCRIPTS))
-        response = await send(self.client, "GET /v1/models", "GET", "/v1/models")
-        if response is not None:
-            self.models = [m["name"] for m in response.json()["data"]] or [FIRST_MODEL]
+        await asyncio.gather(*(script(path) for path in SCRIPT_SRC.findall(response.text)))
+        models = await send(self.client, "GET /v1/models", "GET", "/v1/models")
+        if models is not None:
+            self.models = [m["name"] for m in models.json()["data"]] or self.models
         await self.refresh()
 
     async def refresh(self) -> None:
-        """The page's ``refresh()``: attribution, then the other panels at once."""
+        """The page's ``refresh()``: attribution (and its comparison period), then every card."""
         started = time.perf_counter()
-        body = await self.get("/v1/attribution", model=self.page.model)
-        if body is None:
+        state = dict(self.page.form)
+        asked = queries(state)
+        attributed = await self.attribution(state, asked)
+        if attributed is None:
             return
-        self.page.currency = body.get("currency") or "USD"
-        if not self.page.start and body.get("start"):
-            self.page.start = body["start"]
-        if not self.page.end and body.get("end"):
-            self.page.end = body["end"]
-        if self.bounds is None and body.get("start") and body.get("end"):
-            self.bounds = (body["start"], body["end"])
         await asyncio.gather(
-            self.get_all("/v1/compare", models=COMPARE_MODELS),
-            self.timeseries(),
-            self.paths(),
-            self.funnel(),
-            self.curves(),
+            self.get_all("/v1/compare", asked["compare"]),
+            self.timeseries(asked, attributed),
+            self.paths(asked),
+            self.funnel(asked),
+            self.budget(state["model"]),
         )
         self.recorder.refreshes.append(time.perf_counter() - started)
 
-    async def timeseries(self) -> None:
-        body = await self.get_all(
-            "/v1/timeseries", metric="revenue", interval="week", model=self.page.model
-        )
+    async def attribution(self, state: State, asked: dict[str, Query]) -> dict[str, Any] | None:
+        """``loadAttribution()``: the table, then the comparison period's when one is on."""
+        body = await self.get("/v1/attribution", asked["attribution"], nothing_to_attribute)
+        if body is None:
+            return None
+        self.page.currency = body.get("currency") or "USD"
+        start, end = body.get("start"), body.get("end")
+        # The page fills its empty date fields from the answer; the next Apply sends them.
+        for name, value in (("start", start), ("end", end)):
+            if not self.page.form[name] and value:
+                self.page.form[name] = value
+        if self.bounds is None and start and end:
+            self.bounds = (start, end)
+        self.add_stages([body.get("stage")])
+        period = comparison_period(state, start, end)
+        if period is not None:
+            previous = {**asked["attribution"], **period}
+            await self.get("/v1/attribution", previous, nothing_to_attribute)
+        return body
+
+    async def timeseries(self, asked: dict[str, Query], attributed: dict[str, Any]) -> None:
+        """``loadTimeseries()``: revenue per week, or conversions for a stage without revenue."""
+        totals = attributed.get("totals") or {}
+        metric = "revenue" if totals.get("revenue") else "conversions"
+        if await self.get_all("/v1/timeseries", {**asked["timeseries"], "metric": metric}):
+            await self.chart_specs()
+
+    async def paths(self, asked: dict[str, Query]) -> None:
+        """``loadPaths()``: the 1,000 most common paths, then the bucket charts.
+
+        A page with the early / middle / late card (``#touches-card``) then draws
+        that card's chart with the specs of the paths' grouping (``channel`` or
+        ``campaign``).
+        """
+        if await self.get("/v1/paths", {"limit": PAGE_ROWS, **asked["paths"]}) is None:
+            return
+        await self.chart_specs()
+        if self.page.touches_card:
+            await self.chart_specs(asked["paths"]["by"])
+
+    async def funnel(self, asked: dict[str, Query]) -> None:
+        """``loadFunnel()``: the funnel, total or per group, then its chart."""
+        body = await self.get("/v1/funnel", asked["funnel"])
         if body is not None:
+            self.add_stages(body.get("stages"))
+            self.page.absent.update(body.get("absent_stages") or [])
             await self.chart_specs()
 
-    async def paths(self) -> None:
-        if await self.get("/v1/paths", limit=10) is not None:
-            await self.chart_specs()
-
-    async def funnel(self) -> None:
-        params = {k: v for k, v in (("start", self.page.start), ("end", self.page.end)) if v}
-        response = await self.recorder.send(
-            self.client, "GET /v1/funnel", "GET", "/v1/funnel", params=params
+    async def budget(self, model: str) -> None:
+        """``closedloopBudget.load()``: the plan with every channel's curve, then a what-if."""
+        self.page.budget_model = model
+        body = await self.post(
+            "/v1/budget/plan",
+            {"model": model, "by": "channel", "bootstrap": BUDGET_BOOTSTRAP, "points": True},
         )
-        if response is not None:
-            await self.chart_specs()
+        rows = [] if body is None else body["data"]
+        spent = [r for r in rows if r["current_spend"] > 0 or has_curve(r)]
+        self.page.budget_rows = [r for r in spent if has_curve(r)] + [
+            r for r in spent if not has_curve(r)
+        ]
+        self.page.allocation = {r["channel"]: r["current_spend"] for r in self.page.budget_rows}
+        if body is None:
+            return
+        if self.page.budget_rows:
+            await self.chart_specs()  # the chosen channel's curve
+        await self.what_if()
 
-    async def curves(self) -> None:
-        params = {"points": "false", "bootstrap": 20, "model": self.page.model, "by": "channel"}
-        response = await self.recorder.send(
-            self.client, "GET /v1/budget/curves", "GET", "/v1/budget/curves", params=params
-        )
-        if response is not None:
-            self.page.curves = [c for c in response.json()["data"] if c["current_spend"] > 0]
-
-    async def predict(self) -> None:
-        """``POST /v1/budget/whatif`` with the page's inputs, one of them changed."""
+    async def what_if(self) -> None:
+        """``whatIf()``: ``POST /v1/budget/whatif`` with the spend of every channel with a curve."""
         allocation = {
-            c["channel"]: round(c["current_spend"])
-            for c in self.page.curves
-            if c["status"] == "curve"
+            r["channel"]: self.page.allocation[r["channel"]]
+            for r in self.page.budget_rows
+            if has_curve(r)
         }
-        if allocation:
-            channel = self.rng.choice(sorted(allocation))
-            allocation[channel] = round(allocation[channel] * self.rng.uniform(0.5, 1.5), -2)
-        body = {"model": self.page.model, "allocation": allocation, "points": False}
-        await self.recorder.send(
-            self.client,
-            "POST /v1/budget/whatif",
-            "POST",
-            "/v1/budget/whatif",
-            json={**body, "bootstrap": 20},
-            headers={"Origin": self.base},  # a browser's same-origin POST
-        )
+        body = {
+            "model": self.page.budget_model,
+            "by": "channel",
+            "allocation": allocation,
+            "points": False,
+            "bootstrap": BUDGET_BOOTSTRAP,
+        }
+        if await self.post("/v1/budget/whatif", body) is not None and self.page.budget_rows:
+            await self.chart_specs()  # the curve again, with the what-if mark
 
     # ---- the session
 
@@ -408,26 +585,87 @@ class User:
         out.append((max(first, last - dt.timedelta(days=27)), last))
         return [(a.isoformat(), b.isoformat()) for a, b in out]
 
+    def other(self, options: list[str] | tuple[str, ...], current: str) -> str:
+        """One of ``options`` other than ``current`` (``current`` when there is no other)."""
+        others = [o for o in options if o != current]
+        return self.rng.choice(others) if others else current
+
+    def other_period(self, current: tuple[str, str]) -> tuple[str, str]:
+        """One of :meth:`periods` other than ``current``."""
+        others = [p for p in self.periods() if p != current]
+        return self.rng.choice(others) if others else current
+
+    def change(self, action: str) -> None:
+        """Change the form's controls as ``action`` does (the page then applies them)."""
+        form = self.page.form
+        if action == "model":
+            # Model and compare-with alike is refused by /v1/compare ("Each model can be
+            # compared once"): a user picks another model than the one compared with.
+            choices = [m for m in self.models if m != form["compare"]]
+            form["model"] = self.other(choices, form["model"])
+        elif action == "compare":
+            choices = [m for m in self.models if m != form["model"]]
+            form["compare"] = self.other(choices, form["compare"])
+        elif action == "period":
+            form["start"], form["end"] = self.other_period((form["start"], form["end"]))
+        elif action == "group":
+            form["by"] = self.other(GROUPINGS, form["by"])
+        elif action == "stage":
+            # The page lists the funnel's stages, absent ones too; asking one of those is
+            # refused ("No conversion has stage …"): a user picks a stage the data has.
+            present = [st for st in self.page.stages if st not in self.page.absent]
+            form["stage"] = self.other(["", *present], form["stage"])
+        elif action == "comparison":
+            self.toggle_comparison()
+        elif action == "windows":
+            now = {name: form[name] for name in WINDOW_PRESETS[0]}
+            form.update(self.rng.choice([w for w in WINDOW_PRESETS if w != now]))
+        elif action == "funnel":
+            form["funnel_by"] = self.other(FUNNEL_GROUPINGS, form["funnel_by"])
+        elif action == "journey":
+            form["journey"] = "account" if form["journey"] == "person" else "person"
+        elif action == "intervals":
+            form["ci"] = self.other(INTERVALS, form["ci"])
+
+    def toggle_comparison(self) -> None:
+        """Turn the comparison period off, or on as one of :data:`COMPARISONS`."""
+        form = self.page.form
+        if form["period"]:
+            form["period"] = ""
+            return
+        kind = self.rng.choices(list(COMPARISONS), weights=list(COMPARISONS.values()))[0]
+        if kind == "custom":
+            if self.bounds is None:
+                kind = "previous"
+            else:
+                current = (form["start"], form["end"])
+                form["cmp_start"], form["cmp_end"] = self.other_period(current)
+        form["period"] = kind
+
+    async def what_if_move(self) -> None:
+        """Move one channel's what-if spend (the slider), or "Reset all" when none has a curve."""
+        curves = [r["channel"] for r in self.page.budget_rows if has_curve(r)]
+        if curves:
+            channel = self.rng.choice(curves)
+            spend = self.page.allocation[channel] * self.rng.uniform(0.5, 1.5)
+            self.page.allocation[channel] = round(spend, -2)
+        else:
+            self.page.allocation = {r["channel"]: r["current_spend"] for r in self.page.budget_rows}
+        await self.what_if()
+
     async def act(self) -> None:
         """One interaction, drawn with :data:`ACTIONS`' probabilities."""
         action = self.rng.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
         self.actions[action] += 1
-        if action == "model":
-            others = [m for m in self.models if m != self.page.model] or self.models
-            self.page.model = self.rng.choice(others)
-        elif action == "period":
-            current = (self.page.start, self.page.end)
-            others = [p for p in self.periods() if p != current] or [current]
-            self.page.start, self.page.end = self.rng.choice(others)
-        elif action == "group":
-            self.page.by = "campaign" if self.page.by == "channel" else "channel"
-        elif action == "predict":
-            await self.predict()
-            return
+        if action == "whatif":
+            await self.what_if_move()
         elif action == "reload":
             await self.load_page(first=False)
-            return
-        await self.refresh()
+        else:
+            self.change(action)
+            # Apply: the form's state goes into the URL, and every card is asked again.
+            self.address = to_url(self.page.form)
+            await self.refresh()
 
     async def run(self, start_at: float, deadline: float) -> None:
         """Wait for this user's start, load the page, then interact until ``deadline``."""
@@ -611,6 +849,9 @@ def run(
         "requests": recorder.requests,
         "errors": len(recorder.errors),
         "retried": sum(recorder.retried.values()),
+        "expected": dict(recorder.expected),
+        "expected_list": recorder.expected_urls,
+        "paths": dict(sorted(recorder.paths.items())),
         "error_groups": error_groups(recorder.errors),
         "error_list": recorder.errors[:50],
         "server_log_tail": server_log,
@@ -681,25 +922,42 @@ def _loadavg(values: list[float]) -> str:
     return ", ".join(f"{v:.2f}" for v in values)
 
 
+def share(action: str) -> str:
+    """The probability of ``action`` in :data:`ACTIONS`, as a percentage: ``"20%"``."""
+    return f"{ACTIONS[action]:.0%}"
+
+
 def intro(result: dict[str, Any]) -> list[str]:
     """What the section measures, wrapped (from the first result's settings)."""
     think = result["think_s"]
+    scripts = sum(1 for p in result.get("paths", {}) if p.startswith("GET /static/"))
     return textwrap.wrap(
         f"{result['users']} simulated dashboard users (asyncio + httpx, no browser; each with "
         "its own pool of at most 6 connections, as a browser has) against one `closedloop "
         "serve` on 127.0.0.1, started cold, at default settings. They start over the first "
         f"{result['ramp_s']:g} s; each makes the requests `api/static/dashboard.html` makes, "
-        "in its order: the page, its four scripts, `/v1/models`, then a refresh "
-        "(`/v1/attribution`, then at once `/v1/compare` of five models, `/v1/timeseries`, "
-        "`/v1/paths`, `/v1/funnel`, `/v1/budget/curves` and the chart specs). Then, after a "
-        f"think time drawn uniformly from {think[0]:g}–{think[1]:g} s, one interaction after "
-        f"another until {result['seconds']:g} s have passed: switch to another of the "
-        "models `/v1/models` lists (35%), change the period (the whole range, a calendar "
-        "month, the last four weeks; 25%), toggle channel/campaign (15%) — each then "
-        "refreshes — predict a budget (`POST /v1/budget/whatif`, 15%) or reload the page "
-        "(10%; the scripts are revalidated and answered 304). Requests in flight at the end "
-        "finish and count. Latency is client-side, from sending to the last byte of the body "
-        "(queueing in the server included). An error is any status outside 2xx/3xx or any "
+        f"in its order, with its query parameters: the page, its {scripts or ''} scripts, "
+        "`/v1/models`, then a refresh: `/v1/attribution` (and, with a comparison period on, "
+        "the same for that period), then at once `/v1/compare` of two models with "
+        f"`baseline=`, `/v1/timeseries`, `/v1/paths` (`limit={PAGE_ROWS}`), `/v1/funnel`, "
+        "`POST /v1/budget/plan` followed by `POST /v1/budget/whatif`, and the chart specs "
+        "(cached by the page: once per page load, and once more for the early / middle / late "
+        "chart of paths by campaign). Then, after a think time drawn uniformly from "
+        f"{think[0]:g}–{think[1]:g} s, one interaction after another until "
+        f"{result['seconds']:g} s have passed: switch the model ({share('model')}), the "
+        f"compare-with model ({share('compare')}), the period (the whole range, a calendar "
+        f"month, the last four weeks; {share('period')}), the grouping ({share('group')}), the "
+        f"stage ({share('stage')}), a comparison period on or off (previous, last year, "
+        f"custom; {share('comparison')}), the lookback/click/view windows "
+        f"({share('windows')}), the funnel grouping ({share('funnel')}), the journey "
+        f"({share('journey')}) or the intervals ({share('intervals')}) — each then refreshes "
+        f"— move a channel's what-if spend (`POST /v1/budget/whatif`, {share('whatif')}) or "
+        f"reload the page ({share('reload')}; same view, the scripts revalidated and answered "
+        "304). An attribution with nothing to attribute (a comparison period before the data, "
+        'a narrow click window) is answered 422 "Empty input", which the page shows: counted, '
+        "not an error. Requests in flight at the end finish and "
+        "count. Latency is client-side, from sending to the last byte of the body (queueing "
+        "in the server included). An error is any other status outside 2xx/3xx or any "
         "exception (timeout, refused connection). The stores are the pipeline section's data "
         "(`benchmarks/generate_service_store.py`, `closedloop ingest` of the three tables). "
         "`benchmarks/load.py` runs this alone; `python benchmarks/run.py --only load` "
@@ -794,12 +1052,20 @@ def size_lines(result: dict[str, Any]) -> list[str]:
             "closes connections idle for 5 s); like a browser, the load generator sent it "
             "again on a new connection (not an error; the latency covers both attempts)."
         )
+    if result.get("expected"):
+        kinds = ", ".join(f"{n:,} `{kind}`" for kind, n in result["expected"].items())
+        lines.append(
+            f'- Expected answers, not errors: {kinds} answered 422 "Empty input": nothing to '
+            "attribute (a comparison period before the data, or a click window no conversion "
+            "of the period has a touch in), which the page shows."
+        )
     if errors:
         lines.append(f"- **{errors} error{'s' if errors != 1 else ''}**, by request and answer:")
         for group in result["error_groups"][:10]:
             lines.append(f"  - {group['n']:,} × `{group['kind']}`: {group['error']}")
     else:
-        lines.append("- Errors: none (every answer 2xx or 304; no timeouts, no refusals).")
+        other = " other" if result.get("expected") else ""
+        lines.append(f"- Errors: none (every{other} answer 2xx or 304; no timeouts, no refusals).")
     lines.append("")
     return lines
 
@@ -815,8 +1081,9 @@ def section(results: list[dict[str, Any]], command: str, quick: bool = False) ->
         "",
         *textwrap.wrap(
             "How to read it: the server starts cold, so the first request for each period, "
-            "model and grouping computes (hundreds of milliseconds to seconds at 1M), while "
-            "repeats are answered from its result cache in milliseconds. At most "
+            "model, grouping and setting of the other controls computes (hundreds of "
+            "milliseconds to seconds at 1M), while repeats are answered from its result cache "
+            "in milliseconds. At most "
             "`CLOSEDLOOP_MAX_COMPUTE` computing requests (default: the CPU count) run at once; "
             "the others queue, cache hits included, for up to `CLOSEDLOOP_COMPUTE_WAIT` (30 s) "
             "and are then answered 503. While the server keeps up, the medians of the "
@@ -825,7 +1092,8 @@ def section(results: list[dict[str, Any]], command: str, quick: bool = False) ->
             "than it computes them, the queue is the latency of every computing route, hits "
             "included. The page, the scripts, `/v1/models` and the chart specs never wait for "
             "a computing slot. *statuses* counts the answers by HTTP status (304: a script "
-            "revalidated on reload). With requests queued, server CPU well below the number "
+            "revalidated on reload; 422: an attribution with nothing to attribute). With "
+            "requests queued, server CPU well below the number "
             "of cores means its computations were short of CPU (other processes) or "
             "serialised (the GIL). Two sizes by default, 100k and 1M (the "
             'pipeline section\'s first size); `benchmarks/SERVICE.md` ("Load") says why, and '

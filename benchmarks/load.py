@@ -39,12 +39,11 @@ requests ``api/static/dashboard.html`` makes, in its order:
   apart, not as an error.
 - **interactions**, after a think time drawn uniformly from ``--think``
   (default 0.5–2 s), with the weights of :data:`ACTIONS`: switch the model
-  (any other of ``/v1/models`` but the compare-with one, which ``/v1/compare``
-  would refuse, 20%), the compare-with model (10%), the period (the whole
-  range, a calendar month inside it, or its last four weeks, 15%), the
-  grouping (channel, campaign, source, medium, interaction; 10%), the stage
-  (one the answers named that the data has, or the default; the page also
-  lists the funnel's absent stages, which the API refuses; 6%), the comparison
+  (any other of ``/v1/models`` but the compare-with one, 20%), the
+  compare-with model (10%), the period (the whole range, a calendar month
+  inside it, or its last four weeks, 15%), the grouping (channel, campaign,
+  source, medium, interaction; 10%), the stage (one the answers named that
+  the data has, or the default, as the page lists them; 6%), the comparison
   period on or off (previous period, same period last year or a custom one;
   8%), the windows (lookback, click and view days, 5%), the funnel grouping
   (5%), the journey person/account (2%) or the intervals (off, 90%, 95%; 2%) —
@@ -599,8 +598,7 @@ class User:
         """Change the form's controls as ``action`` does (the page then applies them)."""
         form = self.page.form
         if action == "model":
-            # Model and compare-with alike is refused by /v1/compare ("Each model can be
-            # compared once"): a user picks another model than the one compared with.
+            # A user compares two different models (the page sends one model when alike).
             choices = [m for m in self.models if m != form["compare"]]
             form["model"] = self.other(choices, form["model"])
         elif action == "compare":
@@ -611,8 +609,7 @@ class User:
         elif action == "group":
             form["by"] = self.other(GROUPINGS, form["by"])
         elif action == "stage":
-            # The page lists the funnel's stages, absent ones too; asking one of those is
-            # refused ("No conversion has stage …"): a user picks a stage the data has.
+            # The page lists the stages the data has (the funnel's, less its absent ones).
             present = [st for st in self.page.stages if st not in self.page.absent]
             form["stage"] = self.other(["", *present], form["stage"])
         elif action == "comparison":

@@ -96,7 +96,13 @@ def queries(state: State) -> dict[str, Query]:
         funnel["journey"] = state["journey"]
     return {
         "attribution": {"model": model, **shared, **ci},
-        "compare": {"models": f"{model},{state['compare']}", "baseline": model, **shared, **ci},
+        # The same model twice is one model (as state.js sends it).
+        "compare": {
+            "models": model if state["compare"] == model else f"{model},{state['compare']}",
+            "baseline": model,
+            **shared,
+            **ci,
+        },
         "timeseries": {"metric": "revenue", "interval": "week", "model": model, **shared},
         "paths": {**shared, "by": paths_by},
         "funnel": funnel,

@@ -401,7 +401,8 @@ async function loadFunnel(state, asked) {
     return;
   }
   showWarnings("funnel", body.warnings);
-  addStages(body.stages);
+  // Only stages the data has: attributing an absent one would answer 422.
+  addStages(body.stages.filter((s) => !(body.absent_stages || []).includes(s)));
   const t = body.totals;
   const keys = (body.count_columns || Object.keys(STEP_LABELS)).filter((k) => t[k] !== null && t[k] !== undefined);
   // One bar per stage the data has; an absent stage (null count) gets none.

@@ -92,7 +92,9 @@
     const pathsBy = state.by === "campaign" ? "campaign" : "channel";  // paths are channels or campaigns
     return {
       attribution: Object.assign({ model: state.model }, shared, ci),
-      compare: Object.assign({ models: state.model + "," + state.compare, baseline: state.model }, shared, ci),
+      // The same model twice is one model (the API compares each model once).
+      compare: Object.assign({ models: state.compare === state.model ? state.model : state.model + "," + state.compare,
+        baseline: state.model }, shared, ci),
       timeseries: Object.assign({ metric: "revenue", interval: "week", model: state.model }, shared),
       paths: Object.assign({}, shared, { by: pathsBy }),
       funnel: Object.assign(state.funnel_by ? { by: state.funnel_by } : {}, pick(state, ["start", "end"]),

@@ -178,8 +178,13 @@ def check_untouched(
     lookback_days: float,
     currency: str | None,
     gaps: TouchGaps | None = None,
+    click_window_days: float | None = None,
 ) -> Diagnostic | None:
     """Report conversions no touch in the lookback reached (the ``(no touchpoint)`` row).
+
+    With a click window narrower than the lookback (``click_window_days``),
+    that window is what reached no touch, and the fix it suggests is a wider
+    click window (and lookback, beyond it).
 
     Examples
     --------
@@ -195,6 +200,13 @@ def check_untouched(
     >>> check_untouched(stage=None, conversions=10, revenue=0, untouched=0,
     ...     untouched_revenue=0, lookback_days=90, currency="USD") is None
     True
+    >>> d = check_untouched(stage=None, conversions=10, revenue=100, untouched=4,
+    ...     untouched_revenue=40, lookback_days=90, currency="USD", click_window_days=7,
+    ...     gaps=TouchGaps(beyond=4, never=0, cover_days=30.0))
+    >>> print(d.message)  # doctest: +NORMALIZE_WHITESPACE
+    4 of 10 conversions (40.0%), carrying $40.00 of $100.00 (40.0%), have no touch in the
+    7-day click window (90-day lookback) and are credited to (no touchpoint); a click window
+    of 30 days reaches 95% of them (--click-window-days 30).
     """
     if untouched <= 0:
         return None
@@ -202,10 +214,16 @@ def check_untouched(
     share_revenue = _share(untouched_revenue, revenue)
     large = max(share_conversions or 0.0, share_revenue or 0.0) >= UNTOUCHED_WARNING_SHARE
     what = f"{stage} conversions" if stage else "conversions"
+    narrow = click_window_days is not None and click_window_days < lookback_days
+    reach = (
+        f"{click_window_days:g}-day click window ({lookback_days:g}-day lookback)"
+        if narrow
+        else f"{lookback_days:g}-day lookback"
+    )
     message = (
         f"{untouched:,} of {conversions:,.0f} {what} ({_pct(share_conversions)}), carrying "
         f"{_money(untouched_revenue, currency)} of {_money(revenue, currency)} "
-        f"({_pct(share_revenue)}), have no touch in the {lookback_days:g}-day lookback and are "
+        f"({_pct(share_revenue)}), have no touch in the {reach} and are "
         f"credited to {NO_TOUCHPOINT}"
     )
     figures: dict[str, Any] = {
@@ -222,12 +240,18 @@ def check_untouched(
         figures["never_touched"] = gaps.never
         figures["beyond_lookback"] = gaps.beyond
         cover = gaps.cover_days
-        if cover is not None and lookback_days < cover <= MAX_LOOKBACK_DAYS:
-            figures["suggested_lookback_days"] = cover
+        if narrow and cover is not None and cover <= lookback_days:
+            figures["suggested_click_window_days"] = cover
             message += (
-                f"; a lookback of {cover:g} days reaches {COVER_SHARE:.0%} of them "
-                f"(--lookback-days {cover:g})"
+                f"; a click window of {cover:g} days reaches {COVER_SHARE:.0%} of them "
+                f"(--click-window-days {cover:g})"
             )
+        elif cover is not None and lookback_days < cover <= MAX_LOOKBACK_DAYS:
+            figures["suggested_lookback_days"] = cover
+            flags = f"--lookback-days {cover:g}"
+            if narrow:
+                flags += f" --click-window-days {cover:g}"
+            message += f"; a lookback of {cover:g} days reaches {COVER_SHARE:.0%} of them ({flags})"
         if gaps.never:
             message += (
                 f"; {gaps.never:,} of them {'has' if gaps.never == 1 else 'have'} no touch of "

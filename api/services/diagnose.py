@@ -155,6 +155,7 @@ def period_diagnostics(ctx: Context, query: PeriodQuery, outcome: Outcome) -> li
             lookback_days=outcome.lookback_days,
             currency=outcome.currency,
             gaps=lookback_cover(facts.gaps) if facts.gaps is not None else None,
+            click_window_days=query.windows.click_days,
         )
     ]
     if facts.top is not None:

@@ -336,3 +336,33 @@ def test_every_code_is_documented() -> None:
     assert "(docs/diagnostics.md)" in readme
     for code in CODES:
         assert f"`{code}`" in readme
+
+
+def test_untouched_under_a_narrow_click_window_suggests_widening_it() -> None:
+    from attribution.diagnostics import TouchGaps
+
+    def check(click: float, cover: float) -> Diagnostic:
+        found = check_untouched(
+            stage="closed_won",
+            conversions=10,
+            revenue=100.0,
+            untouched=4,
+            untouched_revenue=40.0,
+            lookback_days=90,
+            currency="USD",
+            click_window_days=click,
+            gaps=TouchGaps(beyond=4, never=0, cover_days=cover),
+        )
+        assert found is not None
+        return found
+
+    inside = check(7, 30.0)
+    assert "no touch in the 7-day click window (90-day lookback)" in inside.message
+    assert inside.figures["suggested_click_window_days"] == 30.0
+    assert inside.figures["suggested_lookback_days"] is None
+    beyond = check(7, 120.0)
+    assert "(--lookback-days 120 --click-window-days 120)" in beyond.message
+    assert beyond.figures["suggested_lookback_days"] == 120.0
+    wide = check(90, 120.0)
+    assert "no touch in the 90-day lookback" in wide.message
+    assert "--click-window-days" not in wide.message

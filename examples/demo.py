@@ -1,4 +1,4 @@
-"""What `make demo` runs: ingest the example data, attribute with every model, serve the API.
+"""What `make demo` runs: ingest the example data, compare every model, report, serve the API.
 
 Every step is a ``closedloop`` CLI command, so the output shows what a user
 would type. Re-running is safe: the store is keyed, a second ingest reports
@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from api.cli import main as closedloop
-from attribution import available_models
 
 DATA = Path(__file__).parent / "data"
 
@@ -37,9 +36,11 @@ def main(argv: list[str] | None = None) -> int:
 
     for table in ("touchpoints", "conversions", "costs"):
         run("ingest", table, str(DATA / f"{table}.csv"), "--db", db)
-    for model in available_models():
-        run("attribute", "--model", model, "--stage", "closed_won", "--db", db)
-    run("attribute", "--model", "linear", "--by", "campaign", "--stage", "closed_won", "--db", db)
+    run("attribute", "--model", "markov", "--stage", "closed_won", "--db", db)
+    # GA4's model comparison: two rule-based models against Markov (--models all for every one).
+    run("compare", "--models", "markov,last_touch,linear", "--stage", "closed_won", "--db", db)
+    run("attribute", "--model", "markov", "--by", "campaign", "--stage", "closed_won", "--db", db)
+    run("paths", "--stage", "closed_won", "--top", "5", "--db", db)
     run("budget", "plan", "--model", "markov", "--stage", "closed_won", "--threshold", "3",
         "--attribution-bootstrap", "50", "--db", db)  # fmt: skip
     run("funnel", "--by", "channel", "--db", db)

@@ -31,7 +31,7 @@ from api.cli._shared import (
     parse_params,
     report_services,
     warn_csv,
-    write_output,
+    write_result,
 )
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         stitch=not args.no_stitch,
     )
     result = report_services(args).timeseries(query)
-    write_output(args.format, table=result.to_table, data=result.to_dict, csv=result.to_csv)
+    write_result(args.format, result)
     warn_csv(args.format, result.members)
     return 0
 

@@ -19,7 +19,6 @@ from typing import Any, overload
 import polars as pl
 
 from api.report.frames import (
-    bucketed,
     change,
     fold_top,
     fold_touch_positions,
@@ -41,6 +40,7 @@ from api.services import (
     TimeSeriesQuery,
 )
 from api.services.queries import PeriodQuery, resolve_model
+from attribution.buckets import bucket_order
 from attribution.errors import ClosedloopError, EmptyInputError, ParameterError
 from attribution.journeys import resolve_stage
 from attribution.models.shapley_ordered import ShapleyOrdered
@@ -111,7 +111,7 @@ class ReportData:
         :func:`attribution.pathstats.path_stats`: the top paths (and Other),
         how many paths there are, and journeys, conversions and revenue per
         GA4 bucket of path length and of days from first touch to conversion
-        (:func:`api.report.frames.bucketed`).
+        (``length_buckets`` and ``time_lag_buckets`` of ``/v1/paths``).
     touch_positions, touch_table
         GA4's early / middle / late view (``GET /v1/paths``' ``touch_positions``,
         by channel): every channel, and the table's top channels and Other
@@ -393,18 +393,10 @@ def gather_report_data(
         lead_stage=members["stage"] == "lead",
         paths=_fold_paths(paths, top),
         path_count=stats.total_rows,
-        lengths=bucketed(
-            pl.DataFrame(stats.members["lengths"], infer_schema_length=None),
-            "length",
-            "length",
-            ["journeys", "conversions", "revenue"],
+        lengths=_buckets(
+            stats.members["length_buckets"], "length", ["journeys", "conversions", "revenue"]
         ),
-        time_lag=bucketed(
-            pl.DataFrame(stats.members["time_lag"], infer_schema_length=None),
-            "days",
-            "lag",
-            ["conversions", "revenue"],
-        ),
+        time_lag=_buckets(stats.members["time_lag_buckets"], "lag", ["conversions", "revenue"]),
         touch_positions=touches,
         touch_table=fold_touch_positions(touches, stats.members["by"], top),
         positions=positions_view(ordered, top) if isinstance(ordered, Result) else ordered,
@@ -825,6 +817,15 @@ def _budget(
         return services.plan(PlanQuery(curves)).to_dict()
     except Exception as exc:  # any failure here is a note, not a failed report
         return f"The budget plan could not be computed on this data: {exc}"
+
+
+def _buckets(rows: Any, kind: str, sums: list[str]) -> pl.DataFrame:
+    """Return the paths answer's GA4 buckets as a frame; every bucket at 0 when it sent none."""
+    frame = pl.DataFrame(rows or [], infer_schema_length=None)
+    if frame.is_empty():
+        zero = pl.DataFrame({"bucket": bucket_order(kind)})
+        return zero.with_columns(pl.lit(0.0).alias(c) for c in sums)
+    return frame.select("bucket", *(pl.col(c).cast(pl.Float64) for c in sums))
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Shape the report's frames for reading: top N and an Other row, GA4 buckets, changes.
+"""Shape the report's frames for reading: top N and an Other row, changes.
 
 Pure polars on frames that are already small (one row per channel, campaign,
 path, funnel group or bucket), so nothing here grows with raw data:
@@ -7,8 +7,6 @@ path, funnel group or bucket), so nothing here grows with raw data:
   into one ``Other (k rows)`` row whose additive columns are sums and whose
   ratios are recomputed from those sums (so a table still adds up to its
   total);
-- :func:`bucketed` puts path lengths and time lags in GA4's buckets
-  (:mod:`attribution.buckets`), every bucket present, in reading order;
 - :func:`model_change` lays two models side by side with the % change from
   the first to the second (GA4's model comparison);
 - :func:`period_change` joins the previous period's numbers to the current
@@ -23,8 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import polars as pl
-
-from attribution.buckets import bucket_label, bucket_order, bucket_rank
 
 OTHER_PREFIX = "Other ("
 """How a folded row's key starts: ``Other (12 rows)``."""
@@ -150,43 +146,6 @@ def fold_top(
     missing = [c for c in ranked.columns if c not in other.columns]
     other = other.with_columns(pl.lit(None).alias(c) for c in missing)
     return pl.concat([kept, other.select(ranked.columns)], how="vertical_relaxed")
-
-
-def bucketed(frame: pl.DataFrame, column: str, kind: str, sums: Sequence[str]) -> pl.DataFrame:
-    """Sum ``sums`` per GA4 bucket of ``column``, every bucket present, in reading order.
-
-    Parameters
-    ----------
-    frame
-        Rows per whole number: touches per path (``kind="length"``) or days
-        from the first touch to the conversion (``kind="lag"``).
-    column
-        The column holding that number.
-    kind
-        ``length`` or ``lag`` (:func:`attribution.buckets.bucket_order`).
-    sums
-        The columns to sum per bucket (empty buckets have 0).
-
-    Examples
-    --------
-    >>> lags = pl.DataFrame({"days": [0, 2, 9, 10, 40], "conversions": [4.0, 1, 2, 1, 3]})
-    >>> out = bucketed(lags, "days", "lag", ["conversions"])
-    >>> out["bucket"].to_list()
-    ['0', '1', '2', '3', '4', '5', '6', '7', '8-11', '12+']
-    >>> out["conversions"].to_list()
-    [4.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0, 3.0]
-    """
-    order = pl.DataFrame({"bucket": bucket_order(kind)})
-    if frame.is_empty():
-        return order.with_columns(pl.lit(0.0).alias(c) for c in sums)
-    sums_per_bucket = frame.group_by(bucket_label(pl.col(column), kind).alias("bucket")).agg(
-        pl.col(c).sum() for c in sums
-    )
-    return (
-        order.join(sums_per_bucket, on="bucket", how="left")
-        .with_columns(pl.col(c).fill_null(0).cast(pl.Float64) for c in sums)
-        .sort(bucket_rank(pl.col("bucket"), kind))
-    )
 
 
 def model_change(
@@ -371,7 +330,6 @@ __all__ = [
     "OTHER_PREFIX",
     "PERIOD_METRICS",
     "TOUCH_PARTS",
-    "bucketed",
     "change",
     "fold_top",
     "fold_touch_positions",

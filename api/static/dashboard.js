@@ -261,25 +261,9 @@ async function loadTimeseries(state, asked, attributed) {
     : `No attributed ${metric} in this period.`;
 }
 
-// GA4's buckets (1..7, 8-11, 12+; lag from 0): the API's when it sends them, else folded here
-// from its per-length and per-day rows (a few dozen rows at most).
-const BUCKETS = { length: ["1", "2", "3", "4", "5", "6", "7", "8-11", "12+"], lag: ["0", "1", "2", "3", "4", "5", "6", "7", "8-11", "12+"] };
-function bucketOf(value, kind) {
-  const whole = Math.max(kind === "length" ? 1 : 0, Math.floor(value));
-  return whole <= 7 ? String(whole) : whole <= 11 ? "8-11" : "12+";
-}
-function bucketRows(sent, rows, field, kind) {
-  if (Array.isArray(sent) && sent.length) {
-    return sent.map((r) => ({ bucket: String(r.bucket ?? r[field]), journeys: r.journeys ?? null, conversions: r.conversions ?? 0, revenue: r.revenue ?? 0 }));
-  }
-  const out = new Map(BUCKETS[kind].map((b) => [b, { bucket: b, journeys: kind === "length" ? 0 : null, conversions: 0, revenue: 0 }]));
-  for (const row of rows || []) {
-    const bucket = out.get(bucketOf(row[field], kind));
-    if (bucket.journeys !== null) bucket.journeys += row.journeys || 0;
-    bucket.conversions += row.conversions || 0;
-    bucket.revenue += row.revenue || 0;
-  }
-  return [...out.values()];
+// GA4's buckets (1..7, 8-11, 12+; lag from 0), as /v1/paths sends them (attribution/buckets.py).
+function bucketRows(sent) {
+  return (sent || []).map((r) => ({ bucket: String(r.bucket), journeys: r.journeys ?? null, conversions: r.conversions ?? 0, revenue: r.revenue ?? 0 }));
 }
 function bucketTable(id, rows, kind, title) {
   const total = { bucket: "TOTAL", journeys: null, conversions: 0, revenue: 0 };
@@ -308,8 +292,8 @@ async function loadPaths(state, asked) {
     rows: body.data, total, caption: "Top conversion paths", csv: csvURL("/v1/paths", asked.paths, true) });
   $("paths-note").textContent = `by ${asked.paths.by}` + (body.count > body.data.length ? ` · the ${fmt.count(body.data.length)} most common of ${fmt.count(body.count)} paths (TOTAL: all)` : "");
   const specs = await chartSpecs("channel");
-  const lengths = bucketRows(body.length_buckets, body.lengths, "length", "length");
-  const lags = bucketRows(body.time_lag_buckets, body.time_lag, "days", "lag");
+  const lengths = bucketRows(body.length_buckets);
+  const lags = bucketRows(body.time_lag_buckets);
   bucketTable("lengths", lengths, "length", "Touches");
   bucketTable("lags", lags, "lag", "Days");
   await Promise.all([

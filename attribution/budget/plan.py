@@ -225,6 +225,15 @@ class _Channel:
     why_upper: str = "cap"
     why_lower: str = "min"
 
+    def binding_at(self, spend: float) -> str:
+        """Return the bound ``spend`` sits on (``why_upper`` / ``why_lower``), or ``""``."""
+        tol = 1e-6 * max(self.upper, 1.0)
+        if spend >= self.upper - tol and self.upper > self.lower:
+            return self.why_upper
+        if spend <= self.lower + tol:
+            return self.why_lower
+        return ""
+
 
 @dataclass(frozen=True)
 class _Rails:
@@ -740,11 +749,7 @@ def _row(
     new = spend.get(key, 0.0)
     binding = ""
     if channel is not None and channel.status == "planned":
-        tol = 1e-6 * max(channel.upper, 1.0)
-        if new >= channel.upper - tol and channel.upper > channel.lower:
-            binding = channel.why_upper
-        elif new <= channel.lower + tol:
-            binding = channel.why_lower
+        binding = channel.binding_at(new)
         if binding == "cap" and curve is not None:
             warnings.append(
                 f"'{key}' stops at its cap of {period.money(channel.upper)} "

@@ -565,11 +565,7 @@ def _robust_rows(
         elif c.key in held or c.status == "held":
             status, binding = "not enough evidence", "held"
         elif c in planned:
-            tol = 1e-6 * max(c.upper, 1.0)
-            if new >= c.upper - tol and c.upper > c.lower:
-                binding = c.why_upper
-            elif new <= c.lower + tol:
-                binding = c.why_lower
+            binding = c.binding_at(new)
         why = held.get(c.key, [])
         rows.append(
             {

@@ -235,6 +235,7 @@ STATES: list[tuple[dict[str, str], str, str]] = [
         "2025-01-01",
         "2025-03-31",
     ),
+    ({"model": "markov", "compare": "markov"}, "2025-01-01", "2025-06-30"),
 ]
 """Form states (over the defaults) and the period an attribution answer names for each."""
 
@@ -275,6 +276,11 @@ def test_page_state_matches_state_js() -> None:
         assert page["to_url"](state) == js["url"]
         assert page["from_url"](js["url"]) == js["back"]
         assert page["comparison_period"](state, start, end) == js["period"]
+        compared = dict(js["queries"]["compare"])["models"]
+        if state["compare"] == state["model"]:  # the API compares each model once (else 422)
+            assert compared == state["model"]
+        else:
+            assert compared == f"{state['model']},{state['compare']}"
 
 
 CHROMIUM = Path("/usr/bin/chromium")

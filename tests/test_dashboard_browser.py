@@ -982,3 +982,28 @@ def test_dashboard_asks_again_after_a_still_computing_answer(store_path: Path) -
         totals = httpx.get(f"{base}/v1/attribution?model=linear").json()["totals"]
         assert _text(dom, "total-revenue") == _money(totals["revenue"])
         assert "still computing" not in _text(dom, "status")
+
+
+def test_stage_list_leaves_out_stages_the_data_lacks(tmp_path: Path) -> None:
+    import polars as pl
+
+    from ingest import Store, ingest_files
+
+    won_only = tmp_path / "conversions.csv"
+    pl.read_csv(DATA / "conversions.csv").filter(pl.col("stage") == "closed_won").write_csv(
+        won_only
+    )
+    path = tmp_path / "won.duckdb"
+    store = Store(path)
+    for table, file in (("touchpoints", DATA / "touchpoints.csv"), ("conversions", won_only)):
+        ingest_files(store, table, [file])
+    for base in _serve(path, public_read=True):
+        absent = httpx.get(f"{base}/v1/funnel").json()["absent_stages"]
+        assert "lead" in absent  # the funnel lists it, the data has none
+        dom = _chromium("--virtual-time-budget=10000", "--dump-dom", f"{base}/")
+        assert 'data-ready="1"' in dom, dom[-3000:]
+        stages = re.search(r'<select id="stage"[^>]*>(.*?)</select>', dom, re.S)
+        assert stages is not None
+        offered = re.findall(r'<option value="([^"]*)"', stages.group(1))
+        assert "closed_won" in offered
+        assert not set(offered) & set(absent), offered  # choosing one would answer 422

@@ -293,6 +293,13 @@ def test_budget_plan_across_the_default_models(capsys: Capture, db: str) -> None
         line.startswith("robust plan (worst case across models): change from now ")
         for line in lines
     )
+    # The one number style: spends and revenues in dollars, changes in percent.
+    rows = [[c.strip(" │") for c in line.split("┆")] for line in lines if "┆" in line]
+    first = rows[1]  # the first channel of the side-by-side table
+    assert all(cell.startswith("$") for cell in first[2:4]), first
+    assert first[4].endswith("%"), first
+    current = next(r for r in rows if r[0] == "current")
+    assert all(cell.startswith("$") for cell in current[1:5]), current
 
 
 def test_budget_plan_across_models_json_and_csv(capsys: Capture, db: str) -> None:
